@@ -1,0 +1,34 @@
+//! Customers: the people who hold cards.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::email::Email;
+use crate::ids::CustomerId;
+use crate::text::Name;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCustomer {
+    pub email: Email,
+    pub name: Name,
+    pub phone: Option<String>,
+    pub marketing_consent: bool,
+    /// An argon2id PHC string; `None` for accounts that only sign in socially.
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub joined_at: DateTime<Utc>,
+    pub google_id: Option<String>,
+    pub apple_id: Option<String>,
+    pub marketing_consent: bool,
+    pub preferences: serde_json::Value,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+}

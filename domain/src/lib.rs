@@ -1,0 +1,19 @@
+//! Stampede's domain: the loyalty logic with no I/O.
+//!
+//! This crate knows nothing of HTTP, SQL, queues or AWS; CI checks that with
+//! `cargo tree`. It holds:
+//!
+//! - [`ids`]: typed ids (UUIDs, v7 so they sort by creation time);
+//! - [`email`], [`text`]: validated newtypes built with `parse`;
+//! - [`business`], [`customer`], [`staff`]: the records of the system of record;
+//! - [`page`]: cursor pagination shared by every listing;
+//! - [`ports`]: the traits the adapters in `stampede-store` implement.
+
+pub mod business;
+pub mod customer;
+pub mod email;
+pub mod ids;
+pub mod page;
+pub mod ports;
+pub mod staff;
+pub mod text;

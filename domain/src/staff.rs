@@ -1,0 +1,135 @@
+//! Staff accounts and their roles. A membership gives one account one role in one
+//! business, optionally narrowed to a brand or a store.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::email::Email;
+use crate::ids::{BrandId, BusinessId, StaffId, StoreId};
+use crate::text::Name;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    BrandManager,
+    StoreManager,
+    Cashier,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::BrandManager => "brand_manager",
+            Role::StoreManager => "store_manager",
+            Role::Cashier => "cashier",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "brand_manager" => Role::BrandManager,
+            "store_manager" => Role::StoreManager,
+            "cashier" => Role::Cashier,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a membership applies. The role decides which scope is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scope {
+    Business,
+    Brand { brand_id: BrandId },
+    Store { store_id: StoreId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("role {role} requires a {expected} scope")]
+pub struct ScopeMismatch {
+    pub role: &'static str,
+    pub expected: &'static str,
+}
+
+/// A role in a business, with the scope the role requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub business_id: BusinessId,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Membership {
+    /// Owners and admins act on the whole business, brand managers on a brand,
+    /// store managers and cashiers on a store.
+    pub fn new(business_id: BusinessId, role: Role, scope: Scope) -> Result<Self, ScopeMismatch> {
+        let expected = match role {
+            Role::Owner | Role::Admin => "business",
+            Role::BrandManager => "brand",
+            Role::StoreManager | Role::Cashier => "store",
+        };
+        let actual = match scope {
+            Scope::Business => "business",
+            Scope::Brand { .. } => "brand",
+            Scope::Store { .. } => "store",
+        };
+        if expected != actual {
+            return Err(ScopeMismatch { role: role.as_str(), expected });
+        }
+        Ok(Self { business_id, role, scope })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStaff {
+    pub email: Email,
+    pub name: Name,
+    pub password_hash: Option<String>,
+    /// Set for one-time passwords: the first login must choose a new one.
+    pub must_change_password: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Staff {
+    pub id: StaffId,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub memberships: Vec<Membership>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_round_trips() {
+        for r in [Role::Owner, Role::Admin, Role::BrandManager, Role::StoreManager, Role::Cashier] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn scope_must_match_role() {
+        let b = BusinessId::new();
+        assert!(Membership::new(b, Role::Owner, Scope::Business).is_ok());
+        assert!(Membership::new(b, Role::Cashier, Scope::Business).is_err());
+        let store = Scope::Store { store_id: StoreId::new() };
+        assert!(Membership::new(b, Role::Cashier, store).is_ok());
+        assert!(Membership::new(b, Role::Admin, store).is_err());
+        let brand = Scope::Brand { brand_id: BrandId::new() };
+        assert!(Membership::new(b, Role::BrandManager, brand).is_ok());
+        assert!(Membership::new(b, Role::StoreManager, brand).is_err());
+    }
+}

@@ -1,0 +1,60 @@
+//! Bounded, trimmed text fields (names, descriptions).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {0} characters")]
+    TooLong(usize),
+    #[error("must not contain control characters")]
+    Control,
+}
+
+/// Trimmed text, 1..=`MAX` characters, no control characters. Used for names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    pub const MAX: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(TextError::Empty);
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(TextError::TooLong(Self::MAX));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(TextError::Control);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_bounds() {
+        assert_eq!(Name::parse("  Café Uno ").map(|n| n.0), Ok("Café Uno".into()));
+        assert_eq!(Name::parse(" "), Err(TextError::Empty));
+        assert_eq!(Name::parse(&"x".repeat(201)), Err(TextError::TooLong(200)));
+        assert_eq!(Name::parse("a\u{0}b"), Err(TextError::Control));
+        assert!(Name::parse(&"é".repeat(200)).is_ok(), "counts characters, not bytes");
+    }
+}

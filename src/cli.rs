@@ -1,0 +1,71 @@
+//! Subcommands. `main` parses, loads settings, and calls one of these.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::configuration::Settings;
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(name = "stampede", version, about = "Stampede loyalty platform")]
+pub struct Cli {
+    /// A TOML settings file (default: ./stampede.toml if present). `STAMPEDE_*`
+    /// environment variables override it; see stampede.example.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default). With no configuration: SQLite in ./data.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and validate the configuration, print where things are, and exit.
+    CheckConfig,
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let mut app = Application::build(&settings).await?;
+    let opts = settings.database_options();
+    let database = match opts.backend {
+        stampede_store::DatabaseBackend::Sqlite => format!("sqlite at {}", opts.url),
+        stampede_store::DatabaseBackend::Postgres => "postgres".to_owned(),
+    };
+    let base = format!("http://{}:{}", settings.server.host, app.port());
+    println!("Stampede is listening on {base} (database: {database}).");
+    println!("  health: {base}/healthz   readiness: {base}/readyz   API document: {base}/openapi.json");
+    if let Some(owner) = app.take_first_owner() {
+        println!();
+        println!("First start: created the owner account of \"{}\".", owner.business_name);
+        println!("  email:             {}", owner.email);
+        println!("  one-time password: {}", owner.password);
+        println!("This password is shown only now. Sign in as staff with it; you will be asked");
+        println!("to choose a new one.");
+        println!();
+    }
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let mut opts = settings.database_options();
+    opts.migrate = true;
+    let store = stampede_store::open(&opts).await?;
+    println!("Migrations applied ({}).", store.backend());
+    Ok(())
+}
+
+pub fn check_config(settings: &Settings) {
+    let opts = settings.database_options();
+    println!("configuration is valid");
+    println!("  listen:   {}:{}", settings.server.host, settings.server.port);
+    println!("  database: {:?}", opts.backend);
+    println!("  data_dir: {}", settings.data_dir().display());
+}

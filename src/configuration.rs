@@ -1,0 +1,408 @@
+//! Typed settings: defaults, then an optional `stampede.toml`, then `STAMPEDE_*`
+//! environment variables (nested keys joined with `__`, e.g.
+//! `STAMPEDE_DATABASE__URL`). The result is one [`Settings`] value passed
+//! explicitly to whatever needs it; there are no global statics.
+//!
+//! Every section refuses unknown keys, and [`Settings::validate`] checks what the
+//! types cannot, so a mistake stops start-up with one line naming the key.
+//! `stampede.example.toml` documents every key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use stampede_store::{DatabaseBackend, DatabaseOptions, SqliteSync};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the embedded default keeps its files (SQLite, keys, mail, objects).
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub history: HistorySettings,
+    pub queue: QueueSettings,
+    pub mail: MailSettings,
+    pub objects: ObjectSettings,
+    pub cache: CacheSettings,
+    pub identity: IdentitySettings,
+    pub log: LogSettings,
+    pub bootstrap: BootstrapSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long in-flight requests get to finish on SIGTERM / SIGINT.
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads of the HTTP server; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            body_limit_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    pub backend: DatabaseBackend,
+    /// `postgres://user:password@host:port/db`, or a SQLite file path. For SQLite
+    /// it defaults to `<data_dir>/stampede.db`; for PostgreSQL it is required.
+    pub url: Option<SecretString>,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    /// Apply pending migrations at start-up (else run `stampede migrate`).
+    pub auto_migrate: bool,
+    pub sqlite_synchronous: SqliteSync,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            backend: DatabaseBackend::Sqlite,
+            url: None,
+            max_connections: 10,
+            connect_timeout_secs: 5,
+            auto_migrate: true,
+            sqlite_synchronous: SqliteSync::Full,
+        }
+    }
+}
+
+/// Where committed transactions are copied for history queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryBackend {
+    #[default]
+    Sql,
+    Dynamodb,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistorySettings {
+    pub backend: HistoryBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueBackend {
+    #[default]
+    InProcess,
+    Sqs,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueueSettings {
+    pub backend: QueueBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MailBackend {
+    /// One `.eml` file per message under `<data_dir>/mail`.
+    #[default]
+    Files,
+    Ses,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub backend: MailBackend,
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { backend: MailBackend::Files, from: "Stampede <no-reply@stampede.local>".into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectBackend {
+    /// Files under `<data_dir>/objects`.
+    #[default]
+    Files,
+    S3,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectSettings {
+    pub backend: ObjectBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheBackend {
+    #[default]
+    InProcess,
+    Redis,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// Serves the cache and the rate limiter.
+    pub backend: CacheBackend,
+    /// `redis://127.0.0.1:6379/0`; required when the backend is `redis`.
+    pub redis_url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityBackend {
+    /// The built-in issuer: argon2id passwords, signed JWTs, JWKS.
+    #[default]
+    Local,
+    Cognito,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySettings {
+    pub backend: IdentityBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `stampede=debug,sqlx=warn`.
+    /// `RUST_LOG`, when set, wins.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Json, level: "info,sqlx=warn".into() }
+    }
+}
+
+/// The account created at first start, when no staff account exists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapSettings {
+    pub owner_email: String,
+    pub owner_name: String,
+    pub business_name: String,
+}
+
+impl Default for BootstrapSettings {
+    fn default() -> Self {
+        Self {
+            owner_email: "owner@stampede.local".into(),
+            owner_name: "Owner".into(),
+            business_name: "My Business".into(),
+        }
+    }
+}
+
+/// A configuration mistake, phrased as one line that names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Defaults, then `file` (if given it must exist; else `./stampede.toml` if
+    /// present), then `STAMPEDE_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!("config file {} does not exist", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("stampede.toml").exists() => figment = figment.merge(Toml::file_exact("stampede.toml")),
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("STAMPEDE_").split("__").ignore(&["config"]));
+        Self::extract(figment)
+    }
+
+    /// Settings from one TOML string, then validation; used by tests and tools.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::extract(Figment::from(Toml::string(text)))
+    }
+
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(describe)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rules the types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if self.server.host.trim().is_empty() {
+            return bad("server.host", "must not be empty");
+        }
+        if self.server.body_limit_bytes == 0 {
+            return bad("server.body_limit_bytes", "must be greater than 0");
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be greater than 0");
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return bad("database.connect_timeout_secs", "must be greater than 0");
+        }
+        if self.database.backend == DatabaseBackend::Postgres && self.database.url.is_none() {
+            return bad("database.url", "is required when database.backend = \"postgres\"");
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose_secret();
+            let pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            match self.database.backend {
+                DatabaseBackend::Postgres if !pg => {
+                    return bad("database.url", "must start with postgres:// when database.backend = \"postgres\"");
+                }
+                DatabaseBackend::Sqlite if pg => {
+                    return bad("database.url", "is a PostgreSQL URL but database.backend = \"sqlite\"");
+                }
+                _ => {}
+            }
+        }
+        if self.cache.backend == CacheBackend::Redis && self.cache.redis_url.is_none() {
+            return bad("cache.redis_url", "is required when cache.backend = \"redis\"");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad("log.level", "is not a valid tracing filter (e.g. \"info\" or \"stampede=debug\")");
+        }
+        if stampede_domain::email::Email::parse(&self.bootstrap.owner_email).is_err() {
+            return bad("bootstrap.owner_email", "is not a valid email address");
+        }
+        if stampede_domain::text::Name::parse(&self.bootstrap.business_name).is_err() {
+            return bad("bootstrap.business_name", "must be 1 to 200 characters");
+        }
+        if stampede_domain::text::Name::parse(&self.bootstrap.owner_name).is_err() {
+            return bad("bootstrap.owner_name", "must be 1 to 200 characters");
+        }
+        // Backends whose adapters this build does not have yet refuse to start
+        // rather than silently falling back to the embedded default.
+        let unavailable = [
+            ("history.backend", self.history.backend != HistoryBackend::Sql, "dynamodb"),
+            ("queue.backend", self.queue.backend != QueueBackend::InProcess, "sqs"),
+            ("mail.backend", self.mail.backend != MailBackend::Files, "ses"),
+            ("objects.backend", self.objects.backend != ObjectBackend::Files, "s3"),
+            ("cache.backend", self.cache.backend != CacheBackend::InProcess, "redis"),
+            ("identity.backend", self.identity.backend != IdentityBackend::Local, "cognito"),
+        ];
+        for (key, chosen, name) in unavailable {
+            if chosen {
+                return bad(key, &format!("\"{name}\" is not available in this build yet"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database options the store crate needs.
+    pub fn database_options(&self) -> DatabaseOptions {
+        let url = match &self.database.url {
+            Some(url) => url.expose_secret().to_owned(),
+            None => self.data_dir().join("stampede.db").display().to_string(),
+        };
+        DatabaseOptions {
+            backend: self.database.backend,
+            url,
+            max_connections: self.database.max_connections,
+            connect_timeout: Duration::from_secs(self.database.connect_timeout_secs),
+            migrate: self.database.auto_migrate,
+            sqlite_sync: self.database.sqlite_synchronous,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        if self.data_dir.as_os_str().is_empty() { PathBuf::from("data") } else { self.data_dir.clone() }
+    }
+}
+
+/// Turn figment's error into one line: the dotted key, what was wrong, and where
+/// the value came from (file or environment variable).
+fn describe(err: figment::Error) -> ConfigError {
+    let mut path = err.path.clone();
+    if let figment::error::Kind::UnknownField(field, _) = &err.kind {
+        path.push(field.clone());
+    }
+    let key = if path.is_empty() { "(top level)".to_owned() } else { path.join(".") };
+    let what = match &err.kind {
+        figment::error::Kind::UnknownField(..) => "unknown key".to_owned(),
+        other => other.to_string(),
+    };
+    let source = err
+        .metadata
+        .as_ref()
+        .map(|m| match &m.source {
+            Some(src) => format!(" (from {src})"),
+            None => format!(" (from {})", m.name),
+        })
+        .unwrap_or_default();
+    ConfigError(format!("{key}: {what}{source}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_shape() {
+        let s = Settings::from_toml("").expect("defaults validate");
+        assert_eq!(s.database.backend, DatabaseBackend::Sqlite);
+        assert_eq!(s.server.port, 8080);
+        assert!(s.database_options().url.ends_with("stampede.db"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::from_toml("[server]\nprot = 1\n").expect_err("unknown key");
+        assert!(err.0.starts_with("server.prot: unknown key"), "{}", err.0);
+        let err = Settings::from_toml("colour = \"red\"\n").expect_err("unknown key");
+        assert!(err.0.starts_with("colour: unknown key"), "{}", err.0);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_toml("[server]\nport = \"eighty\"\n").expect_err("bad type");
+        assert!(err.0.starts_with("server.port:"), "{}", err.0);
+        let err = Settings::from_toml("[database]\nbackend = \"oracle\"\n").expect_err("bad variant");
+        assert!(err.0.starts_with("database.backend:"), "{}", err.0);
+        let err = Settings::from_toml("[database]\nbackend = \"postgres\"\n").expect_err("missing url");
+        assert!(err.0.starts_with("database.url:"), "{}", err.0);
+        let err = Settings::from_toml("[log]\nlevel = \"=][\"\n").expect_err("bad filter");
+        assert!(err.0.starts_with("log.level:"), "{}", err.0);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::from_toml("[database]\nbackend = \"postgres\"\nurl = \"postgres://u:hunter2@h/db\"\n")
+            .expect("valid");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+}

@@ -1,0 +1,43 @@
+//! `stampede`: parse the command line, load settings, run one subcommand.
+//! Everything else lives in the library (`stampede::…`).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use stampede::cli::{self, Cli, Command};
+use stampede::configuration::Settings;
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let settings = match Settings::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("stampede: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = stampede::telemetry::init(&settings.log) {
+        eprintln!("stampede: cannot start logging: {e}");
+        return ExitCode::from(2);
+    }
+    let command = args.command.unwrap_or(Command::Serve);
+    if let Command::CheckConfig = command {
+        cli::check_config(&settings);
+        return ExitCode::SUCCESS;
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        match command {
+            Command::Serve => cli::serve(settings).await,
+            Command::Migrate => cli::migrate(settings).await,
+            Command::CheckConfig => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, with the chain of causes.
+            eprintln!("stampede: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Adapters behind the domain's ports.
+//!
+//! - [`postgres`]: the system of record on PostgreSQL (schemas `customer`,
+//!   `business`, `loyalty`, `analytics`);
+//! - [`sqlite`]: the same on a SQLite file, the embedded default;
+//! - [`open`]: picks one from [`DatabaseOptions`], applies migrations if asked and
+//!   hands back an `Arc<dyn Store>`;
+//! - [`migrations`]: the SQL files of `migrations/`, embedded in the binary.
+//!
+//! Both adapters pass the same contract tests (`tests/contract.rs`).
+
+mod error;
+pub mod migrations;
+mod open;
+pub mod postgres;
+pub mod sqlite;
+
+pub use open::{DatabaseBackend, DatabaseOptions, OpenError, SqliteSync, open};

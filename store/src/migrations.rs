@@ -1,0 +1,55 @@
+//! The migrations of `migrations/postgres` and `migrations/sqlite`, embedded so the
+//! binary migrates a database from anywhere (without sqlx's `macros` feature,
+//! which would compile the drivers a second time).
+//!
+//! Adding a migration: put `NNNN_name.sql` in both folders and add a line to each
+//! list below. A test checks that the lists and the folders agree.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// (version, description, SQL) for PostgreSQL.
+pub const POSTGRES: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+
+/// (version, description, SQL) for SQLite.
+pub const SQLITE: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+
+pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = list
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, sql.into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations").join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .expect("migrations folder")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn expected(list: &[(i64, &str, &str)]) -> Vec<String> {
+        list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect()
+    }
+
+    #[test]
+    fn embedded_lists_match_the_folders() {
+        assert_eq!(files("postgres"), expected(POSTGRES));
+        assert_eq!(files("sqlite"), expected(SQLITE));
+    }
+}

@@ -1,0 +1,121 @@
+//! Opening the system of record from options.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use stampede_domain::ports::Store;
+
+use crate::migrations;
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite's `synchronous` pragma. `Full` (the default) fsyncs every commit, so an
+/// acknowledged write survives a power cut; `Normal` survives a process crash only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SqliteSync {
+    Full,
+    Normal,
+}
+
+/// What `open` needs; the binary builds this from its settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    pub backend: DatabaseBackend,
+    /// `postgres://…` or a SQLite file path / `sqlite://…` URL.
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+    pub migrate: bool,
+    pub sqlite_sync: SqliteSync,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("database.url is not a valid {backend} URL: {reason}")]
+    BadUrl { backend: &'static str, reason: String },
+    #[error("cannot reach the database at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("migrating the database failed: {0}")]
+    Migrate(String),
+}
+
+/// Connect, check the connection, migrate if asked.
+pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
+    match opts.backend {
+        DatabaseBackend::Postgres => {
+            let connect = PgConnectOptions::from_str(&opts.url)
+                .map_err(|e| OpenError::BadUrl { backend: "postgres", reason: e.to_string() })?;
+            let address =
+                format!("{}:{}/{}", connect.get_host(), connect.get_port(), connect.get_database().unwrap_or(""));
+            // One direct connection first: the pool would retry until its timeout
+            // and then report only "timed out", losing the reason.
+            let probe = tokio::time::timeout(opts.connect_timeout, PgConnection::connect_with(&connect)).await;
+            match probe {
+                Ok(Ok(conn)) => drop(conn),
+                Ok(Err(e)) => return Err(OpenError::Unreachable { address, reason: e.to_string() }),
+                Err(_) => {
+                    return Err(OpenError::Unreachable { address, reason: "timed out".into() });
+                }
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|e| OpenError::Unreachable { address, reason: e.to_string() })?;
+            if opts.migrate {
+                migrations::migrator(migrations::POSTGRES)
+                    .run(&pool)
+                    .await
+                    .map_err(|e| OpenError::Migrate(e.to_string()))?;
+            }
+            Ok(Arc::new(PgStore::new(pool)))
+        }
+        DatabaseBackend::Sqlite => {
+            let url = opts.url.strip_prefix("sqlite://").unwrap_or(&opts.url);
+            let path = std::path::Path::new(url);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| OpenError::Unreachable {
+                    address: parent.display().to_string(),
+                    reason: e.to_string(),
+                })?;
+            }
+            let connect = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(match opts.sqlite_sync {
+                    SqliteSync::Full => SqliteSynchronous::Full,
+                    SqliteSync::Normal => SqliteSynchronous::Normal,
+                })
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(|e| OpenError::Unreachable { address: path.display().to_string(), reason: e.to_string() })?;
+            if opts.migrate {
+                migrations::migrator(migrations::SQLITE)
+                    .run(&pool)
+                    .await
+                    .map_err(|e| OpenError::Migrate(e.to_string()))?;
+            }
+            Ok(Arc::new(SqliteStore::new(pool)))
+        }
+    }
+}

@@ -1,0 +1,102 @@
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use stampede_domain::business::{Business, NewBusiness};
+use stampede_domain::ids::BusinessId;
+use stampede_domain::page::{Page, PageRequest};
+use stampede_domain::ports::{BusinessRepo, StoreResult};
+
+use super::PgStore;
+use crate::error;
+
+const COLUMNS: &str = "id, name, description, tax_id, logo_url, website, is_active, created_at, updated_at, version";
+
+fn from_row(row: &PgRow) -> Result<Business, sqlx::Error> {
+    Ok(Business {
+        id: BusinessId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        tax_id: row.try_get("tax_id")?,
+        logo_url: row.try_get("logo_url")?,
+        website: row.try_get("website")?,
+        is_active: row.try_get("is_active")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
+    })
+}
+
+/// Insert a business on a connection (or inside a transaction).
+pub(super) async fn insert(conn: &mut PgConnection, new: NewBusiness) -> StoreResult<Business> {
+    let now = Utc::now();
+    let row = sqlx::query(
+        "INSERT INTO business.businesses (id, name, description, tax_id, website, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             RETURNING id, name, description, tax_id, logo_url, website, is_active, created_at, updated_at, version",
+    )
+    .bind(BusinessId::new().0)
+    .bind(new.name.as_str())
+    .bind(&new.description)
+    .bind(&new.tax_id)
+    .bind(&new.website)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(error::other)?;
+    from_row(&row).map_err(error::other)
+}
+
+#[async_trait]
+impl BusinessRepo for PgStore {
+    async fn create_business(&self, new: NewBusiness) -> StoreResult<Business> {
+        let mut conn = self.pool().acquire().await.map_err(error::other)?;
+        insert(&mut conn, new).await
+    }
+
+    async fn get_business(&self, id: BusinessId) -> StoreResult<Option<Business>> {
+        let sql = format!("SELECT {COLUMNS} FROM business.businesses WHERE id = $1");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(self.pool()).await.map_err(error::other)?;
+        row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+
+    async fn list_businesses(&self, page: PageRequest, active_only: bool) -> StoreResult<Page<Business>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM business.businesses
+             WHERE ($1::uuid IS NULL OR id > $1) AND (NOT $2 OR is_active)
+             ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(page.after)
+            .bind(active_only)
+            .bind(page.fetch_limit())
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
+        Ok(Page::from_rows(items, page, |b| b.id.0))
+    }
+
+    async fn deactivate_business(&self, id: BusinessId, expected_version: i64) -> StoreResult<Option<Business>> {
+        let sql = format!(
+            "UPDATE business.businesses SET is_active = false, updated_at = $3, version = version + 1
+             WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .bind(expected_version)
+            .bind(Utc::now())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
+        match row {
+            Some(row) => from_row(&row).map(Some).map_err(error::other),
+            // Tell "no such business" from "changed by someone else".
+            None => match self.get_business(id).await? {
+                Some(_) => Err(stampede_domain::ports::StoreError::VersionMismatch),
+                None => Ok(None),
+            },
+        }
+    }
+}

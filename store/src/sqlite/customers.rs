@@ -1,0 +1,72 @@
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use stampede_domain::customer::{Customer, NewCustomer};
+use stampede_domain::email::Email;
+use stampede_domain::ids::CustomerId;
+use stampede_domain::ports::{CustomerRepo, StoreResult};
+
+use super::SqliteStore;
+use crate::error;
+
+fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
+    Ok(Customer {
+        id: CustomerId(row.try_get("id")?),
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        joined_at: row.try_get("joined_at")?,
+        google_id: row.try_get("google_id")?,
+        apple_id: row.try_get("apple_id")?,
+        marketing_consent: row.try_get("marketing_consent")?,
+        preferences: row.try_get::<sqlx::types::Json<serde_json::Value>, _>("preferences")?.0,
+        password_hash: row.try_get("password_hash")?,
+        email_verified_at: row.try_get("email_verified_at")?,
+    })
+}
+
+const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+    preferences, password_hash, email_verified_at FROM customers";
+
+#[async_trait]
+impl CustomerRepo for SqliteStore {
+    async fn create_customer(&self, new: NewCustomer) -> StoreResult<Customer> {
+        let now = Utc::now();
+        let row = sqlx::query(
+            "INSERT INTO customers
+                 (id, email, name, phone, joined_at, marketing_consent, password_hash, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $5)
+             RETURNING id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+                       preferences, password_hash, email_verified_at",
+        )
+        .bind(CustomerId::new().0)
+        .bind(new.email.as_str())
+        .bind(new.name.as_str())
+        .bind(&new.phone)
+        .bind(now)
+        .bind(new.marketing_consent)
+        .bind(&new.password_hash)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| error::map(e, "email"))?;
+        from_row(&row).map_err(error::other)
+    }
+
+    async fn get_customer(&self, id: CustomerId) -> StoreResult<Option<Customer>> {
+        let sql = format!("{SELECT} WHERE id = $1 AND deleted_at IS NULL");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(self.pool()).await.map_err(error::other)?;
+        row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+
+    async fn find_customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>> {
+        let sql = format!("{SELECT} WHERE email = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(email.as_str())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
+        row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+}
