@@ -37,10 +37,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         stampede_store::DatabaseBackend::Postgres => "postgres".to_owned(),
     };
     let base = format!("http://{}:{}", settings.server.host, app.port());
-    println!("Stampede is listening on {base} (database: {database}).");
-    println!("  health: {base}/healthz   readiness: {base}/readyz   API document: {base}/openapi.json");
+    // The first-owner block comes first; the listening lines close the start-up
+    // message (scripts and tests wait for the "health:" line).
     if let Some(owner) = app.take_first_owner() {
-        println!();
         println!("First start: created the owner account of \"{}\".", owner.business_name);
         println!("  email:             {}", owner.email);
         println!("  one-time password: {}", owner.password);
@@ -48,6 +47,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("to choose a new one.");
         println!();
     }
+    println!("Stampede is listening on {base} (database: {database}).");
+    println!("  health: {base}/healthz   readiness: {base}/readyz   API document: {base}/openapi.json");
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");

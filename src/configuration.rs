@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use stampede_store::{DatabaseBackend, DatabaseOptions, SqliteSync};
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Where the embedded default keeps its files (SQLite, keys, mail, objects).
@@ -31,6 +31,24 @@ pub struct Settings {
     pub identity: IdentitySettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            history: HistorySettings::default(),
+            queue: QueueSettings::default(),
+            mail: MailSettings::default(),
+            objects: ObjectSettings::default(),
+            cache: CacheSettings::default(),
+            identity: IdentitySettings::default(),
+            log: LogSettings::default(),
+            bootstrap: BootstrapSettings::default(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +279,9 @@ impl Settings {
     /// Rules the types cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if self.data_dir.as_os_str().is_empty() {
+            return bad("data_dir", "must not be empty");
+        }
         if self.server.host.trim().is_empty() {
             return bad("server.host", "must not be empty");
         }
@@ -339,7 +360,7 @@ impl Settings {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        if self.data_dir.as_os_str().is_empty() { PathBuf::from("data") } else { self.data_dir.clone() }
+        self.data_dir.clone()
     }
 }
 
@@ -347,7 +368,10 @@ impl Settings {
 /// the value came from (file or environment variable).
 fn describe(err: figment::Error) -> ConfigError {
     let mut path = err.path.clone();
-    if let figment::error::Kind::UnknownField(field, _) = &err.kind {
+    // Figment puts the unknown key in the path for some providers, not others.
+    if let figment::error::Kind::UnknownField(field, _) = &err.kind
+        && path.last() != Some(field)
+    {
         path.push(field.clone());
     }
     let key = if path.is_empty() { "(top level)".to_owned() } else { path.join(".") };
@@ -396,6 +420,14 @@ mod tests {
         assert!(err.0.starts_with("database.url:"), "{}", err.0);
         let err = Settings::from_toml("[log]\nlevel = \"=][\"\n").expect_err("bad filter");
         assert!(err.0.starts_with("log.level:"), "{}", err.0);
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_documents_the_defaults() {
+        let example = include_str!("../stampede.example.toml");
+        let s = Settings::from_toml(example).expect("stampede.example.toml is valid");
+        let d = Settings::from_toml("").expect("defaults");
+        assert_eq!(format!("{s:?}"), format!("{d:?}"));
     }
 
     #[test]

@@ -149,7 +149,8 @@ impl Problem {
 #[error("{code:?}: {detail:?}")]
 pub struct ApiError {
     pub code: Code,
-    /// Shown to the client for 4xx; never for 5xx.
+    /// Written for the client and always shown, also on a 5xx (e.g. readiness
+    /// reasons). Internals never go here: they go to `cause`.
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub retry_after_secs: Option<u64>,
@@ -197,8 +198,7 @@ impl ResponseError for ApiError {
         if server_side {
             tracing::error!(code = self.code.as_str(), cause = ?self.cause, "request failed");
         }
-        let detail = if server_side { None } else { self.detail.clone() };
-        let mut res = Problem::new(self.code, detail, self.errors.clone()).response();
+        let mut res = Problem::new(self.code, self.detail.clone(), self.errors.clone()).response();
         if let Some(secs) = self.retry_after_secs {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -5,7 +5,8 @@
 //! - [`sqlite`]: the same on a SQLite file, the embedded default;
 //! - [`open`]: picks one from [`DatabaseOptions`], applies migrations if asked and
 //!   hands back an `Arc<dyn Store>`;
-//! - [`migrations`]: the SQL files of `migrations/`, embedded in the binary.
+//! - [`migrations`]: the SQL files of `migrations/`, embedded in the binary;
+//! - [`testing`]: a fresh database per test, for every crate's tests.
 //!
 //! Both adapters pass the same contract tests (`tests/contract.rs`).
 
@@ -14,5 +15,6 @@ pub mod migrations;
 mod open;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 pub use open::{DatabaseBackend, DatabaseOptions, OpenError, SqliteSync, open};
