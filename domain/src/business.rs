@@ -29,3 +29,42 @@ pub struct Business {
     /// Bumped on every change; the admin API's `ETag`.
     pub version: i64,
 }
+
+/// A brand of a business (a chain, a concept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Brand {
+    pub id: crate::ids::BrandId,
+    pub business_id: BusinessId,
+    pub name: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStore {
+    pub business_id: BusinessId,
+    pub brand_id: Option<crate::ids::BrandId>,
+    pub name: Name,
+    /// An IANA time zone name such as `Europe/Berlin`.
+    pub timezone: String,
+}
+
+/// A store: where POS terminals stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Store {
+    pub id: crate::ids::StoreId,
+    pub business_id: BusinessId,
+    pub brand_id: Option<crate::ids::BrandId>,
+    pub name: String,
+    pub timezone: String,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Store {
+    pub fn place(&self) -> crate::access::Place {
+        crate::access::Place::store(self.business_id, self.brand_id, self.id)
+    }
+}

@@ -6,12 +6,16 @@
 //! - [`ids`]: typed ids (UUIDs, v7 so they sort by creation time);
 //! - [`email`], [`text`]: validated newtypes built with `parse`;
 //! - [`business`], [`customer`], [`staff`]: the records of the system of record;
+//! - [`access`]: who may do what where (roles, scopes, places);
+//! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`page`]: cursor pagination shared by every listing;
 //! - [`ports`]: the traits the adapters in `stampede-store` implement.
 
+pub mod access;
 pub mod business;
 pub mod customer;
 pub mod email;
+pub mod identity;
 pub mod ids;
 pub mod page;
 pub mod ports;

@@ -4,10 +4,14 @@
 
 use async_trait::async_trait;
 
-use crate::business::{Business, NewBusiness};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::business::{Brand, Business, NewBusiness, NewStore, Store as StoreRecord};
 use crate::customer::{Customer, NewCustomer};
 use crate::email::Email;
-use crate::ids::{BusinessId, CustomerId, StaffId};
+use crate::identity::{NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, Terminal, TokenPurpose};
+use crate::ids::{BrandId, BusinessId, CustomerId, StaffId, StoreId};
 use crate::page::{Page, PageRequest};
 use crate::staff::{Membership, NewStaff, Staff};
 
@@ -48,10 +52,75 @@ pub trait BusinessRepo: Send + Sync {
 }
 
 #[async_trait]
+pub trait PlaceRepo: Send + Sync {
+    async fn create_brand(&self, business_id: BusinessId, name: &str) -> StoreResult<Brand>;
+    async fn get_brand(&self, id: BrandId) -> StoreResult<Option<Brand>>;
+    /// Fails with `Other` if the brand is not of the store's business.
+    async fn create_store(&self, new: NewStore) -> StoreResult<StoreRecord>;
+    async fn get_store(&self, id: StoreId) -> StoreResult<Option<StoreRecord>>;
+}
+
+/// Profile fields a customer may change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    /// `Some(None)` clears the phone number.
+    pub phone: Option<Option<String>>,
+    pub marketing_consent: Option<bool>,
+    pub preferences: Option<serde_json::Value>,
+}
+
+/// Which social identity provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocialProvider {
+    Google,
+    Apple,
+}
+
+#[async_trait]
 pub trait CustomerRepo: Send + Sync {
     async fn create_customer(&self, new: NewCustomer) -> StoreResult<Customer>;
     async fn get_customer(&self, id: CustomerId) -> StoreResult<Option<Customer>>;
     async fn find_customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>>;
+    async fn find_customer_by_social(&self, provider: SocialProvider, subject: &str) -> StoreResult<Option<Customer>>;
+    /// Link a social identity; `Conflict("social identity")` if another customer has it.
+    async fn link_social(&self, id: CustomerId, provider: SocialProvider, subject: &str) -> StoreResult<()>;
+    async fn update_profile(&self, id: CustomerId, changes: ProfileChanges) -> StoreResult<Option<Customer>>;
+    async fn set_customer_password(&self, id: CustomerId, password_hash: &str) -> StoreResult<()>;
+    async fn mark_email_verified(&self, id: CustomerId, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Erase personal data, keep the id (cards and ledger stay, pseudonymous).
+    async fn erase_customer(&self, id: CustomerId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait TerminalRepo: Send + Sync {
+    async fn create_terminal(&self, terminal: &Terminal) -> StoreResult<()>;
+    async fn get_terminal(&self, id: Uuid) -> StoreResult<Option<Terminal>>;
+    async fn list_terminals(&self, store_id: StoreId) -> StoreResult<Vec<Terminal>>;
+    /// Returns false when there was no such live terminal.
+    async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn touch_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// Refresh-token families and one-time tokens. The AWS shape keeps sessions in
+/// DynamoDB; the embedded default and PostgreSQL in the system of record.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
+    /// Rotate the token with this hash, atomically: exactly one caller wins.
+    async fn rotate_refresh_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<RefreshOutcome>;
+    async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Revoke every session of the token's family; false if the token is unknown.
+    async fn revoke_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn revoke_all_sessions(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_one_time_token(&self, token: NewOneTimeToken) -> StoreResult<()>;
+    /// Use a one-time token, atomically; `None` if unknown, used or expired.
+    async fn consume_one_time_token(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeToken>>;
 }
 
 #[async_trait]
@@ -67,11 +136,16 @@ pub trait StaffRepo: Send + Sync {
         owner: NewStaff,
     ) -> StoreResult<Option<(Business, Staff)>>;
     async fn get_staff(&self, id: StaffId) -> StoreResult<Option<Staff>>;
+    async fn set_staff_password(&self, id: StaffId, password_hash: &str) -> StoreResult<()>;
+    /// Add memberships to an existing account.
+    async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()>;
     async fn find_staff_by_email(&self, email: &Email) -> StoreResult<Option<Staff>>;
 }
 
 /// Everything the system of record offers, as one object the application holds.
-pub trait Store: HealthCheck + BusinessRepo + CustomerRepo + StaffRepo {
+pub trait Store:
+    HealthCheck + BusinessRepo + PlaceRepo + CustomerRepo + StaffRepo + TerminalRepo + SessionRepo
+{
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
 }

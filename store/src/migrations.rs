@@ -11,11 +11,16 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, SQL) for PostgreSQL.
-pub const POSTGRES: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+pub const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "identity", include_str!("../../migrations/postgres/0002_identity.sql")),
+];
 
 /// (version, description, SQL) for SQLite.
-pub const SQLITE: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+pub const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
+];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = list

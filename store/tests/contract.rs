@@ -3,16 +3,22 @@
 
 use std::sync::Arc;
 
-use stampede_domain::business::NewBusiness;
+use chrono::{Duration, Utc};
+use stampede_domain::business::{NewBusiness, NewStore};
 use stampede_domain::customer::NewCustomer;
 use stampede_domain::email::Email;
+use stampede_domain::identity::{
+    NewOneTimeToken, NewRefreshToken, RefreshOutcome, SubjectKind, Terminal, TokenPurpose,
+};
 use stampede_domain::ids::{BusinessId, CustomerId, StaffId, StoreId};
 use stampede_domain::page::PageRequest;
+use stampede_domain::ports::{ProfileChanges, SocialProvider};
 use stampede_domain::ports::{Store, StoreError};
 use stampede_domain::staff::{Membership, NewStaff, Role, Scope};
 use stampede_domain::text::Name;
 use stampede_store::DatabaseBackend;
 use stampede_store::testing::TestDatabase;
+use uuid::Uuid;
 
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
@@ -47,6 +53,13 @@ contract!(
     first_owner_is_created_once,
     staff_memberships_round_trip,
     staff_email_is_unique,
+    stores_belong_to_their_business,
+    terminals_round_trip_and_revoke,
+    refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+    logout_revokes_the_family,
+    one_time_tokens_are_used_once,
+    profile_updates_and_erasure,
+    social_identities_link_once,
 );
 
 fn name(s: &str) -> Name {
@@ -215,5 +228,179 @@ async fn reopening_keeps_data_on_both_backends() {
         let id = db.open().await.create_business(new_business("Kept")).await.expect("create").id;
         let again = db.open().await;
         assert!(again.get_business(id).await.expect("get").is_some(), "{backend:?}");
+    }
+}
+
+async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Chain")).await.expect("business");
+    let other = store.create_business(new_business("Other")).await.expect("business");
+    let brand = store.create_brand(b.id, "Uno Express").await.expect("brand");
+    assert_eq!(store.get_brand(brand.id).await.expect("get").expect("exists").business_id, b.id);
+    let s = store
+        .create_store(NewStore {
+            business_id: b.id,
+            brand_id: Some(brand.id),
+            name: name("Main St"),
+            timezone: "Europe/Berlin".into(),
+        })
+        .await
+        .expect("store");
+    let read = store.get_store(s.id).await.expect("get").expect("exists");
+    assert_eq!(read.brand_id, Some(brand.id));
+    assert_eq!(read.timezone, "Europe/Berlin");
+    // A store cannot hang under another business's brand.
+    let err = store
+        .create_store(NewStore {
+            business_id: other.id,
+            brand_id: Some(brand.id),
+            name: name("Sneaky"),
+            timezone: "UTC".into(),
+        })
+        .await;
+    assert!(err.is_err());
+}
+
+async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Shop")).await.expect("business");
+    let s = store
+        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("One"), timezone: "UTC".into() })
+        .await
+        .expect("store");
+    let t = Terminal {
+        id: Uuid::now_v7(),
+        business_id: b.id,
+        brand_id: None,
+        store_id: s.id,
+        name: "Till 1".into(),
+        key_prefix: "stp_abcd".into(),
+        key_hash: vec![1, 2, 3],
+        created_at: Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.create_terminal(&t).await.expect("create");
+    let read = store.get_terminal(t.id).await.expect("get").expect("exists");
+    assert_eq!(read.key_hash, vec![1, 2, 3]);
+    assert_eq!(read.name, "Till 1");
+    store.touch_terminal(t.id, Utc::now()).await.expect("touch");
+    assert!(store.get_terminal(t.id).await.expect("get").expect("exists").last_used_at.is_some());
+    assert_eq!(store.list_terminals(s.id).await.expect("list").len(), 1);
+    assert!(store.revoke_terminal(t.id, Utc::now()).await.expect("revoke"));
+    assert!(!store.revoke_terminal(t.id, Utc::now()).await.expect("revoke twice"), "already revoked");
+    assert!(store.get_terminal(t.id).await.expect("get").expect("exists").revoked_at.is_some());
+}
+
+fn refresh(hash: &[u8], family: Uuid, subject: Uuid) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: family,
+        subject_kind: SubjectKind::Customer,
+        subject_id: subject,
+        expires_at: Utc::now() + Duration::days(30),
+    }
+}
+
+async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
+    let family = Uuid::now_v7();
+    let subject = Uuid::now_v7();
+    store.insert_refresh_token(refresh(b"one", family, subject)).await.expect("insert");
+    let now = Utc::now();
+    assert_eq!(
+        store.rotate_refresh_token(b"one", now).await.expect("rotate"),
+        RefreshOutcome::Rotated { family_id: family, subject_kind: SubjectKind::Customer, subject_id: subject }
+    );
+    store.insert_refresh_token(refresh(b"two", family, subject)).await.expect("insert successor");
+    // Replaying the rotated token revokes the family, successor included.
+    assert_eq!(store.rotate_refresh_token(b"one", now).await.expect("replay"), RefreshOutcome::Reused);
+    assert_eq!(store.rotate_refresh_token(b"two", now).await.expect("successor"), RefreshOutcome::Invalid);
+    assert_eq!(store.rotate_refresh_token(b"unknown", now).await.expect("unknown"), RefreshOutcome::Invalid);
+    // Expired tokens are invalid.
+    let mut old = refresh(b"old", Uuid::now_v7(), subject);
+    old.expires_at = Utc::now() - Duration::seconds(1);
+    store.insert_refresh_token(old).await.expect("insert");
+    assert_eq!(store.rotate_refresh_token(b"old", Utc::now()).await.expect("expired"), RefreshOutcome::Invalid);
+}
+
+async fn logout_revokes_the_family(store: Arc<dyn Store>) {
+    let family = Uuid::now_v7();
+    let subject = Uuid::now_v7();
+    store.insert_refresh_token(refresh(b"a", family, subject)).await.expect("insert");
+    assert!(store.revoke_by_token(b"a", Utc::now()).await.expect("revoke"));
+    assert!(!store.revoke_by_token(b"nope", Utc::now()).await.expect("unknown"));
+    assert_eq!(store.rotate_refresh_token(b"a", Utc::now()).await.expect("rotate"), RefreshOutcome::Invalid);
+    store.insert_refresh_token(refresh(b"b", Uuid::now_v7(), subject)).await.expect("insert");
+    store.revoke_all_sessions(subject, Utc::now()).await.expect("revoke all");
+    assert_eq!(store.rotate_refresh_token(b"b", Utc::now()).await.expect("rotate"), RefreshOutcome::Invalid);
+}
+
+async fn one_time_tokens_are_used_once(store: Arc<dyn Store>) {
+    let subject = Uuid::now_v7();
+    let token = NewOneTimeToken {
+        token_hash: b"reset".to_vec(),
+        purpose: TokenPurpose::ResetPassword,
+        subject_id: Some(subject),
+        payload: serde_json::json!({"k": 1}),
+        expires_at: Utc::now() + Duration::hours(1),
+    };
+    store.insert_one_time_token(token.clone()).await.expect("insert");
+    // The wrong purpose does not consume it.
+    assert!(store.consume_one_time_token(TokenPurpose::VerifyEmail, b"reset", Utc::now()).await.expect("x").is_none());
+    let used = store.consume_one_time_token(TokenPurpose::ResetPassword, b"reset", Utc::now()).await.expect("use");
+    let used = used.expect("first use works");
+    assert_eq!(used.subject_id, Some(subject));
+    assert_eq!(used.payload, serde_json::json!({"k": 1}));
+    assert!(
+        store.consume_one_time_token(TokenPurpose::ResetPassword, b"reset", Utc::now()).await.expect("x").is_none()
+    );
+    let expired =
+        NewOneTimeToken { token_hash: b"late".to_vec(), expires_at: Utc::now() - Duration::seconds(1), ..token };
+    store.insert_one_time_token(expired).await.expect("insert");
+    assert!(store.consume_one_time_token(TokenPurpose::ResetPassword, b"late", Utc::now()).await.expect("x").is_none());
+}
+
+async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
+    let c = store.create_customer(new_customer("eve@example.com")).await.expect("create");
+    let changes = ProfileChanges {
+        name: Some("Eve Ng".into()),
+        phone: Some(Some("+49 30 1234".into())),
+        marketing_consent: Some(false),
+        preferences: Some(serde_json::json!({"language": "de"})),
+    };
+    let updated = store.update_profile(c.id, changes).await.expect("update").expect("exists");
+    assert_eq!(updated.name, "Eve Ng");
+    assert_eq!(updated.phone.as_deref(), Some("+49 30 1234"));
+    assert!(!updated.marketing_consent);
+    assert_eq!(updated.preferences, serde_json::json!({"language": "de"}));
+    // Leaving fields out leaves them alone; Some(None) clears the phone.
+    let updated = store
+        .update_profile(c.id, ProfileChanges { phone: Some(None), ..Default::default() })
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!(updated.name, "Eve Ng");
+    assert_eq!(updated.phone, None);
+    store.set_customer_password(c.id, "$argon2id$new").await.expect("password");
+    store.mark_email_verified(c.id, Utc::now()).await.expect("verify");
+    let read = store.get_customer(c.id).await.expect("get").expect("exists");
+    assert_eq!(read.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(read.email_verified_at.is_some());
+
+    store.erase_customer(c.id).await.expect("erase");
+    assert!(store.get_customer(c.id).await.expect("get").is_none(), "erased customers are gone");
+    assert!(store.find_customer_by_email(&email("eve@example.com")).await.expect("find").is_none());
+    // The address is free again.
+    store.create_customer(new_customer("eve@example.com")).await.expect("the email can be reused");
+}
+
+async fn social_identities_link_once(store: Arc<dyn Store>) {
+    let a = store.create_customer(new_customer("a@example.com")).await.expect("create");
+    let b = store.create_customer(new_customer("b@example.com")).await.expect("create");
+    store.link_social(a.id, SocialProvider::Google, "google-sub-1").await.expect("link");
+    let found = store.find_customer_by_social(SocialProvider::Google, "google-sub-1").await.expect("find");
+    assert_eq!(found.map(|c| c.id), Some(a.id));
+    assert!(store.find_customer_by_social(SocialProvider::Apple, "google-sub-1").await.expect("find").is_none());
+    match store.link_social(b.id, SocialProvider::Google, "google-sub-1").await {
+        Err(StoreError::Conflict(_)) => {}
+        other => panic!("one social identity, one customer: {other:?}"),
     }
 }

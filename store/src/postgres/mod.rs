@@ -3,7 +3,10 @@
 
 mod businesses;
 mod customers;
+mod places;
+mod sessions;
 mod staff;
+mod terminals;
 
 use async_trait::async_trait;
 use sqlx::PgPool;

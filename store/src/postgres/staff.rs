@@ -80,23 +80,7 @@ async fn insert(tx: &mut PgConnection, new: NewStaff, memberships: &[Membership]
     .execute(&mut *tx)
     .await
     .map_err(|e| error::map(e, "email"))?;
-    for m in memberships {
-        let (brand, store) = scope_columns(m.scope);
-        sqlx::query(
-            "INSERT INTO business.staff_memberships (id, staff_id, business_id, role, brand_id, store_id, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(id.0)
-        .bind(m.business_id.0)
-        .bind(m.role.as_str())
-        .bind(brand)
-        .bind(store)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-    }
+    insert_memberships(tx, id, memberships).await?;
     let sql = format!("{SELECT} WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *tx).await.map_err(error::other)?;
     load(tx, row).await?.ok_or_else(|| StoreError::Other("staff vanished".into()))
@@ -159,4 +143,45 @@ impl StaffRepo for PgStore {
             .map_err(error::other)?;
         load(&mut conn, row).await
     }
+
+    async fn set_staff_password(&self, id: StaffId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE business.staff SET password_hash = $2, must_change_password = false, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(password_hash)
+        .bind(Utc::now())
+        .execute(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(())
+    }
+
+    async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        insert_memberships(&mut tx, id, memberships).await?;
+        tx.commit().await.map_err(error::other)
+    }
+}
+
+async fn insert_memberships(tx: &mut PgConnection, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
+    let now = Utc::now();
+    for m in memberships {
+        let (brand, store) = scope_columns(m.scope);
+        sqlx::query(
+            "INSERT INTO business.staff_memberships (id, staff_id, business_id, role, brand_id, store_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(id.0)
+        .bind(m.business_id.0)
+        .bind(m.role.as_str())
+        .bind(brand)
+        .bind(store)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+    }
+    Ok(())
 }

@@ -1,11 +1,12 @@
 use async_trait::async_trait;
+use chrono::DateTime;
 use chrono::Utc;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use stampede_domain::customer::{Customer, NewCustomer};
 use stampede_domain::email::Email;
 use stampede_domain::ids::CustomerId;
-use stampede_domain::ports::{CustomerRepo, StoreResult};
+use stampede_domain::ports::{CustomerRepo, ProfileChanges, SocialProvider, StoreResult};
 
 use super::SqliteStore;
 use crate::error;
@@ -26,6 +27,8 @@ fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
     })
 }
 
+const RETURNING: &str = "id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+    preferences, password_hash, email_verified_at";
 const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
     preferences, password_hash, email_verified_at FROM customers";
 
@@ -68,5 +71,101 @@ impl CustomerRepo for SqliteStore {
             .await
             .map_err(error::other)?;
         row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+
+    async fn find_customer_by_social(&self, provider: SocialProvider, subject: &str) -> StoreResult<Option<Customer>> {
+        let column = social_column(provider);
+        let sql = format!("{SELECT} WHERE {column} = $1 AND deleted_at IS NULL");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(subject)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
+        row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+
+    async fn link_social(&self, id: CustomerId, provider: SocialProvider, subject: &str) -> StoreResult<()> {
+        let column = social_column(provider);
+        let sql = format!("UPDATE customers SET {column} = $2, updated_at = $3 WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .bind(subject)
+            .bind(Utc::now())
+            .execute(self.pool())
+            .await
+            .map_err(|e| error::map(e, "social identity"))?;
+        Ok(())
+    }
+
+    async fn update_profile(&self, id: CustomerId, changes: ProfileChanges) -> StoreResult<Option<Customer>> {
+        let sql = format!(
+            "UPDATE customers SET
+                name = COALESCE($2, name),
+                phone = CASE WHEN $3 THEN $4 ELSE phone END,
+                marketing_consent = COALESCE($5, marketing_consent),
+                preferences = COALESCE($6, preferences),
+                updated_at = $7
+             WHERE id = $1 AND deleted_at IS NULL
+             RETURNING {RETURNING}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .bind(changes.name)
+            .bind(changes.phone.is_some())
+            .bind(changes.phone.flatten())
+            .bind(changes.marketing_consent)
+            .bind(changes.preferences.map(sqlx::types::Json))
+            .bind(Utc::now())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
+        row.as_ref().map(from_row).transpose().map_err(error::other)
+    }
+
+    async fn set_customer_password(&self, id: CustomerId, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE customers SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(password_hash)
+            .bind(Utc::now())
+            .execute(self.pool())
+            .await
+            .map_err(error::other)?;
+        Ok(())
+    }
+
+    async fn mark_email_verified(&self, id: CustomerId, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE customers SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(at)
+        .execute(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(())
+    }
+
+    async fn erase_customer(&self, id: CustomerId) -> StoreResult<()> {
+        let now = Utc::now();
+        sqlx::query(
+            "UPDATE customers SET email = $2, name = '', phone = NULL, google_id = NULL, apple_id = NULL,
+                 password_hash = NULL, marketing_consent = 0, preferences = '{}', deleted_at = $3, updated_at = $3
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(format!("erased+{}@invalid", id.0.simple()))
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(())
+    }
+}
+
+fn social_column(provider: SocialProvider) -> &'static str {
+    match provider {
+        SocialProvider::Google => "google_id",
+        SocialProvider::Apple => "apple_id",
     }
 }

@@ -1,9 +1,13 @@
 //! The SQLite adapter (the embedded default). The same tables as PostgreSQL
 //! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.
+//! Generated in shape from the PostgreSQL adapter; keep the two in step.
 
 mod businesses;
 mod customers;
+mod places;
+mod sessions;
 mod staff;
+mod terminals;
 
 use async_trait::async_trait;
 use sqlx::SqlitePool;

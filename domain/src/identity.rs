@@ -1,0 +1,109 @@
+//! Records of the identity layer: POS terminals, sessions (refresh-token
+//! families) and one-time tokens (email verification, password reset, staff
+//! invitations). Secrets are never stored: only their SHA-256.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::ids::{BrandId, BusinessId, StoreId};
+
+/// A POS terminal: a named, store-scoped API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Terminal {
+    pub id: Uuid,
+    pub business_id: BusinessId,
+    pub brand_id: Option<BrandId>,
+    pub store_id: StoreId,
+    pub name: String,
+    /// The first characters of the key, to recognise it in a list.
+    pub key_prefix: String,
+    #[serde(skip)]
+    pub key_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Who a session or one-time token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    Customer,
+    Staff,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::Customer => "customer",
+            SubjectKind::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "customer" => Some(SubjectKind::Customer),
+            "staff" => Some(SubjectKind::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// A refresh token as stored: its hash, its family, its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub token_hash: Vec<u8>,
+    pub family_id: Uuid,
+    pub subject_kind: SubjectKind,
+    pub subject_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Valid and now rotated (marked used): issue a new one in `family_id`.
+    Rotated { family_id: Uuid, subject_kind: SubjectKind, subject_id: Uuid },
+    /// Already rotated: a replay. The whole family has been revoked (RFC 9700).
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// What a one-time token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+    StaffInvitation,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+            TokenPurpose::StaffInvitation => "staff_invitation",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOneTimeToken {
+    pub token_hash: Vec<u8>,
+    pub purpose: TokenPurpose,
+    /// The customer or staff account, when there is one (not for invitations).
+    pub subject_id: Option<Uuid>,
+    /// Purpose-specific data (an invitation's email, role and scope).
+    pub payload: serde_json::Value,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A consumed one-time token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneTimeToken {
+    pub subject_id: Option<Uuid>,
+    pub payload: serde_json::Value,
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Regenerate store/src/sqlite/*.rs from store/src/postgres/*.rs.
+
+The two adapters run the same SQL but for schema names, casts and boolean
+literals. Edit the PostgreSQL adapter, run this from store/src, and review
+the diff; the contract tests (store/tests/contract.rs) prove both.
+"""
+import sys
+def conv(s):
+    s=s.replace('PgStore','SqliteStore').replace('PgRow','SqliteRow').replace('PgConnection','SqliteConnection').replace('PgPool','SqlitePool')
+    s=s.replace('sqlx::postgres::','sqlx::sqlite::')
+    for sch in ['customer.','business.','loyalty.','analytics.','identity.']:
+        for kw in ['INTO ','FROM ','UPDATE ']:
+            s=s.replace(kw+sch,kw)
+    s=s.replace('$1::uuid IS NULL','$1 IS NULL')
+    s=s.replace('is_active = false','is_active = 0').replace('marketing_consent = false','marketing_consent = 0')
+    return s
+files=['businesses.rs','customers.rs','staff.rs','mod.rs','places.rs','terminals.rs','sessions.rs']
+for f in files:
+    s=conv(open('postgres/'+f).read())
+    if f=='mod.rs':
+        s=s.replace("//! The PostgreSQL adapter. Tables live in the schemas `customer`, `business`,\n//! `loyalty` and `analytics` (see `migrations/postgres`).","//! The SQLite adapter (the embedded default). The same tables as PostgreSQL\n//! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.\n//! Generated in shape from the PostgreSQL adapter; keep the two in step.")
+        s=s.replace('"postgres"','"sqlite"')
+    if f=='customers.rs':
+        s=s.replace('preferences: row.try_get("preferences")?,','preferences: row.try_get::<sqlx::types::Json<serde_json::Value>, _>("preferences")?.0,')
+    if f=='staff.rs':
+        old='''        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        // Two processes starting at once must not both create an owner.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('stampede.first_owner'))")
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;'''
+        assert old in s
+        s=s.replace(old,'''        // BEGIN IMMEDIATE takes the write lock before the count, so two processes
+        // starting at once cannot both see an empty staff table.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;''')
+    open('sqlite/'+f,'w').write(s)
