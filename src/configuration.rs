@@ -29,6 +29,7 @@ pub struct Settings {
     pub objects: ObjectSettings,
     pub cache: CacheSettings,
     pub identity: IdentitySettings,
+    pub rate_limits: RateLimitSettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
 }
@@ -45,6 +46,7 @@ impl Default for Settings {
             objects: ObjectSettings::default(),
             cache: CacheSettings::default(),
             identity: IdentitySettings::default(),
+            rate_limits: RateLimitSettings::default(),
             log: LogSettings::default(),
             bootstrap: BootstrapSettings::default(),
         }
@@ -62,6 +64,12 @@ pub struct ServerSettings {
     pub shutdown_timeout_secs: u64,
     /// Worker threads of the HTTP server; 0 means one per core.
     pub workers: usize,
+    /// Where people reach this server (or the web app in front of it): the base
+    /// of links in emails.
+    pub public_url: String,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you
+    /// control, such as CloudFront or a load balancer); else the peer address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerSettings {
@@ -72,6 +80,8 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
             workers: 0,
+            public_url: "http://127.0.0.1:8080".into(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -177,13 +187,28 @@ pub enum CacheBackend {
     Redis,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheSettings {
     /// Serves the cache and the rate limiter.
     pub backend: CacheBackend,
     /// `redis://127.0.0.1:6379/0`; required when the backend is `redis`.
     pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key, so one Redis can serve several deployments.
+    pub key_prefix: String,
+    /// Bytes the in-process cache may hold.
+    pub memory_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            backend: CacheBackend::InProcess,
+            redis_url: None,
+            key_prefix: "stampede:".into(),
+            memory_bytes: 64 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -195,10 +220,95 @@ pub enum IdentityBackend {
     Cognito,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IdentitySettings {
     pub backend: IdentityBackend,
+    /// The `iss` of tokens the local issuer signs.
+    pub local_issuer: String,
+    /// Lifetime of access tokens (short: they cannot be revoked).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh-token family's members.
+    pub refresh_token_ttl_days: u64,
+    /// How long verification, reset and invitation links stay valid.
+    pub email_token_ttl_hours: u64,
+    pub invitation_ttl_days: u64,
+    /// Passwords: minimum length (NIST SP 800-63B asks for at least 8).
+    pub min_password_length: usize,
+    /// Concurrent argon2id hashes (each ~19 MiB and one core for ~50 ms).
+    pub max_concurrent_hashes: usize,
+    pub google: SocialSettings,
+    pub apple: SocialSettings,
+}
+
+impl Default for IdentitySettings {
+    fn default() -> Self {
+        Self {
+            backend: IdentityBackend::Local,
+            local_issuer: "urn:stampede:local".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            email_token_ttl_hours: 24,
+            invitation_ttl_days: 7,
+            min_password_length: 10,
+            max_concurrent_hashes: 2,
+            google: SocialSettings {
+                issuers: vec!["https://accounts.google.com".into(), "accounts.google.com".into()],
+                jwks_url: "https://www.googleapis.com/oauth2/v3/certs".into(),
+                client_ids: Vec::new(),
+            },
+            apple: SocialSettings {
+                issuers: vec!["https://appleid.apple.com".into()],
+                jwks_url: "https://appleid.apple.com/auth/keys".into(),
+                client_ids: Vec::new(),
+            },
+        }
+    }
+}
+
+/// A social identity provider whose ID tokens customers may sign in with. Empty
+/// `client_ids` turns the provider off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialSettings {
+    /// Accepted `iss` values.
+    pub issuers: Vec<String>,
+    pub jwks_url: String,
+    /// Accepted `aud` values: your OAuth client ids at the provider.
+    pub client_ids: Vec<String>,
+}
+
+/// Rate limits: `count` requests per `period_secs`, bursts up to `count`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub count: u32,
+    pub period_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitSettings {
+    pub login_per_ip: LimitSettings,
+    pub login_per_account: LimitSettings,
+    pub register_per_ip: LimitSettings,
+    pub reset_per_ip: LimitSettings,
+    pub reset_per_account: LimitSettings,
+    pub pos_per_terminal: LimitSettings,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        let l = |count, period_secs| LimitSettings { count, period_secs };
+        Self {
+            login_per_ip: l(30, 60),
+            login_per_account: l(10, 900),
+            register_per_ip: l(10, 3600),
+            reset_per_ip: l(10, 3600),
+            reset_per_account: l(3, 3600),
+            pos_per_terminal: l(600, 60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -310,6 +420,38 @@ impl Settings {
                 _ => {}
             }
         }
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
+            return bad("server.public_url", "must start with http:// or https://");
+        }
+        let id = &self.identity;
+        if id.local_issuer.trim().is_empty() {
+            return bad("identity.local_issuer", "must not be empty");
+        }
+        if !(60..=3600).contains(&id.access_token_ttl_secs) {
+            return bad("identity.access_token_ttl_secs", "must be between 60 and 3600");
+        }
+        if id.refresh_token_ttl_days == 0 || id.email_token_ttl_hours == 0 || id.invitation_ttl_days == 0 {
+            return bad("identity", "token lifetimes must be greater than 0");
+        }
+        if id.min_password_length < 8 {
+            return bad("identity.min_password_length", "must be at least 8");
+        }
+        if id.max_concurrent_hashes == 0 {
+            return bad("identity.max_concurrent_hashes", "must be greater than 0");
+        }
+        let limits = &self.rate_limits;
+        for (key, l) in [
+            ("rate_limits.login_per_ip", limits.login_per_ip),
+            ("rate_limits.login_per_account", limits.login_per_account),
+            ("rate_limits.register_per_ip", limits.register_per_ip),
+            ("rate_limits.reset_per_ip", limits.reset_per_ip),
+            ("rate_limits.reset_per_account", limits.reset_per_account),
+            ("rate_limits.pos_per_terminal", limits.pos_per_terminal),
+        ] {
+            if l.count == 0 || l.period_secs == 0 {
+                return bad(key, "count and period_secs must be greater than 0");
+            }
+        }
         if self.cache.backend == CacheBackend::Redis && self.cache.redis_url.is_none() {
             return bad("cache.redis_url", "is required when cache.backend = \"redis\"");
         }
@@ -332,7 +474,6 @@ impl Settings {
             ("queue.backend", self.queue.backend != QueueBackend::InProcess, "sqs"),
             ("mail.backend", self.mail.backend != MailBackend::Files, "ses"),
             ("objects.backend", self.objects.backend != ObjectBackend::Files, "s3"),
-            ("cache.backend", self.cache.backend != CacheBackend::InProcess, "redis"),
             ("identity.backend", self.identity.backend != IdentityBackend::Local, "cognito"),
         ];
         for (key, chosen, name) in unavailable {

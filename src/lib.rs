@@ -3,12 +3,14 @@
 //! - [`configuration`]: typed settings from defaults, `stampede.toml` and env;
 //! - [`startup`]: `Application::build`, which binds the listener (port 0 in tests);
 //! - [`api`]: the route table, one folder per resource, problem+json errors;
+//! - [`auth`]: keys, tokens, the verification path, principals;
 //! - [`cli`]: the subcommands (`serve`, `migrate`, `check-config`);
 //! - [`bootstrap`]: the first owner on first start;
 //! - [`metrics`], [`telemetry`]: Prometheus metrics and JSON logs;
 //! - [`password`]: argon2id on the blocking pool, bounded.
 
 pub mod api;
+pub mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod configuration;

@@ -1,9 +1,11 @@
 //! Wiring: settings in, a bound, ready-to-run server out.
 //!
 //! [`Application::build`] opens the store (migrating if configured), creates the
-//! first owner on first start, builds the shared state and metrics once, binds
-//! the listener (port 0 in tests) and builds the actix-web server.
+//! first owner on first start, builds the shared state (keys, verifier, cache,
+//! rate limiter, mailer) and metrics once, binds the listener (port 0 in tests)
+//! and builds the actix-web server.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +13,23 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use jsonwebtoken::Algorithm;
+use secrecy::ExposeSecret;
+use stampede_domain::ports::{Cache, RateLimiter};
+use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
+use stampede_store::mailbox::FileMailer;
+use stampede_store::ratelimit::{MemoryRateLimiter, RedisRateLimiter};
 
 use crate::api::{self, observe, rejections};
+use crate::auth::keys::KeyRing;
+use crate::auth::tokens::{CUSTOMER_CLIENT_ID, LocalIssuer, STAFF_CLIENT_ID};
+use crate::auth::verify::{AccessIssuer, IdIssuer, KeySource, PrincipalKind, RemoteJwks, TokenVerifier};
 use crate::bootstrap::{FirstOwner, ensure_first_owner};
-use crate::configuration::Settings;
+use crate::configuration::{CacheBackend, Settings, SocialSettings};
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
-use crate::state::AppState;
+use crate::state::{AppState, Limits, Links, Policy};
 
 pub struct Application {
     port: u16,
@@ -25,20 +37,100 @@ pub struct Application {
     first_owner: Option<FirstOwner>,
 }
 
+fn id_issuer(s: &SocialSettings, http: &reqwest::Client) -> Option<IdIssuer> {
+    (!s.client_ids.is_empty()).then(|| IdIssuer {
+        issuers: s.issuers.clone(),
+        keys: Arc::new(RemoteJwks::new(&s.jwks_url, http.clone())),
+        audiences: s.client_ids.clone(),
+    })
+}
+
+async fn cache_and_limiter(settings: &Settings) -> anyhow::Result<(Arc<dyn Cache>, Arc<dyn RateLimiter>)> {
+    match settings.cache.backend {
+        CacheBackend::InProcess => {
+            let limiter = Arc::new(MemoryRateLimiter::default());
+            let evict = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    tick.tick().await;
+                    evict.evict_idle();
+                }
+            });
+            Ok((Arc::new(MemoryCache::new(settings.cache.memory_bytes)), limiter))
+        }
+        CacheBackend::Redis => {
+            let url = settings.cache.redis_url.as_ref().map(|u| u.expose_secret().to_owned()).unwrap_or_default();
+            let conn = connect_redis(&url, Duration::from_secs(3))
+                .await
+                .map_err(|e| anyhow::anyhow!("cache.redis_url: {e}"))?;
+            let prefix = settings.cache.key_prefix.clone();
+            Ok((Arc::new(RedisCache::new(conn.clone(), prefix.clone())), Arc::new(RedisRateLimiter::new(conn, prefix))))
+        }
+    }
+}
+
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let store = stampede_store::open(&settings.database_options()).await?;
-        let passwords = PasswordHasher::new(2);
+        let passwords = PasswordHasher::new(settings.identity.max_concurrent_hashes);
         let first_owner = ensure_first_owner(store.as_ref(), &passwords, &settings.bootstrap).await?;
+
+        let id = &settings.identity;
+        let keys_dir = settings.data_dir().join("keys");
+        let retain = Duration::from_secs(id.access_token_ttl_secs + 300);
+        let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
+        let (cache, limiter) = cache_and_limiter(settings).await?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
+        let local = AccessIssuer {
+            iss: id.local_issuer.clone(),
+            keys: KeySource::Local(Arc::clone(&ring)),
+            algorithms: vec![Algorithm::ES256],
+            client_ids: HashMap::from([
+                (CUSTOMER_CLIENT_ID.to_owned(), PrincipalKind::Customer),
+                (STAFF_CLIENT_ID.to_owned(), PrincipalKind::Staff),
+            ]),
+        };
+        let verifier = TokenVerifier::new(
+            vec![local],
+            id_issuer(&id.google, &http),
+            id_issuer(&id.apple, &http),
+            Arc::clone(&cache),
+        );
+        let issuer = LocalIssuer {
+            ring: Arc::clone(&ring),
+            iss: id.local_issuer.clone(),
+            access_ttl_secs: id.access_token_ttl_secs,
+            refresh_ttl_days: id.refresh_token_ttl_days,
+        };
+        let dummy_hash = passwords.hash(crate::auth::secret::random_token()).await?;
+        let mailer = Arc::new(FileMailer::new(settings.data_dir().join("mail"), settings.mail.from.clone()));
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener =
             TcpListener::bind(&address).map_err(|e| anyhow::anyhow!("server.port: cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
 
-        let state = web::Data::new(AppState { store: Arc::clone(&store), passwords });
+        let state = web::Data::new(AppState {
+            store: Arc::clone(&store),
+            passwords,
+            verifier,
+            issuer,
+            cache,
+            limiter,
+            limits: Limits::from_settings(&settings.rate_limits),
+            mailer,
+            links: Links { public_url: settings.server.public_url.clone() },
+            policy: Policy {
+                min_password_length: id.min_password_length,
+                email_token_ttl: Duration::from_secs(id.email_token_ttl_hours * 3600),
+                invitation_ttl: Duration::from_secs(id.invitation_ttl_days * 86400),
+            },
+            dummy_hash,
+        });
         let metrics = web::Data::new(Metrics::new());
         let body_limit = settings.server.body_limit_bytes;
+        let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });
 
         let mut server = HttpServer::new(move || {
             App::new()
@@ -46,6 +138,7 @@ impl Application {
                 .wrap(from_fn(observe::observe))
                 .app_data(state.clone())
                 .app_data(metrics.clone())
+                .app_data(client_ip.clone())
                 .app_data(rejections::json_config(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(rejections::path_config())

@@ -1,12 +1,70 @@
-//! What every handler can reach, built once at start-up.
+//! What every handler can reach, built once at start-up (outside
+//! `HttpServer::new`) and shared.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use stampede_domain::ports::Store;
+use stampede_domain::ports::{Cache, Limit, Mailer, RateLimiter, Store};
 
+use crate::auth::tokens::LocalIssuer;
+use crate::auth::verify::TokenVerifier;
+use crate::configuration::{LimitSettings, RateLimitSettings};
 use crate::password::PasswordHasher;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub passwords: PasswordHasher,
+    pub verifier: TokenVerifier,
+    pub issuer: LocalIssuer,
+    pub cache: Arc<dyn Cache>,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub limits: Limits,
+    pub mailer: Arc<dyn Mailer>,
+    pub links: Links,
+    pub policy: Policy,
+    /// A real argon2id hash of a random password, verified against when an
+    /// account does not exist so that answers take comparable time.
+    pub dummy_hash: String,
+}
+
+/// Account rules from settings.
+pub struct Policy {
+    pub min_password_length: usize,
+    pub email_token_ttl: Duration,
+    pub invitation_ttl: Duration,
+}
+
+/// Builds the links that go out in emails.
+pub struct Links {
+    pub public_url: String,
+}
+
+impl Links {
+    pub fn to(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.public_url.trim_end_matches('/'))
+    }
+}
+
+/// The rate limits, from settings.
+pub struct Limits {
+    pub login_per_ip: Limit,
+    pub login_per_account: Limit,
+    pub register_per_ip: Limit,
+    pub reset_per_ip: Limit,
+    pub reset_per_account: Limit,
+    pub pos_per_terminal: Limit,
+}
+
+impl Limits {
+    pub fn from_settings(s: &RateLimitSettings) -> Self {
+        let l = |name, v: LimitSettings| Limit { name, count: v.count, period: Duration::from_secs(v.period_secs) };
+        Self {
+            login_per_ip: l("login_ip", s.login_per_ip),
+            login_per_account: l("login_account", s.login_per_account),
+            register_per_ip: l("register_ip", s.register_per_ip),
+            reset_per_ip: l("reset_ip", s.reset_per_ip),
+            reset_per_account: l("reset_account", s.reset_per_account),
+            pos_per_terminal: l("pos_terminal", s.pos_per_terminal),
+        }
+    }
 }

@@ -149,3 +149,53 @@ pub trait Store:
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
 }
+
+/// A shared cache of opaque values with a time to live. In-process (moka) in the
+/// embedded default, Redis when several API hosts must agree.
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    async fn set(&self, key: &str, value: &[u8], ttl: std::time::Duration) -> StoreResult<()>;
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+}
+
+/// A rate limit: `count` requests per `period`, bursts up to `count` (GCRA).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Names the limit in keys and metrics, e.g. `login_ip`.
+    pub name: &'static str,
+    pub count: u32,
+    pub period: std::time::Duration,
+}
+
+/// The answer of a rate limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Refused; the caller may retry after this long.
+    Deny {
+        retry_after: std::time::Duration,
+    },
+}
+
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Count one request against `limit` for `key` (an IP, an account, a terminal).
+    async fn check(&self, limit: &Limit, key: &str) -> Decision;
+}
+
+/// An email ready to send: rendered text and HTML parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// De-duplication key: a mailer never sends two messages with one id.
+    pub message_id: Uuid,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &OutgoingMail) -> StoreResult<()>;
+}

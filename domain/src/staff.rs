@@ -42,7 +42,7 @@ impl Role {
 }
 
 /// Where a membership applies. The role decides which scope is allowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scope {
     Business,

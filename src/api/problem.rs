@@ -24,6 +24,7 @@ pub enum Code {
     InvalidQuery,
     ValidationFailed,
     Unauthorized,
+    Forbidden,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -45,6 +46,7 @@ impl Code {
             Code::InvalidQuery => (StatusCode::BAD_REQUEST, "A query parameter is malformed"),
             Code::ValidationFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Some fields are invalid"),
             Code::Unauthorized => (StatusCode::UNAUTHORIZED, "Authentication is required"),
+            Code::Forbidden => (StatusCode::FORBIDDEN, "Not allowed"),
             Code::NotFound => (StatusCode::NOT_FOUND, "Not found"),
             Code::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed on this resource"),
             Code::Conflict => (StatusCode::CONFLICT, "The request conflicts with the current state"),
@@ -69,6 +71,7 @@ impl Code {
             Code::InvalidQuery => "invalid_query",
             Code::ValidationFailed => "validation_failed",
             Code::Unauthorized => "unauthorized",
+            Code::Forbidden => "forbidden",
             Code::NotFound => "not_found",
             Code::MethodNotAllowed => "method_not_allowed",
             Code::Conflict => "conflict",
@@ -85,6 +88,7 @@ impl Code {
     pub fn for_status(status: StatusCode) -> Code {
         match status.as_u16() {
             401 => Code::Unauthorized,
+            403 => Code::Forbidden,
             404 => Code::NotFound,
             405 => Code::MethodNotAllowed,
             409 => Code::Conflict,
@@ -181,6 +185,21 @@ impl ApiError {
     /// A server-side failure: the cause is logged, the client sees only the title.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self { cause: Some(cause.into()), ..Self::new(Code::Internal) }
+    }
+
+    /// 429 with `Retry-After` in whole seconds (at least 1).
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self::new(Code::RateLimited).retry_after(secs.max(1))
+    }
+
+    /// A single-field validation failure.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(Code::NotFound)
     }
 
     pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {

@@ -6,14 +6,19 @@
 //! - [`open`]: picks one from [`DatabaseOptions`], applies migrations if asked and
 //!   hands back an `Arc<dyn Store>`;
 //! - [`migrations`]: the SQL files of `migrations/`, embedded in the binary;
-//! - [`testing`]: a fresh database per test, for every crate's tests.
+//! - [`testing`]: a fresh database per test, for every crate's tests;
+//! - [`cache`], [`ratelimit`]: the cache and rate-limit ports, in process and on Redis;
+//! - [`mailbox`]: the mail port writing one `.eml` file per message.
 //!
 //! Both adapters pass the same contract tests (`tests/contract.rs`).
 
+pub mod cache;
 mod error;
+pub mod mailbox;
 pub mod migrations;
 mod open;
 pub mod postgres;
+pub mod ratelimit;
 pub mod sqlite;
 pub mod testing;
 

@@ -1,13 +1,59 @@
 use actix_web::HttpResponse;
-use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::{auth, me, pos, staff, terminals};
+
+/// Declares the bearer scheme the `security(("bearer" = []))` annotations name.
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "Customers and staff: a JWT access token from /v1/auth/…/login (or Cognito in the AWS shape). \
+             POS terminals: their store-scoped API key `stp_…`."
+                .into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
 
 /// The OpenAPI document, generated from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Stampede API", description = "Loyalty platform: stamp and points cards, POS transactions, programs."),
-    paths(super::healthz::healthz, super::readyz::readyz, super::metrics::metrics, openapi),
+    info(
+        title = "Stampede API",
+        description = "Loyalty platform: stamp and points cards, POS transactions, programs.\n\n\
+            Authentication: customer apps and staff send `Authorization: Bearer <access token>` \
+            (sign in at /v1/auth/customers/login or /v1/auth/staff/login; refresh at \
+            /v1/auth/token/refresh). POS terminals send `Authorization: Bearer stp_…`, a key a \
+            store manager creates at /v1/stores/{store_id}/terminals. Errors are \
+            application/problem+json with a stable `code`."
+    ),
+    modifiers(&Bearer),
+    paths(
+        super::healthz::healthz, super::readyz::readyz, super::metrics::metrics, openapi,
+        auth::jwks::jwks, auth::register::register, auth::verify_email::verify_email,
+        auth::login::customer_login, auth::login::staff_login, auth::refresh::refresh, auth::logout::logout,
+        auth::password_reset::request_reset, auth::password_reset::confirm_reset,
+        auth::social::google, auth::social::apple, auth::staff_password::change_password,
+        auth::accept_invitation::accept,
+        me::get::get_me, me::update::update_me, me::delete::delete_me, me::export::export_me,
+        staff::me::staff_me, staff::invite::invite,
+        terminals::create::create_terminal, terminals::list::list_terminals, terminals::revoke::revoke_terminal,
+        pos::session::pos_session,
+    ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
-    tags((name = "ops", description = "Liveness, readiness, metrics, this document"))
+    tags(
+        (name = "ops", description = "Liveness, readiness, metrics, this document"),
+        (name = "auth", description = "Sign-up, sign-in, sessions, password reset, social sign-in"),
+        (name = "me", description = "A customer's own profile"),
+        (name = "staff", description = "Staff accounts and invitations"),
+        (name = "terminals", description = "POS terminal keys of a store"),
+        (name = "pos", description = "At the counter"),
+    )
 )]
 pub struct ApiDoc;
 

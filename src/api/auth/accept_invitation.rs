@@ -1,0 +1,70 @@
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+use stampede_domain::email::Email;
+use stampede_domain::identity::TokenPurpose;
+use stampede_domain::staff::{Membership, NewStaff};
+use utoipa::ToSchema;
+
+use crate::api::input::Fields;
+use crate::api::problem::{ApiError, Problem};
+use crate::api::staff::invite::InvitationPayload;
+use crate::auth::secret::sha256;
+use crate::auth::tokens::TokenPair;
+use crate::auth::verify::PrincipalKind;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    pub token: String,
+    /// For a new account: your name. Ignored when the email has an account.
+    pub name: Option<String>,
+    /// For a new account: your password. Ignored when the email has an account.
+    pub password: Option<String>,
+}
+
+/// Accept a staff invitation. A new account is created (name and password
+/// required) and signed in; an existing account gets the role added (204: sign
+/// in with your password).
+#[utoipa::path(post, path = "/v1/auth/staff/invitations/accept", tag = "auth", request_body = AcceptRequest, responses(
+    (status = 200, body = TokenPair, description = "New account created and signed in"),
+    (status = 204, description = "Role added to the existing account"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let invalid = || ApiError::field("token", "is invalid or expired");
+    let hash = sha256(body.token.as_bytes());
+    let store = &state.store;
+
+    // Validate the new-account fields before the token is used up.
+    let mut f = Fields::default();
+    let name = body.name.as_deref().map(|n| f.name("name", n));
+    if let Some(p) = &body.password {
+        f.password("password", p, state.policy.min_password_length);
+    }
+    f.finish()?;
+
+    let used = store.consume_one_time_token(TokenPurpose::StaffInvitation, &hash, Utc::now()).await?;
+    let payload: InvitationPayload = used.and_then(|t| serde_json::from_value(t.payload).ok()).ok_or_else(invalid)?;
+    let email = Email::parse(&payload.email).map_err(|_| invalid())?;
+    let membership = Membership::new(payload.business_id, payload.role, payload.scope).map_err(|_| invalid())?;
+
+    if let Some(existing) = store.find_staff_by_email(&email).await? {
+        store.add_memberships(existing.id, &[membership]).await?;
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    let (Some(Some(name)), Some(password)) = (name, body.password) else {
+        return Err(ApiError::field("password", "name and password are required for a new account"));
+    };
+    let password_hash = state.passwords.hash(password).await.map_err(ApiError::internal)?;
+    let new = NewStaff { email, name, password_hash: Some(password_hash), must_change_password: false };
+    let staff = store.create_staff(new, &[membership]).await?;
+    let pair = state
+        .issuer
+        .start_session(store.as_ref(), PrincipalKind::Staff, staff.id.0, false)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(pair))
+}

@@ -1,0 +1,102 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use stampede_domain::email::Email;
+use utoipa::ToSchema;
+
+use crate::api::input::{ClientIp, limit};
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::auth::tokens::TokenPair;
+use crate::auth::verify::PrincipalKind;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(Code::Unauthorized).detail("invalid email or password")
+}
+
+/// Rate limits (per address and per account), then the password check. An
+/// unknown email is checked against a dummy hash: same answer, same time.
+async fn check(
+    req: &HttpRequest,
+    state: &AppState,
+    ip: &ClientIp,
+    kind: &str,
+    body: LoginRequest,
+    lookup: impl AsyncFnOnce(&Email) -> Result<Option<(uuid::Uuid, Option<String>)>, ApiError>,
+) -> Result<uuid::Uuid, ApiError> {
+    limit(state, &state.limits.login_per_ip, &ip.of(req)).await?;
+    let email = Email::parse(&body.email).ok();
+    let account_key = format!("{kind}:{}", email.as_ref().map(Email::as_str).unwrap_or(body.email.trim()));
+    limit(state, &state.limits.login_per_account, &account_key).await?;
+    let found = match &email {
+        Some(e) => lookup(e).await?,
+        None => None,
+    };
+    let (id, hash) = match found {
+        Some((id, Some(hash))) => (Some(id), hash),
+        _ => (None, state.dummy_hash.clone()),
+    };
+    let ok = state.passwords.verify(body.password, hash).await.map_err(ApiError::internal)?;
+    match (ok, id) {
+        (true, Some(id)) => Ok(id),
+        _ => Err(bad_credentials()),
+    }
+}
+
+/// Sign in a customer with email and password.
+#[utoipa::path(post, path = "/v1/auth/customers/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn customer_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let id = check(&req, &state, &ip, "customer", body.into_inner(), async |e: &Email| {
+        Ok(store.find_customer_by_email(e).await?.map(|c| (c.id.0, c.password_hash)))
+    })
+    .await?;
+    let pair = state
+        .issuer
+        .start_session(state.store.as_ref(), PrincipalKind::Customer, id, false)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Sign in a staff member. After a one-time password, the answer says
+/// `password_change_required` and only `/v1/auth/staff/password` accepts the token.
+#[utoipa::path(post, path = "/v1/auth/staff/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn staff_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let id = check(&req, &state, &ip, "staff", body.into_inner(), async |e: &Email| {
+        Ok(store.find_staff_by_email(e).await?.filter(|s| s.is_active).map(|s| (s.id.0, s.password_hash)))
+    })
+    .await?;
+    let staff = state.store.get_staff(stampede_domain::ids::StaffId(id)).await?.ok_or_else(bad_credentials)?;
+    let pair = state
+        .issuer
+        .start_session(state.store.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(pair))
+}

@@ -1,0 +1,82 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+use stampede_domain::customer::NewCustomer;
+use stampede_domain::identity::TokenPurpose;
+use stampede_domain::ports::StoreError;
+use stampede_workers::email::Template;
+use utoipa::ToSchema;
+
+use super::Accepted;
+use super::mail::{one_time_token, send};
+use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    #[serde(default)]
+    pub marketing_consent: bool,
+}
+
+pub const CHECK_EMAIL: Accepted =
+    Accepted { status: "accepted", message: "If the address can be used, we have sent an email to it." };
+
+/// Register a customer. Always answers 202 with the same body: a new account
+/// gets a verification email, an existing one an "account exists" email.
+#[utoipa::path(post, path = "/v1/auth/customers/register", tag = "auth", request_body = RegisterRequest, responses(
+    (status = 202, body = Accepted),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    limit(&state, &state.limits.register_per_ip, &ip.of(&req)).await?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let email = f.email("email", &body.email);
+    let name = f.name("name", &body.name);
+    f.password("password", &body.password, state.policy.min_password_length);
+    f.finish()?;
+    let (Some(email), Some(name)) = (email, name) else { return Err(ApiError::field("email", "is invalid")) };
+
+    // Hash in every case, so both outcomes take the same time.
+    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
+    let new = NewCustomer {
+        email: email.clone(),
+        name: name.clone(),
+        phone: None,
+        marketing_consent: body.marketing_consent,
+        password_hash: Some(hash),
+    };
+    match state.store.create_customer(new).await {
+        Ok(customer) => {
+            let token = one_time_token(
+                &state,
+                TokenPurpose::VerifyEmail,
+                Some(customer.id.0),
+                json!({}),
+                state.policy.email_token_ttl,
+            )
+            .await?;
+            let link = state.links.to("/verify-email", &token);
+            send(&state, email.as_str(), Template::VerifyEmail, &[("name", name.as_str()), ("link", &link)]).await;
+        }
+        Err(StoreError::Conflict(_)) => {
+            let existing = state.store.find_customer_by_email(&email).await?;
+            let who = existing.map(|c| c.name).unwrap_or_default();
+            let link = format!("{}/forgot-password", state.links.public_url.trim_end_matches('/'));
+            send(&state, email.as_str(), Template::AccountExists, &[("name", &who), ("link", &link)]).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(HttpResponse::Accepted().json(CHECK_EMAIL))
+}

@@ -1,0 +1,54 @@
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::api::input::Fields;
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::auth::principal::StaffAuthAnyState;
+use crate::auth::tokens::TokenPair;
+use crate::auth::verify::PrincipalKind;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change a staff member's password (required after a one-time password).
+/// Signs out every other session and answers with fresh tokens.
+#[utoipa::path(post, path = "/v1/auth/staff/password", tag = "auth", request_body = ChangePasswordRequest,
+    security(("bearer" = [])), responses(
+    (status = 200, body = TokenPair),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn change_password(
+    auth: StaffAuthAnyState,
+    state: web::Data<AppState>,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    if f.password("new_password", &body.new_password, state.policy.min_password_length)
+        && body.new_password == body.current_password
+    {
+        f.push("new_password", "must differ from the current password");
+    }
+    f.finish()?;
+    let hash = auth.staff.password_hash.clone().unwrap_or_else(|| state.dummy_hash.clone());
+    if !state.passwords.verify(body.current_password, hash).await.map_err(ApiError::internal)? {
+        return Err(ApiError::new(Code::Unauthorized).detail("the current password is wrong"));
+    }
+    let new_hash = state.passwords.hash(body.new_password).await.map_err(ApiError::internal)?;
+    state.store.set_staff_password(auth.staff.id, &new_hash).await?;
+    state.store.revoke_all_sessions(auth.staff.id.0, Utc::now()).await?;
+    let pair = state
+        .issuer
+        .start_session(state.store.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(pair))
+}

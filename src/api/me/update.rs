@@ -1,0 +1,62 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use stampede_domain::ports::ProfileChanges;
+use utoipa::ToSchema;
+
+use super::Profile;
+use crate::api::input::{Fields, double_option};
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::CustomerAuth;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    pub name: Option<String>,
+    /// `null` removes the phone number.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    pub marketing_consent: Option<bool>,
+    /// An object of app preferences (language, notifications, …), at most 4 KiB.
+    pub preferences: Option<serde_json::Value>,
+}
+
+/// Change the signed-in customer's profile. Fields left out stay as they are.
+#[utoipa::path(patch, path = "/v1/me", tag = "me", request_body = UpdateProfile, security(("bearer" = [])), responses(
+    (status = 200, body = Profile),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn update_me(
+    auth: CustomerAuth,
+    state: web::Data<AppState>,
+    body: web::Json<UpdateProfile>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let name = body.name.as_deref().and_then(|n| f.name("name", n)).map(|n| n.as_str().to_owned());
+    if let Some(Some(phone)) = &body.phone {
+        let ok = (3..=32).contains(&phone.chars().count())
+            && phone.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c));
+        if !ok {
+            f.push("phone", "must be 3 to 32 characters of digits, spaces and + - ( ) . /");
+        }
+    }
+    if let Some(p) = &body.preferences {
+        if !p.is_object() {
+            f.push("preferences", "must be an object");
+        } else if p.to_string().len() > 4096 {
+            f.push("preferences", "must be at most 4 KiB");
+        }
+    }
+    f.finish()?;
+    let changes = ProfileChanges {
+        name,
+        phone: body.phone.map(|p| p.map(|s| s.trim().to_owned())),
+        marketing_consent: body.marketing_consent,
+        preferences: body.preferences,
+    };
+    let customer = state.store.update_profile(auth.id, changes).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(Profile::from(customer)))
+}

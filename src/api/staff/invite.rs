@@ -1,0 +1,122 @@
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use stampede_domain::access::{Place, may_assign};
+use stampede_domain::identity::TokenPurpose;
+use stampede_domain::ids::{BrandId, BusinessId, StoreId};
+use stampede_domain::staff::{Role, Scope};
+use stampede_workers::email::Template;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::auth::mail::{one_time_token, send};
+use crate::api::input::Fields;
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub email: String,
+    /// owner, admin, brand_manager, store_manager or cashier.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Required for brand_manager.
+    pub brand_id: Option<Uuid>,
+    /// Required for store_manager and cashier.
+    pub store_id: Option<Uuid>,
+}
+
+/// What an invitation token carries.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InvitationPayload {
+    pub email: String,
+    pub business_id: BusinessId,
+    pub role: Role,
+    pub scope: Scope,
+    pub invited_by: Uuid,
+}
+
+/// Invite someone to a role in a business. The inviter needs the right to give
+/// that role at that place (see `domain::access`); otherwise the business is
+/// answered as not found.
+#[utoipa::path(post, path = "/v1/businesses/{business_id}/invitations", tag = "staff", request_body = InviteRequest,
+    security(("bearer" = [])), params(("business_id" = Uuid, Path, description = "The business")), responses(
+    (status = 201, description = "Invitation sent"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn invite(
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: web::Json<InviteRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let business_id = BusinessId(path.into_inner());
+    let me = &auth.staff;
+    if !me.memberships.iter().any(|m| m.business_id == business_id) {
+        return Err(ApiError::not_found());
+    }
+    let business = state.store.get_business(business_id).await?.ok_or_else(ApiError::not_found)?;
+    let body = body.into_inner();
+    let mut f = Fields::default();
+    let email = f.email("email", &body.email);
+    let (scope, place) = match body.role {
+        Role::Owner | Role::Admin => (Some(Scope::Business), Some(Place::business(business_id))),
+        Role::BrandManager => match body.brand_id {
+            None => {
+                f.push("brand_id", "is required for a brand manager");
+                (None, None)
+            }
+            Some(id) => match state.store.get_brand(BrandId(id)).await? {
+                Some(b) if b.business_id == business_id => {
+                    (Some(Scope::Brand { brand_id: b.id }), Some(Place::brand(business_id, b.id)))
+                }
+                _ => {
+                    f.push("brand_id", "no such brand in this business");
+                    (None, None)
+                }
+            },
+        },
+        Role::StoreManager | Role::Cashier => match body.store_id {
+            None => {
+                f.push("store_id", "is required for this role");
+                (None, None)
+            }
+            Some(id) => match state.store.get_store(StoreId(id)).await? {
+                Some(s) if s.business_id == business_id => (Some(Scope::Store { store_id: s.id }), Some(s.place())),
+                _ => {
+                    f.push("store_id", "no such store in this business");
+                    (None, None)
+                }
+            },
+        },
+    };
+    f.finish()?;
+    let (Some(email), Some(scope), Some(place)) = (email, scope, place) else {
+        return Err(ApiError::field("email", "is invalid"));
+    };
+    if !may_assign(&me.memberships, business_id, body.role, &place) {
+        return Err(ApiError::not_found());
+    }
+    let payload = InvitationPayload {
+        email: email.as_str().to_owned(),
+        business_id,
+        role: body.role,
+        scope,
+        invited_by: me.id.0,
+    };
+    let payload = serde_json::to_value(&payload).map_err(ApiError::internal)?;
+    let token =
+        one_time_token(&state, TokenPurpose::StaffInvitation, None, payload, state.policy.invitation_ttl).await?;
+    let link = state.links.to("/staff/accept-invitation", &token);
+    send(
+        &state,
+        email.as_str(),
+        Template::StaffInvitation,
+        &[("inviter", &me.name), ("business", &business.name), ("role", body.role.as_str()), ("link", &link)],
+    )
+    .await;
+    Ok(HttpResponse::Created().json(json!({ "email": email.as_str(), "role": body.role, "scope": scope })))
+}

@@ -1,0 +1,4 @@
+//! Staff: who am I, and invitations.
+
+pub mod invite;
+pub mod me;

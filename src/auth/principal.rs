@@ -1,0 +1,182 @@
+//! Extractors that turn a request's credentials into a principal, or a 401.
+//!
+//! - [`CustomerAuth`]: a customer's access token.
+//! - [`StaffAuth`]: a staff access token; the account and its memberships are
+//!   loaded on every request, so a removed role stops working at once. Refused
+//!   while the account must change its one-time password
+//!   ([`StaffAuthAnyState`] is the exception, for the password change itself).
+//! - [`PosAuth`]: a terminal key (`Bearer stp_…`) or a staff token; rate limited
+//!   per terminal or per staff account. Which store it may act at is decided by
+//!   the handler, per object.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use chrono::Utc;
+use stampede_domain::identity::Terminal;
+use stampede_domain::ids::{CustomerId, StaffId};
+use stampede_domain::ports::{Decision, Limit};
+use stampede_domain::staff::Staff;
+use uuid::Uuid;
+
+use super::terminal_key;
+use super::verify::{AccessClaims, PrincipalKind};
+use crate::api::problem::{ApiError, Code};
+use crate::state::AppState;
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn unauthorized() -> ApiError {
+    ApiError::new(Code::Unauthorized).detail("a valid access token is required")
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))
+}
+
+async fn access_claims(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+    state.verifier.verify_access(token).await.map_err(|e| {
+        tracing::debug!(reason = %e, "access token refused");
+        unauthorized()
+    })
+}
+
+async fn load_staff(state: &AppState, claims: &AccessClaims) -> Result<Staff, ApiError> {
+    if claims.kind != PrincipalKind::Staff {
+        return Err(unauthorized());
+    }
+    let id = Uuid::parse_str(&claims.subject).map_err(|_| unauthorized())?;
+    match state.store.get_staff(StaffId(id)).await? {
+        Some(staff) if staff.is_active => Ok(staff),
+        _ => Err(unauthorized()),
+    }
+}
+
+/// A signed-in customer.
+pub struct CustomerAuth {
+    pub id: CustomerId,
+}
+
+impl FromRequest for CustomerAuth {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let claims = access_claims(&state, &token.ok_or_else(unauthorized)?).await?;
+            if claims.kind != PrincipalKind::Customer {
+                return Err(unauthorized());
+            }
+            let id = Uuid::parse_str(&claims.subject).map_err(|_| unauthorized())?;
+            Ok(CustomerAuth { id: CustomerId(id) })
+        })
+    }
+}
+
+/// A signed-in staff member who has set their own password.
+pub struct StaffAuth {
+    pub staff: Staff,
+}
+
+impl FromRequest for StaffAuth {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let any = StaffAuthAnyState::from_request(req, payload);
+        Box::pin(async move {
+            let StaffAuthAnyState { staff, must_change_password } = any.await?;
+            if must_change_password || staff.must_change_password {
+                return Err(
+                    ApiError::new(Code::Forbidden).detail("choose a new password first: POST /v1/auth/staff/password")
+                );
+            }
+            Ok(StaffAuth { staff })
+        })
+    }
+}
+
+/// A signed-in staff member, also one who still has to change a one-time password.
+pub struct StaffAuthAnyState {
+    pub staff: Staff,
+    pub must_change_password: bool,
+}
+
+impl FromRequest for StaffAuthAnyState {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let claims = access_claims(&state, &token.ok_or_else(unauthorized)?).await?;
+            let staff = load_staff(&state, &claims).await?;
+            Ok(StaffAuthAnyState { must_change_password: claims.must_change_password, staff })
+        })
+    }
+}
+
+/// Who is at the counter.
+pub enum PosActor {
+    Terminal(Terminal),
+    Staff(Staff),
+}
+
+pub struct PosAuth {
+    pub actor: PosActor,
+}
+
+impl FromRequest for PosAuth {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or_else(unauthorized)?;
+            let (actor, limit_key) = if token.starts_with(terminal_key::PREFIX) {
+                let (id, hash) = terminal_key::parse(&token).ok_or_else(unauthorized)?;
+                let terminal = state.store.get_terminal(id).await?.ok_or_else(unauthorized)?;
+                if terminal.revoked_at.is_some() || !crate::auth::secret::same(&terminal.key_hash, &hash) {
+                    return Err(unauthorized());
+                }
+                let stale = terminal.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60));
+                if stale {
+                    // At most one write a minute per terminal, off the request path.
+                    let store = std::sync::Arc::clone(&state.store);
+                    tokio::spawn(async move {
+                        let _ = store.touch_terminal(id, Utc::now()).await;
+                    });
+                }
+                (PosActor::Terminal(terminal), format!("t:{id}"))
+            } else {
+                let claims = access_claims(&state, &token).await?;
+                let staff = load_staff(&state, &claims).await?;
+                if claims.must_change_password || staff.must_change_password {
+                    return Err(ApiError::new(Code::Forbidden).detail("choose a new password first"));
+                }
+                let key = format!("s:{}", staff.id);
+                (PosActor::Staff(staff), key)
+            };
+            let limit: Limit = state.limits.pos_per_terminal;
+            if let Decision::Deny { retry_after } = state.limiter.check(&limit, &limit_key).await {
+                return Err(ApiError::rate_limited(retry_after));
+            }
+            Ok(PosAuth { actor })
+        })
+    }
+}
