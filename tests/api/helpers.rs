@@ -1,5 +1,9 @@
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
 use stampede::configuration::Settings;
 use stampede::startup::Application;
+use stampede_domain::ports::Store;
 use stampede_store::DatabaseBackend;
 use stampede_store::testing::TestDatabase;
 
@@ -7,24 +11,133 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDatabase,
-    /// The app's data folder (mail, keys, objects), removed with the app.
-    pub _data_dir: tempfile::TempDir,
+    pub data_dir: tempfile::TempDir,
+    /// The first owner created at start: (email, one-time password).
+    pub owner: (String, String),
+    /// A second handle on the app's database, for arranging test worlds.
+    pub store: std::sync::Arc<dyn Store>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.path().join("mail")
+    }
+
+    /// Every email written so far: (to, subject, text part).
+    pub fn mails(&self) -> Vec<Mail> {
+        read_mails(&self.mail_dir())
+    }
+
+    /// The token in the last link sent to `to` whose subject contains `subject`.
+    pub fn token_from_mail(&self, to: &str, subject: &str) -> String {
+        let mails = self.mails();
+        let mail = mails
+            .iter()
+            .filter(|m| m.to == to && m.subject.contains(subject))
+            .next_back()
+            .unwrap_or_else(|| panic!("no mail to {to} about {subject:?}; have {mails:?}"));
+        let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
+        mail.text[start..].split_whitespace().next().expect("token").to_owned()
+    }
+
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(&body).send().await.expect("request")
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request")
+    }
+
+    /// Sign in as the first owner and replace the one-time password; returns an
+    /// access token.
+    pub async fn owner_token(&self) -> String {
+        let (email, otp) = &self.owner;
+        let res = self.post_json("/v1/auth/staff/login", serde_json::json!({"email": email, "password": otp})).await;
+        assert_eq!(res.status(), 200);
+        let tokens: serde_json::Value = res.json().await.expect("json");
+        let access = tokens["access_token"].as_str().expect("token").to_owned();
+        let res = self
+            .post_auth(
+                "/v1/auth/staff/password",
+                &access,
+                serde_json::json!({"current_password": otp, "new_password": "a much better password"}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json::<serde_json::Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned()
+    }
 }
 
-/// Settings for a test: port 0, a temporary data folder, the given database.
-pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path) -> Settings {
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn header(raw: &str, name: &str) -> String {
+    raw.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .map(|v| {
+            let v = v.trim();
+            match v.strip_prefix("=?UTF-8?B?").and_then(|r| r.strip_suffix("?=")) {
+                Some(b64) => {
+                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).expect("b64")).expect("utf8")
+                }
+                None => v.to_owned(),
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// The base64 body of the part with this content type.
+fn part(raw: &str, content_type: &str) -> String {
+    let marker = format!("Content-Type: {content_type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    let start = raw.find(&marker).map(|i| i + marker.len()).expect("part");
+    let end = raw[start..].find("\r\n--").map(|i| start + i).expect("part end");
+    let b64: String = raw[start..end].split("\r\n").collect();
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).expect("b64")).expect("utf8")
+}
+
+pub fn read_mails(dir: &Path) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut paths: Vec<_> =
+        entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
+    paths.sort(); // names are v7 uuids: creation order
+    paths
+        .iter()
+        .map(|p| {
+            let raw = std::fs::read_to_string(p).expect("eml");
+            Mail {
+                to: header(&raw, "To"),
+                subject: header(&raw, "Subject"),
+                text: part(&raw, "text/plain"),
+                html: part(&raw, "text/html"),
+            }
+        })
+        .collect()
+}
+
+/// Settings for a test: port 0, a temporary data folder, the given database,
+/// plus any extra TOML sections.
+pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path, extra: &str) -> Settings {
     let backend = match db.options.backend {
         DatabaseBackend::Sqlite => "sqlite",
         DatabaseBackend::Postgres => "postgres",
     };
     let toml = format!(
-        "data_dir = {data:?}\n[server]\nport = 0\nworkers = 2\n[database]\nbackend = \"{backend}\"\nurl = {url:?}\nsqlite_synchronous = \"normal\"\n[log]\nlevel = \"warn\"\n",
+        "data_dir = {data:?}\n[server]\nport = 0\nworkers = 2\npublic_url = \"http://stampede.test\"\n\
+         [database]\nbackend = \"{backend}\"\nurl = {url:?}\nsqlite_synchronous = \"normal\"\n\
+         [log]\nlevel = \"warn\"\n[bootstrap]\nowner_email = \"owner@shop.test\"\n{extra}\n",
         data = data_dir.display().to_string(),
         url = db.options.url,
     );
@@ -32,14 +145,20 @@ pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path) -> Settings 
 }
 
 pub async fn spawn_app(backend: DatabaseBackend) -> TestApp {
+    spawn_app_with(backend, "").await
+}
+
+pub async fn spawn_app_with(backend: DatabaseBackend, extra: &str) -> TestApp {
     let db = TestDatabase::fresh(backend).await;
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(&db, data_dir.path());
-    let app = Application::build(&settings).await.expect("build app");
+    let settings = test_settings(&db, data_dir.path(), extra);
+    let mut app = Application::build(&settings).await.expect("build app");
+    let owner = app.take_first_owner().expect("a fresh database gets a first owner");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, client, db, _data_dir: data_dir }
+    let store = db.open().await;
+    TestApp { address, client, db, data_dir, owner: (owner.email, owner.password), store }
 }
 
 /// Run one async test body against both backends.

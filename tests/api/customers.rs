@@ -1,0 +1,219 @@
+//! Customer identity: registration, verification, sign-in, sessions, reset,
+//! profile, deletion, export.
+
+use serde_json::{Value, json};
+use stampede_store::DatabaseBackend;
+
+use crate::both_backends;
+use crate::helpers::{TestApp, assert_problem, spawn_app};
+
+both_backends!(
+    register_verify_login_and_profile,
+    registration_does_not_reveal_existing_accounts,
+    login_failures_look_alike,
+    refresh_rotates_and_replay_revokes_the_family,
+    logout_revokes,
+    password_reset_flow,
+    profile_update_validation,
+    delete_account_erases_and_signs_out,
+    export_contains_the_profile,
+    bad_bodies_are_problems,
+);
+
+async fn register(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.post_json(
+        "/v1/auth/customers/register",
+        json!({"email": email, "password": password, "name": "Ada Lovelace", "marketing_consent": true}),
+    )
+    .await
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.post_json("/v1/auth/customers/login", json!({"email": email, "password": password})).await
+}
+
+async fn tokens(res: reqwest::Response) -> Value {
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("json")
+}
+
+async fn register_verify_login_and_profile(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let res = register(&app, "Ada@Example.com", "correct horse battery").await;
+    assert_eq!(res.status(), 202);
+    let token = app.token_from_mail("ada@example.com", "Confirm your email");
+    let mail = app.mails().into_iter().find(|m| m.subject.contains("Confirm")).expect("mail");
+    assert!(mail.text.contains("http://stampede.test/verify-email?token="), "{}", mail.text);
+    assert!(mail.html.contains("Ada Lovelace"));
+
+    let t = tokens(login(&app, "ada@example.com", "correct horse battery").await).await;
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 900);
+    let access = t["access_token"].as_str().expect("access");
+    let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
+    assert_eq!(me["email"], "ada@example.com");
+    assert_eq!(me["email_verified"], false);
+    assert_eq!(me["marketing_consent"], true);
+
+    assert_eq!(app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await.status(), 204);
+    let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
+    assert_eq!(me["email_verified"], true);
+    // A token works once.
+    let res = app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "token");
+}
+
+async fn registration_does_not_reveal_existing_accounts(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let first = register(&app, "eve@example.com", "correct horse battery").await;
+    let (s1, b1) = (first.status(), first.text().await.expect("body"));
+    let again = register(&app, "eve@example.com", "another password here").await;
+    let (s2, b2) = (again.status(), again.text().await.expect("body"));
+    assert_eq!((s1, &b1), (s2, &b2), "the same answer either way");
+    let mails = app.mails();
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].subject.contains("Someone tried to sign up"), "{:?}", mails[1]);
+    // The original password still works; the second attempt changed nothing.
+    assert_eq!(login(&app, "eve@example.com", "correct horse battery").await.status(), 200);
+    assert_eq!(login(&app, "eve@example.com", "another password here").await.status(), 401);
+}
+
+async fn login_failures_look_alike(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "bob@example.com", "correct horse battery").await;
+    let wrong = login(&app, "bob@example.com", "wrong password!!").await;
+    let b1 = assert_problem(wrong, 401, "unauthorized").await;
+    let unknown = login(&app, "nobody@example.com", "wrong password!!").await;
+    let b2 = assert_problem(unknown, 401, "unauthorized").await;
+    assert_eq!(b1, b2);
+    let malformed = login(&app, "not an email", "wrong password!!").await;
+    assert_eq!(assert_problem(malformed, 401, "unauthorized").await, b1);
+}
+
+async fn refresh_rotates_and_replay_revokes_the_family(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "kim@example.com", "correct horse battery").await;
+    let t1 = tokens(login(&app, "kim@example.com", "correct horse battery").await).await;
+    let r1 = t1["refresh_token"].as_str().expect("refresh").to_owned();
+    let t2 = tokens(app.post_json("/v1/auth/token/refresh", json!({"refresh_token": r1})).await).await;
+    let r2 = t2["refresh_token"].as_str().expect("refresh").to_owned();
+    assert_ne!(r1, r2, "rotated");
+    assert_eq!(app.get_auth("/v1/me", t2["access_token"].as_str().expect("a")).await.status(), 200);
+    // Replaying r1 is refused and revokes the family: r2 dies too.
+    let replay = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": r1})).await;
+    assert_problem(replay, 401, "unauthorized").await;
+    let after = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": r2})).await;
+    assert_problem(after, 401, "unauthorized").await;
+    // Another sign-in is a separate family and unaffected.
+    let t3 = tokens(login(&app, "kim@example.com", "correct horse battery").await).await;
+    let ok = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": t3["refresh_token"]})).await;
+    assert_eq!(ok.status(), 200);
+}
+
+async fn logout_revokes(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "lou@example.com", "correct horse battery").await;
+    let t = tokens(login(&app, "lou@example.com", "correct horse battery").await).await;
+    let res = app.post_json("/v1/auth/logout", json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(res.status(), 204);
+    let res = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": t["refresh_token"]})).await;
+    assert_problem(res, 401, "unauthorized").await;
+    // Logging out an unknown token answers the same.
+    assert_eq!(app.post_json("/v1/auth/logout", json!({"refresh_token": "nope"})).await.status(), 204);
+}
+
+async fn password_reset_flow(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "max@example.com", "correct horse battery").await;
+    let session = tokens(login(&app, "max@example.com", "correct horse battery").await).await;
+    let res = app.post_json("/v1/auth/customers/password-reset", json!({"email": "MAX@example.com"})).await;
+    assert_eq!(res.status(), 202);
+    let unknown = app.post_json("/v1/auth/customers/password-reset", json!({"email": "who@example.com"})).await;
+    assert_eq!(unknown.status(), 202, "no hint that the address is unknown");
+    assert_eq!(app.mails().iter().filter(|m| m.subject.contains("Reset")).count(), 1);
+    let token = app.token_from_mail("max@example.com", "Reset your Stampede password");
+
+    let short = app.post_json("/v1/auth/customers/password-reset/confirm", json!({"token": token, "password": "x"})).await;
+    assert_problem(short, 422, "validation_failed").await;
+    let res = app
+        .post_json("/v1/auth/customers/password-reset/confirm", json!({"token": token, "password": "new horse battery"}))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(login(&app, "max@example.com", "correct horse battery").await.status(), 401);
+    assert_eq!(login(&app, "max@example.com", "new horse battery").await.status(), 200);
+    // Every earlier session was signed out.
+    let res = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": session["refresh_token"]})).await;
+    assert_eq!(res.status(), 401);
+}
+
+async fn profile_update_validation(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "pat@example.com", "correct horse battery").await;
+    let t = tokens(login(&app, "pat@example.com", "correct horse battery").await).await;
+    let access = t["access_token"].as_str().expect("a");
+    let patch = |body: Value| app.client.patch(app.url("/v1/me")).bearer_auth(access).json(&body).send();
+    let res = patch(json!({"name": "Pat Doe", "phone": "+49 30 123", "preferences": {"lang": "de"}})).await.expect("r");
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.expect("json");
+    assert_eq!((me["name"].as_str(), me["phone"].as_str()), (Some("Pat Doe"), Some("+49 30 123")));
+    let res = patch(json!({"phone": null})).await.expect("r");
+    assert_eq!(res.json::<Value>().await.expect("json")["phone"], Value::Null);
+    let bad = assert_problem(patch(json!({"name": " ", "phone": "call me", "preferences": [1]})).await.expect("r"), 422, "validation_failed").await;
+    let fields: Vec<&str> = bad["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["name", "phone", "preferences"], "{bad}");
+    // Mass assignment is refused: unknown fields are a 400, and change nothing.
+    let res = patch(json!({"email": "evil@example.com"})).await.expect("r");
+    let body = assert_problem(res, 400, "invalid_json").await;
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("unknown field")), "{body}");
+    let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
+    assert_eq!(me["email"], "pat@example.com");
+}
+
+async fn delete_account_erases_and_signs_out(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "del@example.com", "correct horse battery").await;
+    let t = tokens(login(&app, "del@example.com", "correct horse battery").await).await;
+    let access = t["access_token"].as_str().expect("a");
+    let res = app.client.delete(app.url("/v1/me")).bearer_auth(access).send().await.expect("r");
+    assert_eq!(res.status(), 204);
+    assert_eq!(login(&app, "del@example.com", "correct horse battery").await.status(), 401);
+    let res = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(res.status(), 401);
+    assert_problem(app.get_auth("/v1/me", access).await, 404, "not_found").await;
+    // The address can register again, as a new person.
+    assert_eq!(register(&app, "del@example.com", "correct horse battery").await.status(), 202);
+    assert!(app.mails().last().is_some_and(|m| m.subject.contains("Confirm")));
+}
+
+async fn export_contains_the_profile(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    register(&app, "exp@example.com", "correct horse battery").await;
+    let t = tokens(login(&app, "exp@example.com", "correct horse battery").await).await;
+    let res = app.get_auth("/v1/me/export", t["access_token"].as_str().expect("a")).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("content-disposition").is_some());
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["profile"]["email"], "exp@example.com");
+    assert!(body["exported_at"].is_string());
+}
+
+/// Malformed JSON, a wrong content type and an oversized body are 4xx problems
+/// that change nothing.
+async fn bad_bodies_are_problems(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let url = app.url("/v1/auth/customers/register");
+    let res = app.client.post(&url).header("content-type", "application/json").body("{\"email\": ").send().await;
+    assert_problem(res.expect("r"), 400, "invalid_json").await;
+    let res = app.client.post(&url).header("content-type", "text/plain").body("hello").send().await;
+    assert_problem(res.expect("r"), 415, "unsupported_media_type").await;
+    let big = format!("{{\"email\": \"{}\"}}", "a".repeat(70_000));
+    let res = app.client.post(&url).header("content-type", "application/json").body(big).send().await;
+    assert_problem(res.expect("r"), 413, "payload_too_large").await;
+    let res = app.client.post(&url).json(&json!({"email": 5})).send().await;
+    assert_problem(res.expect("r"), 400, "invalid_json").await;
+    let res = app.post_json("/v1/auth/customers/register", json!({"email": "x", "password": "y", "name": ""})).await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(3), "{body}");
+    assert!(app.mails().is_empty(), "nothing happened");
+}
