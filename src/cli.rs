@@ -27,6 +27,25 @@ pub enum Command {
     Migrate,
     /// Load and validate the configuration, print where things are, and exit.
     CheckConfig,
+    /// Manage the local issuer's signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Make a new signing key active. The old one stays in the JWKS until the
+    /// tokens it signed have expired. Restart the server(s) to pick it up.
+    Rotate,
+}
+
+pub fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
+    let dir = settings.data_dir().join("keys");
+    let kid = crate::auth::keys::KeyRing::rotate(&dir)?;
+    println!("New active signing key {kid} in {}. Restart the server to use it.", dir.display());
+    Ok(())
 }
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use stampede::cli::{self, Cli, Command};
+use stampede::cli::{self, Cli, Command, KeysAction};
 use stampede::configuration::Settings;
 
 fn main() -> ExitCode {
@@ -21,15 +21,27 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let command = args.command.unwrap_or(Command::Serve);
-    if let Command::CheckConfig = command {
-        cli::check_config(&settings);
-        return ExitCode::SUCCESS;
+    match command {
+        Command::CheckConfig => {
+            cli::check_config(&settings);
+            return ExitCode::SUCCESS;
+        }
+        Command::Keys { action: KeysAction::Rotate } => {
+            return match cli::rotate_keys(&settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("stampede: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let result = actix_web::rt::System::new().block_on(async move {
         match command {
             Command::Serve => cli::serve(settings).await,
             Command::Migrate => cli::migrate(settings).await,
-            Command::CheckConfig => Ok(()),
+            Command::CheckConfig | Command::Keys { .. } => Ok(()),
         }
     });
     match result {

@@ -134,10 +134,14 @@ async fn password_reset_flow(backend: DatabaseBackend) {
     assert_eq!(app.mails().iter().filter(|m| m.subject.contains("Reset")).count(), 1);
     let token = app.token_from_mail("max@example.com", "Reset your Stampede password");
 
-    let short = app.post_json("/v1/auth/customers/password-reset/confirm", json!({"token": token, "password": "x"})).await;
+    let short =
+        app.post_json("/v1/auth/customers/password-reset/confirm", json!({"token": token, "password": "x"})).await;
     assert_problem(short, 422, "validation_failed").await;
     let res = app
-        .post_json("/v1/auth/customers/password-reset/confirm", json!({"token": token, "password": "new horse battery"}))
+        .post_json(
+            "/v1/auth/customers/password-reset/confirm",
+            json!({"token": token, "password": "new horse battery"}),
+        )
         .await;
     assert_eq!(res.status(), 204);
     assert_eq!(login(&app, "max@example.com", "correct horse battery").await.status(), 401);
@@ -159,8 +163,14 @@ async fn profile_update_validation(backend: DatabaseBackend) {
     assert_eq!((me["name"].as_str(), me["phone"].as_str()), (Some("Pat Doe"), Some("+49 30 123")));
     let res = patch(json!({"phone": null})).await.expect("r");
     assert_eq!(res.json::<Value>().await.expect("json")["phone"], Value::Null);
-    let bad = assert_problem(patch(json!({"name": " ", "phone": "call me", "preferences": [1]})).await.expect("r"), 422, "validation_failed").await;
-    let fields: Vec<&str> = bad["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
+    let bad = assert_problem(
+        patch(json!({"name": " ", "phone": "call me", "preferences": [1]})).await.expect("r"),
+        422,
+        "validation_failed",
+    )
+    .await;
+    let fields: Vec<&str> =
+        bad["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["name", "phone", "preferences"], "{bad}");
     // Mass assignment is refused: unknown fields are a 400, and change nothing.
     let res = patch(json!({"email": "evil@example.com"})).await.expect("r");

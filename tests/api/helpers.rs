@@ -37,8 +37,7 @@ impl TestApp {
         let mails = self.mails();
         let mail = mails
             .iter()
-            .filter(|m| m.to == to && m.subject.contains(subject))
-            .next_back()
+            .rfind(|m| m.to == to && m.subject.contains(subject))
             .unwrap_or_else(|| panic!("no mail to {to} about {subject:?}; have {mails:?}"));
         let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
         mail.text[start..].split_whitespace().next().expect("token").to_owned()
@@ -90,9 +89,8 @@ fn header(raw: &str, name: &str) -> String {
         .map(|v| {
             let v = v.trim();
             match v.strip_prefix("=?UTF-8?B?").and_then(|r| r.strip_suffix("?=")) {
-                Some(b64) => {
-                    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).expect("b64")).expect("utf8")
-                }
+                Some(b64) => String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).expect("b64"))
+                    .expect("utf8"),
                 None => v.to_owned(),
             }
         })
@@ -110,8 +108,11 @@ fn part(raw: &str, content_type: &str) -> String {
 
 pub fn read_mails(dir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut paths: Vec<_> =
-        entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect();
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
     paths.sort(); // names are v7 uuids: creation order
     paths
         .iter()

@@ -2,6 +2,10 @@
 //! fresh database (SQLite file or PostgreSQL database).
 
 mod customers;
+mod forgery;
 mod helpers;
+mod matrix;
 mod ops;
 mod process;
+mod social;
+mod staff;

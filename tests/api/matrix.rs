@@ -1,0 +1,271 @@
+//! The authorization matrix: every endpoint that takes an object id × every
+//! role × an object in the actor's own store, another store of the same brand,
+//! another brand of the same business, and another business. The expected
+//! answer of each cell is written out by hand below; zero unexpected allows
+//! (and zero unexpected denials) are tolerated.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use stampede::password::PasswordHasher;
+use stampede_domain::business::{NewBusiness, NewStore, Store};
+use stampede_domain::email::Email;
+use stampede_domain::identity::Terminal;
+use stampede_domain::staff::{Membership, NewStaff, Role, Scope};
+use stampede_domain::text::Name;
+use stampede_store::DatabaseBackend;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, spawn_app};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Actor {
+    Owner,
+    Admin,
+    BrandManager,
+    StoreManager,
+    Cashier,
+    Customer,
+    Terminal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Target {
+    OwnStore,
+    SameBrand,
+    OtherBrand,
+    OtherBusiness,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    CreateTerminal,
+    ListTerminals,
+    RevokeTerminal,
+    PosSession,
+    InviteCashier,
+}
+
+const ACTORS: [Actor; 7] = [
+    Actor::Owner,
+    Actor::Admin,
+    Actor::BrandManager,
+    Actor::StoreManager,
+    Actor::Cashier,
+    Actor::Customer,
+    Actor::Terminal,
+];
+const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
+const ENDPOINTS: [Endpoint; 5] = [
+    Endpoint::CreateTerminal,
+    Endpoint::ListTerminals,
+    Endpoint::RevokeTerminal,
+    Endpoint::PosSession,
+    Endpoint::InviteCashier,
+];
+
+/// The hand-written truth table.
+fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
+    use Actor::*;
+    use Target::*;
+    let within_business = target != OtherBusiness;
+    let within_brand = matches!(target, OwnStore | SameBrand);
+    let own = target == OwnStore;
+    let managers = match actor {
+        Owner | Admin => within_business,
+        BrandManager => within_brand,
+        StoreManager => own,
+        Cashier | Customer | Terminal => false,
+    };
+    match endpoint {
+        Endpoint::CreateTerminal | Endpoint::ListTerminals | Endpoint::RevokeTerminal | Endpoint::InviteCashier => {
+            managers
+        }
+        Endpoint::PosSession => match actor {
+            Cashier | Terminal => own,
+            Customer => false,
+            _ => managers,
+        },
+    }
+}
+
+struct World {
+    stores: HashMap<Target, Store>,
+    tokens: HashMap<Actor, String>,
+}
+
+async fn staff(app: &TestApp, hash: &str, email: &str, m: Membership) -> String {
+    let new = NewStaff {
+        email: Email::parse(email).expect("email"),
+        name: Name::parse("Staff").expect("name"),
+        password_hash: Some(hash.to_owned()),
+        must_change_password: false,
+    };
+    app.store.create_staff(new, &[m]).await.expect("staff");
+    let res = app.post_json("/v1/auth/staff/login", json!({"email": email, "password": "matrix password"})).await;
+    assert_eq!(res.status(), 200, "{email} signs in");
+    res.json::<Value>().await.expect("json")["access_token"].as_str().expect("a").to_owned()
+}
+
+async fn new_store(
+    app: &TestApp,
+    business: stampede_domain::ids::BusinessId,
+    brand: Option<stampede_domain::ids::BrandId>,
+    n: &str,
+) -> Store {
+    app.store
+        .create_store(NewStore {
+            business_id: business,
+            brand_id: brand,
+            name: Name::parse(n).expect("n"),
+            timezone: "UTC".into(),
+        })
+        .await
+        .expect("store")
+}
+
+async fn world(app: &TestApp) -> World {
+    let a = app
+        .store
+        .list_businesses(stampede_domain::page::PageRequest::new(None, None), false)
+        .await
+        .expect("list")
+        .items[0]
+        .clone();
+    let a1 = app.store.create_brand(a.id, "A1").await.expect("brand");
+    let a2 = app.store.create_brand(a.id, "A2").await.expect("brand");
+    let b = app
+        .store
+        .create_business(NewBusiness {
+            name: Name::parse("B").expect("n"),
+            description: None,
+            tax_id: None,
+            website: None,
+        })
+        .await
+        .expect("business");
+    let b1 = app.store.create_brand(b.id, "B1").await.expect("brand");
+    let stores = HashMap::from([
+        (Target::OwnStore, new_store(app, a.id, Some(a1.id), "S1").await),
+        (Target::SameBrand, new_store(app, a.id, Some(a1.id), "S2").await),
+        (Target::OtherBrand, new_store(app, a.id, Some(a2.id), "S3").await),
+        (Target::OtherBusiness, new_store(app, b.id, Some(b1.id), "S4").await),
+    ]);
+    let s1 = stores[&Target::OwnStore].id;
+    let hash = PasswordHasher::new(1).hash("matrix password".into()).await.expect("hash");
+    let m = |role, scope| Membership::new(a.id, role, scope).expect("membership");
+    let mut tokens = HashMap::new();
+    tokens.insert(Actor::Owner, staff(app, &hash, "owner2@a.test", m(Role::Owner, Scope::Business)).await);
+    tokens.insert(Actor::Admin, staff(app, &hash, "admin@a.test", m(Role::Admin, Scope::Business)).await);
+    tokens.insert(
+        Actor::BrandManager,
+        staff(app, &hash, "brand@a.test", m(Role::BrandManager, Scope::Brand { brand_id: a1.id })).await,
+    );
+    tokens.insert(
+        Actor::StoreManager,
+        staff(app, &hash, "manager@a.test", m(Role::StoreManager, Scope::Store { store_id: s1 })).await,
+    );
+    tokens.insert(
+        Actor::Cashier,
+        staff(app, &hash, "cashier@a.test", m(Role::Cashier, Scope::Store { store_id: s1 })).await,
+    );
+    app.post_json(
+        "/v1/auth/customers/register",
+        json!({"email": "cust@a.test", "password": "matrix password", "name": "C"}),
+    )
+    .await;
+    let res =
+        app.post_json("/v1/auth/customers/login", json!({"email": "cust@a.test", "password": "matrix password"})).await;
+    tokens
+        .insert(Actor::Customer, res.json::<Value>().await.expect("j")["access_token"].as_str().expect("a").to_owned());
+    let created: Value = app
+        .post_auth(&format!("/v1/stores/{s1}/terminals"), &tokens[&Actor::Owner], json!({"name": "Till"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    tokens.insert(Actor::Terminal, created["api_key"].as_str().expect("key").to_owned());
+    World { stores, tokens }
+}
+
+/// A terminal of `store` made directly in the database, to be revoked.
+async fn victim_terminal(app: &TestApp, store: &Store) -> Uuid {
+    let t = Terminal {
+        id: Uuid::now_v7(),
+        business_id: store.business_id,
+        brand_id: store.brand_id,
+        store_id: store.id,
+        name: "victim".into(),
+        key_prefix: "stp_victim".into(),
+        key_hash: vec![0; 32],
+        created_at: chrono::Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    app.store.create_terminal(&t).await.expect("terminal");
+    t.id
+}
+
+async fn call(app: &TestApp, endpoint: Endpoint, token: &str, store: &Store) -> u16 {
+    let res = match endpoint {
+        Endpoint::CreateTerminal => {
+            app.post_auth(&format!("/v1/stores/{}/terminals", store.id), token, json!({"name": "New till"})).await
+        }
+        Endpoint::ListTerminals => app.get_auth(&format!("/v1/stores/{}/terminals", store.id), token).await,
+        Endpoint::RevokeTerminal => {
+            let t = victim_terminal(app, store).await;
+            let url = app.url(&format!("/v1/stores/{}/terminals/{t}", store.id));
+            app.client.delete(url).bearer_auth(token).send().await.expect("request")
+        }
+        Endpoint::PosSession => app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), token).await,
+        Endpoint::InviteCashier => {
+            let body = json!({"email": format!("{}@invitee.test", Uuid::now_v7().simple()), "role": "cashier", "store_id": store.id});
+            app.post_auth(&format!("/v1/businesses/{}/invitations", store.business_id), token, body).await
+        }
+    };
+    res.status().as_u16()
+}
+
+async fn matrix(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let w = world(&app).await;
+    let mut unexpected_allows = Vec::new();
+    let mut unexpected_denials = Vec::new();
+    let mut cells = 0;
+    for endpoint in ENDPOINTS {
+        for actor in ACTORS {
+            for target in TARGETS {
+                cells += 1;
+                let status = call(&app, endpoint, &w.tokens[&actor], &w.stores[&target]).await;
+                let allowed = (200..300).contains(&status);
+                assert!(
+                    allowed || matches!(status, 401 | 403 | 404),
+                    "{endpoint:?} {actor:?} {target:?}: unexpected status {status}"
+                );
+                // A denied object looks missing: staff get 404, never 403.
+                if !allowed && matches!(actor, Actor::Owner | Actor::Admin | Actor::BrandManager | Actor::StoreManager)
+                {
+                    assert_eq!(status, 404, "{endpoint:?} {actor:?} {target:?}");
+                }
+                match (expected(endpoint, actor, target), allowed) {
+                    (false, true) => unexpected_allows.push(format!("{endpoint:?} {actor:?} {target:?} -> {status}")),
+                    (true, false) => unexpected_denials.push(format!("{endpoint:?} {actor:?} {target:?} -> {status}")),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert_eq!(cells, 140);
+    assert!(unexpected_allows.is_empty(), "unexpected allows: {unexpected_allows:#?}");
+    assert!(unexpected_denials.is_empty(), "unexpected denials: {unexpected_denials:#?}");
+}
+
+#[tokio::test]
+async fn authorization_matrix_sqlite() {
+    matrix(DatabaseBackend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn authorization_matrix_postgres() {
+    matrix(DatabaseBackend::Postgres).await;
+}

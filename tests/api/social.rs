@@ -1,0 +1,162 @@
+//! Google and Apple sign-in against a local JWKS server standing in for the
+//! provider (the URLs and client ids are settings).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use stampede_store::DatabaseBackend;
+
+use crate::helpers::{TestApp, assert_problem, spawn_app_with};
+
+struct Provider {
+    kid: String,
+    key: EncodingKey,
+    jwks_url: String,
+    fetches: Arc<AtomicUsize>,
+}
+
+/// A provider with one ES256 key, serving its JWKS on a loopback port and
+/// counting how often it is fetched.
+async fn provider() -> Provider {
+    let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+        .expect("generate");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.as_ref()).expect("pair");
+    let point = pair.public_key().as_ref().to_vec();
+    let kid = uuid::Uuid::now_v7().simple().to_string();
+    let jwks = json!({"keys": [{
+        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    }]});
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fetches);
+    let server = HttpServer::new(move || {
+        let jwks = jwks.clone();
+        let counter = Arc::clone(&counter);
+        App::new().route(
+            "/certs",
+            web::get().to(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let body = jwks.clone();
+                async move { HttpResponse::Ok().json(body) }
+            }),
+        )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .expect("bind");
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    Provider {
+        kid,
+        key: EncodingKey::from_ec_der(der.as_ref()),
+        jwks_url: format!("http://127.0.0.1:{port}/certs"),
+        fetches,
+    }
+}
+
+impl Provider {
+    fn id_token(&self, iss: &str, aud: &str, sub: &str, email: &str, verified: Value) -> String {
+        self.sign(&self.kid, iss, aud, sub, email, verified)
+    }
+
+    fn sign(&self, kid: &str, iss: &str, aud: &str, sub: &str, email: &str, verified: Value) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        let claims = json!({
+            "iss": iss, "aud": aud, "sub": sub, "email": email, "email_verified": verified,
+            "iat": now, "exp": now + 600,
+        });
+        jsonwebtoken::encode(&header, &claims, &self.key).expect("sign")
+    }
+}
+
+async fn app_with(google: &Provider, apple: &Provider) -> TestApp {
+    let extra = format!(
+        "[identity.google]\nissuers = [\"https://accounts.google.com\"]\njwks_url = \"{}\"\nclient_ids = [\"g-client\"]\n\
+         [identity.apple]\nissuers = [\"https://appleid.apple.com\"]\njwks_url = \"{}\"\nclient_ids = [\"a-client\"]\n",
+        google.jwks_url, apple.jwks_url
+    );
+    spawn_app_with(DatabaseBackend::Sqlite, &extra).await
+}
+
+async fn me(app: &TestApp, res: reqwest::Response) -> Value {
+    assert_eq!(res.status(), 200);
+    let t: Value = res.json().await.expect("json");
+    app.get_auth("/v1/me", t["access_token"].as_str().expect("a")).await.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn google_sign_in_creates_links_and_refuses_forgeries() {
+    let google = provider().await;
+    let apple = provider().await;
+    let app = app_with(&google, &apple).await;
+    const G: &str = "https://accounts.google.com";
+    let post = |token: String| app.post_json("/v1/auth/customers/google", json!({"id_token": token}));
+
+    // A new person: an account is created, the email counts as verified.
+    let first = me(&app, post(google.id_token(G, "g-client", "g-1", "Gina@Example.com", json!(true))).await).await;
+    assert_eq!(first["email"], "gina@example.com");
+    assert_eq!(first["email_verified"], true);
+    assert_eq!(first["linked"], json!(["google"]));
+    // The same Google subject signs in to the same account.
+    let again = me(&app, post(google.id_token(G, "g-client", "g-1", "gina@example.com", json!(true))).await).await;
+    assert_eq!(again["id"], first["id"]);
+
+    // An existing password account with that verified email is linked, not duplicated.
+    app.post_json(
+        "/v1/auth/customers/register",
+        json!({"email": "hal@example.com", "password": "correct horse battery", "name": "Hal"}),
+    )
+    .await;
+    let linked = me(&app, post(google.id_token(G, "g-client", "g-2", "hal@example.com", json!(true))).await).await;
+    assert_eq!(linked["name"], "Hal");
+    assert_eq!(linked["linked"], json!(["google"]));
+
+    // Refusals.
+    let unverified = post(google.id_token(G, "g-client", "g-3", "new@example.com", json!(false))).await;
+    assert_problem(unverified, 422, "validation_failed").await;
+    for (name, token) in [
+        ("wrong audience", google.id_token(G, "someone-else", "g-1", "gina@example.com", json!(true))),
+        ("wrong issuer", google.id_token("https://evil.test", "g-client", "g-1", "gina@example.com", json!(true))),
+        ("signed by Apple's key", apple.id_token(G, "g-client", "g-1", "gina@example.com", json!(true))),
+    ] {
+        let res = post(token).await;
+        assert_eq!(res.status(), 401, "{name}");
+    }
+    // Unknown kids refetch the JWKS at most once per 10 s.
+    let before = google.fetches.load(Ordering::SeqCst);
+    for i in 0..5 {
+        let token = google.sign(&format!("unknown-{i}"), G, "g-client", "g-1", "gina@example.com", json!(true));
+        assert_eq!(post(token).await.status(), 401);
+    }
+    let after = google.fetches.load(Ordering::SeqCst);
+    assert!(after - before <= 1, "{} refetches", after - before);
+}
+
+#[tokio::test]
+async fn apple_sign_in_accepts_its_string_booleans() {
+    let google = provider().await;
+    let apple = provider().await;
+    let app = app_with(&google, &apple).await;
+    let token = apple.id_token("https://appleid.apple.com", "a-client", "a-1", "ann@example.com", json!("true"));
+    let res = app.post_json("/v1/auth/customers/apple", json!({"id_token": token})).await;
+    let profile = me(&app, res).await;
+    assert_eq!(profile["linked"], json!(["apple"]));
+    // A Google token is not an Apple token.
+    let g = google.id_token("https://accounts.google.com", "g-client", "g-9", "x@example.com", json!(true));
+    assert_eq!(app.post_json("/v1/auth/customers/apple", json!({"id_token": g})).await.status(), 401);
+}
+
+#[tokio::test]
+async fn social_sign_in_is_off_without_client_ids() {
+    let app = spawn_app_with(DatabaseBackend::Sqlite, "").await;
+    let res = app.post_json("/v1/auth/customers/google", json!({"id_token": "a.b.c"})).await;
+    assert_problem(res, 401, "unauthorized").await;
+}
