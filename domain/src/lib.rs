@@ -9,15 +9,19 @@
 //! - [`access`]: who may do what where (roles, scopes, places);
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`page`]: cursor pagination shared by every listing;
+//! - [`card`]: the card state machine (command → new state and effect, or refusal);
+//! - [`program`]: the rules of earning and rewarding, and their arithmetic;
 //! - [`ports`]: the traits the adapters in `stampede-store` implement.
 
 pub mod access;
 pub mod business;
+pub mod card;
 pub mod customer;
 pub mod email;
 pub mod identity;
 pub mod ids;
 pub mod page;
 pub mod ports;
+pub mod program;
 pub mod staff;
 pub mod text;
