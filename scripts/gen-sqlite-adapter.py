@@ -15,7 +15,8 @@ def conv(s):
     s=s.replace('$1::uuid IS NULL','$1 IS NULL')
     s=s.replace('is_active = false','is_active = 0').replace('marketing_consent = false','marketing_consent = 0')
     return s
-files=['businesses.rs','customers.rs','staff.rs','mod.rs','places.rs','terminals.rs','sessions.rs']
+import os
+files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs'))
 for f in files:
     s=conv(open('postgres/'+f).read())
     if f=='mod.rs':

@@ -48,6 +48,7 @@ pub struct NewStore {
     pub name: Name,
     /// An IANA time zone name such as `Europe/Berlin`.
     pub timezone: String,
+    pub address: serde_json::Value,
 }
 
 /// A store: where POS terminals stand.
@@ -58,6 +59,8 @@ pub struct Store {
     pub brand_id: Option<crate::ids::BrandId>,
     pub name: String,
     pub timezone: String,
+    /// Free-form postal address (street, city, postcode, country).
+    pub address: serde_json::Value,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub version: i64,
@@ -66,5 +69,10 @@ pub struct Store {
 impl Store {
     pub fn place(&self) -> crate::access::Place {
         crate::access::Place::store(self.business_id, self.brand_id, self.id)
+    }
+
+    /// The store's time zone; a stored name that no longer parses counts as UTC.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Tz::UTC)
     }
 }

@@ -51,6 +51,27 @@ pub struct CardState {
     pub version: i64,
 }
 
+/// A customer's card as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Card {
+    pub id: CardId,
+    pub program_id: Uuid,
+    pub customer_id: crate::ids::CustomerId,
+    pub business_id: crate::ids::BusinessId,
+    /// The counter code: random, unique, identifies the card without the customer.
+    pub code: String,
+    pub balance: i64,
+    pub book: CardBook,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Card {
+    pub fn state(&self) -> CardState {
+        CardState { id: self.id, program_id: self.program_id, balance: self.balance, book: self.book.clone(), version: self.version }
+    }
+}
+
 /// What kind of ledger row an effect is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -107,3 +107,20 @@ pub struct OneTimeToken {
     pub subject_id: Option<Uuid>,
     pub payload: serde_json::Value,
 }
+
+/// One admin change: who, what, when, before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub business_id: Option<BusinessId>,
+    /// `staff`, `customer`, `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    /// e.g. `store.update`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<Uuid>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}

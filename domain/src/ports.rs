@@ -10,8 +10,12 @@ use uuid::Uuid;
 use crate::business::{Brand, Business, NewBusiness, NewStore, Store as StoreRecord};
 use crate::customer::{Customer, NewCustomer};
 use crate::email::Email;
-use crate::identity::{NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, Terminal, TokenPurpose};
-use crate::ids::{BrandId, BusinessId, CustomerId, StaffId, StoreId};
+use crate::card::Card;
+use crate::identity::{
+    AuditEvent, NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, Terminal, TokenPurpose,
+};
+use crate::program::{Campaign, Program, ProgramRules, Reward};
+use crate::ids::{BrandId, BusinessId, CardId, CustomerId, StaffId, StoreId};
 use crate::page::{Page, PageRequest};
 use crate::staff::{Membership, NewStaff, Staff};
 
@@ -49,6 +53,9 @@ pub trait BusinessRepo: Send + Sync {
     async fn list_businesses(&self, page: PageRequest, active_only: bool) -> StoreResult<Page<Business>>;
     /// Deactivate if `expected_version` still matches; returns the new record.
     async fn deactivate_business(&self, id: BusinessId, expected_version: i64) -> StoreResult<Option<Business>>;
+    /// Write the record's fields if its version is still `expected_version`;
+    /// bumps the version. `None`: no such record. `VersionMismatch`: changed since.
+    async fn save_business(&self, b: &Business, expected_version: i64) -> StoreResult<Option<Business>>;
 }
 
 #[async_trait]
@@ -58,6 +65,58 @@ pub trait PlaceRepo: Send + Sync {
     /// Fails with `Other` if the brand is not of the store's business.
     async fn create_store(&self, new: NewStore) -> StoreResult<StoreRecord>;
     async fn get_store(&self, id: StoreId) -> StoreResult<Option<StoreRecord>>;
+    async fn list_brands(&self, business_id: BusinessId) -> StoreResult<Vec<Brand>>;
+    async fn save_brand(&self, b: &Brand, expected_version: i64) -> StoreResult<Option<Brand>>;
+    /// Stores of a business by id, optionally of one brand and/or active only.
+    async fn list_stores(
+        &self,
+        business_id: BusinessId,
+        brand_id: Option<BrandId>,
+        active_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<Page<StoreRecord>>;
+    async fn save_store(&self, s: &StoreRecord, expected_version: i64) -> StoreResult<Option<StoreRecord>>;
+}
+
+#[async_trait]
+pub trait ProgramRepo: Send + Sync {
+    /// Stores the program at version 1 and its first rules version.
+    async fn create_program(&self, p: &Program) -> StoreResult<()>;
+    async fn get_program(&self, id: Uuid) -> StoreResult<Option<Program>>;
+    async fn list_programs(&self, business_id: BusinessId, active_only: bool) -> StoreResult<Vec<Program>>;
+    /// Saves and records the rules as the new version.
+    async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>>;
+    async fn program_rules_at(&self, id: Uuid, version: i64) -> StoreResult<Option<ProgramRules>>;
+    async fn create_reward(&self, r: &Reward) -> StoreResult<()>;
+    async fn get_reward(&self, id: Uuid) -> StoreResult<Option<Reward>>;
+    async fn list_rewards(&self, program_id: Uuid) -> StoreResult<Vec<Reward>>;
+    async fn save_reward(&self, r: &Reward, expected_version: i64) -> StoreResult<Option<Reward>>;
+    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign) -> StoreResult<()>;
+    async fn get_campaign(&self, id: Uuid) -> StoreResult<Option<Campaign>>;
+    async fn list_campaigns(&self, program_id: Uuid) -> StoreResult<Vec<Campaign>>;
+    async fn save_campaign(&self, c: &Campaign, expected_version: i64) -> StoreResult<Option<Campaign>>;
+}
+
+#[async_trait]
+pub trait CardRepo: Send + Sync {
+    /// The customer's card in the program, created if missing: `(card, created)`.
+    async fn join_program(
+        &self,
+        program_id: Uuid,
+        business_id: BusinessId,
+        customer_id: CustomerId,
+        code: &str,
+    ) -> StoreResult<(Card, bool)>;
+    async fn get_card(&self, id: CardId) -> StoreResult<Option<Card>>;
+    async fn find_card_by_code(&self, code: &str) -> StoreResult<Option<Card>>;
+    async fn list_customer_cards(&self, customer_id: CustomerId) -> StoreResult<Vec<Card>>;
+}
+
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    async fn record_audit(&self, e: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_audit(&self, business_id: BusinessId, page: PageRequest) -> StoreResult<Page<AuditEvent>>;
 }
 
 /// Profile fields a customer may change; `None` leaves a field alone.
@@ -139,12 +198,30 @@ pub trait StaffRepo: Send + Sync {
     async fn set_staff_password(&self, id: StaffId, password_hash: &str) -> StoreResult<()>;
     /// Add memberships to an existing account.
     async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()>;
+    /// Everyone with a membership in the business.
+    async fn list_staff(&self, business_id: BusinessId) -> StoreResult<Vec<Staff>>;
+    /// Replace the account's memberships in one business (empty = remove).
+    async fn set_business_memberships(
+        &self,
+        id: StaffId,
+        business_id: BusinessId,
+        memberships: &[Membership],
+    ) -> StoreResult<()>;
     async fn find_staff_by_email(&self, email: &Email) -> StoreResult<Option<Staff>>;
 }
 
 /// Everything the system of record offers, as one object the application holds.
 pub trait Store:
-    HealthCheck + BusinessRepo + PlaceRepo + CustomerRepo + StaffRepo + TerminalRepo + SessionRepo
+    HealthCheck
+    + BusinessRepo
+    + PlaceRepo
+    + CustomerRepo
+    + StaffRepo
+    + TerminalRepo
+    + SessionRepo
+    + ProgramRepo
+    + CardRepo
+    + AuditRepo
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -225,6 +225,9 @@ pub struct Campaign {
     pub bonus_stamps: u32,
     pub max_per_card: Option<u32>,
     pub is_active: bool,
+    /// Bumped on every change (kept beside the body in storage).
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl Campaign {
@@ -316,6 +319,40 @@ pub fn within_cap(requested: i64, earned_today: i64, cap: Option<i64>) -> i64 {
     }
 }
 
+/// Where a program can be used; both empty = at every store of the business.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    #[serde(default)]
+    pub brand_ids: Vec<BrandId>,
+    #[serde(default)]
+    pub store_ids: Vec<StoreId>,
+}
+
+impl Availability {
+    pub fn includes(&self, place: &Place) -> bool {
+        (self.brand_ids.is_empty() && self.store_ids.is_empty())
+            || place.store_id.is_some_and(|s| self.store_ids.contains(&s))
+            || place.brand_id.is_some_and(|b| self.brand_ids.contains(&b))
+    }
+}
+
+/// A loyalty program of a business.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub id: Uuid,
+    pub business_id: crate::ids::BusinessId,
+    pub name: String,
+    pub description: Option<String>,
+    pub rules: ProgramRules,
+    pub availability: Availability,
+    /// The rules version: bumped on every change; transactions record it.
+    pub version: i64,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A reward in a program's catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reward {
@@ -403,6 +440,7 @@ mod tests {
             bonus_stamps: bonus,
             max_per_card: max,
             is_active: true,
+            version: 1,
         }
     }
 

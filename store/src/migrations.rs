@@ -14,12 +14,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 pub const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/postgres/0002_identity.sql")),
+    (3, "admin", include_str!("../../migrations/postgres/0003_admin.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
 pub const SQLITE: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
+    (3, "admin", include_str!("../../migrations/sqlite/0003_admin.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

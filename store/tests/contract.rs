@@ -60,6 +60,13 @@ contract!(
     one_time_tokens_are_used_once,
     profile_updates_and_erasure,
     social_identities_link_once,
+    saves_check_versions,
+    stores_list_with_filters,
+    programs_keep_every_rules_version,
+    rewards_and_campaigns_round_trip,
+    joining_a_program_is_idempotent,
+    audit_events_list_newest_first,
+    business_memberships_are_replaced,
 );
 
 fn name(s: &str) -> Name {
@@ -242,6 +249,7 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
             brand_id: Some(brand.id),
             name: name("Main St"),
             timezone: "Europe/Berlin".into(),
+            address: serde_json::json!({}),
         })
         .await
         .expect("store");
@@ -254,7 +262,7 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
             business_id: other.id,
             brand_id: Some(brand.id),
             name: name("Sneaky"),
-            timezone: "UTC".into(),
+            timezone: "UTC".into(), address: serde_json::json!({}),
         })
         .await;
     assert!(err.is_err());
@@ -263,7 +271,7 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
 async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
     let b = store.create_business(new_business("Shop")).await.expect("business");
     let s = store
-        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("One"), timezone: "UTC".into() })
+        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("One"), timezone: "UTC".into(), address: serde_json::json!({}) })
         .await
         .expect("store");
     let t = Terminal {
@@ -403,4 +411,216 @@ async fn social_identities_link_once(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("one social identity, one customer: {other:?}"),
     }
+}
+
+fn stamp_rules(n: u32) -> stampede_domain::program::ProgramRules {
+    stampede_domain::program::ProgramRules::Stamps(stampede_domain::program::StampRules {
+        stamps_per_reward: n,
+        max_stamps_per_visit: 2,
+        min_purchase_minor: None,
+        currency: None,
+        min_interval_secs: 0,
+        daily_cap: None,
+        expiry_days: None,
+    })
+}
+
+async fn program(store: &Arc<dyn Store>, business: BusinessId) -> stampede_domain::program::Program {
+    let now = Utc::now();
+    let p = stampede_domain::program::Program {
+        id: Uuid::now_v7(),
+        business_id: business,
+        name: "Coffee card".into(),
+        description: None,
+        rules: stamp_rules(10),
+        availability: Default::default(),
+        version: 1,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_program(&p).await.expect("program");
+    p
+}
+
+async fn saves_check_versions(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Saver")).await.expect("business");
+    let mut changed = b.clone();
+    changed.name = "Saver & Co".into();
+    changed.logo_url = Some("http://x/logo.png".into());
+    let saved = store.save_business(&changed, b.version).await.expect("save").expect("exists");
+    assert_eq!((saved.name.as_str(), saved.version), ("Saver & Co", b.version + 1));
+    assert_eq!(saved.logo_url.as_deref(), Some("http://x/logo.png"));
+    match store.save_business(&changed, b.version).await {
+        Err(StoreError::VersionMismatch) => {}
+        other => panic!("stale save must be refused: {other:?}"),
+    }
+    let mut ghost = changed.clone();
+    ghost.id = BusinessId::new();
+    assert!(store.save_business(&ghost, 1).await.expect("save").is_none());
+
+    let brand = store.create_brand(b.id, "Old").await.expect("brand");
+    let mut renamed = brand.clone();
+    renamed.name = "New".into();
+    renamed.is_active = false;
+    let saved = store.save_brand(&renamed, brand.version).await.expect("save").expect("exists");
+    assert_eq!((saved.name.as_str(), saved.is_active, saved.version), ("New", false, 2));
+    assert!(matches!(store.save_brand(&renamed, 1).await, Err(StoreError::VersionMismatch)));
+}
+
+async fn stores_list_with_filters(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Lister")).await.expect("business");
+    let brand = store.create_brand(b.id, "One").await.expect("brand");
+    let mk = |brand_id, n: &str| NewStore { business_id: b.id, brand_id, name: name(n), timezone: "UTC".into(), address: serde_json::json!({"city": n}) };
+    let s1 = store.create_store(mk(Some(brand.id), "A")).await.expect("s");
+    let s2 = store.create_store(mk(None, "B")).await.expect("s");
+    let s3 = store.create_store(mk(Some(brand.id), "C")).await.expect("s");
+    assert_eq!(s1.address, serde_json::json!({"city": "A"}));
+    let all = store.list_stores(b.id, None, false, PageRequest::new(None, Some(2))).await.expect("list");
+    assert_eq!(all.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1.id, s2.id]);
+    let rest = store.list_stores(b.id, None, false, PageRequest::new(all.next_cursor, Some(2))).await.expect("list");
+    assert_eq!(rest.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s3.id]);
+    let of_brand = store.list_stores(b.id, Some(brand.id), false, PageRequest::new(None, None)).await.expect("list");
+    assert_eq!(of_brand.items.len(), 2);
+    let mut closed = s3.clone();
+    closed.is_active = false;
+    closed.address = serde_json::json!({"city": "Gone"});
+    let saved = store.save_store(&closed, s3.version).await.expect("save").expect("exists");
+    assert_eq!(saved.address["city"], "Gone");
+    let active = store.list_stores(b.id, Some(brand.id), true, PageRequest::new(None, None)).await.expect("list");
+    assert_eq!(active.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1.id]);
+    let other = store.create_business(new_business("Other")).await.expect("b");
+    let foreign = store.create_brand(other.id, "Foreign").await.expect("brand");
+    let mut moved = saved.clone();
+    moved.brand_id = Some(foreign.id);
+    assert!(store.save_store(&moved, saved.version).await.is_err(), "no brand of another business");
+}
+
+async fn programs_keep_every_rules_version(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Programs")).await.expect("business");
+    let p = program(&store, b.id).await;
+    let read = store.get_program(p.id).await.expect("get").expect("exists");
+    assert_eq!(read.rules, stamp_rules(10));
+    let mut changed = read.clone();
+    changed.rules = stamp_rules(8);
+    let saved = store.save_program(&changed, 1).await.expect("save").expect("exists");
+    assert_eq!(saved.version, 2);
+    assert_eq!(store.program_rules_at(p.id, 1).await.expect("v1"), Some(stamp_rules(10)), "history is kept");
+    assert_eq!(store.program_rules_at(p.id, 2).await.expect("v2"), Some(stamp_rules(8)));
+    assert!(matches!(store.save_program(&changed, 1).await, Err(StoreError::VersionMismatch)));
+    let mut inactive = saved.clone();
+    inactive.is_active = false;
+    store.save_program(&inactive, 2).await.expect("save");
+    assert_eq!(store.list_programs(b.id, false).await.expect("list").len(), 1);
+    assert!(store.list_programs(b.id, true).await.expect("list").is_empty());
+}
+
+async fn rewards_and_campaigns_round_trip(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Rewards")).await.expect("business");
+    let p = program(&store, b.id).await;
+    let r = stampede_domain::program::Reward {
+        id: Uuid::now_v7(),
+        program_id: p.id,
+        name: "Free coffee".into(),
+        description: Some("Any size".into()),
+        image_url: None,
+        cost: 10,
+        stock: Some(5),
+        active_from: None,
+        active_until: None,
+        is_active: true,
+        version: 1,
+    };
+    store.create_reward(&r).await.expect("reward");
+    assert_eq!(store.get_reward(r.id).await.expect("get"), Some(r.clone()));
+    let mut cheaper = r.clone();
+    cheaper.cost = 8;
+    let saved = store.save_reward(&cheaper, 1).await.expect("save").expect("exists");
+    assert_eq!((saved.cost, saved.version), (8, 2));
+    assert_eq!(store.list_rewards(p.id).await.expect("list").len(), 1);
+
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).expect("d");
+    let c = stampede_domain::program::Campaign {
+        id: Uuid::now_v7(),
+        program_id: p.id,
+        name: "Double Saturday".into(),
+        starts_local: day.and_hms_opt(9, 0, 0).expect("t"),
+        ends_local: day.and_hms_opt(18, 0, 0).expect("t"),
+        brand_ids: vec![],
+        store_ids: vec![],
+        multiplier_pct: 100,
+        bonus_stamps: 1,
+        max_per_card: Some(1),
+        is_active: true,
+        version: 1,
+    };
+    store.create_campaign(b.id, &c).await.expect("campaign");
+    assert_eq!(store.get_campaign(c.id).await.expect("get"), Some(c.clone()));
+    let mut off = c.clone();
+    off.is_active = false;
+    let saved = store.save_campaign(&off, 1).await.expect("save").expect("exists");
+    assert_eq!((saved.is_active, saved.version), (false, 2));
+    assert!(matches!(store.save_campaign(&off, 1).await, Err(StoreError::VersionMismatch)));
+    assert_eq!(store.list_campaigns(p.id).await.expect("list"), vec![saved]);
+}
+
+async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Joins")).await.expect("business");
+    let p = program(&store, b.id).await;
+    let c = store.create_customer(new_customer("joe@example.com")).await.expect("customer");
+    let (card, created) = store.join_program(p.id, b.id, c.id, "CODE-ONE").await.expect("join");
+    assert!(created);
+    assert_eq!((card.balance, card.version, card.code.as_str()), (0, 0, "CODE-ONE"));
+    let (again, created) = store.join_program(p.id, b.id, c.id, "CODE-TWO").await.expect("join again");
+    assert!(!created);
+    assert_eq!(again.id, card.id, "the same card");
+    assert_eq!(again.code, "CODE-ONE");
+    assert_eq!(store.find_card_by_code("CODE-ONE").await.expect("find").map(|c| c.id), Some(card.id));
+    assert_eq!(store.list_customer_cards(c.id).await.expect("list").len(), 1);
+    assert_eq!(store.get_card(card.id).await.expect("get").map(|c| c.customer_id), Some(c.id));
+    let other = store.create_customer(new_customer("kim@example.com")).await.expect("customer");
+    assert!(matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))), "codes are unique");
+}
+
+async fn audit_events_list_newest_first(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Audited")).await.expect("business");
+    for i in 0..3 {
+        store
+            .record_audit(&stampede_domain::identity::AuditEvent {
+                id: Uuid::now_v7(),
+                at: Utc::now(),
+                business_id: Some(b.id),
+                actor_kind: "staff".into(),
+                actor_id: Some(Uuid::now_v7()),
+                action: format!("thing.update.{i}"),
+                resource_type: "thing".into(),
+                resource_id: None,
+                before: Some(serde_json::json!({"n": i})),
+                after: None,
+            })
+            .await
+            .expect("record");
+    }
+    let page = store.list_audit(b.id, PageRequest::new(None, Some(2))).await.expect("list");
+    assert_eq!(page.items.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["thing.update.2", "thing.update.1"]);
+    assert_eq!(page.items[0].before, Some(serde_json::json!({"n": 2})));
+    let rest = store.list_audit(b.id, PageRequest::new(page.next_cursor, Some(2))).await.expect("list");
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next_cursor.is_none());
+}
+
+async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
+    let (b, _) = store.create_first_owner(new_business("Team"), new_staff("o@team.com")).await.expect("c").expect("first");
+    let s = store
+        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("S"), timezone: "UTC".into(), address: serde_json::json!({}) })
+        .await
+        .expect("store");
+    let cashier = Membership::new(b.id, Role::Cashier, Scope::Store { store_id: s.id }).expect("m");
+    let staff = store.create_staff(new_staff("c@team.com"), &[cashier]).await.expect("staff");
+    assert_eq!(store.list_staff(b.id).await.expect("list").len(), 2);
+    let manager = Membership::new(b.id, Role::StoreManager, Scope::Store { store_id: s.id }).expect("m");
+    store.set_business_memberships(staff.id, b.id, &[manager]).await.expect("replace");
+    assert_eq!(store.get_staff(staff.id).await.expect("get").expect("e").memberships, vec![manager]);
+    store.set_business_memberships(staff.id, b.id, &[]).await.expect("remove");
+    assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1);
 }

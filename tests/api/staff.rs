@@ -28,6 +28,7 @@ pub async fn owners_store(app: &TestApp) -> Store {
             brand_id: None,
             name: Name::parse("Main Street").expect("name"),
             timezone: "Europe/Berlin".into(),
+            address: serde_json::json!({}),
         })
         .await
         .expect("store")

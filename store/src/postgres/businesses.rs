@@ -99,4 +99,32 @@ impl BusinessRepo for PgStore {
             },
         }
     }
+
+    async fn save_business(&self, b: &Business, expected_version: i64) -> StoreResult<Option<Business>> {
+        let sql = format!(
+            "UPDATE business.businesses SET name = $3, description = $4, tax_id = $5, logo_url = $6, website = $7,
+                 is_active = $8, updated_at = $9, version = version + 1
+             WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(b.id.0)
+            .bind(expected_version)
+            .bind(&b.name)
+            .bind(&b.description)
+            .bind(&b.tax_id)
+            .bind(&b.logo_url)
+            .bind(&b.website)
+            .bind(b.is_active)
+            .bind(Utc::now())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
+        match row {
+            Some(row) => from_row(&row).map(Some).map_err(error::other),
+            None => match self.get_business(b.id).await? {
+                Some(_) => Err(stampede_domain::ports::StoreError::VersionMismatch),
+                None => Ok(None),
+            },
+        }
+    }
 }

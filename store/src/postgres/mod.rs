@@ -1,9 +1,12 @@
 //! The PostgreSQL adapter. Tables live in the schemas `customer`, `business`,
 //! `loyalty` and `analytics` (see `migrations/postgres`).
 
+mod audit;
 mod businesses;
+mod cards;
 mod customers;
 mod places;
+mod programs;
 mod sessions;
 mod staff;
 mod terminals;

@@ -157,6 +157,40 @@ impl StaffRepo for PgStore {
         Ok(())
     }
 
+    async fn list_staff(&self, business_id: BusinessId) -> StoreResult<Vec<Staff>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT staff_id FROM business.staff_memberships WHERE business_id = $1 ORDER BY staff_id",
+        )
+        .bind(business_id.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        let mut all = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(s) = self.get_staff(StaffId(id)).await? {
+                all.push(s);
+            }
+        }
+        Ok(all)
+    }
+
+    async fn set_business_memberships(
+        &self,
+        id: StaffId,
+        business_id: BusinessId,
+        memberships: &[Membership],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        sqlx::query("DELETE FROM business.staff_memberships WHERE staff_id = $1 AND business_id = $2")
+            .bind(id.0)
+            .bind(business_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        insert_memberships(&mut tx, id, memberships).await?;
+        tx.commit().await.map_err(error::other)
+    }
+
     async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
         insert_memberships(&mut tx, id, memberships).await?;

@@ -2,9 +2,12 @@
 //! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.
 //! Generated in shape from the PostgreSQL adapter; keep the two in step.
 
+mod audit;
 mod businesses;
+mod cards;
 mod customers;
 mod places;
+mod programs;
 mod sessions;
 mod staff;
 mod terminals;
