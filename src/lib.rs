@@ -12,6 +12,7 @@
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod cached;
 pub mod cli;
 pub mod configuration;
 pub mod metrics;

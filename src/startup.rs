@@ -19,6 +19,7 @@ use secrecy::ExposeSecret;
 use stampede_domain::ports::{Cache, RateLimiter};
 use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
 use stampede_store::mailbox::FileMailer;
+use stampede_store::objects::FileObjects;
 use stampede_store::ratelimit::{MemoryRateLimiter, RedisRateLimiter};
 
 use crate::api::{self, observe, rejections};
@@ -120,6 +121,7 @@ impl Application {
             limiter,
             limits: Limits::from_settings(&settings.rate_limits),
             mailer,
+            objects: Arc::new(FileObjects::new(settings.data_dir().join("objects"))),
             links: Links { public_url: settings.server.public_url.clone() },
             policy: Policy {
                 min_password_length: id.min_password_length,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede_domain::ports::{Cache, Limit, Mailer, RateLimiter, Store};
+use stampede_domain::ports::{Cache, Limit, Mailer, ObjectStore, RateLimiter, Store};
 
 use crate::auth::tokens::LocalIssuer;
 use crate::auth::verify::TokenVerifier;
@@ -20,6 +20,7 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     pub limits: Limits,
     pub mailer: Arc<dyn Mailer>,
+    pub objects: Arc<dyn ObjectStore>,
     pub links: Links,
     pub policy: Policy,
     /// A real argon2id hash of a random password, verified against when an

@@ -1,7 +1,7 @@
 //! Businesses: the merchants that own brands, stores and programs.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::BusinessId;
 use crate::text::Name;
@@ -15,7 +15,7 @@ pub struct NewBusiness {
     pub website: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Business {
     pub id: BusinessId,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct Business {
 }
 
 /// A brand of a business (a chain, a concept).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Brand {
     pub id: crate::ids::BrandId,
     pub business_id: BusinessId,
@@ -52,7 +52,7 @@ pub struct NewStore {
 }
 
 /// A store: where POS terminals stand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Store {
     pub id: crate::ids::StoreId,
     pub business_id: BusinessId,

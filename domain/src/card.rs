@@ -68,7 +68,13 @@ pub struct Card {
 
 impl Card {
     pub fn state(&self) -> CardState {
-        CardState { id: self.id, program_id: self.program_id, balance: self.balance, book: self.book.clone(), version: self.version }
+        CardState {
+            id: self.id,
+            program_id: self.program_id,
+            balance: self.balance,
+            book: self.book.clone(),
+            version: self.version,
+        }
     }
 }
 
@@ -307,7 +313,8 @@ impl CardState {
                 }
                 let applying: Vec<&Campaign> =
                     campaigns.iter().filter(|c| c.applies(&store.place, store.tz, store.at)).collect();
-                let bonus = campaign_effect(applying, |id| self.book.campaign_uses.get(&id).copied().unwrap_or(0), false);
+                let bonus =
+                    campaign_effect(applying, |id| self.book.campaign_uses.get(&id).copied().unwrap_or(0), false);
                 let requested = i64::from(*count) + i64::from(bonus.bonus_stamps);
                 let cap = r.daily_cap.map(i64::from);
                 let granted = within_cap(requested, self.earned_today(store.tz, store.at), cap);
@@ -329,7 +336,8 @@ impl CardState {
                 }
                 let applying: Vec<&Campaign> =
                     campaigns.iter().filter(|c| c.applies(&store.place, store.tz, store.at)).collect();
-                let boost = campaign_effect(applying, |id| self.book.campaign_uses.get(&id).copied().unwrap_or(0), true);
+                let boost =
+                    campaign_effect(applying, |id| self.book.campaign_uses.get(&id).copied().unwrap_or(0), true);
                 let store_id = store.place.store_id.unwrap_or_default();
                 let requested = r.points_for(store_id, *amount_minor, boost.multiplier_pct);
                 let cap = r.daily_cap.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
@@ -486,7 +494,10 @@ mod tests {
         let too_many = Command::IssueStamps { store: at_store(t0()), count: 4, purchase_minor: None };
         assert_eq!(card.execute(&rules, &[], &too_many), Err(Refusal::TooManyStamps));
         let r = reward(card.program_id, 5);
-        assert_eq!(card.execute(&rules, &[], &Command::Redeem { reward: r.clone(), at: t0() }), Err(Refusal::InsufficientBalance));
+        assert_eq!(
+            card.execute(&rules, &[], &Command::Redeem { reward: r.clone(), at: t0() }),
+            Err(Refusal::InsufficientBalance)
+        );
         let (card, _) = card.execute(&rules, &[], &issue).expect("stamps");
         let (card, e) = card.execute(&rules, &[], &Command::Redeem { reward: r, at: t0() }).expect("redeem");
         assert_eq!((e.delta, card.balance), (-5, 1));
@@ -501,12 +512,16 @@ mod tests {
         let (card, _) = card.execute(&rules, &[], &earn(t0() + Duration::days(10))).expect("earn");
         // Spend 15 of 20: the first lot (10) is used up, 5 of the second remain.
         let r = reward(card.program_id, 15);
-        let (card, _) = card.execute(&rules, &[], &Command::Redeem { reward: r, at: t0() + Duration::days(11) }).expect("r");
+        let (card, _) =
+            card.execute(&rules, &[], &Command::Redeem { reward: r, at: t0() + Duration::days(11) }).expect("r");
         assert_eq!(card.book.lots.len(), 1);
         assert_eq!(card.book.lots[0].remaining, 5);
         assert_eq!(card.book.lots[0].earned_at, t0() + Duration::days(10));
         // Day 31: nothing expires (the spent lot was the one due). Day 41: the rest does.
-        assert_eq!(card.execute(&rules, &[], &Command::Expire { at: t0() + Duration::days(31) }), Err(Refusal::InvalidAmount));
+        assert_eq!(
+            card.execute(&rules, &[], &Command::Expire { at: t0() + Duration::days(31) }),
+            Err(Refusal::InvalidAmount)
+        );
         let (card, e) = card.execute(&rules, &[], &Command::Expire { at: t0() + Duration::days(41) }).expect("expire");
         assert_eq!((e.kind, e.delta, card.balance), (TxKind::Expiry, -5, 0));
     }
@@ -526,10 +541,16 @@ mod tests {
         let visit = |at, count, purchase| Command::IssueStamps { store: at_store(at), count, purchase_minor: purchase };
         assert_eq!(card.execute(&rules, &[], &visit(t0(), 1, Some(499))), Err(Refusal::BelowMinimumPurchase));
         let (card, _) = card.execute(&rules, &[], &visit(t0(), 4, Some(500))).expect("visit");
-        assert_eq!(card.execute(&rules, &[], &visit(t0() + Duration::minutes(30), 1, Some(900))), Err(Refusal::TooSoon));
+        assert_eq!(
+            card.execute(&rules, &[], &visit(t0() + Duration::minutes(30), 1, Some(900))),
+            Err(Refusal::TooSoon)
+        );
         let (card, e) = card.execute(&rules, &[], &visit(t0() + Duration::hours(2), 4, Some(900))).expect("capped");
         assert_eq!((e.delta, e.capped, card.balance), (2, true, 6));
-        assert_eq!(card.execute(&rules, &[], &visit(t0() + Duration::hours(4), 1, Some(900))), Err(Refusal::DailyCapReached));
+        assert_eq!(
+            card.execute(&rules, &[], &visit(t0() + Duration::hours(4), 1, Some(900))),
+            Err(Refusal::DailyCapReached)
+        );
         let (card, _) = card.execute(&rules, &[], &visit(t0() + Duration::days(1), 1, Some(900))).expect("next day");
         assert_eq!(card.balance, 7);
     }
@@ -538,9 +559,11 @@ mod tests {
     fn cancellations_reverse_once_within_the_window() {
         let rules = points(None, None);
         let card = CardState::new(CardId::new(), Uuid::now_v7());
-        let (card, e) =
-            card.execute(&rules, &[], &Command::EarnPoints { store: at_store(t0()), amount_minor: 2_000 }).expect("earn");
-        let original = Original { id: Uuid::now_v7(), kind: e.kind, delta: e.delta, created_at: t0(), already_cancelled: false };
+        let (card, e) = card
+            .execute(&rules, &[], &Command::EarnPoints { store: at_store(t0()), amount_minor: 2_000 })
+            .expect("earn");
+        let original =
+            Original { id: Uuid::now_v7(), kind: e.kind, delta: e.delta, created_at: t0(), already_cancelled: false };
         let window = Duration::minutes(30);
         let late = Command::Cancel { original: original.clone(), window, at: t0() + Duration::hours(1) };
         assert_eq!(card.execute(&rules, &[], &late), Err(Refusal::CancelWindowPassed));
@@ -552,7 +575,17 @@ mod tests {
         // Points already spent cannot be taken back below zero.
         let r = reward(card.program_id, 15);
         let (spent, _) = card.execute(&rules, &[], &Command::Redeem { reward: r, at: t0() }).expect("redeem");
-        let cancel = Command::Cancel { original: Original { id: Uuid::now_v7(), kind: TxKind::PointsAddition, delta: 20, created_at: t0(), already_cancelled: false }, window, at: t0() };
+        let cancel = Command::Cancel {
+            original: Original {
+                id: Uuid::now_v7(),
+                kind: TxKind::PointsAddition,
+                delta: 20,
+                created_at: t0(),
+                already_cancelled: false,
+            },
+            window,
+            at: t0(),
+        };
         assert_eq!(spent.execute(&rules, &[], &cancel), Err(Refusal::WouldGoNegative));
     }
 
@@ -562,10 +595,16 @@ mod tests {
         let earn = Command::EarnPoints { store: at_store(t0()), amount_minor: 100 };
         assert_eq!(card.execute(&stamps(), &[], &earn), Err(Refusal::WrongProgramKind));
         let foreign = reward(Uuid::now_v7(), 1);
-        assert_eq!(card.execute(&stamps(), &[], &Command::Redeem { reward: foreign, at: t0() }), Err(Refusal::RewardUnavailable));
+        assert_eq!(
+            card.execute(&stamps(), &[], &Command::Redeem { reward: foreign, at: t0() }),
+            Err(Refusal::RewardUnavailable)
+        );
         let mut none_left = reward(card.program_id, 1);
         none_left.stock = Some(0);
-        assert_eq!(card.execute(&stamps(), &[], &Command::Redeem { reward: none_left, at: t0() }), Err(Refusal::OutOfStock));
+        assert_eq!(
+            card.execute(&stamps(), &[], &Command::Redeem { reward: none_left, at: t0() }),
+            Err(Refusal::OutOfStock)
+        );
     }
 
     #[derive(Debug, Clone)]

@@ -8,15 +8,15 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::business::{Brand, Business, NewBusiness, NewStore, Store as StoreRecord};
+use crate::card::Card;
 use crate::customer::{Customer, NewCustomer};
 use crate::email::Email;
-use crate::card::Card;
 use crate::identity::{
     AuditEvent, NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, Terminal, TokenPurpose,
 };
-use crate::program::{Campaign, Program, ProgramRules, Reward};
 use crate::ids::{BrandId, BusinessId, CardId, CustomerId, StaffId, StoreId};
 use crate::page::{Page, PageRequest};
+use crate::program::{Campaign, Program, ProgramRules, Reward};
 use crate::staff::{Membership, NewStaff, Staff};
 
 /// Failures every storage port can report. Adapters map their driver errors onto
@@ -275,4 +275,13 @@ pub struct OutgoingMail {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> StoreResult<()>;
+}
+
+/// Object storage: logos, images, reports, exports. Keys are paths such as
+/// `public/businesses/<id>/logo-<uuid>.png`; only `public/` is served to anyone.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> StoreResult<()>;
+    /// The bytes and content type, if the object exists.
+    async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
 }

@@ -10,15 +10,24 @@
 //! - POS terminals: `Authorization: Bearer stp_…`, a store-scoped key a manager
 //!   creates at `/v1/stores/{store_id}/terminals` (or a cashier's staff token).
 
+pub mod admin;
 pub mod auth;
+pub mod brands;
+pub mod businesses;
+pub mod campaigns;
+pub mod cards;
 pub mod input;
 pub mod me;
+pub mod objects;
 pub mod observe;
 pub mod ops;
 pub mod pos;
 pub mod problem;
+pub mod programs;
 pub mod rejections;
+pub mod rewards;
 pub mod staff;
+pub mod stores;
 pub mod terminals;
 
 use actix_web::web;
@@ -66,6 +75,75 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/stores/{store_id}/terminals/{terminal_id}")
                         .delete(terminals::revoke::revoke_terminal),
                 )
-                .service(web::resource("/pos/stores/{store_id}/session").get(pos::session::pos_session)),
+                .service(web::resource("/pos/stores/{store_id}/session").get(pos::session::pos_session))
+                .service(
+                    web::resource("/businesses")
+                        .post(businesses::create::create_business)
+                        .get(businesses::list::list_businesses),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}")
+                        .get(businesses::get::get_business)
+                        .patch(businesses::update::update_business),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}/logo")
+                        .app_data(web::PayloadConfig::new(objects::MAX_IMAGE_BYTES))
+                        .put(businesses::logo::upload_logo),
+                )
+                .service(web::resource("/businesses/{business_id}/audit").get(businesses::audit_log::audit_log))
+                .service(
+                    web::resource("/businesses/{business_id}/brands")
+                        .post(brands::create::create_brand)
+                        .get(brands::list::list_brands),
+                )
+                .service(web::resource("/brands/{brand_id}").patch(brands::update::update_brand))
+                .service(
+                    web::resource("/businesses/{business_id}/stores")
+                        .post(stores::create::create_store)
+                        .get(stores::list::list_stores),
+                )
+                .service(
+                    web::resource("/stores/{store_id}").get(stores::get::get_store).patch(stores::update::update_store),
+                )
+                .service(web::resource("/businesses/{business_id}/staff").get(staff::list::list_staff))
+                .service(
+                    web::resource("/businesses/{business_id}/staff/{staff_id}").delete(staff::remove::remove_staff),
+                )
+                .service(web::resource("/businesses/{business_id}/staff/{staff_id}/role").put(staff::role::change_role))
+                .service(
+                    web::resource("/businesses/{business_id}/programs")
+                        .post(programs::create::create_program)
+                        .get(programs::list::list_programs),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}/programs/active").get(programs::active::active_programs),
+                )
+                .service(
+                    web::resource("/programs/{program_id}")
+                        .get(programs::get::get_program)
+                        .patch(programs::update::update_program),
+                )
+                .service(web::resource("/programs/{program_id}/join").post(programs::join::join_program))
+                .service(
+                    web::resource("/programs/{program_id}/rewards")
+                        .post(rewards::create::create_reward)
+                        .get(rewards::list::list_rewards),
+                )
+                .service(web::resource("/rewards/{reward_id}").patch(rewards::update::update_reward))
+                .service(
+                    web::resource("/rewards/{reward_id}/image")
+                        .app_data(web::PayloadConfig::new(objects::MAX_IMAGE_BYTES))
+                        .put(rewards::image::upload_image),
+                )
+                .service(
+                    web::resource("/programs/{program_id}/campaigns")
+                        .post(campaigns::create::create_campaign)
+                        .get(campaigns::list::list_campaigns),
+                )
+                .service(web::resource("/campaigns/{campaign_id}").patch(campaigns::update::update_campaign))
+                .service(web::resource("/me/cards").get(cards::mine::my_cards))
+                .service(web::resource("/me/cards/{card_id}/code").get(cards::code::card_code))
+                .service(web::resource("/objects/public/{key:.*}").get(objects::get::get_object)),
         );
 }

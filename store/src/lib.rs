@@ -8,7 +8,8 @@
 //! - [`migrations`]: the SQL files of `migrations/`, embedded in the binary;
 //! - [`testing`]: a fresh database per test, for every crate's tests;
 //! - [`cache`], [`ratelimit`]: the cache and rate-limit ports, in process and on Redis;
-//! - [`mailbox`]: the mail port writing one `.eml` file per message.
+//! - [`mailbox`]: the mail port writing one `.eml` file per message;
+//! - [`objects`]: the object port on a folder.
 //!
 //! Both adapters pass the same contract tests (`tests/contract.rs`).
 
@@ -16,6 +17,7 @@ pub mod cache;
 mod error;
 pub mod mailbox;
 pub mod migrations;
+pub mod objects;
 mod open;
 pub mod postgres;
 pub mod ratelimit;

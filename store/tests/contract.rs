@@ -262,7 +262,8 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
             business_id: other.id,
             brand_id: Some(brand.id),
             name: name("Sneaky"),
-            timezone: "UTC".into(), address: serde_json::json!({}),
+            timezone: "UTC".into(),
+            address: serde_json::json!({}),
         })
         .await;
     assert!(err.is_err());
@@ -271,7 +272,13 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
 async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
     let b = store.create_business(new_business("Shop")).await.expect("business");
     let s = store
-        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("One"), timezone: "UTC".into(), address: serde_json::json!({}) })
+        .create_store(NewStore {
+            business_id: b.id,
+            brand_id: None,
+            name: name("One"),
+            timezone: "UTC".into(),
+            address: serde_json::json!({}),
+        })
         .await
         .expect("store");
     let t = Terminal {
@@ -471,7 +478,13 @@ async fn saves_check_versions(store: Arc<dyn Store>) {
 async fn stores_list_with_filters(store: Arc<dyn Store>) {
     let b = store.create_business(new_business("Lister")).await.expect("business");
     let brand = store.create_brand(b.id, "One").await.expect("brand");
-    let mk = |brand_id, n: &str| NewStore { business_id: b.id, brand_id, name: name(n), timezone: "UTC".into(), address: serde_json::json!({"city": n}) };
+    let mk = |brand_id, n: &str| NewStore {
+        business_id: b.id,
+        brand_id,
+        name: name(n),
+        timezone: "UTC".into(),
+        address: serde_json::json!({"city": n}),
+    };
     let s1 = store.create_store(mk(Some(brand.id), "A")).await.expect("s");
     let s2 = store.create_store(mk(None, "B")).await.expect("s");
     let s3 = store.create_store(mk(Some(brand.id), "C")).await.expect("s");
@@ -579,7 +592,10 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
     assert_eq!(store.list_customer_cards(c.id).await.expect("list").len(), 1);
     assert_eq!(store.get_card(card.id).await.expect("get").map(|c| c.customer_id), Some(c.id));
     let other = store.create_customer(new_customer("kim@example.com")).await.expect("customer");
-    assert!(matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))), "codes are unique");
+    assert!(
+        matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))),
+        "codes are unique"
+    );
 }
 
 async fn audit_events_list_newest_first(store: Arc<dyn Store>) {
@@ -610,9 +626,16 @@ async fn audit_events_list_newest_first(store: Arc<dyn Store>) {
 }
 
 async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
-    let (b, _) = store.create_first_owner(new_business("Team"), new_staff("o@team.com")).await.expect("c").expect("first");
+    let (b, _) =
+        store.create_first_owner(new_business("Team"), new_staff("o@team.com")).await.expect("c").expect("first");
     let s = store
-        .create_store(NewStore { business_id: b.id, brand_id: None, name: name("S"), timezone: "UTC".into(), address: serde_json::json!({}) })
+        .create_store(NewStore {
+            business_id: b.id,
+            brand_id: None,
+            name: name("S"),
+            timezone: "UTC".into(),
+            address: serde_json::json!({}),
+        })
         .await
         .expect("store");
     let cashier = Membership::new(b.id, Role::Cashier, Scope::Store { store_id: s.id }).expect("m");

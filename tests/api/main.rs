@@ -1,6 +1,7 @@
 //! Black-box API tests: one binary, each test spawns the app on port 0 against a
 //! fresh database (SQLite file or PostgreSQL database).
 
+mod admin;
 mod customers;
 mod forgery;
 mod helpers;

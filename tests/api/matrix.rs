@@ -118,7 +118,8 @@ async fn new_store(
             business_id: business,
             brand_id: brand,
             name: Name::parse(n).expect("n"),
-            timezone: "UTC".into(), address: serde_json::json!({}),
+            timezone: "UTC".into(),
+            address: serde_json::json!({}),
         })
         .await
         .expect("store")

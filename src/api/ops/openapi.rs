@@ -2,7 +2,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{auth, me, pos, staff, terminals};
+use crate::api::{
+    auth, brands, businesses, campaigns, cards, me, objects, pos, programs, rewards, staff, stores, terminals,
+};
 
 /// Declares the bearer scheme the `security(("bearer" = []))` annotations name.
 struct Bearer;
@@ -44,6 +46,17 @@ impl Modify for Bearer {
         staff::me::staff_me, staff::invite::invite,
         terminals::create::create_terminal, terminals::list::list_terminals, terminals::revoke::revoke_terminal,
         pos::session::pos_session,
+        businesses::create::create_business, businesses::list::list_businesses, businesses::get::get_business,
+        businesses::update::update_business, businesses::logo::upload_logo, businesses::audit_log::audit_log,
+        brands::create::create_brand, brands::list::list_brands, brands::update::update_brand,
+        stores::create::create_store, stores::list::list_stores, stores::get::get_store, stores::update::update_store,
+        staff::list::list_staff, staff::role::change_role, staff::remove::remove_staff,
+        programs::create::create_program, programs::list::list_programs, programs::get::get_program,
+        programs::update::update_program, programs::active::active_programs, programs::join::join_program,
+        rewards::create::create_reward, rewards::list::list_rewards, rewards::update::update_reward,
+        rewards::image::upload_image,
+        campaigns::create::create_campaign, campaigns::list::list_campaigns, campaigns::update::update_campaign,
+        cards::mine::my_cards, cards::code::card_code, objects::get::get_object,
     ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
     tags(
@@ -53,6 +66,13 @@ impl Modify for Bearer {
         (name = "staff", description = "Staff accounts and invitations"),
         (name = "terminals", description = "POS terminal keys of a store"),
         (name = "pos", description = "At the counter"),
+        (name = "businesses", description = "Businesses: the merchants"),
+        (name = "brands", description = "Brands of a business"),
+        (name = "stores", description = "Stores: where terminals stand"),
+        (name = "programs", description = "Loyalty programs and joining them"),
+        (name = "rewards", description = "A program's reward catalog"),
+        (name = "campaigns", description = "Time-limited boosts"),
+        (name = "objects", description = "Public images"),
     )
 )]
 pub struct ApiDoc;

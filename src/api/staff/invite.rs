@@ -62,37 +62,8 @@ pub async fn invite(
     let body = body.into_inner();
     let mut f = Fields::default();
     let email = f.email("email", &body.email);
-    let (scope, place) = match body.role {
-        Role::Owner | Role::Admin => (Some(Scope::Business), Some(Place::business(business_id))),
-        Role::BrandManager => match body.brand_id {
-            None => {
-                f.push("brand_id", "is required for a brand manager");
-                (None, None)
-            }
-            Some(id) => match state.store.get_brand(BrandId(id)).await? {
-                Some(b) if b.business_id == business_id => {
-                    (Some(Scope::Brand { brand_id: b.id }), Some(Place::brand(business_id, b.id)))
-                }
-                _ => {
-                    f.push("brand_id", "no such brand in this business");
-                    (None, None)
-                }
-            },
-        },
-        Role::StoreManager | Role::Cashier => match body.store_id {
-            None => {
-                f.push("store_id", "is required for this role");
-                (None, None)
-            }
-            Some(id) => match state.store.get_store(StoreId(id)).await? {
-                Some(s) if s.business_id == business_id => (Some(Scope::Store { store_id: s.id }), Some(s.place())),
-                _ => {
-                    f.push("store_id", "no such store in this business");
-                    (None, None)
-                }
-            },
-        },
-    };
+    let resolved = resolve_scope(&state, &mut f, business_id, body.role, body.brand_id, body.store_id).await?;
+    let (scope, place) = resolved.unzip();
     f.finish()?;
     let (Some(email), Some(scope), Some(place)) = (email, scope, place) else {
         return Err(ApiError::field("email", "is invalid"));
@@ -119,4 +90,47 @@ pub async fn invite(
     )
     .await;
     Ok(HttpResponse::Created().json(json!({ "email": email.as_str(), "role": body.role, "scope": scope })))
+}
+
+/// The scope and place a role needs, from the ids given; field errors for what
+/// is missing or not of this business.
+pub async fn resolve_scope(
+    state: &AppState,
+    f: &mut Fields,
+    business_id: BusinessId,
+    role: Role,
+    brand_id: Option<Uuid>,
+    store_id: Option<Uuid>,
+) -> Result<Option<(Scope, Place)>, ApiError> {
+    Ok(match role {
+        Role::Owner | Role::Admin => Some((Scope::Business, Place::business(business_id))),
+        Role::BrandManager => match brand_id {
+            None => {
+                f.push("brand_id", "is required for a brand manager");
+                None
+            }
+            Some(id) => match state.store.get_brand(BrandId(id)).await? {
+                Some(b) if b.business_id == business_id => {
+                    Some((Scope::Brand { brand_id: b.id }, Place::brand(business_id, b.id)))
+                }
+                _ => {
+                    f.push("brand_id", "no such brand in this business");
+                    None
+                }
+            },
+        },
+        Role::StoreManager | Role::Cashier => match store_id {
+            None => {
+                f.push("store_id", "is required for this role");
+                None
+            }
+            Some(id) => match state.store.get_store(StoreId(id)).await? {
+                Some(s) if s.business_id == business_id => Some((Scope::Store { store_id: s.id }, s.place())),
+                _ => {
+                    f.push("store_id", "no such store in this business");
+                    None
+                }
+            },
+        },
+    })
 }

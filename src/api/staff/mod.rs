@@ -1,4 +1,64 @@
-//! Staff: who am I, and invitations.
+//! Staff: who am I, invitations, and a business's team (list, change a role,
+//! remove). Nobody can give a role they may not assign, nor change or remove
+//! someone whose role they may not assign; a business always keeps an owner.
 
 pub mod invite;
+pub mod list;
 pub mod me;
+pub mod remove;
+pub mod role;
+
+use stampede_domain::access::{Place, may_assign};
+use stampede_domain::ids::BusinessId;
+use stampede_domain::staff::{Membership, Role, Scope, Staff};
+
+use super::problem::{ApiError, Code};
+use crate::state::AppState;
+
+pub fn place_of(m: &Membership) -> Place {
+    match m.scope {
+        Scope::Business => Place::business(m.business_id),
+        Scope::Brand { brand_id } => Place::brand(m.business_id, brand_id),
+        // The store's brand does not matter for assigning: only covering scopes do.
+        Scope::Store { store_id } => Place::store(m.business_id, None, store_id),
+    }
+}
+
+/// Whether `me` may change all of `target`'s memberships in the business.
+pub async fn may_manage(state: &AppState, me: &Staff, target: &Staff, business: BusinessId) -> Result<bool, ApiError> {
+    for m in target.memberships.iter().filter(|m| m.business_id == business) {
+        let mut place = place_of(m);
+        if let Scope::Store { store_id } = m.scope {
+            // A brand manager covers stores of their brand: resolve the brand.
+            place = state.store.get_store(store_id).await?.map(|s| s.place()).unwrap_or(place);
+        }
+        if !may_assign(&me.memberships, business, m.role, &place) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Refuse a change that would leave the business without an owner.
+pub async fn keeps_an_owner(
+    state: &AppState,
+    business: BusinessId,
+    target: &Staff,
+    after: &[Membership],
+) -> Result<(), ApiError> {
+    let is_owner = |ms: &[Membership]| ms.iter().any(|m| m.business_id == business && m.role == Role::Owner);
+    if !is_owner(&target.memberships) || is_owner(after) {
+        return Ok(());
+    }
+    let owners = state
+        .store
+        .list_staff(business)
+        .await?
+        .iter()
+        .filter(|s| s.id != target.id && is_owner(&s.memberships))
+        .count();
+    if owners == 0 {
+        return Err(ApiError::new(Code::Conflict).detail("a business needs at least one owner"));
+    }
+    Ok(())
+}

@@ -75,13 +75,15 @@ impl ProgramRepo for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        sqlx::query("INSERT INTO loyalty.program_versions (program_id, version, rules, created_at) VALUES ($1, 1, $2, $3)")
-            .bind(p.id)
-            .bind(Json(&p.rules))
-            .bind(p.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
+        sqlx::query(
+            "INSERT INTO loyalty.program_versions (program_id, version, rules, created_at) VALUES ($1, 1, $2, $3)",
+        )
+        .bind(p.id)
+        .bind(Json(&p.rules))
+        .bind(p.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
         tx.commit().await.map_err(error::other)
     }
 
@@ -136,14 +138,16 @@ impl ProgramRepo for PgStore {
             };
         };
         let saved = program_from_row(&row).map_err(error::other)?;
-        sqlx::query("INSERT INTO loyalty.program_versions (program_id, version, rules, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(saved.id)
-            .bind(saved.version)
-            .bind(Json(&saved.rules))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
+        sqlx::query(
+            "INSERT INTO loyalty.program_versions (program_id, version, rules, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(saved.id)
+        .bind(saved.version)
+        .bind(Json(&saved.rules))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
         tx.commit().await.map_err(error::other)?;
         Ok(Some(saved))
     }
@@ -191,8 +195,11 @@ impl ProgramRepo for PgStore {
 
     async fn list_rewards(&self, program_id: Uuid) -> StoreResult<Vec<Reward>> {
         let sql = format!("{REWARD} WHERE program_id = $1 ORDER BY id");
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(program_id).fetch_all(self.pool()).await.map_err(error::other)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(program_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
         rows.iter().map(reward_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 

@@ -191,8 +191,11 @@ impl ProgramRepo for SqliteStore {
 
     async fn list_rewards(&self, program_id: Uuid) -> StoreResult<Vec<Reward>> {
         let sql = format!("{REWARD} WHERE program_id = $1 ORDER BY id");
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(program_id).fetch_all(self.pool()).await.map_err(error::other)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(program_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
         rows.iter().map(reward_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
@@ -254,12 +257,11 @@ impl ProgramRepo for SqliteStore {
     }
 
     async fn list_campaigns(&self, program_id: Uuid) -> StoreResult<Vec<Campaign>> {
-        let rows =
-            sqlx::query("SELECT body, is_active, version FROM campaigns WHERE program_id = $1 ORDER BY id")
-                .bind(program_id)
-                .fetch_all(self.pool())
-                .await
-                .map_err(error::other)?;
+        let rows = sqlx::query("SELECT body, is_active, version FROM campaigns WHERE program_id = $1 ORDER BY id")
+            .bind(program_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
         rows.iter().map(campaign_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 

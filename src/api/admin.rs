@@ -1,0 +1,73 @@
+//! What every admin endpoint shares: optimistic concurrency with `ETag` /
+//! `If-Match`, the audit record of each change, and "is this caller a member
+//! of that business".
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use serde::Serialize;
+use stampede_domain::identity::AuditEvent;
+use stampede_domain::ids::BusinessId;
+use stampede_domain::staff::Staff;
+use uuid::Uuid;
+
+use super::problem::{ApiError, Code};
+use crate::state::AppState;
+
+/// The entity tag of a record version.
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// The version the caller last saw, from `If-Match`. Updates require it: 428
+/// without one, 412 when it is not the current version.
+pub fn if_match(req: &HttpRequest, current: i64) -> Result<i64, ApiError> {
+    let raw = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::new(Code::PreconditionRequired).detail("send If-Match with the ETag you read"))?;
+    let expected = raw
+        .trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map_err(|_| ApiError::new(Code::PreconditionFailed).detail("If-Match does not name a version"))?;
+    if expected != current {
+        return Err(ApiError::new(Code::PreconditionFailed).detail("the resource changed since you read it"));
+    }
+    Ok(expected)
+}
+
+/// Whether the staff member has any role in the business.
+pub fn member_of(staff: &Staff, business_id: BusinessId) -> bool {
+    staff.memberships.iter().any(|m| m.business_id == business_id)
+}
+
+/// Record an admin change. A failure is logged, not answered: the change is
+/// committed, and the caller must learn that.
+pub async fn audit<B: Serialize, A: Serialize>(
+    state: &AppState,
+    actor: &Staff,
+    business_id: Option<BusinessId>,
+    action: &str,
+    resource_id: Option<Uuid>,
+    before: Option<&B>,
+    after: Option<&A>,
+) {
+    let resource_type = action.split('.').next().unwrap_or(action).to_owned();
+    let event = AuditEvent {
+        id: Uuid::now_v7(),
+        at: chrono::Utc::now(),
+        business_id,
+        actor_kind: "staff".into(),
+        actor_id: Some(actor.id.0),
+        action: action.to_owned(),
+        resource_type,
+        resource_id,
+        before: before.and_then(|b| serde_json::to_value(b).ok()),
+        after: after.and_then(|a| serde_json::to_value(a).ok()),
+    };
+    if let Err(e) = state.store.record_audit(&event).await {
+        tracing::error!(error = %e, action, "recording an audit event failed");
+    }
+}

@@ -1,0 +1,40 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::admin::{audit, etag};
+use crate::api::businesses::visible;
+use crate::api::input::Fields;
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBrand {
+    pub name: String,
+}
+
+/// Create a brand in a business (owner, admin).
+#[utoipa::path(post, path = "/v1/businesses/{business_id}/brands", tag = "brands", request_body = CreateBrand,
+    params(("business_id" = Uuid, Path)), security(("bearer" = [])), responses(
+    (status = 201, description = "The brand"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn create_brand(
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: web::Json<CreateBrand>,
+) -> Result<HttpResponse, ApiError> {
+    let business = visible(&state, &auth, path.into_inner(), true).await?;
+    let mut f = Fields::default();
+    let name = f.name("name", &body.name);
+    f.finish()?;
+    let Some(name) = name else { return Err(ApiError::field("name", "is invalid")) };
+    let brand = state.store.create_brand(business.id, name.as_str()).await?;
+    audit(&state, &auth.staff, Some(business.id), "brand.create", Some(brand.id.0), None::<&()>, Some(&brand)).await;
+    Ok(HttpResponse::Created().insert_header(etag(brand.version)).json(brand))
+}

@@ -1,0 +1,36 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use stampede_domain::page::PageRequest;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::visible;
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<Uuid>,
+    /// 1 to 200; default 50.
+    pub limit: Option<u32>,
+}
+
+/// The business's audit log, newest first (owner, admin).
+#[utoipa::path(get, path = "/v1/businesses/{business_id}/audit", tag = "businesses",
+    params(("business_id" = Uuid, Path), PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "Who changed what, when, before and after"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn audit_log(
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let business = visible(&state, &auth, path.into_inner(), true).await?;
+    let page = state.store.list_audit(business.id, PageRequest::new(query.cursor, query.limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}

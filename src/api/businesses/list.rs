@@ -1,0 +1,38 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::cached;
+use crate::state::AppState;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only active businesses.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// The businesses the caller has a role in.
+#[utoipa::path(get, path = "/v1/businesses", tag = "businesses", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, description = "Businesses"), (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_businesses(
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut ids: Vec<_> = auth.staff.memberships.iter().map(|m| m.business_id).collect();
+    ids.sort();
+    ids.dedup();
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(b) = cached::business(state.cache.as_ref(), state.store.as_ref(), id).await?
+            && (query.active != Some(true) || b.is_active)
+        {
+            items.push(b);
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
+}

@@ -1,0 +1,20 @@
+use actix_web::{HttpResponse, web};
+use uuid::Uuid;
+
+use crate::api::problem::{ApiError, Problem};
+use crate::api::programs::visible;
+use crate::auth::principal::StaffAuth;
+use crate::state::AppState;
+
+/// A program's campaigns (members).
+#[utoipa::path(get, path = "/v1/programs/{program_id}/campaigns", tag = "campaigns", params(("program_id" = Uuid, Path)),
+    security(("bearer" = [])), responses((status = 200, description = "Campaigns"),
+    (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_campaigns(
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let bundle = visible(&state, &auth, path.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": bundle.campaigns })))
+}

@@ -1,0 +1,23 @@
+use actix_web::{HttpResponse, web};
+
+use super::CardView;
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::CustomerAuth;
+use crate::cached;
+use crate::state::AppState;
+
+/// The signed-in customer's cards, with balances, progress and redeemable rewards.
+#[utoipa::path(get, path = "/v1/me/cards", tag = "me", security(("bearer" = [])), responses(
+    (status = 200, body = [CardView]),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let cards = state.store.list_customer_cards(auth.id).await?;
+    let mut views = Vec::with_capacity(cards.len());
+    for card in &cards {
+        if let Some(bundle) = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id).await? {
+            views.push(CardView::new(card, &bundle));
+        }
+    }
+    Ok(HttpResponse::Ok().json(views))
+}

@@ -1,0 +1,35 @@
+//! Public objects (logos, images) served from the object port, and the checks
+//! every image upload passes.
+
+pub mod get;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+use super::problem::{ApiError, Code};
+use crate::state::AppState;
+
+pub const MAX_IMAGE_BYTES: usize = 2 * 1024 * 1024;
+
+/// The image's extension and content type, if the declared type is an allowed
+/// image type and the bytes are of that type.
+pub fn image_kind(req: &HttpRequest, body: &[u8]) -> Result<(&'static str, &'static str), ApiError> {
+    if body.len() > MAX_IMAGE_BYTES {
+        return Err(ApiError::new(Code::PayloadTooLarge).detail("images may be at most 2 MiB"));
+    }
+    let declared = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let kind = match declared.split(';').next().unwrap_or("").trim() {
+        "image/png" => ("png", "image/png", body.starts_with(b"\x89PNG\r\n\x1a\n")),
+        "image/jpeg" => ("jpg", "image/jpeg", body.starts_with(&[0xFF, 0xD8, 0xFF])),
+        "image/webp" => ("webp", "image/webp", body.len() > 12 && &body[..4] == b"RIFF" && &body[8..12] == b"WEBP"),
+        _ => return Err(ApiError::new(Code::UnsupportedMediaType).detail("send image/png, image/jpeg or image/webp")),
+    };
+    if !kind.2 {
+        return Err(ApiError::field("body", format!("is not a {} image", kind.1)));
+    }
+    Ok((kind.0, kind.1))
+}
+
+pub fn public_url(state: &AppState, key: &str) -> String {
+    format!("{}/v1/objects/{key}", state.links.public_url.trim_end_matches('/'))
+}

@@ -1,0 +1,42 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use uuid::Uuid;
+
+use super::update::managed;
+use crate::api::admin::{audit, etag};
+use crate::api::objects::{image_kind, public_url};
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::cached;
+use crate::state::AppState;
+
+/// Upload a reward's image: PNG, JPEG or WebP, at most 2 MiB, as the body.
+#[utoipa::path(put, path = "/v1/rewards/{reward_id}/image", tag = "rewards", params(("reward_id" = Uuid, Path)),
+    security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/png"), responses(
+    (status = 200, description = "The reward with its image_url"),
+    (status = 413, body = Problem, content_type = "application/problem+json"),
+    (status = 415, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn upload_image(
+    req: HttpRequest,
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let before = managed(&state, &auth, path.into_inner()).await?;
+    let (ext, content_type) = image_kind(&req, &body)?;
+    let key = format!("public/rewards/{}/image-{}.{ext}", before.id, Uuid::now_v7().simple());
+    state.objects.put(&key, &body, content_type).await?;
+    let mut next = before.clone();
+    next.image_url = Some(public_url(&state, &key));
+    let saved = state
+        .store
+        .save_reward(&next, before.version)
+        .await
+        .map_err(|_| ApiError::new(Code::Conflict).detail("the reward changed during the upload; try again"))?
+        .ok_or_else(ApiError::not_found)?;
+    cached::invalidate(state.cache.as_ref(), "program", saved.program_id).await;
+    let business = state.store.get_program(saved.program_id).await?.map(|p| p.business_id);
+    audit(&state, &auth.staff, business, "reward.image", Some(saved.id), Some(&before), Some(&saved)).await;
+    Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
+}

@@ -1,0 +1,83 @@
+//! The object port for the embedded default: files under a folder. The content
+//! type is kept in a sidecar file (`<key>.type`). Keys are checked so a key can
+//! never leave the folder.
+
+use std::path::{Component, Path, PathBuf};
+
+use async_trait::async_trait;
+use stampede_domain::ports::{ObjectStore, StoreError, StoreResult};
+
+pub struct FileObjects {
+    root: PathBuf,
+}
+
+impl FileObjects {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> StoreResult<PathBuf> {
+        let rel = Path::new(key);
+        let safe =
+            !key.is_empty() && !key.ends_with(".type") && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !safe {
+            return Err(StoreError::Other(format!("invalid object key {key:?}")));
+        }
+        Ok(self.root.join(rel))
+    }
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("object folder: {e}"))
+}
+
+#[async_trait]
+impl ObjectStore for FileObjects {
+    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> StoreResult<()> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        let tmp = path.with_extension("upload");
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::write(path.with_extension(format!("{}.type", ext(&path))), content_type).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
+        let Ok(path) = self.path(key) else { return Ok(None) };
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => {
+                let ct = tokio::fs::read_to_string(path.with_extension(format!("{}.type", ext(&path))))
+                    .await
+                    .unwrap_or_else(|_| "application/octet-stream".to_owned());
+                Ok(Some((bytes, ct)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+}
+
+fn ext(path: &Path) -> String {
+    path.extension().and_then(|e| e.to_str()).unwrap_or("").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trip_and_no_escape() {
+        let dir = tempfile::tempdir().expect("dir");
+        let objects = FileObjects::new(dir.path());
+        objects.put("public/a/logo.png", b"\x89PNG", "image/png").await.expect("put");
+        let (bytes, ct) = objects.get("public/a/logo.png").await.expect("get").expect("exists");
+        assert_eq!((bytes.as_slice(), ct.as_str()), (&b"\x89PNG"[..], "image/png"));
+        assert!(objects.get("public/a/missing.png").await.expect("get").is_none());
+        for bad in ["../etc/passwd", "/etc/passwd", "public/../../x", "", "public/a/logo.png.type"] {
+            assert!(objects.put(bad, b"x", "text/plain").await.is_err(), "{bad}");
+            assert!(objects.get(bad).await.expect("get").is_none(), "{bad}");
+        }
+    }
+}
