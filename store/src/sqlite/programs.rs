@@ -106,13 +106,12 @@ impl ProgramRepo for SqliteStore {
     async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>> {
         let now = Utc::now();
         let mut tx = self.pool().begin().await.map_err(error::other)?;
-        let sql = format!(
+        let row = sqlx::query(
             "UPDATE programs SET name = $3, description = $4, rules = $5, availability = $6, is_active = $7,
                  updated_at = $8, version = version + 1
              WHERE id = $1 AND version = $2 AND kind = $9
-             RETURNING id, business_id, name, description, rules, availability, version, is_active, created_at, updated_at"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+             RETURNING id, business_id, name, description, rules, availability, version, is_active, created_at, updated_at",
+        )
             .bind(p.id)
             .bind(expected_version)
             .bind(&p.name)
