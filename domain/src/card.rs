@@ -423,6 +423,11 @@ impl CardState {
         Ok((next, result))
     }
 
+    /// The earliest expiry among the lots (for the expiry sweep).
+    pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
+        self.book.lots.iter().filter_map(|l| l.expires_at).min()
+    }
+
     /// The balance as of `at`, not counting what has expired by then.
     pub fn balance_at(&self, at: DateTime<Utc>) -> i64 {
         self.book.lots.iter().filter(|l| l.expires_at.is_none_or(|e| e > at)).map(|l| l.remaining).sum()

@@ -8,6 +8,7 @@
 //! - [`business`], [`customer`], [`staff`]: the records of the system of record;
 //! - [`access`]: who may do what where (roles, scopes, places);
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
+//! - [`ledger`]: what the transaction path writes, and the transaction message contract;
 //! - [`page`]: cursor pagination shared by every listing;
 //! - [`card`]: the card state machine (command → new state and effect, or refusal);
 //! - [`program`]: the rules of earning and rewarding, and their arithmetic;
@@ -20,6 +21,7 @@ pub mod customer;
 pub mod email;
 pub mod identity;
 pub mod ids;
+pub mod ledger;
 pub mod page;
 pub mod ports;
 pub mod program;

@@ -222,6 +222,8 @@ pub trait Store:
     + ProgramRepo
     + CardRepo
     + AuditRepo
+    + LedgerRepo
+    + HistoryStore
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
@@ -284,4 +286,60 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> StoreResult<()>;
     /// The bytes and content type, if the object exists.
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
+}
+
+/// The transaction path's storage: group commits, the naive one-transaction
+/// path, idempotency records, the ledger, the outbox and the history store.
+#[async_trait]
+pub trait LedgerRepo: Send + Sync {
+    /// One database transaction for the whole batch. Per operation: the card
+    /// update with its version check (operations of one card share their fate),
+    /// the ledger row, the idempotency record and the outbox row.
+    async fn commit_batch(&self, ops: &[crate::ledger::CommitOp]) -> StoreResult<Vec<crate::ledger::CommitOutcome>>;
+    async fn get_idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<crate::ledger::IdempotencyRecord>>;
+    async fn get_entry(&self, id: Uuid) -> StoreResult<Option<crate::ledger::LedgerEntry>>;
+    /// Whether a cancellation of `id` exists.
+    async fn is_cancelled(&self, id: Uuid) -> StoreResult<bool>;
+    /// A card's ledger, newest first.
+    async fn card_entries(&self, card: CardId, page: PageRequest) -> StoreResult<Page<crate::ledger::LedgerEntry>>;
+    /// Cards with something to expire by `at`.
+    async fn cards_due_for_expiry(&self, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<CardId>>;
+    /// Undelivered outbox rows in order, at most `limit`.
+    async fn pending_outbox(&self, limit: i64) -> StoreResult<Vec<crate::ledger::PendingEvent>>;
+    async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()>;
+    async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()>;
+    async fn outbox_backlog(&self) -> StoreResult<i64>;
+    /// Drop idempotency records past their expiry.
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// Where committed transactions are copied for history queries: a SQL table in
+/// the embedded default, DynamoDB in the AWS shape. Writes are idempotent by
+/// transaction id.
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    async fn put_transactions(&self, items: &[crate::ledger::TransactionMessage]) -> StoreResult<()>;
+    async fn card_history(
+        &self,
+        card: CardId,
+        page: PageRequest,
+    ) -> StoreResult<Page<crate::ledger::TransactionMessage>>;
+    async fn count_history(&self) -> StoreResult<i64>;
+}
+
+/// A message for a queue, with the attributes every message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub id: Uuid,
+    pub message_type: String,
+    pub schema_version: u32,
+    pub request_id: Option<String>,
+    pub body: String,
+}
+
+/// The queues (email, transaction, analytics, export): in process in the
+/// embedded default, SQS in the AWS shape.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn publish(&self, topic: &str, messages: &[QueueMessage]) -> StoreResult<()>;
 }

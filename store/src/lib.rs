@@ -15,6 +15,7 @@
 
 pub mod cache;
 mod error;
+mod ledger_common;
 pub mod mailbox;
 pub mod migrations;
 pub mod objects;

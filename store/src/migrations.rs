@@ -15,6 +15,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/postgres/0002_identity.sql")),
     (3, "admin", include_str!("../../migrations/postgres/0003_admin.sql")),
+    (4, "runtime", include_str!("../../migrations/postgres/0004_runtime.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -22,6 +23,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "admin", include_str!("../../migrations/sqlite/0003_admin.sql")),
+    (4, "runtime", include_str!("../../migrations/sqlite/0004_runtime.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

@@ -67,6 +67,9 @@ contract!(
     joining_a_program_is_idempotent,
     audit_events_list_newest_first,
     business_memberships_are_replaced,
+    group_commit_writes_everything_or_nothing_per_card,
+    duplicates_are_dropped_with_their_dependants,
+    outbox_and_history,
 );
 
 fn name(s: &str) -> Name {
@@ -646,4 +649,165 @@ async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
     assert_eq!(store.get_staff(staff.id).await.expect("get").expect("e").memberships, vec![manager]);
     store.set_business_memberships(staff.id, b.id, &[]).await.expect("remove");
     assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1);
+}
+
+mod ledger_fixtures {
+    use super::*;
+    use stampede_domain::card::{CardBook, Lot, TxKind};
+    use stampede_domain::ids::CardId;
+    use stampede_domain::ledger::{CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent};
+
+    pub struct World {
+        pub cards: Vec<stampede_domain::card::Card>,
+        pub program: Uuid,
+    }
+
+    pub async fn world(store: &Arc<dyn Store>, n: usize) -> World {
+        let b = store.create_business(new_business("Ledger")).await.expect("business");
+        let p = program(store, b.id).await;
+        let mut cards = Vec::new();
+        for i in 0..n {
+            let c = store.create_customer(new_customer(&format!("l{i}@example.com"))).await.expect("customer");
+            cards.push(store.join_program(p.id, b.id, c.id, &format!("CODE{i}")).await.expect("join").0);
+        }
+        World { cards, program: p.id }
+    }
+
+    /// Stamp `card` from `version` to `version + 1`, with a balance of `balance`.
+    pub fn op(card: &stampede_domain::card::Card, version: i64, balance: i64, key: Option<&str>) -> CommitOp {
+        let id = Uuid::now_v7();
+        let now = stampede_domain::ledger::now();
+        let book = CardBook {
+            lots: vec![Lot { earned_at: now, expires_at: Some(now + Duration::days(30)), remaining: balance }],
+            ..Default::default()
+        };
+        CommitOp {
+            card: CardUpdate {
+                card_id: card.id,
+                expected_version: version,
+                new_version: version + 1,
+                balance,
+                points: false,
+                book,
+                next_expiry_at: Some(now + Duration::days(30)),
+            },
+            entry: LedgerEntry {
+                id,
+                card_id: card.id,
+                customer_id: card.customer_id,
+                business_id: card.business_id,
+                store_id: None,
+                program_id: card.program_id,
+                program_version: 1,
+                kind: TxKind::StampIssuance,
+                delta: 1,
+                points: false,
+                balance_after: balance,
+                amount_minor: None,
+                currency: None,
+                reward_id: None,
+                reverses_id: None,
+                terminal_id: None,
+                staff_id: None,
+                campaigns: vec![Uuid::nil()],
+                metadata: serde_json::json!({"request_id": "r1"}),
+                created_at: now,
+            },
+            idempotency: key.map(|k| IdempotencyRecord {
+                scope: "t:test".into(),
+                key: k.into(),
+                fingerprint: vec![1, 2, 3],
+                status: 201,
+                body: format!("{{\"id\":\"{id}\"}}").into_bytes(),
+                expires_at: now + Duration::hours(24),
+            }),
+            outbox: OutboxEvent {
+                event_id: id,
+                card_id: Some(card.id),
+                topic: "transaction".into(),
+                payload: serde_json::json!({"transaction_id": id}),
+            },
+        }
+    }
+
+    pub fn _unused(_: CardId) {}
+}
+
+async fn group_commit_writes_everything_or_nothing_per_card(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::CommitOutcome::*;
+    let w = ledger_fixtures::world(&store, 3).await;
+    let (a, b, c) = (&w.cards[0], &w.cards[1], &w.cards[2]);
+    // Card a: two operations in one batch (v0 -> v1 -> v2). Card b: one. Card c:
+    // a stale version: nothing of it may be written.
+    let ops = vec![
+        ledger_fixtures::op(a, 0, 1, Some("a1")),
+        ledger_fixtures::op(b, 0, 1, Some("b1")),
+        ledger_fixtures::op(a, 1, 2, Some("a2")),
+        ledger_fixtures::op(c, 7, 1, Some("c1")),
+    ];
+    let outcomes = store.commit_batch(&ops).await.expect("commit");
+    assert_eq!(outcomes, vec![Committed, Committed, Committed, Conflict]);
+    let a_now = store.get_card(a.id).await.expect("get").expect("card");
+    assert_eq!((a_now.balance, a_now.version), (2, 2));
+    assert_eq!(a_now.book.lots.len(), 1);
+    assert_eq!(store.get_card(c.id).await.expect("get").expect("card").version, 0);
+    assert!(store.get_idempotency("t:test", "c1").await.expect("get").is_none(), "no record for the conflict");
+    let rec = store.get_idempotency("t:test", "a2").await.expect("get").expect("record");
+    assert_eq!((rec.status, rec.fingerprint.as_slice()), (201, &[1u8, 2, 3][..]));
+    let entry = store.get_entry(ops[2].entry.id).await.expect("get").expect("entry");
+    assert_eq!(entry, ops[2].entry, "the ledger row reads back whole");
+    assert!(store.get_entry(ops[3].entry.id).await.expect("get").is_none());
+    let page = store.card_entries(a.id, PageRequest::new(None, None)).await.expect("entries");
+    assert_eq!(page.items.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ops[2].entry.id, ops[0].entry.id]);
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 3);
+    let due = store.cards_due_for_expiry(Utc::now() + Duration::days(31), 10).await.expect("due");
+    assert_eq!(due.len(), 2);
+    assert!(store.cards_due_for_expiry(Utc::now(), 10).await.expect("due").is_empty());
+}
+
+async fn duplicates_are_dropped_with_their_dependants(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::CommitOutcome::*;
+    let w = ledger_fixtures::world(&store, 2).await;
+    let (a, b) = (&w.cards[0], &w.cards[1]);
+    let first = vec![ledger_fixtures::op(a, 0, 1, Some("k1"))];
+    assert_eq!(store.commit_batch(&first).await.expect("commit"), vec![Committed]);
+    // A retry of k1 (computed on top of v1), then an op on a that builds on it,
+    // and an unrelated op on b: the duplicate and its dependant are dropped, b commits.
+    let batch = vec![
+        ledger_fixtures::op(a, 1, 2, Some("k1")),
+        ledger_fixtures::op(a, 2, 3, Some("k2")),
+        ledger_fixtures::op(b, 0, 1, Some("k3")),
+    ];
+    assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Duplicate, Conflict, Committed]);
+    let a_now = store.get_card(a.id).await.expect("get").expect("card");
+    assert_eq!((a_now.balance, a_now.version), (1, 1), "nothing of the retry was applied");
+    assert!(store.get_idempotency("t:test", "k2").await.expect("get").is_none());
+    assert_eq!(store.card_entries(a.id, PageRequest::new(None, None)).await.expect("e").items.len(), 1);
+}
+
+async fn outbox_and_history(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::TransactionMessage;
+    let w = ledger_fixtures::world(&store, 1).await;
+    let a = &w.cards[0];
+    let ops: Vec<_> = (0..3).map(|v| ledger_fixtures::op(a, v, v + 1, None)).collect();
+    for op in &ops {
+        store.commit_batch(std::slice::from_ref(op)).await.expect("commit");
+    }
+    let pending = store.pending_outbox(10).await.expect("pending");
+    assert_eq!(pending.iter().map(|p| p.event.event_id).collect::<Vec<_>>(), ops.iter().map(|o| o.outbox.event_id).collect::<Vec<_>>(), "in commit order");
+    store.mark_attempted(&[pending[0].seq]).await.expect("attempted");
+    store.mark_delivered(&[pending[0].seq, pending[1].seq]).await.expect("delivered");
+    let rest = store.pending_outbox(10).await.expect("pending");
+    assert_eq!(rest.len(), 1);
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 1);
+
+    let messages: Vec<_> = ops.iter().map(|o| TransactionMessage::from_entry(&o.entry, Some("r".into()))).collect();
+    store.put_transactions(&messages).await.expect("put");
+    store.put_transactions(&messages[..2]).await.expect("put again: idempotent");
+    assert_eq!(store.count_history().await.expect("count"), 3);
+    let page = store.card_history(a.id, PageRequest::new(None, Some(2))).await.expect("history");
+    assert_eq!(page.items[0], messages[2]);
+    assert!(page.next_cursor.is_some());
+    assert_eq!(store.purge_idempotency(Utc::now()).await.expect("purge"), 0);
+    assert_eq!(w.program, a.program_id);
 }

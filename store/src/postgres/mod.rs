@@ -5,6 +5,8 @@ mod audit;
 mod businesses;
 mod cards;
 mod customers;
+mod history;
+mod ledger;
 mod places;
 mod programs;
 mod sessions;

@@ -6,6 +6,8 @@ mod audit;
 mod businesses;
 mod cards;
 mod customers;
+mod history;
+mod ledger;
 mod places;
 mod programs;
 mod sessions;

@@ -1,0 +1,55 @@
+use async_trait::async_trait;
+use sqlx::types::Json;
+use stampede_domain::ids::CardId;
+use stampede_domain::ledger::TransactionMessage;
+use stampede_domain::page::{Page, PageRequest};
+use stampede_domain::ports::{HistoryStore, StoreResult};
+
+use super::SqliteStore;
+use crate::error;
+
+/// The transaction history store in SQL (the embedded default's stand-in for
+/// DynamoDB): one row per transaction id, written idempotently.
+#[async_trait]
+impl HistoryStore for SqliteStore {
+    async fn put_transactions(&self, items: &[TransactionMessage]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        for m in items {
+            sqlx::query(
+                "INSERT INTO transaction_history (transaction_id, card_id, customer_id, at, item)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (transaction_id) DO NOTHING",
+            )
+            .bind(m.transaction_id)
+            .bind(m.card_id.0)
+            .bind(m.customer_id.0)
+            .bind(m.timestamp)
+            .bind(Json(m))
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)
+    }
+
+    async fn card_history(&self, card: CardId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
+        let rows: Vec<Json<TransactionMessage>> = sqlx::query_scalar(
+            "SELECT item FROM transaction_history
+             WHERE card_id = $1 AND ($2 IS NULL OR transaction_id < $2)
+             ORDER BY transaction_id DESC LIMIT $3",
+        )
+        .bind(card.0)
+        .bind(page.after)
+        .bind(page.fetch_limit())
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(Page::from_rows(rows.into_iter().map(|j| j.0).collect(), page, |m| m.transaction_id))
+    }
+
+    async fn count_history(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM transaction_history")
+            .fetch_one(self.pool())
+            .await
+            .map_err(error::other)
+    }
+}

@@ -1,0 +1,325 @@
+//! The transaction path on SQLite: the same steps as the PostgreSQL adapter
+//! (see there), as a loop of prepared statements inside one `BEGIN IMMEDIATE`
+//! transaction: SQLite runs in process, so a statement costs microseconds and
+//! the commit (one fsync) is what a batch amortises. Written by hand, not
+//! generated.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use sqlx::types::Json;
+use stampede_domain::card::TxKind;
+use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
+use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
+use stampede_domain::page::{Page, PageRequest};
+use stampede_domain::ports::{LedgerRepo, StoreResult};
+use uuid::Uuid;
+
+use super::SqliteStore;
+use crate::error;
+use crate::ledger_common::{Retry, decide_groups, entry_metadata, split_metadata};
+
+const ENTRY: &str = "SELECT id, card_id, customer_id, business_id, store_id, program_id, program_version, kind,
+    stamps_delta, points_delta, counts, balance_after, amount_minor, currency, reward_id, reverses_id, terminal_id,
+    staff_id, metadata, created_at FROM transactions";
+
+fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error> {
+    let counts: String = row.try_get("counts")?;
+    let points = counts == "points";
+    let delta: i64 = if points { row.try_get("points_delta")? } else { row.try_get("stamps_delta")? };
+    let kind: String = row.try_get("kind")?;
+    let (campaigns, metadata) = split_metadata(row.try_get::<Json<serde_json::Value>, _>("metadata")?.0);
+    Ok(LedgerEntry {
+        id: row.try_get("id")?,
+        card_id: CardId(row.try_get("card_id")?),
+        customer_id: CustomerId(row.try_get("customer_id")?),
+        business_id: BusinessId(row.try_get("business_id")?),
+        store_id: row.try_get::<Option<Uuid>, _>("store_id")?.map(StoreId),
+        program_id: row.try_get("program_id")?,
+        program_version: row.try_get("program_version")?,
+        kind: TxKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("kind {kind}").into()))?,
+        delta,
+        points,
+        balance_after: row.try_get("balance_after")?,
+        amount_minor: row.try_get("amount_minor")?,
+        currency: row.try_get("currency")?,
+        reward_id: row.try_get("reward_id")?,
+        reverses_id: row.try_get("reverses_id")?,
+        terminal_id: row.try_get("terminal_id")?,
+        staff_id: row.try_get("staff_id")?,
+        campaigns,
+        metadata,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+impl SqliteStore {
+    /// One attempt. `Err(dups)` names operations whose key was already stored.
+    async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+
+        // (1) Idempotency records.
+        let mut dups = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let Some(r) = &op.idempotency else { continue };
+            let done = sqlx::query(
+                "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (scope, key) DO NOTHING",
+            )
+            .bind(&r.scope)
+            .bind(&r.key)
+            .bind(&r.fingerprint)
+            .bind(i64::from(r.status))
+            .bind(&r.body)
+            .bind(now)
+            .bind(r.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+            if done.rows_affected() == 0 {
+                dups.push(i);
+            }
+        }
+        if !dups.is_empty() {
+            return Ok(Err(dups)); // dropping `tx` rolls back
+        }
+
+        // (2) One update per card.
+        let mut updated = HashSet::new();
+        for g in decide_groups(ops) {
+            let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
+            let done = sqlx::query(
+                "UPDATE cards SET stamps = $3, points = $4, state = $5, version = $6, next_expiry_at = $7, updated_at = $8
+                 WHERE id = $1 AND version = $2",
+            )
+            .bind(g.card_id.0)
+            .bind(g.expected_version)
+            .bind(stamps)
+            .bind(points)
+            .bind(Json(&g.last.book))
+            .bind(g.last.new_version)
+            .bind(g.last.next_expiry_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+            if done.rows_affected() == 1 {
+                updated.insert(g.card_id);
+            }
+        }
+
+        // (3) Conflicted cards keep no idempotency record.
+        for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
+            if let Some(r) = &op.idempotency {
+                sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
+                    .bind(&r.scope)
+                    .bind(&r.key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(error::other)?;
+            }
+        }
+
+        // (4) Ledger and outbox rows of what committed.
+        for op in ops.iter().filter(|op| updated.contains(&op.card.card_id)) {
+            let x = &op.entry;
+            sqlx::query(
+                "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
+                     program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
+                     reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            )
+            .bind(x.id)
+            .bind(x.card_id.0)
+            .bind(x.customer_id.0)
+            .bind(x.business_id.0)
+            .bind(x.store_id.map(|s| s.0))
+            .bind(x.program_id)
+            .bind(x.program_version)
+            .bind(x.kind.as_str())
+            .bind(if x.points { 0 } else { x.delta })
+            .bind(if x.points { x.delta } else { 0 })
+            .bind(if x.points { "points" } else { "stamps" })
+            .bind(x.balance_after)
+            .bind(x.amount_minor)
+            .bind(&x.currency)
+            .bind(x.reward_id)
+            .bind(x.reverses_id)
+            .bind(x.terminal_id)
+            .bind(x.staff_id)
+            .bind(Json(entry_metadata(x)))
+            .bind(x.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+            let o = &op.outbox;
+            sqlx::query("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(o.event_id)
+                .bind(o.card_id.map(|c| c.0))
+                .bind(&o.topic)
+                .bind(Json(&o.payload))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)?;
+        Ok(Ok(updated))
+    }
+}
+
+#[async_trait]
+impl LedgerRepo for SqliteStore {
+    async fn commit_batch(&self, ops: &[CommitOp]) -> StoreResult<Vec<CommitOutcome>> {
+        let mut retry = Retry::new(ops.len());
+        loop {
+            let idx = retry.live();
+            if idx.is_empty() {
+                break;
+            }
+            let live: Vec<&CommitOp> = idx.iter().map(|&i| &ops[i]).collect();
+            let attempt = self.try_batch(&live).await?;
+            if retry.record(ops, &idx, attempt) {
+                break;
+            }
+        }
+        Ok(retry.finish())
+    }
+
+    async fn get_idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        let row = sqlx::query(
+            "SELECT scope, key, fingerprint, status, body, expires_at FROM idempotency
+             WHERE scope = $1 AND key = $2 AND expires_at > $3",
+        )
+        .bind(scope)
+        .bind(key)
+        .bind(Utc::now())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(error::other)?;
+        let Some(row) = row else { return Ok(None) };
+        let status: i64 = row.try_get("status").map_err(error::other)?;
+        Ok(Some(IdempotencyRecord {
+            scope: row.try_get("scope").map_err(error::other)?,
+            key: row.try_get("key").map_err(error::other)?,
+            fingerprint: row.try_get("fingerprint").map_err(error::other)?,
+            status: status as u16,
+            body: row.try_get("body").map_err(error::other)?,
+            expires_at: row.try_get("expires_at").map_err(error::other)?,
+        }))
+    }
+
+    async fn get_entry(&self, id: Uuid) -> StoreResult<Option<LedgerEntry>> {
+        let sql = format!("{ENTRY} WHERE id = $1");
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await.map_err(error::other)?;
+        row.as_ref().map(entry_from_row).transpose().map_err(error::other)
+    }
+
+    async fn is_cancelled(&self, id: Uuid) -> StoreResult<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM transactions WHERE reverses_id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(error::other)?;
+        Ok(n > 0)
+    }
+
+    async fn card_entries(&self, card: CardId, page: PageRequest) -> StoreResult<Page<LedgerEntry>> {
+        let sql = format!("{ENTRY} WHERE card_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(card.0)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        let items = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
+        Ok(Page::from_rows(items, page, |e| e.id))
+    }
+
+    async fn cards_due_for_expiry(&self, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<CardId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM cards WHERE next_expiry_at IS NOT NULL AND next_expiry_at <= $1
+             ORDER BY next_expiry_at LIMIT $2",
+        )
+        .bind(at)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(ids.into_iter().map(CardId).collect())
+    }
+
+    async fn pending_outbox(&self, limit: i64) -> StoreResult<Vec<PendingEvent>> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, card_id, topic, payload, attempts FROM outbox
+             WHERE delivered_at IS NULL ORDER BY seq LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        rows.iter()
+            .map(|row| -> Result<PendingEvent, sqlx::Error> {
+                Ok(PendingEvent {
+                    seq: row.try_get("seq")?,
+                    attempts: row.try_get("attempts")?,
+                    event: OutboxEvent {
+                        event_id: row.try_get("event_id")?,
+                        card_id: row.try_get::<Option<Uuid>, _>("card_id")?.map(CardId),
+                        topic: row.try_get("topic")?,
+                        payload: row.try_get::<Json<serde_json::Value>, _>("payload")?.0,
+                    },
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(error::other)
+    }
+
+    async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let now = Utc::now();
+        for seq in seqs {
+            sqlx::query("UPDATE outbox SET delivered_at = $2 WHERE seq = $1")
+                .bind(seq)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)
+    }
+
+    async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        for seq in seqs {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)
+    }
+
+    async fn outbox_backlog(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
+            .fetch_one(self.pool())
+            .await
+            .map_err(error::other)
+    }
+
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM idempotency WHERE expires_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await
+            .map_err(error::other)?;
+        Ok(done.rows_affected())
+    }
+}
