@@ -1,1 +1,31 @@
-//! placeholder
+//! The card runtime: the heart of Stampede's transaction path.
+//!
+//! - [`engine`]: the [`engine::CardEngine`] the POS endpoints call, and the
+//!   [`engine::ActorEngine`]: one actor per active card ([`actor`]), kept in a
+//!   [`registry`] that activates cards on demand and passivates idle ones, and a
+//!   few group-commit [`writer`]s that make many cards' operations durable in one
+//!   database transaction;
+//! - [`naive`]: the obvious one-transaction-per-request engine, with the same
+//!   guarantees, to measure against;
+//! - [`prepare`]: what both write for an effect (ledger row, card update,
+//!   idempotency record, outbox event);
+//! - [`request`]: requests and replies; [`metrics`]: what the runtime exports.
+//!
+//! The guarantees: an answer is sent only after its effect is committed; one
+//! idempotency key applies at most once (the database constraint is the
+//! authority, actors keep recent keys as a fast path); a card's version is
+//! checked on every write, so a write based on a stale state never lands.
+
+pub mod actor;
+pub mod engine;
+pub mod metrics;
+pub mod naive;
+pub mod prepare;
+pub mod registry;
+pub mod request;
+pub mod writer;
+
+pub use engine::{ActorEngine, CardEngine, RuntimeConfig};
+pub use metrics::RuntimeMetrics;
+pub use naive::NaiveEngine;
+pub use request::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext, RuntimeError};

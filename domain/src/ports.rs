@@ -309,6 +309,22 @@ pub trait LedgerRepo: Send + Sync {
     async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()>;
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()>;
     async fn outbox_backlog(&self) -> StoreResult<i64>;
+    /// The naive path: in one transaction, lock the card (`SELECT … FOR UPDATE`
+    /// on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), read it and the stored
+    /// answer for the idempotency key, let `decide` choose, and write what it
+    /// chose exactly as a one-operation group commit would. `None`: nothing
+    /// written (`decide` answered by itself).
+    async fn run_locked(
+        &self,
+        card: CardId,
+        idempotency: Option<(String, String)>,
+        decide: Box<
+            dyn FnOnce(Option<Card>, Option<crate::ledger::IdempotencyRecord>) -> Option<crate::ledger::CommitOp>
+                + Send,
+        >,
+    ) -> StoreResult<Option<crate::ledger::CommitOutcome>>;
+    /// The ids of the transactions of a card that were cancelled.
+    async fn card_reversals(&self, card: CardId) -> StoreResult<Vec<Uuid>>;
     /// Drop idempotency records past their expiry.
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }

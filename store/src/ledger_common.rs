@@ -24,7 +24,11 @@ pub(crate) fn decide_groups<'a>(ops: &[&'a CommitOp]) -> Vec<Group<'a>> {
             Some(&i) => order[i].last = &op.card,
             None => {
                 index.insert(op.card.card_id, order.len());
-                order.push(Group { card_id: op.card.card_id, expected_version: op.card.expected_version, last: &op.card });
+                order.push(Group {
+                    card_id: op.card.card_id,
+                    expected_version: op.card.expected_version,
+                    last: &op.card,
+                });
             }
         }
     }

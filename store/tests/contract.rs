@@ -794,7 +794,11 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
         store.commit_batch(std::slice::from_ref(op)).await.expect("commit");
     }
     let pending = store.pending_outbox(10).await.expect("pending");
-    assert_eq!(pending.iter().map(|p| p.event.event_id).collect::<Vec<_>>(), ops.iter().map(|o| o.outbox.event_id).collect::<Vec<_>>(), "in commit order");
+    assert_eq!(
+        pending.iter().map(|p| p.event.event_id).collect::<Vec<_>>(),
+        ops.iter().map(|o| o.outbox.event_id).collect::<Vec<_>>(),
+        "in commit order"
+    );
     store.mark_attempted(&[pending[0].seq]).await.expect("attempted");
     store.mark_delivered(&[pending[0].seq, pending[1].seq]).await.expect("delivered");
     let rest = store.pending_outbox(10).await.expect("pending");

@@ -13,7 +13,8 @@ use crate::error;
 
 /// The balance is `stamps` or `points`, whichever the program counts; the other
 /// column stays 0, so their sum is the balance.
-const CARD: &str = "SELECT c.id, c.program_id, c.customer_id, c.business_id, c.code, c.stamps + c.points AS balance,
+pub(super) const CARD: &str =
+    "SELECT c.id, c.program_id, c.customer_id, c.business_id, c.code, c.stamps + c.points AS balance,
     c.state, c.version, c.created_at FROM loyalty.cards c";
 
 pub(super) fn card_from_row(row: &PgRow) -> Result<Card, sqlx::Error> {

@@ -13,10 +13,10 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use stampede_domain::card::TxKind;
+use sqlx::{PgConnection, Row};
+use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
 use stampede_domain::page::{Page, PageRequest};
@@ -64,89 +64,93 @@ fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
 impl PgStore {
     /// One attempt. `Err(dups)` names operations whose key was already stored.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
-        let now = Utc::now();
         let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let written = write_ops(&mut tx, ops).await?;
+        if written.is_ok() {
+            tx.commit().await.map_err(error::other)?;
+        }
+        Ok(written) // on duplicates, dropping `tx` rolls back
+    }
+}
 
-        // (1) Idempotency records.
-        let keyed: Vec<(usize, &IdempotencyRecord)> =
-            ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
-        if !keyed.is_empty() {
-            let fresh: Vec<(String, String)> = sqlx::query_as(
-                "INSERT INTO loyalty.idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
+/// The statements of a batch, inside the caller's transaction.
+async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
+    let now = Utc::now();
+
+    // (1) Idempotency records.
+    let keyed: Vec<(usize, &IdempotencyRecord)> =
+        ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
+    if !keyed.is_empty() {
+        let fresh: Vec<(String, String)> = sqlx::query_as(
+            "INSERT INTO loyalty.idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
                  SELECT s, k, f, st, b, $6, e
                  FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::int2[], $5::bytea[], $7::timestamptz[])
                       AS u(s, k, f, st, b, e)
                  ON CONFLICT (scope, key) DO NOTHING
                  RETURNING scope, key",
-            )
-            .bind(keyed.iter().map(|(_, r)| r.scope.clone()).collect::<Vec<_>>())
-            .bind(keyed.iter().map(|(_, r)| r.key.clone()).collect::<Vec<_>>())
-            .bind(keyed.iter().map(|(_, r)| r.fingerprint.clone()).collect::<Vec<_>>())
-            .bind(keyed.iter().map(|(_, r)| r.status as i16).collect::<Vec<_>>())
-            .bind(keyed.iter().map(|(_, r)| r.body.clone()).collect::<Vec<_>>())
-            .bind(now)
-            .bind(keyed.iter().map(|(_, r)| r.expires_at).collect::<Vec<_>>())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(error::other)?;
-            let fresh: HashSet<(String, String)> = fresh.into_iter().collect();
-            let dups: Vec<usize> = keyed
-                .iter()
-                .filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone())))
-                .map(|(i, _)| *i)
-                .collect();
-            if !dups.is_empty() {
-                return Ok(Err(dups)); // dropping `tx` rolls back
-            }
+        )
+        .bind(keyed.iter().map(|(_, r)| r.scope.clone()).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, r)| r.key.clone()).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, r)| r.fingerprint.clone()).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, r)| r.status as i16).collect::<Vec<_>>())
+        .bind(keyed.iter().map(|(_, r)| r.body.clone()).collect::<Vec<_>>())
+        .bind(now)
+        .bind(keyed.iter().map(|(_, r)| r.expires_at).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        let fresh: HashSet<(String, String)> = fresh.into_iter().collect();
+        let dups: Vec<usize> =
+            keyed.iter().filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone()))).map(|(i, _)| *i).collect();
+        if !dups.is_empty() {
+            return Ok(Err(dups));
         }
+    }
 
-        // (2) One update per card: its first expected version, its last state.
-        let groups = decide_groups(ops);
-        let updated: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE loyalty.cards AS c
+    // (2) One update per card: its first expected version, its last state.
+    let groups = decide_groups(ops);
+    let updated: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE loyalty.cards AS c
              SET stamps = u.stamps, points = u.points, state = u.state, version = u.new_version,
                  next_expiry_at = u.next_expiry_at, updated_at = $8
              FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::jsonb[], $7::timestamptz[])
                   AS u(id, expected, new_version, stamps, points, state, next_expiry_at)
              WHERE c.id = u.id AND c.version = u.expected
              RETURNING c.id",
+    )
+    .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(error::other)?;
+    let updated: HashSet<CardId> = updated.into_iter().map(CardId).collect();
+
+    // (3) Conflicted cards keep no idempotency record.
+    let lost: Vec<&IdempotencyRecord> =
+        ops.iter().filter(|op| !updated.contains(&op.card.card_id)).filter_map(|op| op.idempotency.as_ref()).collect();
+    if !lost.is_empty() {
+        sqlx::query(
+            "DELETE FROM loyalty.idempotency i USING UNNEST($1::text[], $2::text[]) AS u(s, k)
+                 WHERE i.scope = u.s AND i.key = u.k",
         )
-        .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
-        .bind(now)
-        .fetch_all(&mut *tx)
+        .bind(lost.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
+        .bind(lost.iter().map(|r| r.key.clone()).collect::<Vec<_>>())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        let updated: HashSet<CardId> = updated.into_iter().map(CardId).collect();
+    }
 
-        // (3) Conflicted cards keep no idempotency record.
-        let lost: Vec<&IdempotencyRecord> = ops
-            .iter()
-            .filter(|op| !updated.contains(&op.card.card_id))
-            .filter_map(|op| op.idempotency.as_ref())
-            .collect();
-        if !lost.is_empty() {
-            sqlx::query(
-                "DELETE FROM loyalty.idempotency i USING UNNEST($1::text[], $2::text[]) AS u(s, k)
-                 WHERE i.scope = u.s AND i.key = u.k",
-            )
-            .bind(lost.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
-            .bind(lost.iter().map(|r| r.key.clone()).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        }
-
-        // (4) Ledger and outbox rows of what committed.
-        let done: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
-        if !done.is_empty() {
-            let e: Vec<&LedgerEntry> = done.iter().map(|op| &op.entry).collect();
-            sqlx::query(
+    // (4) Ledger and outbox rows of what committed.
+    let done: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
+    if !done.is_empty() {
+        let e: Vec<&LedgerEntry> = done.iter().map(|op| &op.entry).collect();
+        sqlx::query(
                 "INSERT INTO loyalty.transactions (id, card_id, customer_id, business_id, store_id, program_id,
                      program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
                      reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
@@ -177,23 +181,33 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-            let o: Vec<&OutboxEvent> = done.iter().map(|op| &op.outbox).collect();
-            sqlx::query(
-                "INSERT INTO loyalty.outbox (event_id, card_id, topic, payload, created_at)
+        let o: Vec<&OutboxEvent> = done.iter().map(|op| &op.outbox).collect();
+        sqlx::query(
+            "INSERT INTO loyalty.outbox (event_id, card_id, topic, payload, created_at)
                  SELECT e, c, t, p, $5 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) AS u(e, c, t, p)",
-            )
-            .bind(o.iter().map(|x| x.event_id).collect::<Vec<_>>())
-            .bind(o.iter().map(|x| x.card_id.map(|c| c.0)).collect::<Vec<_>>())
-            .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
-            .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        }
-        tx.commit().await.map_err(error::other)?;
-        Ok(Ok(updated))
+        )
+        .bind(o.iter().map(|x| x.event_id).collect::<Vec<_>>())
+        .bind(o.iter().map(|x| x.card_id.map(|c| c.0)).collect::<Vec<_>>())
+        .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
+        .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
     }
+    Ok(Ok(updated))
+}
+
+fn idempotency_from_row(row: &PgRow) -> StoreResult<IdempotencyRecord> {
+    let status: i16 = row.try_get("status").map_err(error::other)?;
+    Ok(IdempotencyRecord {
+        scope: row.try_get("scope").map_err(error::other)?,
+        key: row.try_get("key").map_err(error::other)?,
+        fingerprint: row.try_get("fingerprint").map_err(error::other)?,
+        status: status as u16,
+        body: row.try_get("body").map_err(error::other)?,
+        expires_at: row.try_get("expires_at").map_err(error::other)?,
+    })
 }
 
 #[async_trait]
@@ -225,16 +239,7 @@ impl LedgerRepo for PgStore {
         .fetch_optional(self.pool())
         .await
         .map_err(error::other)?;
-        let Some(row) = row else { return Ok(None) };
-        let status: i16 = row.try_get("status").map_err(error::other)?;
-        Ok(Some(IdempotencyRecord {
-            scope: row.try_get("scope").map_err(error::other)?,
-            key: row.try_get("key").map_err(error::other)?,
-            fingerprint: row.try_get("fingerprint").map_err(error::other)?,
-            status: status as u16,
-            body: row.try_get("body").map_err(error::other)?,
-            expires_at: row.try_get("expires_at").map_err(error::other)?,
-        }))
+        row.as_ref().map(idempotency_from_row).transpose()
     }
 
     async fn get_entry(&self, id: Uuid) -> StoreResult<Option<LedgerEntry>> {
@@ -329,6 +334,54 @@ impl LedgerRepo for PgStore {
             .fetch_one(self.pool())
             .await
             .map_err(error::other)
+    }
+
+    async fn run_locked(
+        &self,
+        card: CardId,
+        idempotency: Option<(String, String)>,
+        decide: Box<dyn FnOnce(Option<Card>, Option<IdempotencyRecord>) -> Option<CommitOp> + Send>,
+    ) -> StoreResult<Option<CommitOutcome>> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let sql = format!("{} WHERE c.id = $1 FOR UPDATE", super::cards::CARD);
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(card.0).fetch_optional(&mut *tx).await.map_err(error::other)?;
+        let current = row.as_ref().map(super::cards::card_from_row).transpose().map_err(error::other)?;
+        let stored = match &idempotency {
+            Some((scope, key)) => sqlx::query(
+                "SELECT scope, key, fingerprint, status, body, expires_at FROM loyalty.idempotency
+                 WHERE scope = $1 AND key = $2 AND expires_at > $3",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(Utc::now())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(error::other)?
+            .map(|row| idempotency_from_row(&row))
+            .transpose()?,
+            None => None,
+        };
+        let Some(op) = decide(current, stored) else { return Ok(None) };
+        let outcome = match write_ops(&mut tx, &[&op]).await? {
+            Ok(updated) if updated.contains(&op.card.card_id) => CommitOutcome::Committed,
+            Ok(_) => CommitOutcome::Conflict,
+            Err(_) => CommitOutcome::Duplicate,
+        };
+        if outcome == CommitOutcome::Committed {
+            tx.commit().await.map_err(error::other)?;
+        }
+        Ok(Some(outcome))
+    }
+
+    async fn card_reversals(&self, card: CardId) -> StoreResult<Vec<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT reverses_id FROM loyalty.transactions WHERE card_id = $1 AND reverses_id IS NOT NULL",
+        )
+        .bind(card.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)
     }
 
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64> {

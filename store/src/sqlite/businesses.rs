@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, Row};
+use sqlx::{Row, SqliteConnection};
 use stampede_domain::business::{Business, NewBusiness};
 use stampede_domain::ids::BusinessId;
 use stampede_domain::page::{Page, PageRequest};

@@ -8,10 +8,10 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use stampede_domain::card::TxKind;
+use sqlx::{Row, SqliteConnection};
+use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
 use stampede_domain::page::{Page, PageRequest};
@@ -59,117 +59,137 @@ fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error> {
 impl SqliteStore {
     /// One attempt. `Err(dups)` names operations whose key was already stored.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
-        let now = Utc::now();
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+        let written = write_ops(&mut tx, ops).await?;
+        if written.is_ok() {
+            tx.commit().await.map_err(error::other)?;
+        }
+        Ok(written) // on duplicates, dropping `tx` rolls back
+    }
+}
 
-        // (1) Idempotency records.
-        let mut dups = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            let Some(r) = &op.idempotency else { continue };
-            let done = sqlx::query(
-                "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
+/// The statements of a batch, inside the caller's transaction.
+async fn write_ops(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
+    let now = Utc::now();
+
+    // (1) Idempotency records.
+    let mut dups = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let Some(r) = &op.idempotency else { continue };
+        let done = sqlx::query(
+            "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (scope, key) DO NOTHING",
-            )
-            .bind(&r.scope)
-            .bind(&r.key)
-            .bind(&r.fingerprint)
-            .bind(i64::from(r.status))
-            .bind(&r.body)
-            .bind(now)
-            .bind(r.expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-            if done.rows_affected() == 0 {
-                dups.push(i);
-            }
+        )
+        .bind(&r.scope)
+        .bind(&r.key)
+        .bind(&r.fingerprint)
+        .bind(i64::from(r.status))
+        .bind(&r.body)
+        .bind(now)
+        .bind(r.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        if done.rows_affected() == 0 {
+            dups.push(i);
         }
-        if !dups.is_empty() {
-            return Ok(Err(dups)); // dropping `tx` rolls back
-        }
+    }
+    if !dups.is_empty() {
+        return Ok(Err(dups));
+    }
 
-        // (2) One update per card.
-        let mut updated = HashSet::new();
-        for g in decide_groups(ops) {
-            let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
-            let done = sqlx::query(
-                "UPDATE cards SET stamps = $3, points = $4, state = $5, version = $6, next_expiry_at = $7, updated_at = $8
+    // (2) One update per card.
+    let mut updated = HashSet::new();
+    for g in decide_groups(ops) {
+        let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
+        let done = sqlx::query(
+            "UPDATE cards SET stamps = $3, points = $4, state = $5, version = $6, next_expiry_at = $7, updated_at = $8
                  WHERE id = $1 AND version = $2",
-            )
-            .bind(g.card_id.0)
-            .bind(g.expected_version)
-            .bind(stamps)
-            .bind(points)
-            .bind(Json(&g.last.book))
-            .bind(g.last.new_version)
-            .bind(g.last.next_expiry_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-            if done.rows_affected() == 1 {
-                updated.insert(g.card_id);
-            }
+        )
+        .bind(g.card_id.0)
+        .bind(g.expected_version)
+        .bind(stamps)
+        .bind(points)
+        .bind(Json(&g.last.book))
+        .bind(g.last.new_version)
+        .bind(g.last.next_expiry_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        if done.rows_affected() == 1 {
+            updated.insert(g.card_id);
         }
+    }
 
-        // (3) Conflicted cards keep no idempotency record.
-        for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
-            if let Some(r) = &op.idempotency {
-                sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
-                    .bind(&r.scope)
-                    .bind(&r.key)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(error::other)?;
-            }
-        }
-
-        // (4) Ledger and outbox rows of what committed.
-        for op in ops.iter().filter(|op| updated.contains(&op.card.card_id)) {
-            let x = &op.entry;
-            sqlx::query(
-                "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
-                     program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
-                     reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-            )
-            .bind(x.id)
-            .bind(x.card_id.0)
-            .bind(x.customer_id.0)
-            .bind(x.business_id.0)
-            .bind(x.store_id.map(|s| s.0))
-            .bind(x.program_id)
-            .bind(x.program_version)
-            .bind(x.kind.as_str())
-            .bind(if x.points { 0 } else { x.delta })
-            .bind(if x.points { x.delta } else { 0 })
-            .bind(if x.points { "points" } else { "stamps" })
-            .bind(x.balance_after)
-            .bind(x.amount_minor)
-            .bind(&x.currency)
-            .bind(x.reward_id)
-            .bind(x.reverses_id)
-            .bind(x.terminal_id)
-            .bind(x.staff_id)
-            .bind(Json(entry_metadata(x)))
-            .bind(x.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-            let o = &op.outbox;
-            sqlx::query("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(o.event_id)
-                .bind(o.card_id.map(|c| c.0))
-                .bind(&o.topic)
-                .bind(Json(&o.payload))
-                .bind(now)
+    // (3) Conflicted cards keep no idempotency record.
+    for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
+        if let Some(r) = &op.idempotency {
+            sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
+                .bind(&r.scope)
+                .bind(&r.key)
                 .execute(&mut *tx)
                 .await
                 .map_err(error::other)?;
         }
-        tx.commit().await.map_err(error::other)?;
-        Ok(Ok(updated))
     }
+
+    // (4) Ledger and outbox rows of what committed.
+    for op in ops.iter().filter(|op| updated.contains(&op.card.card_id)) {
+        let x = &op.entry;
+        sqlx::query(
+            "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
+                     program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
+                     reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+        )
+        .bind(x.id)
+        .bind(x.card_id.0)
+        .bind(x.customer_id.0)
+        .bind(x.business_id.0)
+        .bind(x.store_id.map(|s| s.0))
+        .bind(x.program_id)
+        .bind(x.program_version)
+        .bind(x.kind.as_str())
+        .bind(if x.points { 0 } else { x.delta })
+        .bind(if x.points { x.delta } else { 0 })
+        .bind(if x.points { "points" } else { "stamps" })
+        .bind(x.balance_after)
+        .bind(x.amount_minor)
+        .bind(&x.currency)
+        .bind(x.reward_id)
+        .bind(x.reverses_id)
+        .bind(x.terminal_id)
+        .bind(x.staff_id)
+        .bind(Json(entry_metadata(x)))
+        .bind(x.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        let o = &op.outbox;
+        sqlx::query("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(o.event_id)
+            .bind(o.card_id.map(|c| c.0))
+            .bind(&o.topic)
+            .bind(Json(&o.payload))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+    }
+    Ok(Ok(updated))
+}
+
+fn idempotency_from_row(row: &SqliteRow) -> StoreResult<IdempotencyRecord> {
+    let status: i64 = row.try_get("status").map_err(error::other)?;
+    Ok(IdempotencyRecord {
+        scope: row.try_get("scope").map_err(error::other)?,
+        key: row.try_get("key").map_err(error::other)?,
+        fingerprint: row.try_get("fingerprint").map_err(error::other)?,
+        status: status as u16,
+        body: row.try_get("body").map_err(error::other)?,
+        expires_at: row.try_get("expires_at").map_err(error::other)?,
+    })
 }
 
 #[async_trait]
@@ -201,16 +221,7 @@ impl LedgerRepo for SqliteStore {
         .fetch_optional(self.pool())
         .await
         .map_err(error::other)?;
-        let Some(row) = row else { return Ok(None) };
-        let status: i64 = row.try_get("status").map_err(error::other)?;
-        Ok(Some(IdempotencyRecord {
-            scope: row.try_get("scope").map_err(error::other)?,
-            key: row.try_get("key").map_err(error::other)?,
-            fingerprint: row.try_get("fingerprint").map_err(error::other)?,
-            status: status as u16,
-            body: row.try_get("body").map_err(error::other)?,
-            expires_at: row.try_get("expires_at").map_err(error::other)?,
-        }))
+        row.as_ref().map(idempotency_from_row).transpose()
     }
 
     async fn get_entry(&self, id: Uuid) -> StoreResult<Option<LedgerEntry>> {
@@ -310,6 +321,52 @@ impl LedgerRepo for SqliteStore {
     async fn outbox_backlog(&self) -> StoreResult<i64> {
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
             .fetch_one(self.pool())
+            .await
+            .map_err(error::other)
+    }
+
+    async fn run_locked(
+        &self,
+        card: CardId,
+        idempotency: Option<(String, String)>,
+        decide: Box<dyn FnOnce(Option<Card>, Option<IdempotencyRecord>) -> Option<CommitOp> + Send>,
+    ) -> StoreResult<Option<CommitOutcome>> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+        let sql = format!("{} WHERE c.id = $1 ", super::cards::CARD);
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(card.0).fetch_optional(&mut *tx).await.map_err(error::other)?;
+        let current = row.as_ref().map(super::cards::card_from_row).transpose().map_err(error::other)?;
+        let stored = match &idempotency {
+            Some((scope, key)) => sqlx::query(
+                "SELECT scope, key, fingerprint, status, body, expires_at FROM idempotency
+                 WHERE scope = $1 AND key = $2 AND expires_at > $3",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(Utc::now())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(error::other)?
+            .map(|row| idempotency_from_row(&row))
+            .transpose()?,
+            None => None,
+        };
+        let Some(op) = decide(current, stored) else { return Ok(None) };
+        let outcome = match write_ops(&mut tx, &[&op]).await? {
+            Ok(updated) if updated.contains(&op.card.card_id) => CommitOutcome::Committed,
+            Ok(_) => CommitOutcome::Conflict,
+            Err(_) => CommitOutcome::Duplicate,
+        };
+        if outcome == CommitOutcome::Committed {
+            tx.commit().await.map_err(error::other)?;
+        }
+        Ok(Some(outcome))
+    }
+
+    async fn card_reversals(&self, card: CardId) -> StoreResult<Vec<Uuid>> {
+        sqlx::query_scalar("SELECT reverses_id FROM transactions WHERE card_id = $1 AND reverses_id IS NOT NULL")
+            .bind(card.0)
+            .fetch_all(self.pool())
             .await
             .map_err(error::other)
     }

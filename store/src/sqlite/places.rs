@@ -53,13 +53,11 @@ impl PlaceRepo for SqliteStore {
     }
 
     async fn get_brand(&self, id: BrandId) -> StoreResult<Option<Brand>> {
-        let row = sqlx::query(
-            "SELECT id, business_id, name, is_active, created_at, version FROM brands WHERE id = $1",
-        )
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(error::other)?;
+        let row = sqlx::query("SELECT id, business_id, name, is_active, created_at, version FROM brands WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
         row.as_ref().map(brand_from_row).transpose().map_err(error::other)
     }
 

@@ -75,15 +75,13 @@ impl ProgramRepo for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        sqlx::query(
-            "INSERT INTO program_versions (program_id, version, rules, created_at) VALUES ($1, 1, $2, $3)",
-        )
-        .bind(p.id)
-        .bind(Json(&p.rules))
-        .bind(p.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
+        sqlx::query("INSERT INTO program_versions (program_id, version, rules, created_at) VALUES ($1, 1, $2, $3)")
+            .bind(p.id)
+            .bind(Json(&p.rules))
+            .bind(p.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
         tx.commit().await.map_err(error::other)
     }
 
@@ -137,16 +135,14 @@ impl ProgramRepo for SqliteStore {
             };
         };
         let saved = program_from_row(&row).map_err(error::other)?;
-        sqlx::query(
-            "INSERT INTO program_versions (program_id, version, rules, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(saved.id)
-        .bind(saved.version)
-        .bind(Json(&saved.rules))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
+        sqlx::query("INSERT INTO program_versions (program_id, version, rules, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(saved.id)
+            .bind(saved.version)
+            .bind(Json(&saved.rules))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
         tx.commit().await.map_err(error::other)?;
         Ok(Some(saved))
     }
@@ -260,12 +256,11 @@ impl ProgramRepo for SqliteStore {
     }
 
     async fn list_campaigns(&self, program_id: Uuid) -> StoreResult<Vec<Campaign>> {
-        let rows =
-            sqlx::query("SELECT body, is_active, version FROM campaigns WHERE program_id = $1 ORDER BY id")
-                .bind(program_id)
-                .fetch_all(self.pool())
-                .await
-                .map_err(error::other)?;
+        let rows = sqlx::query("SELECT body, is_active, version FROM campaigns WHERE program_id = $1 ORDER BY id")
+            .bind(program_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
         rows.iter().map(campaign_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{SqliteConnection, Row};
+use sqlx::{Row, SqliteConnection};
 use stampede_domain::business::{Business, NewBusiness};
 use stampede_domain::email::Email;
 use stampede_domain::ids::{BrandId, BusinessId, StaffId, StoreId};
@@ -12,8 +12,7 @@ use uuid::Uuid;
 use super::SqliteStore;
 use crate::error;
 
-const SELECT: &str =
-    "SELECT id, email, name, password_hash, must_change_password, is_active, created_at FROM staff";
+const SELECT: &str = "SELECT id, email, name, password_hash, must_change_password, is_active, created_at FROM staff";
 
 fn membership_from_row(row: &SqliteRow) -> Result<Membership, StoreError> {
     let role: String = row.try_get("role").map_err(error::other)?;
@@ -107,10 +106,8 @@ impl StaffRepo for SqliteStore {
         // BEGIN IMMEDIATE takes the write lock before the count, so two processes
         // starting at once cannot both see an empty staff table.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
-        let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM staff")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(error::other)?;
+        let existing: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM staff").fetch_one(&mut *tx).await.map_err(error::other)?;
         if existing > 0 {
             return Ok(None);
         }
@@ -142,15 +139,13 @@ impl StaffRepo for SqliteStore {
     }
 
     async fn set_staff_password(&self, id: StaffId, password_hash: &str) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE staff SET password_hash = $2, must_change_password = false, updated_at = $3 WHERE id = $1",
-        )
-        .bind(id.0)
-        .bind(password_hash)
-        .bind(Utc::now())
-        .execute(self.pool())
-        .await
-        .map_err(error::other)?;
+        sqlx::query("UPDATE staff SET password_hash = $2, must_change_password = false, updated_at = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(password_hash)
+            .bind(Utc::now())
+            .execute(self.pool())
+            .await
+            .map_err(error::other)?;
         Ok(())
     }
 

@@ -1,0 +1,401 @@
+//! One actor per active card: the only writer of that card in this process.
+//!
+//! A command is applied to the card's *speculative* state (committed state plus
+//! the operations still in flight) synchronously, inside the message handler, so
+//! two commands never interleave on one card. The resulting operation goes to
+//! the card's writer; the caller is answered only when its group commit returns.
+//! Commands keep flowing while commits are in flight (a hot card's operations
+//! share batches). When a commit fails or a version check says another process
+//! changed the card, the actor reloads the card from the store once nothing is
+//! in flight; the engine retries a conflicted command once.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use actix::prelude::*;
+use stampede_domain::card::{Card, CardState, Command};
+use stampede_domain::ids::CardId;
+use stampede_domain::ledger::CommitOutcome;
+use stampede_domain::ports::Store;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::metrics::RuntimeMetrics;
+use crate::prepare::{CardFacts, prepare};
+use crate::registry::Registry;
+use crate::request::{CardReply, CardRequest, RuntimeError};
+use crate::writer::{WriteRequest, Writers};
+
+pub type Reply = oneshot::Sender<Result<CardReply, RuntimeError>>;
+
+/// Run a command on this card.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Execute {
+    pub request: Box<CardRequest>,
+    pub reply: Reply,
+}
+
+/// Stop if idle (nothing in flight).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Passivate;
+
+/// The committed state, for reads.
+#[derive(Message)]
+#[rtype(result = "Option<CardState>")]
+pub struct Snapshot;
+
+enum Recent {
+    /// In flight: requests with the same key wait for its answer.
+    Pending { fingerprint: Vec<u8>, waiters: Vec<Reply> },
+    Done { fingerprint: Vec<u8>, status: u16, body: Vec<u8> },
+}
+
+struct Loaded {
+    facts: CardFacts,
+    committed: CardState,
+    speculative: CardState,
+    /// Transactions of this card cancelled (committed or in flight).
+    reversed: HashSet<Uuid>,
+}
+
+pub struct CardActor {
+    id: CardId,
+    store: Arc<dyn Store>,
+    writers: Writers,
+    registry: Arc<Registry>,
+    metrics: RuntimeMetrics,
+    last_used: Arc<AtomicU64>,
+    mailbox: usize,
+    recent_capacity: usize,
+    loaded: Option<Loaded>,
+    /// Set when the card does not exist, or loading failed.
+    unavailable: Option<RuntimeError>,
+    inflight: usize,
+    stale: bool,
+    recent: VecDeque<(String, Recent)>,
+}
+
+impl CardActor {
+    #[expect(clippy::too_many_arguments, reason = "built in one place, by the registry")]
+    pub fn new(
+        id: CardId,
+        store: Arc<dyn Store>,
+        writers: Writers,
+        registry: Arc<Registry>,
+        metrics: RuntimeMetrics,
+        last_used: Arc<AtomicU64>,
+        mailbox: usize,
+        recent_capacity: usize,
+    ) -> Self {
+        Self {
+            id,
+            store,
+            writers,
+            registry,
+            metrics,
+            last_used,
+            mailbox,
+            recent_capacity,
+            loaded: None,
+            unavailable: None,
+            inflight: 0,
+            stale: false,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Load (or reload) the card, blocking the mailbox meanwhile.
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let store = Arc::clone(&self.store);
+        let id = self.id;
+        let fut = async move {
+            let card = store.get_card(id).await?;
+            let reversed = match &card {
+                Some(_) => store.card_reversals(id).await?,
+                None => Vec::new(),
+            };
+            Ok::<(Option<Card>, Vec<Uuid>), stampede_domain::ports::StoreError>((card, reversed))
+        };
+        ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
+            Ok((Some(card), reversed)) => {
+                let state = card.state();
+                act.loaded = Some(Loaded {
+                    facts: CardFacts::of(&card),
+                    committed: state.clone(),
+                    speculative: state,
+                    reversed: reversed.into_iter().collect(),
+                });
+                act.unavailable = None;
+                act.stale = false;
+            }
+            Ok((None, _)) => {
+                act.unavailable = Some(RuntimeError::NotFound);
+                ctx.stop();
+            }
+            Err(e) => {
+                tracing::warn!(card = %act.id, error = %e, "loading a card failed");
+                act.unavailable = Some(RuntimeError::Unavailable);
+                ctx.stop();
+            }
+        }));
+    }
+
+    fn touch(&self) {
+        self.last_used.store(crate::registry::now_millis(), Ordering::Relaxed);
+    }
+
+    fn remember(&mut self, key: String, entry: Recent) {
+        if let Some(slot) = self.recent.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = entry;
+            return;
+        }
+        self.recent.push_back((key, entry));
+        while self.recent.len() > self.recent_capacity {
+            // Never forget a pending key: its waiters need the answer.
+            match self.recent.iter().position(|(_, r)| matches!(r, Recent::Done { .. })) {
+                Some(i) => {
+                    self.recent.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Answer the request and everyone waiting on its key.
+    fn settle(&mut self, key: Option<String>, reply: Reply, answer: Result<CardReply, RuntimeError>) {
+        if let Some(key) = key {
+            let mut waiters = Vec::new();
+            let mut forget = false;
+            if let Some(slot) = self.recent.iter_mut().find(|(k, _)| *k == key) {
+                let fingerprint = match &mut slot.1 {
+                    Recent::Pending { fingerprint, waiters: w } => {
+                        waiters = std::mem::take(w);
+                        fingerprint.clone()
+                    }
+                    Recent::Done { fingerprint, .. } => fingerprint.clone(),
+                };
+                match &answer {
+                    Ok(CardReply::Done { status, body, .. }) => {
+                        slot.1 = Recent::Done { fingerprint, status: *status, body: body.clone() };
+                    }
+                    // Refusals and failures are not remembered: a retry runs again.
+                    _ => forget = true,
+                }
+            }
+            if forget {
+                self.recent.retain(|(k, _)| *k != key);
+            }
+            for w in waiters {
+                let _ = w.send(answer.clone().map(|a| match a {
+                    CardReply::Done { status, body, .. } => CardReply::Done { status, body, replayed: true },
+                    other => other,
+                }));
+            }
+        }
+        let _ = reply.send(answer);
+    }
+
+    fn after_completion(&mut self, ctx: &mut Context<Self>) {
+        if self.stale && self.inflight == 0 {
+            self.load(ctx);
+        }
+    }
+}
+
+impl Actor for CardActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.mailbox);
+        self.metrics.activations.inc();
+        self.load(ctx);
+    }
+
+    fn stopped(&mut self, ctx: &mut Self::Context) {
+        self.metrics.passivations.inc();
+        self.registry.forget(self.id, &ctx.address());
+    }
+}
+
+impl Handler<Passivate> for CardActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
+        if self.inflight == 0 {
+            ctx.stop();
+        }
+    }
+}
+
+impl Handler<Snapshot> for CardActor {
+    type Result = Option<CardState>;
+
+    fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Option<CardState> {
+        self.touch();
+        self.loaded.as_ref().map(|l| l.committed.clone())
+    }
+}
+
+impl Handler<Execute> for CardActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
+        self.touch();
+        let Execute { request: req, reply } = msg;
+        if let Some(e) = self.unavailable {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        let Some(loaded) = self.loaded.as_mut() else {
+            let _ = reply.send(Err(RuntimeError::Unavailable));
+            return;
+        };
+        if loaded.facts.program_id != req.program.program_id {
+            let _ = reply.send(Err(RuntimeError::NotFound));
+            return;
+        }
+
+        // The fast path of idempotency: keys this actor saw recently.
+        let key = req.idempotency.as_ref().map(|i| format!("{}\u{1f}{}", i.scope, i.key));
+        if let (Some(k), Some(idem)) = (&key, &req.idempotency)
+            && let Some((_, recent)) = self.recent.iter_mut().find(|(rk, _)| rk == k)
+        {
+            match recent {
+                Recent::Done { fingerprint, status, body } => {
+                    let answer = if *fingerprint == idem.fingerprint {
+                        self.metrics.replays.inc();
+                        Ok(CardReply::Done { status: *status, body: body.clone(), replayed: true })
+                    } else {
+                        Err(RuntimeError::KeyReused)
+                    };
+                    let _ = reply.send(answer);
+                }
+                Recent::Pending { fingerprint, waiters } => {
+                    if *fingerprint == idem.fingerprint {
+                        self.metrics.replays.inc();
+                        waiters.push(reply);
+                    } else {
+                        let _ = reply.send(Err(RuntimeError::KeyReused));
+                    }
+                }
+            }
+            return;
+        }
+
+        // Apply the rules to the speculative state.
+        if let Command::Cancel { original, .. } = &req.command
+            && loaded.reversed.contains(&original.id)
+        {
+            self.metrics.refused("not_cancellable");
+            let _ = reply.send(Ok(CardReply::Refused(stampede_domain::card::Refusal::NotCancellable)));
+            return;
+        }
+        let (next, effect) = match loaded.speculative.execute(&req.program.rules, &req.program.campaigns, &req.command) {
+            Ok(done) => done,
+            Err(refusal) => {
+                // Perhaps the request ran before (a retry after a restart, when
+                // the effect makes it impossible now): the stored answer wins.
+                self.metrics.refused(refusal.code());
+                let store = Arc::clone(&self.store);
+                let idem = req.idempotency.clone();
+                let metrics = self.metrics.clone();
+                tokio::spawn(async move {
+                    let answer = match idem {
+                        Some(i) => match store.get_idempotency(&i.scope, &i.key).await {
+                            Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
+                                metrics.replays.inc();
+                                Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
+                            }
+                            Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                            Ok(None) => Ok(CardReply::Refused(refusal)),
+                            Err(_) => Err(RuntimeError::Unavailable),
+                        },
+                        None => Ok(CardReply::Refused(refusal)),
+                    };
+                    let _ = reply.send(answer);
+                });
+                return;
+            }
+        };
+        let prepared = prepare(&req, loaded.facts, &loaded.speculative, &next, &effect);
+        let (done_tx, done_rx) = oneshot::channel();
+        let writer = self.writers.for_card(self.id);
+        match writer.try_send(WriteRequest { op: prepared.op, done: done_tx }) {
+            Ok(()) => {
+                self.metrics.writer_queue.inc();
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+                self.metrics.overloaded.inc();
+                let _ = reply.send(Err(RuntimeError::Overloaded));
+                return;
+            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                let _ = reply.send(Err(RuntimeError::Unavailable));
+                return;
+            }
+        }
+        // Accepted: the speculative state moves on.
+        if let Some(r) = effect.reverses {
+            loaded.reversed.insert(r);
+        }
+        loaded.speculative = next.clone();
+        self.inflight += 1;
+        self.metrics.actor_inflight.inc();
+        if let (Some(k), Some(idem)) = (&key, &req.idempotency) {
+            self.remember(k.clone(), Recent::Pending { fingerprint: idem.fingerprint.clone(), waiters: Vec::new() });
+        }
+        let (status, body) = (prepared.status, prepared.body);
+        let idem = req.idempotency.clone();
+        let reversed = effect.reverses;
+        let wait = async move { done_rx.await.unwrap_or(Err(())) };
+        ctx.spawn(wait.into_actor(self).map(move |outcome, act, ctx| {
+            act.inflight -= 1;
+            act.metrics.actor_inflight.dec();
+            match outcome {
+                Ok(CommitOutcome::Committed) => {
+                    if let Some(l) = act.loaded.as_mut()
+                        && next.version > l.committed.version
+                    {
+                        l.committed = next;
+                    }
+                    act.settle(key, reply, Ok(CardReply::Done { status, body, replayed: false }));
+                }
+                Ok(CommitOutcome::Duplicate) => {
+                    // The key was stored before (another process, or before a
+                    // restart): answer with what was stored. Our speculative
+                    // state counted an effect that did not happen: reload.
+                    act.stale = true;
+                    let store = Arc::clone(&act.store);
+                    let metrics = act.metrics.clone();
+                    let lookup = async move {
+                        let Some(i) = idem else { return Err(RuntimeError::Unavailable) };
+                        match store.get_idempotency(&i.scope, &i.key).await {
+                            Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
+                                metrics.replays.inc();
+                                Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
+                            }
+                            Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                            _ => Err(RuntimeError::Unavailable),
+                        }
+                    };
+                    ctx.spawn(lookup.into_actor(act).map(move |answer, act, _| act.settle(key, reply, answer)));
+                }
+                Ok(CommitOutcome::Conflict) => {
+                    act.stale = true;
+                    if let (Some(r), Some(l)) = (reversed, act.loaded.as_mut()) {
+                        l.reversed.remove(&r);
+                    }
+                    act.settle(key, reply, Err(RuntimeError::Conflict));
+                }
+                Err(()) => {
+                    act.stale = true;
+                    act.settle(key, reply, Err(RuntimeError::Unavailable));
+                }
+            }
+            act.after_completion(ctx);
+        }));
+    }
+}

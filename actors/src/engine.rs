@@ -1,0 +1,173 @@
+//! The engines behind the POS endpoints: [`ActorEngine`] (card actors and
+//! group commit) and [`crate::naive::NaiveEngine`] (one database transaction per
+//! request), chosen by configuration and measured against each other.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use async_trait::async_trait;
+use stampede_domain::card::CardState;
+use stampede_domain::ids::CardId;
+use stampede_domain::ports::Store;
+use tokio::sync::oneshot;
+
+use crate::actor::{Execute, Snapshot};
+use crate::metrics::RuntimeMetrics;
+use crate::registry::{Registry, Spawner};
+use crate::request::{CardReply, CardRequest, RuntimeError};
+use crate::writer::Writers;
+
+#[async_trait]
+pub trait CardEngine: Send + Sync {
+    /// Run one command on one card; answers only after the effect is durable.
+    async fn execute(&self, request: CardRequest) -> Result<CardReply, RuntimeError>;
+    /// The card's committed state if this engine holds it in memory.
+    async fn cached_state(&self, card: CardId) -> Option<CardState>;
+    fn name(&self) -> &'static str;
+}
+
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Group-commit writers (each card always uses the same one).
+    pub writers: usize,
+    /// Largest batch a writer commits at once.
+    pub max_batch: usize,
+    /// Operations a writer's queue holds before callers get 503.
+    pub writer_queue: usize,
+    /// Messages a card actor's mailbox holds before callers get 503.
+    pub mailbox: usize,
+    /// Threads the card actors run on.
+    pub actor_threads: usize,
+    pub idle_timeout: Duration,
+    pub max_actors: usize,
+    /// Idempotency keys each actor remembers for the fast path.
+    pub recent_keys: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            writers: 2,
+            max_batch: 500,
+            writer_queue: 20_000,
+            mailbox: 256,
+            actor_threads: 2,
+            idle_timeout: Duration::from_secs(300),
+            max_actors: 1_000_000,
+            recent_keys: 16,
+        }
+    }
+}
+
+pub struct ActorEngine {
+    registry: Arc<Registry>,
+    spawner: Spawner,
+    metrics: RuntimeMetrics,
+    _system: std::thread::JoinHandle<()>,
+}
+
+impl ActorEngine {
+    /// Start the arbiters, the writers and the sweeper. Works inside or outside
+    /// an actix system: the runtime brings its own threads.
+    pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let cfg = config.clone();
+        let m = metrics.clone();
+        let st = Arc::clone(&store);
+        let system = std::thread::Builder::new()
+            .name("card-runtime".into())
+            .spawn(move || {
+                let sys = System::new();
+                let arbiters: Vec<Arbiter> = (0..cfg.actor_threads.max(1)).map(|_| Arbiter::new()).collect();
+                let handles: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
+                let writers = sys.block_on(async { Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, st, m) });
+                let _ = tx.send((handles, writers));
+                sys.run().ok();
+                drop(arbiters);
+            })
+            .expect("start the card runtime thread");
+        let (handles, writers) = rx.recv().expect("the card runtime started");
+        let registry = Arc::new(Registry::new(metrics.clone()));
+        let spawner = Spawner {
+            arbiters: Arc::new(handles),
+            store,
+            writers,
+            mailbox: config.mailbox,
+            recent_keys: config.recent_keys,
+        };
+        let sweeper = Arc::clone(&registry);
+        let (idle, cap) = (config.idle_timeout, config.max_actors);
+        spawner.arbiters[0].spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                sweeper.sweep(idle, cap);
+            }
+        });
+        Arc::new(Self { registry, spawner, metrics, _system: system })
+    }
+
+    pub fn active_actors(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Ask every idle actor to stop (tests and benchmarks measure passivation).
+    pub fn passivate_all(&self) {
+        self.registry.sweep(Duration::ZERO, usize::MAX);
+    }
+
+    async fn once(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
+        let card = request.card_id;
+        let mut message = Some(Execute { request: Box::new(request), reply: oneshot::channel().0 });
+        // An actor that just stopped is replaced once.
+        for _ in 0..2 {
+            let addr = self.registry.get_or_start(card, &self.spawner);
+            let (tx, rx) = oneshot::channel();
+            let mut msg = message.take().ok_or(RuntimeError::Unavailable)?;
+            msg.reply = tx;
+            match addr.try_send(msg) {
+                Ok(()) => return rx.await.unwrap_or(Err(RuntimeError::Unavailable)),
+                Err(SendError::Full(_)) => {
+                    self.metrics.overloaded.inc();
+                    return Err(RuntimeError::Overloaded);
+                }
+                Err(SendError::Closed(back)) => {
+                    self.registry.drop_stopped(card);
+                    message = Some(back);
+                }
+            }
+        }
+        Err(RuntimeError::Unavailable)
+    }
+}
+
+#[async_trait]
+impl CardEngine for ActorEngine {
+    async fn execute(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
+        // A version conflict (another process changed the card) is retried once,
+        // after the actor has reloaded the card.
+        let retry = CardRequest {
+            card_id: request.card_id,
+            program: Arc::clone(&request.program),
+            command: request.command.clone(),
+            meta: request.meta.clone(),
+            idempotency: request.idempotency.clone(),
+            render: request.render,
+            at: request.at,
+        };
+        match self.once(request).await {
+            Err(RuntimeError::Conflict) => self.once(retry).await,
+            other => other,
+        }
+    }
+
+    async fn cached_state(&self, card: CardId) -> Option<CardState> {
+        let addr = self.registry.peek(card)?;
+        addr.send(Snapshot).await.ok().flatten()
+    }
+
+    fn name(&self) -> &'static str {
+        "actors"
+    }
+}

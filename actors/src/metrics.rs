@@ -1,0 +1,75 @@
+//! The runtime's Prometheus metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: String,
+}
+
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    pub active_actors: Gauge,
+    pub activations: Counter,
+    pub passivations: Counter,
+    /// Operations waiting in the writers' queues.
+    pub writer_queue: Gauge,
+    /// Commands in flight inside card actors (accepted, not yet answered).
+    pub actor_inflight: Gauge,
+    pub batch_size: Histogram,
+    pub commit_seconds: Histogram,
+    pub commit_failures: Counter,
+    pub conflicts: Counter,
+    pub replays: Counter,
+    pub overloaded: Counter,
+    pub refusals: Family<CodeLabel, Counter>,
+}
+
+impl RuntimeMetrics {
+    pub fn new() -> Self {
+        Self {
+            active_actors: Gauge::default(),
+            activations: Counter::default(),
+            passivations: Counter::default(),
+            writer_queue: Gauge::default(),
+            actor_inflight: Gauge::default(),
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            commit_failures: Counter::default(),
+            conflicts: Counter::default(),
+            replays: Counter::default(),
+            overloaded: Counter::default(),
+            refusals: Family::default(),
+        }
+    }
+
+    pub fn register(&self, r: &mut Registry) {
+        r.register("card_actors_active", "Card actors in memory", self.active_actors.clone());
+        r.register("card_actor_activations", "Card actors activated", self.activations.clone());
+        r.register("card_actor_passivations", "Card actors passivated", self.passivations.clone());
+        r.register("writer_queue_depth", "Operations waiting for a group commit", self.writer_queue.clone());
+        r.register("card_commands_inflight", "Commands accepted by card actors, not yet answered", self.actor_inflight.clone());
+        r.register("commit_batch_size", "Operations per group commit", self.batch_size.clone());
+        r.register("commit_duration_seconds", "Time of one group commit", self.commit_seconds.clone());
+        r.register("commit_failures", "Group commits that failed", self.commit_failures.clone());
+        r.register("card_version_conflicts", "Operations refused by the version check", self.conflicts.clone());
+        r.register("idempotent_replays", "Requests answered with a stored answer", self.replays.clone());
+        r.register("overloaded_refusals", "Requests refused because a queue was full", self.overloaded.clone());
+        r.register("pos_refusals", "POS commands refused by the rules, by code", self.refusals.clone());
+    }
+
+    pub fn refused(&self, code: &str) {
+        self.refusals.get_or_create(&CodeLabel { code: code.to_owned() }).inc();
+    }
+}
+
+impl Default for RuntimeMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,91 @@
+//! Turning a card state machine effect into what a commit writes. Shared by the
+//! actor engine and the naive engine, so both write exactly the same rows.
+
+use chrono::Duration;
+use stampede_domain::card::{Card, CardState, Effect};
+use stampede_domain::ledger::{CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent, TransactionMessage};
+use uuid::Uuid;
+
+use crate::request::CardRequest;
+
+pub struct Prepared {
+    pub op: CommitOp,
+    /// The answer stored with the effect and sent to the caller.
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Who owns a card (its unchanging facts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardFacts {
+    pub customer_id: stampede_domain::ids::CustomerId,
+    pub business_id: stampede_domain::ids::BusinessId,
+    pub program_id: Uuid,
+}
+
+impl CardFacts {
+    pub fn of(card: &Card) -> Self {
+        Self { customer_id: card.customer_id, business_id: card.business_id, program_id: card.program_id }
+    }
+}
+
+pub fn prepare(req: &CardRequest, facts: CardFacts, before: &CardState, after: &CardState, effect: &Effect) -> Prepared {
+    let id = Uuid::now_v7();
+    let mut metadata = req.meta.metadata.clone();
+    if let (Some(rid), Some(obj)) = (&req.meta.request_id, metadata.as_object_mut()) {
+        obj.insert("request_id".into(), serde_json::json!(rid));
+    }
+    if effect.capped
+        && let Some(obj) = metadata.as_object_mut()
+    {
+        obj.insert("capped".into(), serde_json::json!(true));
+    }
+    let entry = LedgerEntry {
+        id,
+        card_id: before.id,
+        customer_id: facts.customer_id,
+        business_id: facts.business_id,
+        store_id: req.meta.store_id,
+        program_id: req.program.program_id,
+        program_version: req.program.version,
+        kind: effect.kind,
+        delta: effect.delta,
+        points: req.program.counts_points(),
+        balance_after: effect.balance_after,
+        amount_minor: req.meta.amount_minor,
+        currency: req.meta.currency.clone(),
+        reward_id: effect.reward_id,
+        reverses_id: effect.reverses,
+        terminal_id: req.meta.terminal_id,
+        staff_id: req.meta.staff_id,
+        campaigns: effect.campaigns.clone(),
+        metadata,
+        created_at: req.at,
+    };
+    let (status, body) = (req.render)(&entry);
+    let idempotency = req.idempotency.as_ref().map(|i| IdempotencyRecord {
+        scope: i.scope.clone(),
+        key: i.key.clone(),
+        fingerprint: i.fingerprint.clone(),
+        status,
+        body: body.clone(),
+        expires_at: req.at + Duration::from_std(i.ttl).unwrap_or(Duration::hours(24)),
+    });
+    let message = TransactionMessage::from_entry(&entry, req.meta.request_id.clone());
+    let outbox = OutboxEvent {
+        event_id: id,
+        card_id: Some(before.id),
+        topic: "transaction".into(),
+        payload: serde_json::to_value(&message).unwrap_or_default(),
+    };
+    let card = CardUpdate {
+        card_id: before.id,
+        expected_version: before.version,
+        new_version: after.version,
+        balance: after.balance,
+        points: req.program.counts_points(),
+        book: after.book.clone(),
+        next_expiry_at: after.next_expiry(),
+    };
+    Prepared { op: CommitOp { card, entry, idempotency, outbox }, status, body }
+}

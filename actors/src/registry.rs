@@ -1,0 +1,118 @@
+//! The registry of active card actors: activation on first use, passivation
+//! when idle or when there are more than the cap (least recently used first).
+//!
+//! Actors run on a few dedicated arbiters (threads with their own event loop);
+//! a card always lands on the same one. A sweeper passivates, once a second,
+//! the actors idle longer than the timeout and, above the cap, the least
+//! recently used. It scans the registry: O(active actors) per second.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix::prelude::*;
+use dashmap::DashMap;
+use stampede_domain::ids::CardId;
+use stampede_domain::ports::Store;
+
+use crate::actor::{CardActor, Passivate};
+use crate::metrics::RuntimeMetrics;
+use crate::writer::Writers;
+
+pub fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+struct Entry {
+    addr: Addr<CardActor>,
+    last_used: Arc<AtomicU64>,
+}
+
+pub struct Registry {
+    map: DashMap<CardId, Entry>,
+    metrics: RuntimeMetrics,
+}
+
+/// What a new actor needs, besides its card.
+#[derive(Clone)]
+pub struct Spawner {
+    pub arbiters: Arc<Vec<ArbiterHandle>>,
+    pub store: Arc<dyn Store>,
+    pub writers: Writers,
+    pub mailbox: usize,
+    pub recent_keys: usize,
+}
+
+impl Registry {
+    pub fn new(metrics: RuntimeMetrics) -> Self {
+        Self { map: DashMap::new(), metrics }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The card's actor, started if there is none.
+    pub fn get_or_start(self: &Arc<Self>, id: CardId, spawner: &Spawner) -> Addr<CardActor> {
+        if let Some(e) = self.map.get(&id) {
+            return e.addr.clone();
+        }
+        let entry = self.map.entry(id).or_insert_with(|| {
+            let last_used = Arc::new(AtomicU64::new(now_millis()));
+            let arbiter = &spawner.arbiters[(id.0.as_u64_pair().1 as usize) % spawner.arbiters.len()];
+            let (registry, s, lu, metrics) =
+                (Arc::clone(self), spawner.clone(), Arc::clone(&last_used), self.metrics.clone());
+            let addr = CardActor::start_in_arbiter(arbiter, move |_| {
+                CardActor::new(id, s.store, s.writers, registry, metrics, lu, s.mailbox, s.recent_keys)
+            });
+            Entry { addr, last_used }
+        });
+        self.metrics.active_actors.set(self.map.len() as i64);
+        entry.addr.clone()
+    }
+
+    /// The card's actor, if it is active.
+    pub fn peek(&self, id: CardId) -> Option<Addr<CardActor>> {
+        self.map.get(&id).map(|e| e.addr.clone())
+    }
+
+    /// Called by an actor that stops: drop its entry (if still its own).
+    pub fn forget(&self, id: CardId, addr: &Addr<CardActor>) {
+        self.map.remove_if(&id, |_, e| e.addr == *addr);
+        self.metrics.active_actors.set(self.map.len() as i64);
+    }
+
+    /// Drop an entry whose actor has stopped.
+    pub fn drop_stopped(&self, id: CardId) {
+        self.map.remove_if(&id, |_, e| !e.addr.connected());
+        self.metrics.active_actors.set(self.map.len() as i64);
+    }
+
+    /// Passivate the idle and, above `cap`, the least recently used.
+    pub fn sweep(&self, idle: Duration, cap: usize) {
+        let now = now_millis();
+        let idle_ms = idle.as_millis() as u64;
+        let mut ages: Vec<(u64, CardId)> = Vec::with_capacity(self.map.len());
+        for e in self.map.iter() {
+            let last = e.last_used.load(Ordering::Relaxed);
+            if now.saturating_sub(last) >= idle_ms {
+                let _ = e.addr.try_send(Passivate);
+            } else {
+                ages.push((last, *e.key()));
+            }
+        }
+        if ages.len() > cap {
+            let excess = ages.len() - cap;
+            ages.select_nth_unstable(excess - 1);
+            for (_, id) in &ages[..excess] {
+                if let Some(e) = self.map.get(id) {
+                    let _ = e.addr.try_send(Passivate);
+                }
+            }
+        }
+    }
+}

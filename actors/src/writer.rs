@@ -1,0 +1,83 @@
+//! The group-commit writers. Each is a task reading a bounded queue: it takes
+//! what is waiting (at least one operation, at most `max_batch`), commits it in
+//! one database transaction, answers every operation, and goes again. While a
+//! commit is in flight the next batch gathers in the queue: an idle writer
+//! commits at once, a busy one commits in batches as large as the load makes
+//! them. A card always goes to the same writer, so its operations commit in
+//! the order its actor issued them.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use stampede_domain::ids::CardId;
+use stampede_domain::ledger::{CommitOp, CommitOutcome};
+use stampede_domain::ports::Store;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::RuntimeMetrics;
+
+pub type WriteResult = Result<CommitOutcome, ()>;
+
+pub struct WriteRequest {
+    pub op: CommitOp,
+    pub done: oneshot::Sender<WriteResult>,
+}
+
+#[derive(Clone)]
+pub struct Writers {
+    queues: Arc<Vec<mpsc::Sender<WriteRequest>>>,
+}
+
+impl Writers {
+    /// Start `n` writers on the current runtime.
+    pub fn start(n: usize, queue: usize, max_batch: usize, store: Arc<dyn Store>, metrics: RuntimeMetrics) -> Self {
+        let mut queues = Vec::with_capacity(n);
+        for _ in 0..n.max(1) {
+            let (tx, rx) = mpsc::channel(queue.max(1));
+            tokio::spawn(run(rx, max_batch.max(1), Arc::clone(&store), metrics.clone()));
+            queues.push(tx);
+        }
+        Self { queues: Arc::new(queues) }
+    }
+
+    pub fn for_card(&self, card: CardId) -> &mpsc::Sender<WriteRequest> {
+        let h = card.0.as_u64_pair().1 as usize;
+        &self.queues[h % self.queues.len()]
+    }
+}
+
+async fn run(mut rx: mpsc::Receiver<WriteRequest>, max_batch: usize, store: Arc<dyn Store>, metrics: RuntimeMetrics) {
+    let mut batch: Vec<WriteRequest> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        metrics.writer_queue.dec_by(batch.len() as i64);
+        let ops: Vec<CommitOp> = batch.iter().map(|w| w.op.clone()).collect();
+        let started = Instant::now();
+        let result = store.commit_batch(&ops).await;
+        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.batch_size.observe(ops.len() as f64);
+        match result {
+            Ok(outcomes) => {
+                for (w, outcome) in batch.drain(..).zip(outcomes) {
+                    if outcome == CommitOutcome::Conflict {
+                        metrics.conflicts.inc();
+                    }
+                    let _ = w.done.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                metrics.commit_failures.inc();
+                tracing::error!(error = %e, size = ops.len(), "group commit failed");
+                for w in batch.drain(..) {
+                    let _ = w.done.send(Err(()));
+                }
+            }
+        }
+    }
+}
