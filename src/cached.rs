@@ -85,6 +85,16 @@ pub async fn store(cache: &dyn Cache, db: &dyn Db, id: StoreId) -> StoreResult<O
     read(cache, "store", id.0, STORE_TTL, async || db.get_store(id).await).await
 }
 
+/// POS terminals (their key hash and revocation), so the POS path does not
+/// read the database per request. Revocation invalidates.
+pub async fn terminal(
+    cache: &dyn Cache,
+    db: &dyn Db,
+    id: Uuid,
+) -> StoreResult<Option<stampede_domain::identity::Terminal>> {
+    read(cache, "terminal", id, STORE_TTL, async || db.get_terminal(id).await).await
+}
+
 pub async fn program(cache: &dyn Cache, db: &dyn Db, id: Uuid) -> StoreResult<Option<ProgramBundle>> {
     read(cache, "program", id, PROGRAM_TTL, async || {
         let Some(program) = db.get_program(id).await? else { return Ok(None) };

@@ -30,6 +30,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub identity: IdentitySettings,
     pub rate_limits: RateLimitSettings,
+    pub runtime: RuntimeSettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
 }
@@ -47,6 +48,7 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             identity: IdentitySettings::default(),
             rate_limits: RateLimitSettings::default(),
+            runtime: RuntimeSettings::default(),
             log: LogSettings::default(),
             bootstrap: BootstrapSettings::default(),
         }
@@ -311,6 +313,61 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// Which engine serves the POS endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Card actors and group commit.
+    #[default]
+    Actors,
+    /// One database transaction per request (the baseline).
+    Naive,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    pub engine: Engine,
+    /// Group-commit writers; a card always uses the same one.
+    pub writers: usize,
+    /// Largest group commit.
+    pub max_batch: usize,
+    /// Operations waiting per writer before POS calls get 503.
+    pub writer_queue: usize,
+    /// Messages per card actor before POS calls get 503.
+    pub mailbox: usize,
+    /// Threads the card actors run on.
+    pub actor_threads: usize,
+    /// An idle card actor is passivated after this long.
+    pub idle_timeout_secs: u64,
+    /// At most this many card actors in memory (least recently used go first).
+    pub max_actors: usize,
+    /// How long an idempotent answer is kept for replays.
+    pub idempotency_ttl_hours: u64,
+    /// How long after a transaction it may still be cancelled.
+    pub cancel_window_secs: u64,
+    /// How often the expiry sweep runs.
+    pub expiry_sweep_secs: u64,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        Self {
+            engine: Engine::Actors,
+            writers: 2,
+            max_batch: 500,
+            writer_queue: 20_000,
+            mailbox: 256,
+            actor_threads: 2,
+            idle_timeout_secs: 300,
+            max_actors: 1_000_000,
+            idempotency_ttl_hours: 24,
+            cancel_window_secs: 1800,
+            expiry_sweep_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -451,6 +508,25 @@ impl Settings {
             if l.count == 0 || l.period_secs == 0 {
                 return bad(key, "count and period_secs must be greater than 0");
             }
+        }
+        let rt = &self.runtime;
+        for (key, v) in [
+            ("runtime.writers", rt.writers),
+            ("runtime.max_batch", rt.max_batch),
+            ("runtime.writer_queue", rt.writer_queue),
+            ("runtime.mailbox", rt.mailbox),
+            ("runtime.actor_threads", rt.actor_threads),
+            ("runtime.max_actors", rt.max_actors),
+        ] {
+            if v == 0 {
+                return bad(key, "must be greater than 0");
+            }
+        }
+        if rt.idempotency_ttl_hours < 24 {
+            return bad("runtime.idempotency_ttl_hours", "must be at least 24");
+        }
+        if rt.idle_timeout_secs == 0 || rt.expiry_sweep_secs == 0 {
+            return bad("runtime", "idle_timeout_secs and expiry_sweep_secs must be greater than 0");
         }
         if self.cache.backend == CacheBackend::Redis && self.cache.redis_url.is_none() {
             return bad("cache.redis_url", "is required when cache.backend = \"redis\"");

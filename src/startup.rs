@@ -20,6 +20,7 @@ use stampede_domain::ports::{Cache, RateLimiter};
 use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
 use stampede_store::mailbox::FileMailer;
 use stampede_store::objects::FileObjects;
+use stampede_store::queue::InProcessQueue;
 use stampede_store::ratelimit::{MemoryRateLimiter, RedisRateLimiter};
 
 use crate::api::{self, observe, rejections};
@@ -27,10 +28,11 @@ use crate::auth::keys::KeyRing;
 use crate::auth::tokens::{CUSTOMER_CLIENT_ID, LocalIssuer, STAFF_CLIENT_ID};
 use crate::auth::verify::{AccessIssuer, IdIssuer, KeySource, PrincipalKind, RemoteJwks, TokenVerifier};
 use crate::bootstrap::{FirstOwner, ensure_first_owner};
-use crate::configuration::{CacheBackend, Settings, SocialSettings};
+use crate::configuration::{CacheBackend, Engine, Settings, SocialSettings};
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
-use crate::state::{AppState, Limits, Links, Policy};
+use crate::relay::Relay;
+use crate::state::{AppState, Limits, Links, Policy, PosPolicy};
 
 pub struct Application {
     port: u16,
@@ -112,6 +114,39 @@ impl Application {
             TcpListener::bind(&address).map_err(|e| anyhow::anyhow!("server.port: cannot listen on {address}: {e}"))?;
         let port = listener.local_addr()?.port();
 
+        let mut metrics = Metrics::new();
+        let runtime_metrics = stampede_actors::RuntimeMetrics::new();
+        runtime_metrics.register(metrics.registry_mut());
+        let backlog = prometheus_client::metrics::gauge::Gauge::<i64, std::sync::atomic::AtomicI64>::default();
+        metrics.registry_mut().register("outbox_backlog", "Outbox rows not yet relayed", backlog.clone());
+        let metrics = web::Data::new(metrics);
+        let rt = &settings.runtime;
+        let engine: Arc<dyn stampede_actors::CardEngine> = match rt.engine {
+            Engine::Actors => stampede_actors::ActorEngine::start(
+                Arc::clone(&store),
+                stampede_actors::RuntimeConfig {
+                    writers: rt.writers,
+                    max_batch: rt.max_batch,
+                    writer_queue: rt.writer_queue,
+                    mailbox: rt.mailbox,
+                    actor_threads: rt.actor_threads,
+                    idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
+                    max_actors: rt.max_actors,
+                    recent_keys: 16,
+                },
+                runtime_metrics.clone(),
+            ),
+            Engine::Naive => stampede_actors::NaiveEngine::new(Arc::clone(&store), runtime_metrics.clone()),
+        };
+        let queue = Arc::new(InProcessQueue::new(100_000));
+        let history: Arc<dyn stampede_domain::ports::HistoryStore> = store.clone();
+        tokio::spawn(Relay { store: Arc::clone(&store), history, queue: queue.clone(), backlog, batch: 500 }.run());
+        crate::sweeps::spawn(
+            Arc::clone(&store),
+            Arc::clone(&cache),
+            Arc::clone(&engine),
+            Duration::from_secs(rt.expiry_sweep_secs),
+        );
         let state = web::Data::new(AppState {
             store: Arc::clone(&store),
             passwords,
@@ -122,6 +157,14 @@ impl Application {
             limits: Limits::from_settings(&settings.rate_limits),
             mailer,
             objects: Arc::new(FileObjects::new(settings.data_dir().join("objects"))),
+            engine,
+            runtime_metrics,
+            directory: crate::directory::Directory::new(Arc::clone(&store), 1_000_000),
+            pos: PosPolicy {
+                idempotency_ttl: Duration::from_secs(rt.idempotency_ttl_hours * 3600),
+                cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
+            },
+            queue: Arc::clone(&queue),
             links: Links { public_url: settings.server.public_url.clone() },
             policy: Policy {
                 min_password_length: id.min_password_length,
@@ -130,7 +173,6 @@ impl Application {
             },
             dummy_hash,
         });
-        let metrics = web::Data::new(Metrics::new());
         let body_limit = settings.server.body_limit_bytes;
         let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });
 

@@ -21,11 +21,24 @@ pub struct AppState {
     pub limits: Limits,
     pub mailer: Arc<dyn Mailer>,
     pub objects: Arc<dyn ObjectStore>,
+    /// Serves POS operations: card actors or the naive baseline.
+    pub engine: Arc<dyn stampede_actors::CardEngine>,
+    pub runtime_metrics: stampede_actors::RuntimeMetrics,
+    pub directory: crate::directory::Directory,
+    pub pos: PosPolicy,
+    /// The in-process queues (the embedded default).
+    pub queue: Arc<stampede_store::queue::InProcessQueue>,
     pub links: Links,
     pub policy: Policy,
     /// A real argon2id hash of a random password, verified against when an
     /// account does not exist so that answers take comparable time.
     pub dummy_hash: String,
+}
+
+/// POS rules from settings.
+pub struct PosPolicy {
+    pub idempotency_ttl: Duration,
+    pub cancel_window: chrono::Duration,
 }
 
 /// Account rules from settings.

@@ -49,8 +49,15 @@ pub struct Snapshot;
 
 enum Recent {
     /// In flight: requests with the same key wait for its answer.
-    Pending { fingerprint: Vec<u8>, waiters: Vec<Reply> },
-    Done { fingerprint: Vec<u8>, status: u16, body: Vec<u8> },
+    Pending {
+        fingerprint: Vec<u8>,
+        waiters: Vec<Reply>,
+    },
+    Done {
+        fingerprint: Vec<u8>,
+        status: u16,
+        body: Vec<u8>,
+    },
 }
 
 struct Loaded {
@@ -293,7 +300,8 @@ impl Handler<Execute> for CardActor {
             let _ = reply.send(Ok(CardReply::Refused(stampede_domain::card::Refusal::NotCancellable)));
             return;
         }
-        let (next, effect) = match loaded.speculative.execute(&req.program.rules, &req.program.campaigns, &req.command) {
+        let (next, effect) = match loaded.speculative.execute(&req.program.rules, &req.program.campaigns, &req.command)
+        {
             Ok(done) => done,
             Err(refusal) => {
                 // Perhaps the request ran before (a retry after a restart, when
@@ -382,6 +390,11 @@ impl Handler<Execute> for CardActor {
                         }
                     };
                     ctx.spawn(lookup.into_actor(act).map(move |answer, act, _| act.settle(key, reply, answer)));
+                }
+                Ok(CommitOutcome::OutOfStock) => {
+                    act.stale = true;
+                    act.metrics.refused("out_of_stock");
+                    act.settle(key, reply, Ok(CardReply::Refused(stampede_domain::card::Refusal::OutOfStock)));
                 }
                 Ok(CommitOutcome::Conflict) => {
                     act.stale = true;

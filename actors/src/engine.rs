@@ -81,7 +81,8 @@ impl ActorEngine {
                 let sys = System::new();
                 let arbiters: Vec<Arbiter> = (0..cfg.actor_threads.max(1)).map(|_| Arbiter::new()).collect();
                 let handles: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
-                let writers = sys.block_on(async { Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, st, m) });
+                let writers =
+                    sys.block_on(async { Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, st, m) });
                 let _ = tx.send((handles, writers));
                 sys.run().ok();
                 drop(arbiters);

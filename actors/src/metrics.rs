@@ -53,7 +53,11 @@ impl RuntimeMetrics {
         r.register("card_actor_activations", "Card actors activated", self.activations.clone());
         r.register("card_actor_passivations", "Card actors passivated", self.passivations.clone());
         r.register("writer_queue_depth", "Operations waiting for a group commit", self.writer_queue.clone());
-        r.register("card_commands_inflight", "Commands accepted by card actors, not yet answered", self.actor_inflight.clone());
+        r.register(
+            "card_commands_inflight",
+            "Commands accepted by card actors, not yet answered",
+            self.actor_inflight.clone(),
+        );
         r.register("commit_batch_size", "Operations per group commit", self.batch_size.clone());
         r.register("commit_duration_seconds", "Time of one group commit", self.commit_seconds.clone());
         r.register("commit_failures", "Group commits that failed", self.commit_failures.clone());

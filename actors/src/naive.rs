@@ -43,34 +43,40 @@ impl CardEngine for NaiveEngine {
         let slot: Slot = Arc::new(Mutex::new(None));
         let out = Arc::clone(&slot);
         let metrics = self.metrics.clone();
-        let decide = Box::new(move |card: Option<stampede_domain::card::Card>, stored: Option<stampede_domain::ledger::IdempotencyRecord>| {
-            if let (Some(rec), Some(i)) = (stored, &req.idempotency) {
-                if rec.fingerprint == i.fingerprint {
-                    metrics.replays.inc();
-                    put(&out, Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true }));
-                } else {
-                    put(&out, Err(RuntimeError::KeyReused));
+        let decide = Box::new(
+            move |card: Option<stampede_domain::card::Card>,
+                  stored: Option<stampede_domain::ledger::IdempotencyRecord>| {
+                if let (Some(rec), Some(i)) = (stored, &req.idempotency) {
+                    if rec.fingerprint == i.fingerprint {
+                        metrics.replays.inc();
+                        put(&out, Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true }));
+                    } else {
+                        put(&out, Err(RuntimeError::KeyReused));
+                    }
+                    return None;
                 }
-                return None;
-            }
-            let Some(card) = card.filter(|c| c.program_id == req.program.program_id) else {
-                put(&out, Err(RuntimeError::NotFound));
-                return None;
-            };
-            let state = card.state();
-            match state.execute(&req.program.rules, &req.program.campaigns, &req.command) {
-                Err(refusal) => {
-                    metrics.refused(refusal.code());
-                    put(&out, Ok(CardReply::Refused(refusal)));
-                    None
+                let Some(card) = card.filter(|c| c.program_id == req.program.program_id) else {
+                    put(&out, Err(RuntimeError::NotFound));
+                    return None;
+                };
+                let state = card.state();
+                match state.execute(&req.program.rules, &req.program.campaigns, &req.command) {
+                    Err(refusal) => {
+                        metrics.refused(refusal.code());
+                        put(&out, Ok(CardReply::Refused(refusal)));
+                        None
+                    }
+                    Ok((next, effect)) => {
+                        let prepared = prepare(&req, CardFacts::of(&card), &state, &next, &effect);
+                        put(
+                            &out,
+                            Ok(CardReply::Done { status: prepared.status, body: prepared.body, replayed: false }),
+                        );
+                        Some(prepared.op)
+                    }
                 }
-                Ok((next, effect)) => {
-                    let prepared = prepare(&req, CardFacts::of(&card), &state, &next, &effect);
-                    put(&out, Ok(CardReply::Done { status: prepared.status, body: prepared.body, replayed: false }));
-                    Some(prepared.op)
-                }
-            }
-        });
+            },
+        );
         let outcome = self.store.run_locked(card_id, key, decide).await.map_err(|e| {
             tracing::warn!(error = %e, "naive transaction failed");
             RuntimeError::Unavailable
@@ -91,6 +97,7 @@ impl CardEngine for NaiveEngine {
                 }
             }
             Some(CommitOutcome::Conflict) => Err(RuntimeError::Conflict),
+            Some(CommitOutcome::OutOfStock) => Ok(CardReply::Refused(stampede_domain::card::Refusal::OutOfStock)),
         }
     }
 

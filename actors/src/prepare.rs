@@ -29,7 +29,13 @@ impl CardFacts {
     }
 }
 
-pub fn prepare(req: &CardRequest, facts: CardFacts, before: &CardState, after: &CardState, effect: &Effect) -> Prepared {
+pub fn prepare(
+    req: &CardRequest,
+    facts: CardFacts,
+    before: &CardState,
+    after: &CardState,
+    effect: &Effect,
+) -> Prepared {
     let id = Uuid::now_v7();
     let mut metadata = req.meta.metadata.clone();
     if let (Some(rid), Some(obj)) = (&req.meta.request_id, metadata.as_object_mut()) {
@@ -87,5 +93,9 @@ pub fn prepare(req: &CardRequest, facts: CardFacts, before: &CardState, after: &
         book: after.book.clone(),
         next_expiry_at: after.next_expiry(),
     };
-    Prepared { op: CommitOp { card, entry, idempotency, outbox }, status, body }
+    let stock_reward = match &req.command {
+        stampede_domain::card::Command::Redeem { reward, .. } if reward.stock.is_some() => Some(reward.id),
+        _ => None,
+    };
+    Prepared { op: CommitOp { card, entry, idempotency, outbox, stock_reward }, status, body }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 use crate::ids::{BrandId, BusinessId, StoreId};
 
 /// A POS terminal: a named, store-scoped API key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Never sent to clients as is (the API has its own view without the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Terminal {
     pub id: Uuid,
     pub business_id: BusinessId,
@@ -18,7 +19,6 @@ pub struct Terminal {
     pub name: String,
     /// The first characters of the key, to recognise it in a list.
     pub key_prefix: String,
-    #[serde(skip)]
     pub key_hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,

@@ -80,6 +80,9 @@ pub struct CommitOp {
     pub entry: LedgerEntry,
     pub idempotency: Option<IdempotencyRecord>,
     pub outbox: OutboxEvent,
+    /// A reward with a stock: one unit is taken in the same transaction, or the
+    /// operation fails as out of stock.
+    pub stock_reward: Option<Uuid>,
 }
 
 /// What became of one operation of a batch.
@@ -91,6 +94,8 @@ pub enum CommitOutcome {
     /// The card's version had moved on (another process, or an earlier failed
     /// operation of this card): nothing of it was written.
     Conflict,
+    /// Its reward's stock was used up: nothing of it was written.
+    OutOfStock,
 }
 
 /// An outbox row waiting to be relayed.

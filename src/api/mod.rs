@@ -76,6 +76,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(terminals::revoke::revoke_terminal),
                 )
                 .service(web::resource("/pos/stores/{store_id}/session").get(pos::session::pos_session))
+                .service(web::resource("/pos/stores/{store_id}/stamps").post(pos::stamps::issue_stamps))
+                .service(web::resource("/pos/stores/{store_id}/points").post(pos::points::earn_points))
+                .service(web::resource("/pos/stores/{store_id}/redemptions").post(pos::redeem::redeem))
+                .service(
+                    web::resource("/pos/stores/{store_id}/transactions/{transaction_id}/cancel")
+                        .post(pos::cancel::cancel),
+                )
+                .service(web::resource("/pos/stores/{store_id}/cards/{code}").get(pos::lookup::lookup))
+                .service(web::resource("/cards/{card_id}/adjustments").post(cards::adjust::adjust))
+                .service(web::resource("/me/cards/{card_id}/transactions").get(cards::history::history))
                 .service(
                     web::resource("/businesses")
                         .post(businesses::create::create_business)

@@ -33,6 +33,7 @@ pub enum Code {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    Refused,
     Internal,
     Unavailable,
 }
@@ -56,6 +57,7 @@ impl Code {
             Code::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large"),
             Code::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported content type"),
             Code::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Too many requests"),
+            Code::Refused => (StatusCode::UNPROCESSABLE_ENTITY, "The operation was refused"),
             Code::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error"),
             Code::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
         }
@@ -82,6 +84,7 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::RateLimited => "rate_limited",
+            Code::Refused => "refused",
             Code::Internal => "internal",
             Code::Unavailable => "unavailable",
         }
@@ -124,8 +127,10 @@ pub struct Problem {
     pub type_uri: String,
     pub title: &'static str,
     pub status: u16,
-    /// The stable machine code.
-    pub code: Code,
+    /// The stable machine code: the table's, or a refusal's own
+    /// (`insufficient_balance`, `daily_cap_reached`, …).
+    #[schema(value_type = String)]
+    pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -134,19 +139,25 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(code: Code, detail: Option<String>, errors: Vec<FieldError>) -> Self {
+        Self::with_code(code, code.as_str(), detail, errors)
+    }
+
+    /// A problem whose machine code is more specific than the table's (refusals).
+    pub fn with_code(code: Code, machine: &str, detail: Option<String>, errors: Vec<FieldError>) -> Self {
         let (status, title) = code.describe();
         Self {
-            type_uri: format!("urn:stampede:problem:{}", code.as_str()),
+            type_uri: format!("urn:stampede:problem:{machine}"),
             title,
             status: status.as_u16(),
-            code,
+            code: machine.to_owned(),
             detail,
             errors,
         }
     }
 
     pub fn response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.code.status());
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         res.body(serde_json::to_vec(self).unwrap_or_default())
     }
@@ -165,11 +176,13 @@ pub struct ApiError {
     /// The internal cause, logged for 5xx, never sent.
     #[source]
     pub cause: Option<anyhow::Error>,
+    /// A more specific machine code (a refusal's).
+    pub machine: Option<String>,
 }
 
 impl ApiError {
     pub fn new(code: Code) -> Self {
-        Self { code, detail: None, errors: Vec::new(), retry_after_secs: None, cause: None }
+        Self { code, detail: None, errors: Vec::new(), retry_after_secs: None, cause: None, machine: None }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -189,6 +202,11 @@ impl ApiError {
     /// A server-side failure: the cause is logged, the client sees only the title.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self { cause: Some(cause.into()), ..Self::new(Code::Internal) }
+    }
+
+    /// A business rule said no (422), with the rule's stable code.
+    pub fn refused(code: &str, detail: &str) -> Self {
+        Self { machine: Some(code.to_owned()), ..Self::new(Code::Refused).detail(detail) }
     }
 
     /// 429 with `Retry-After` in whole seconds (at least 1).
@@ -221,7 +239,8 @@ impl ResponseError for ApiError {
         if server_side {
             tracing::error!(code = self.code.as_str(), cause = ?self.cause, "request failed");
         }
-        let mut res = Problem::new(self.code, self.detail.clone(), self.errors.clone()).response();
+        let machine = self.machine.as_deref().unwrap_or(self.code.as_str());
+        let mut res = Problem::with_code(self.code, machine, self.detail.clone(), self.errors.clone()).response();
         if let Some(secs) = self.retry_after_secs {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -264,6 +283,7 @@ mod tests {
             PayloadTooLarge,
             UnsupportedMediaType,
             RateLimited,
+            Refused,
             Internal,
             Unavailable,
         ] {

@@ -150,7 +150,9 @@ impl FromRequest for PosAuth {
             let token = token.ok_or_else(unauthorized)?;
             let (actor, limit_key) = if token.starts_with(terminal_key::PREFIX) {
                 let (id, hash) = terminal_key::parse(&token).ok_or_else(unauthorized)?;
-                let terminal = state.store.get_terminal(id).await?.ok_or_else(unauthorized)?;
+                let terminal = crate::cached::terminal(state.cache.as_ref(), state.store.as_ref(), id)
+                    .await?
+                    .ok_or_else(unauthorized)?;
                 if terminal.revoked_at.is_some() || !crate::auth::secret::same(&terminal.key_hash, &hash) {
                     return Err(unauthorized());
                 }

@@ -36,8 +36,9 @@ pub(crate) fn decide_groups<'a>(ops: &[&'a CommitOp]) -> Vec<Group<'a>> {
 }
 
 /// The result of one attempt: the cards whose update went through, or the
-/// positions (in the attempted slice) of operations whose key already existed.
-pub(crate) type Attempt = Result<HashSet<CardId>, Vec<usize>>;
+/// operations (positions in the attempted slice) to drop before trying again,
+/// with why: their key already existed, or their reward's stock ran out.
+pub(crate) type Attempt = Result<HashSet<CardId>, Vec<(usize, CommitOutcome)>>;
 
 /// The retry loop's bookkeeping (kept synchronous so the adapters' futures
 /// stay `Send`): run attempts on `live()` until `record` says done. A duplicate
@@ -70,10 +71,10 @@ impl Retry {
                 }
                 true
             }
-            Err(dups) => {
-                for d in dups {
+            Err(drops) => {
+                for (d, why) in drops {
                     let i = live[d];
-                    self.outcome[i] = Some(CommitOutcome::Duplicate);
+                    self.outcome[i] = Some(why);
                     let card = ops[i].card.card_id;
                     for &k in live.iter().filter(|&&k| k > i && ops[k].card.card_id == card) {
                         self.outcome[k].get_or_insert(CommitOutcome::Conflict);

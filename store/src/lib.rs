@@ -21,6 +21,7 @@ pub mod migrations;
 pub mod objects;
 mod open;
 pub mod postgres;
+pub mod queue;
 pub mod ratelimit;
 pub mod sqlite;
 pub mod testing;

@@ -727,6 +727,7 @@ mod ledger_fixtures {
                 topic: "transaction".into(),
                 payload: serde_json::json!({"transaction_id": id}),
             },
+            stock_reward: None,
         }
     }
 

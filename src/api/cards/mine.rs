@@ -15,8 +15,17 @@ pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<
     let cards = state.store.list_customer_cards(auth.id).await?;
     let mut views = Vec::with_capacity(cards.len());
     for card in &cards {
+        // The active actor's committed state is at least as new as the row.
+        let mut card = card.clone();
+        if let Some(live) = state.engine.cached_state(card.id).await
+            && live.version >= card.version
+        {
+            card.balance = live.balance;
+            card.book = live.book;
+            card.version = live.version;
+        }
         if let Some(bundle) = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id).await? {
-            views.push(CardView::new(card, &bundle));
+            views.push(CardView::new(&card, &bundle));
         }
     }
     Ok(HttpResponse::Ok().json(views))

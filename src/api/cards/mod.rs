@@ -1,6 +1,8 @@
 //! A customer's cards: list with balances and progress, and the counter code.
 
+pub mod adjust;
 pub mod code;
+pub mod history;
 pub mod mine;
 
 use chrono::Utc;

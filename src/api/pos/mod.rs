@@ -1,20 +1,44 @@
-//! `/v1/pos/…`: what terminals and cashiers call at the counter.
+//! `/v1/pos/…`: what terminals and cashiers call at the counter. Every write
+//! needs an `Idempotency-Key` (≤ 255 characters): a retry with the same key gets
+//! the first answer (also after a restart, for `runtime.idempotency_ttl_hours`);
+//! the same key with a different request is refused (422); while the first is in
+//! flight, a retry waits for its answer. Answers come only after the effect is
+//! durable. Refusals (caps, balance, stock, …) are 422 problems with a stable
+//! code and change nothing.
 
+pub mod cancel;
+pub mod lookup;
+pub mod points;
+pub mod redeem;
 pub mod session;
+pub mod stamps;
 
+use std::sync::Arc;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext, RuntimeError};
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::business::Store;
-use stampede_domain::ids::StoreId;
+use stampede_domain::card::{AtStore, Command};
+use stampede_domain::ids::{CardId, StoreId};
+use stampede_domain::ledger::LedgerEntry;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::problem::ApiError;
+use crate::api::observe::RequestId;
+use crate::api::problem::{ApiError, Code};
 use crate::auth::principal::{PosActor, PosAuth};
+use crate::cached::{self, ProgramBundle};
+use crate::directory::CardFacts;
 use crate::state::AppState;
 
 /// The store, if the POS actor may operate there: a terminal only at its own
 /// store, staff with a cashier-or-higher role covering it. Else not found.
 pub async fn operated_store(state: &AppState, auth: &PosAuth, store_id: Uuid) -> Result<Store, ApiError> {
-    let store = state.store.get_store(StoreId(store_id)).await?.ok_or_else(ApiError::not_found)?;
+    let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(store_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let allowed = match &auth.actor {
         PosActor::Terminal(t) => t.store_id == store.id,
         PosActor::Staff(s) => staff_may(&s.memberships, Permission::OperatePos, &store.place()),
@@ -23,4 +47,202 @@ pub async fn operated_store(state: &AppState, auth: &PosAuth, store_id: Uuid) ->
         return Err(ApiError::not_found());
     }
     Ok(store)
+}
+
+/// Which card: by id or by the code scanned at the counter.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardRef {
+    pub card_id: Option<Uuid>,
+    pub card_code: Option<String>,
+}
+
+/// Everything a POS write needs, resolved and authorized.
+pub struct PosTarget {
+    pub store: Store,
+    pub card: CardFacts,
+    pub bundle: ProgramBundle,
+}
+
+/// Resolve the store and the card, check the card belongs to the store's
+/// business and its program runs at this store.
+pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &CardRef) -> Result<PosTarget, ApiError> {
+    let store = operated_store(state, auth, store_id).await?;
+    let facts = match (card.card_id, card.card_code.as_deref()) {
+        (Some(id), _) => state.directory.by_id(CardId(id)).await?,
+        (None, Some(code)) => state.directory.by_code(code).await?,
+        (None, None) => return Err(ApiError::field("card_id", "give card_id or card_code")),
+    };
+    let facts = facts
+        .filter(|c| c.business_id == store.business_id)
+        .ok_or_else(|| ApiError::new(Code::NotFound).detail("no such card at this business"))?;
+    let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), facts.program_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !bundle.program.is_active {
+        return Err(ApiError::refused("program_inactive", "the program is not active"));
+    }
+    if !bundle.program.availability.includes(&store.place()) {
+        return Err(ApiError::refused("not_available_here", "the program does not run at this store"));
+    }
+    Ok(PosTarget { store, card: facts, bundle })
+}
+
+/// The `Idempotency-Key` of a write: required, 1 to 255 visible characters.
+pub fn idempotency(
+    req: &HttpRequest,
+    auth: &PosAuth,
+    state: &AppState,
+    body: &impl Serialize,
+) -> Result<IdempotencyInput, ApiError> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .ok_or_else(|| ApiError::new(Code::BadRequest).detail("send an Idempotency-Key header with every POS write"))?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::new(Code::BadRequest).detail("Idempotency-Key must be 1 to 255 visible ASCII characters")
+        })?
+        .to_owned();
+    let scope = match &auth.actor {
+        PosActor::Terminal(t) => format!("t:{}", t.id),
+        PosActor::Staff(s) => format!("s:{}", s.id),
+    };
+    let mut material = Vec::new();
+    material.extend_from_slice(req.method().as_str().as_bytes());
+    material.push(0);
+    material.extend_from_slice(req.path().as_bytes());
+    material.push(0);
+    material.extend_from_slice(&serde_json::to_vec(body).unwrap_or_default());
+    Ok(IdempotencyInput {
+        scope,
+        key,
+        fingerprint: crate::auth::secret::sha256(&material),
+        ttl: state.pos.idempotency_ttl,
+    })
+}
+
+/// The view of a committed transaction: the body of POS answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionView {
+    pub id: Uuid,
+    pub card_id: Uuid,
+    /// STAMP_ISSUANCE, POINTS_ADDITION, REWARD_REDEMPTION, CANCELLATION, ADJUSTMENT, EXPIRY.
+    pub kind: String,
+    /// Signed change of the balance.
+    pub delta: i64,
+    pub balance_after: i64,
+    /// `stamps` or `points`.
+    pub counts: &'static str,
+    pub program_id: Uuid,
+    pub program_version: i64,
+    pub store_id: Option<Uuid>,
+    pub reward_id: Option<Uuid>,
+    pub reverses_id: Option<Uuid>,
+    pub campaigns: Vec<Uuid>,
+    /// Less was given than asked because of a daily cap.
+    pub capped: bool,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&LedgerEntry> for TransactionView {
+    fn from(e: &LedgerEntry) -> Self {
+        Self {
+            id: e.id,
+            card_id: e.card_id.0,
+            kind: e.kind.as_str().to_owned(),
+            delta: e.delta,
+            balance_after: e.balance_after,
+            counts: if e.points { "points" } else { "stamps" },
+            program_id: e.program_id,
+            program_version: e.program_version,
+            store_id: e.store_id.map(|s| s.0),
+            reward_id: e.reward_id,
+            reverses_id: e.reverses_id,
+            campaigns: e.campaigns.clone(),
+            capped: e.metadata.get("capped").and_then(|v| v.as_bool()).unwrap_or(false),
+            amount_minor: e.amount_minor,
+            currency: e.currency.clone(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// The answer stored with a committed operation.
+pub fn render_transaction(e: &LedgerEntry) -> (u16, Vec<u8>) {
+    let body = serde_json::json!({ "transaction": TransactionView::from(e) });
+    (201, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// Run a command through the engine and turn the reply into HTTP.
+pub async fn run(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &PosAuth,
+    t: &PosTarget,
+    command: impl FnOnce(AtStore) -> Command,
+    meta: EntryMeta,
+    idempotency: Option<IdempotencyInput>,
+) -> Result<HttpResponse, ApiError> {
+    let now = stampede_domain::ledger::now();
+    let at = AtStore { place: t.store.place(), tz: t.store.tz(), at: now };
+    let mut meta = meta;
+    meta.store_id = Some(t.store.id);
+    match &auth.actor {
+        PosActor::Terminal(term) => meta.terminal_id = Some(term.id),
+        PosActor::Staff(s) => meta.staff_id = Some(s.id.0),
+    }
+    meta.request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let program = Arc::new(ProgramContext {
+        program_id: t.bundle.program.id,
+        version: t.bundle.program.version,
+        rules: t.bundle.program.rules.clone(),
+        campaigns: t.bundle.campaigns.clone(),
+    });
+    let request = CardRequest {
+        card_id: t.card.id,
+        program,
+        command: command(at),
+        meta,
+        idempotency,
+        render: render_transaction,
+        at: now,
+    };
+    reply(state.engine.execute(request).await)
+}
+
+pub fn reply(result: Result<CardReply, RuntimeError>) -> Result<HttpResponse, ApiError> {
+    match result {
+        Ok(CardReply::Done { status, body, replayed }) => {
+            let status = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::OK);
+            let mut res = HttpResponse::build(status);
+            res.content_type("application/json");
+            if replayed {
+                res.insert_header(("idempotent-replayed", "true"));
+            }
+            Ok(res.body(body))
+        }
+        Ok(CardReply::Refused(r)) => Err(ApiError::refused(r.code(), &r.to_string())),
+        Err(RuntimeError::NotFound) => Err(ApiError::not_found()),
+        Err(RuntimeError::Overloaded) => {
+            Err(ApiError::new(Code::Unavailable).detail("the card runtime is busy; retry shortly").retry_after(1))
+        }
+        Err(RuntimeError::Unavailable) => Err(ApiError::new(Code::Unavailable)
+            .detail("the operation was not recorded; retry with the same Idempotency-Key")
+            .retry_after(1)),
+        Err(RuntimeError::Conflict) => Err(ApiError::new(Code::Conflict)
+            .detail("the card changed concurrently; retry with the same Idempotency-Key")
+            .retry_after(1)),
+        Err(RuntimeError::KeyReused) => {
+            Err(ApiError::refused("idempotency_key_reused", "this Idempotency-Key was used for a different request"))
+        }
+        Err(RuntimeError::InFlight) => {
+            Err(ApiError::new(Code::Conflict).detail("a request with this Idempotency-Key is in progress"))
+        }
+    }
 }

@@ -25,5 +25,6 @@ pub async fn revoke_terminal(
         return Err(ApiError::not_found());
     }
     state.store.revoke_terminal(terminal_id, Utc::now()).await?;
+    crate::cached::invalidate(state.cache.as_ref(), "terminal", terminal_id).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::error;
-use crate::ledger_common::{Retry, decide_groups, entry_metadata, split_metadata};
+use crate::ledger_common::{Attempt, Retry, decide_groups, entry_metadata, split_metadata};
 
 const ENTRY: &str = "SELECT id, card_id, customer_id, business_id, store_id, program_id, program_version, kind,
     stamps_delta, points_delta, counts, balance_after, amount_minor, currency, reward_id, reverses_id, terminal_id,
@@ -63,7 +63,7 @@ fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
 
 impl PgStore {
     /// One attempt. `Err(dups)` names operations whose key was already stored.
-    async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
+    async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
         let written = write_ops(&mut tx, ops).await?;
         if written.is_ok() {
@@ -73,8 +73,26 @@ impl PgStore {
     }
 }
 
+/// Take one unit of stock per operation on a stocked reward, in order. The
+/// operations that find none left are returned, to be dropped.
+async fn take_stock(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Option<Vec<(usize, CommitOutcome)>>> {
+    let mut out = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let Some(reward) = op.stock_reward else { continue };
+        let done = sqlx::query("UPDATE loyalty.rewards SET stock = stock - 1 WHERE id = $1 AND stock > 0")
+            .bind(reward)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        if done.rows_affected() == 0 {
+            out.push((i, CommitOutcome::OutOfStock));
+        }
+    }
+    Ok(if out.is_empty() { None } else { Some(out) })
+}
+
 /// The statements of a batch, inside the caller's transaction.
-async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Result<HashSet<CardId>, Vec<usize>>> {
+async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
     let now = Utc::now();
 
     // (1) Idempotency records.
@@ -100,11 +118,17 @@ async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Resu
         .await
         .map_err(error::other)?;
         let fresh: HashSet<(String, String)> = fresh.into_iter().collect();
-        let dups: Vec<usize> =
-            keyed.iter().filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone()))).map(|(i, _)| *i).collect();
+        let dups: Vec<(usize, CommitOutcome)> = keyed
+            .iter()
+            .filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone())))
+            .map(|(i, _)| (*i, CommitOutcome::Duplicate))
+            .collect();
         if !dups.is_empty() {
             return Ok(Err(dups));
         }
+    }
+    if let Some(out) = take_stock(tx, ops).await? {
+        return Ok(Err(out));
     }
 
     // (2) One update per card: its first expected version, its last state.
@@ -366,7 +390,7 @@ impl LedgerRepo for PgStore {
         let outcome = match write_ops(&mut tx, &[&op]).await? {
             Ok(updated) if updated.contains(&op.card.card_id) => CommitOutcome::Committed,
             Ok(_) => CommitOutcome::Conflict,
-            Err(_) => CommitOutcome::Duplicate,
+            Err(drops) => drops.first().map(|d| d.1).unwrap_or(CommitOutcome::Duplicate),
         };
         if outcome == CommitOutcome::Committed {
             tx.commit().await.map_err(error::other)?;

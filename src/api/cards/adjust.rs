@@ -1,0 +1,106 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext};
+use stampede_domain::access::{Permission, staff_may};
+use stampede_domain::card::Command;
+use stampede_domain::ids::{CardId, StoreId};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::api::admin::audit;
+use crate::api::pos::{TransactionView, render_transaction, reply};
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::auth::principal::StaffAuth;
+use crate::cached;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustRequest {
+    /// The store the adjustment is booked at (you must manage it).
+    pub store_id: Uuid,
+    /// Signed change of the balance; never below zero.
+    pub delta: i64,
+    /// Why: required, kept in the ledger and the audit log.
+    pub reason: String,
+}
+
+/// A manual adjustment by a store manager (or above). Needs `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/cards/{card_id}/adjustments", tag = "pos", request_body = AdjustRequest,
+    params(("card_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    (status = 201, body = TransactionView),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn adjust(
+    req: HttpRequest,
+    auth: StaffAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: web::Json<AdjustRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(body.store_id))
+        .await?
+        .filter(|s| staff_may(&auth.staff.memberships, Permission::ManageStore, &s.place()))
+        .ok_or_else(ApiError::not_found)?;
+    let card = state
+        .directory
+        .by_id(CardId(path.into_inner()))
+        .await?
+        .filter(|c| c.business_id == store.business_id)
+        .ok_or_else(ApiError::not_found)?;
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ApiError::field("reason", "must be 1 to 500 characters"));
+    }
+    if body.delta == 0 || body.delta.abs() > 1_000_000_000 {
+        return Err(ApiError::field("delta", "must be non-zero and at most 1000000000 either way"));
+    }
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::new(Code::BadRequest).detail("send an Idempotency-Key header (1 to 255 characters)")
+        })?;
+    let mut material = req.path().as_bytes().to_vec();
+    material.extend_from_slice(&serde_json::to_vec(&body).unwrap_or_default());
+    let idem = IdempotencyInput {
+        scope: format!("s:{}", auth.staff.id),
+        key: key.to_owned(),
+        fingerprint: crate::auth::secret::sha256(&material),
+        ttl: state.pos.idempotency_ttl,
+    };
+    let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let now = stampede_domain::ledger::now();
+    let request = CardRequest {
+        card_id: card.id,
+        program: std::sync::Arc::new(ProgramContext {
+            program_id: bundle.program.id,
+            version: bundle.program.version,
+            rules: bundle.program.rules.clone(),
+            campaigns: Vec::new(),
+        }),
+        command: Command::Adjust { delta: body.delta, at: now },
+        meta: EntryMeta {
+            store_id: Some(store.id),
+            staff_id: Some(auth.staff.id.0),
+            metadata: serde_json::json!({ "reason": reason }),
+            ..Default::default()
+        },
+        idempotency: Some(idem),
+        render: render_transaction,
+        at: now,
+    };
+    let result = state.engine.execute(request).await;
+    if let Ok(CardReply::Done { replayed: false, body: ref b, .. }) = result {
+        let after: serde_json::Value = serde_json::from_slice(b).unwrap_or_default();
+        audit(&state, &auth.staff, Some(store.business_id), "card.adjust", Some(card.id.0), None::<&()>, Some(&after))
+            .await;
+    }
+    reply(result)
+}

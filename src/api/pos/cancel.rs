@@ -1,0 +1,64 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use stampede_actors::EntryMeta;
+use stampede_domain::access::{Permission, staff_may};
+use stampede_domain::card::{Command, Original};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{CardRef, TransactionView, idempotency, operated_store, run, target};
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::{PosActor, PosAuth};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why, for the ledger.
+    pub reason: Option<String>,
+}
+
+/// Cancel a transaction: reverses its effect (never below zero), within the
+/// cancellation window, by the terminal that made it or a store manager. Needs
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/pos/stores/{store_id}/transactions/{transaction_id}/cancel", tag = "pos",
+    request_body = CancelRequest, params(("store_id" = Uuid, Path), ("transaction_id" = Uuid, Path),
+    ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    (status = 201, body = TransactionView),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: not_cancellable, cancel_window_passed, would_go_negative"),
+))]
+pub async fn cancel(
+    req: HttpRequest,
+    auth: PosAuth,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<CancelRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (store_id, txn_id) = path.into_inner();
+    let body = body.into_inner();
+    let key = idempotency(&req, &auth, &state, &body)?;
+    let store = operated_store(&state, &auth, store_id).await?;
+    let entry = state.store.get_entry(txn_id).await?.ok_or_else(ApiError::not_found)?;
+    let allowed = entry.business_id == store.business_id
+        && match &auth.actor {
+            PosActor::Terminal(t) => entry.terminal_id == Some(t.id),
+            PosActor::Staff(s) => staff_may(&s.memberships, Permission::ManageStore, &store.place()),
+        };
+    if !allowed {
+        return Err(ApiError::not_found());
+    }
+    let t = target(&state, &auth, store_id, &CardRef { card_id: Some(entry.card_id.0), card_code: None }).await?;
+    let original = Original {
+        id: entry.id,
+        kind: entry.kind,
+        delta: entry.delta,
+        created_at: entry.created_at,
+        already_cancelled: state.store.is_cancelled(entry.id).await?,
+    };
+    let window = state.pos.cancel_window;
+    let at = stampede_domain::ledger::now();
+    let reason = body.reason.map(|r| r.chars().take(500).collect::<String>());
+    let meta = EntryMeta { metadata: serde_json::json!({ "reason": reason }), ..Default::default() };
+    run(&state, &req, &auth, &t, move |_| Command::Cancel { original, window, at }, meta, Some(key)).await
+}

@@ -1,0 +1,55 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use stampede_actors::EntryMeta;
+use stampede_domain::card::Command;
+use stampede_domain::program::ProgramRules;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{CardRef, TransactionView, idempotency, run, target};
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::PosAuth;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsRequest {
+    #[serde(flatten)]
+    pub card: CardRef,
+    /// The purchase in minor units of `currency`.
+    pub amount_minor: i64,
+    /// Must be the program's currency.
+    pub currency: String,
+}
+
+/// Earn points for a purchase. Needs `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/pos/stores/{store_id}/points", tag = "pos", request_body = PointsRequest,
+    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    (status = 201, body = TransactionView),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: daily_cap_reached, invalid_amount, wrong_currency, …"),
+    (status = 503, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn earn_points(
+    req: HttpRequest,
+    auth: PosAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+    body: web::Json<PointsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let key = idempotency(&req, &auth, &state, &body)?;
+    let t = target(&state, &auth, path.into_inner(), &body.card).await?;
+    if let ProgramRules::Points(r) = &t.bundle.program.rules
+        && r.currency.as_str() != body.currency
+    {
+        return Err(ApiError::refused("wrong_currency", &format!("this program counts {}", r.currency.as_str())));
+    }
+    let meta = EntryMeta {
+        amount_minor: Some(body.amount_minor),
+        currency: Some(body.currency.clone()),
+        ..Default::default()
+    };
+    let amount_minor = body.amount_minor;
+    run(&state, &req, &auth, &t, |store| Command::EarnPoints { store, amount_minor }, meta, Some(key)).await
+}

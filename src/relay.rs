@@ -1,0 +1,92 @@
+//! The outbox relay: copies committed outbox rows, in commit order, to the
+//! transaction history store and to the queues, then marks them delivered.
+//! Both writes are idempotent by transaction id (history) or de-duplicated by
+//! consumers (queues), so a crash between them and the mark repeats them
+//! harmlessly. Failures back off and retry; the backlog is in `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::metrics::gauge::Gauge;
+use stampede_domain::ledger::TransactionMessage;
+use stampede_domain::ports::{HistoryStore, Queue, QueueMessage, Store};
+
+pub struct Relay {
+    pub store: Arc<dyn Store>,
+    pub history: Arc<dyn HistoryStore>,
+    pub queue: Arc<dyn Queue>,
+    pub backlog: Gauge,
+    pub batch: i64,
+}
+
+impl Relay {
+    /// One pass: deliver up to `batch` rows. Returns how many were delivered.
+    pub async fn pass(&self) -> Result<usize, String> {
+        let pending = self.store.pending_outbox(self.batch).await.map_err(|e| e.to_string())?;
+        if pending.is_empty() {
+            self.backlog.set(0);
+            return Ok(0);
+        }
+        let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
+        let result = self.deliver(&pending).await;
+        match result {
+            Ok(()) => {
+                self.store.mark_delivered(&seqs).await.map_err(|e| e.to_string())?;
+                if let Ok(n) = self.store.outbox_backlog().await {
+                    self.backlog.set(n);
+                }
+                Ok(seqs.len())
+            }
+            Err(e) => {
+                let _ = self.store.mark_attempted(&seqs).await;
+                if let Ok(n) = self.store.outbox_backlog().await {
+                    self.backlog.set(n);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn deliver(&self, pending: &[stampede_domain::ledger::PendingEvent]) -> Result<(), String> {
+        let mut history = Vec::new();
+        let mut messages = Vec::new();
+        for p in pending {
+            if p.event.topic == "transaction"
+                && let Ok(m) = serde_json::from_value::<TransactionMessage>(p.event.payload.clone())
+            {
+                messages.push(QueueMessage {
+                    id: m.transaction_id,
+                    message_type: "transaction.committed".into(),
+                    schema_version: m.schema_version,
+                    request_id: m.request_id.clone(),
+                    body: p.event.payload.to_string(),
+                });
+                history.push(m);
+            }
+        }
+        if !history.is_empty() {
+            self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
+            self.queue.publish("transaction", &messages).await.map_err(|e| format!("queue: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Run forever: drain, then poll; back off (up to 5 s) while failing.
+    pub async fn run(self) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.pass().await {
+                Ok(n) if n as i64 >= self.batch => continue,
+                Ok(_) => {
+                    backoff = Duration::from_millis(100);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox relay: delivery failed, will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Background sweeps: expiry (through the same engine and path as POS traffic,
+//! so expiry and sales never race) and purging idempotency records past their
+//! time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use stampede_actors::{CardEngine, CardReply, CardRequest, EntryMeta, ProgramContext};
+use stampede_domain::card::Command;
+use stampede_domain::ports::{Cache, Store};
+
+use crate::api::pos::render_transaction;
+use crate::cached;
+
+/// Expire what is due on up to `limit` cards. Returns how many expired something.
+pub async fn expire_due(store: &dyn Store, cache: &dyn Cache, engine: &dyn CardEngine, limit: i64) -> usize {
+    let now = stampede_domain::ledger::now();
+    let Ok(due) = store.cards_due_for_expiry(now, limit).await else { return 0 };
+    let mut expired = 0;
+    for card_id in due {
+        let Ok(Some(card)) = store.get_card(card_id).await else { continue };
+        let Ok(Some(bundle)) = cached::program(cache, store, card.program_id).await else { continue };
+        let program = Arc::new(ProgramContext {
+            program_id: bundle.program.id,
+            version: bundle.program.version,
+            rules: bundle.program.rules.clone(),
+            campaigns: Vec::new(),
+        });
+        let request = CardRequest {
+            card_id,
+            program,
+            command: Command::Expire { at: now },
+            meta: EntryMeta { metadata: serde_json::json!({"by": "expiry_sweep"}), ..Default::default() },
+            idempotency: None,
+            render: render_transaction,
+            at: now,
+        };
+        if let Ok(CardReply::Done { .. }) = engine.execute(request).await {
+            expired += 1;
+        }
+    }
+    expired
+}
+
+pub fn spawn(store: Arc<dyn Store>, cache: Arc<dyn Cache>, engine: Arc<dyn CardEngine>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let n = expire_due(store.as_ref(), cache.as_ref(), engine.as_ref(), 1000).await;
+            if n > 0 {
+                tracing::info!(cards = n, "expiry sweep");
+            }
+            if let Ok(purged) = store.purge_idempotency(Utc::now()).await
+                && purged > 0
+            {
+                tracing::info!(records = purged, "purged expired idempotency records");
+            }
+        }
+    });
+}
