@@ -71,8 +71,11 @@ impl Registry {
             });
             Entry { addr, last_used }
         });
+        let addr = entry.addr.clone();
+        // Release the shard lock before `len`, which locks every shard.
+        drop(entry);
         self.metrics.active_actors.set(self.map.len() as i64);
-        entry.addr.clone()
+        addr
     }
 
     /// The card's actor, if it is active.

@@ -7,6 +7,7 @@ mod forgery;
 mod helpers;
 mod matrix;
 mod ops;
+mod pos;
 mod process;
 mod social;
 mod staff;

@@ -1,0 +1,199 @@
+//! The engines against a real store (SQLite file and PostgreSQL), driven
+//! directly: concurrency, pipelining on one card, passivation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stampede_actors::{
+    ActorEngine, CardEngine, CardReply, CardRequest, EntryMeta, IdempotencyInput, NaiveEngine, ProgramContext,
+    RuntimeConfig, RuntimeMetrics,
+};
+use stampede_domain::access::Place;
+use stampede_domain::business::NewBusiness;
+use stampede_domain::card::{AtStore, Command};
+use stampede_domain::customer::NewCustomer;
+use stampede_domain::email::Email;
+use stampede_domain::ids::{CardId, StoreId};
+use stampede_domain::ledger::LedgerEntry;
+use stampede_domain::ports::Store;
+use stampede_domain::program::{Program, ProgramRules, StampRules};
+use stampede_domain::text::Name;
+use stampede_store::DatabaseBackend;
+use stampede_store::testing::TestDatabase;
+use uuid::Uuid;
+
+fn render(e: &LedgerEntry) -> (u16, Vec<u8>) {
+    (201, serde_json::to_vec(&serde_json::json!({"id": e.id, "balance": e.balance_after})).unwrap_or_default())
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    program: Arc<ProgramContext>,
+    cards: Vec<CardId>,
+    _db: TestDatabase,
+}
+
+async fn world(backend: DatabaseBackend, n: usize) -> World {
+    let db = TestDatabase::fresh(backend).await;
+    let store = db.open().await;
+    let b = store
+        .create_business(NewBusiness {
+            name: Name::parse("B").expect("n"),
+            description: None,
+            tax_id: None,
+            website: None,
+        })
+        .await
+        .expect("business");
+    let rules = ProgramRules::Stamps(StampRules {
+        stamps_per_reward: 10,
+        max_stamps_per_visit: 5,
+        min_purchase_minor: None,
+        currency: None,
+        min_interval_secs: 0,
+        daily_cap: None,
+        expiry_days: None,
+    });
+    let now = chrono::Utc::now();
+    let p = Program {
+        id: Uuid::now_v7(),
+        business_id: b.id,
+        name: "P".into(),
+        description: None,
+        rules: rules.clone(),
+        availability: Default::default(),
+        version: 1,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_program(&p).await.expect("program");
+    let mut cards = Vec::new();
+    for i in 0..n {
+        let c = store
+            .create_customer(NewCustomer {
+                email: Email::parse(&format!("c{i}@x.test")).expect("e"),
+                name: Name::parse("C").expect("n"),
+                phone: None,
+                marketing_consent: false,
+                password_hash: None,
+            })
+            .await
+            .expect("customer");
+        cards.push(store.join_program(p.id, b.id, c.id, &format!("C{i}")).await.expect("join").0.id);
+    }
+    let program = Arc::new(ProgramContext { program_id: p.id, version: 1, rules, campaigns: Vec::new() });
+    World { store, program, cards, _db: db }
+}
+
+fn stamp(w: &World, card: CardId, key: Option<String>) -> CardRequest {
+    let now = stampede_domain::ledger::now();
+    let place = Place::store(stampede_domain::ids::BusinessId::new(), None, StoreId::new());
+    CardRequest {
+        card_id: card,
+        program: Arc::clone(&w.program),
+        command: Command::IssueStamps {
+            store: AtStore { place, tz: chrono_tz::Tz::UTC, at: now },
+            count: 1,
+            purchase_minor: None,
+        },
+        meta: EntryMeta::default(),
+        idempotency: key.map(|k| IdempotencyInput {
+            scope: "t:x".into(),
+            key: k,
+            fingerprint: vec![1],
+            ttl: Duration::from_secs(86400),
+        }),
+        render,
+        at: now,
+    }
+}
+
+async fn hot_card(engine: Arc<dyn CardEngine>, w: &World, n: usize) {
+    let card = w.cards[0];
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (e, req) = (Arc::clone(&engine), stamp(w, card, Some(format!("k{i}"))));
+        tasks.push(tokio::spawn(async move { e.execute(req).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Ok(CardReply::Done { status: 201, .. }) => ok += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(ok, n);
+    let c = w.store.get_card(card).await.expect("get").expect("card");
+    assert_eq!((c.balance, c.version), (n as i64, n as i64));
+}
+
+fn config() -> RuntimeConfig {
+    RuntimeConfig {
+        writers: 2,
+        max_batch: 100,
+        writer_queue: 10_000,
+        mailbox: 10_000,
+        actor_threads: 2,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actors_pipeline_a_hot_card_sqlite() {
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    hot_card(engine, &w, 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actors_pipeline_a_hot_card_postgres() {
+    let w = world(DatabaseBackend::Postgres, 1).await;
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    hot_card(engine, &w, 300).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naive_serialises_a_hot_card_postgres() {
+    let w = world(DatabaseBackend::Postgres, 1).await;
+    hot_card(NaiveEngine::new(Arc::clone(&w.store), RuntimeMetrics::new()), &w, 100).await;
+}
+
+/// Many cards at once: every operation lands on its card exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actors_spread_over_many_cards() {
+    let w = world(DatabaseBackend::Postgres, 50).await;
+    let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for (i, card) in w.cards.iter().enumerate() {
+            let (e, req) = (Arc::clone(&engine), stamp(&w, *card, Some(format!("{round}-{i}"))));
+            tasks.push(tokio::spawn(async move { e.execute(req).await }));
+        }
+    }
+    for t in tasks {
+        assert!(matches!(t.await.expect("task"), Ok(CardReply::Done { .. })));
+    }
+    for card in &w.cards {
+        assert_eq!(w.store.get_card(*card).await.expect("get").expect("card").balance, 4);
+    }
+}
+
+/// Idle actors are passivated, and a passivated card comes back with its state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passivation_and_reactivation() {
+    let w = world(DatabaseBackend::Sqlite, 3).await;
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    for card in &w.cards {
+        assert!(matches!(engine.execute(stamp(&w, *card, None)).await, Ok(CardReply::Done { .. })));
+    }
+    assert_eq!(engine.active_actors(), 3);
+    engine.passivate_all();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while engine.active_actors() > 0 {
+        assert!(std::time::Instant::now() < deadline, "actors stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(matches!(engine.execute(stamp(&w, w.cards[0], None)).await, Ok(CardReply::Done { .. })));
+    assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 2);
+}

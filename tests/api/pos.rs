@@ -1,0 +1,499 @@
+//! The card runtime through the POS API: every test runs on both engines
+//! (actors, naive) and both databases.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+use stampede_store::DatabaseBackend;
+
+use crate::admin::{customer, json_of, shop};
+use crate::helpers::{TestApp, assert_problem, spawn_app_with};
+
+/// A counter-ready world: a store, a terminal key, a stamp card and a points card.
+pub struct Counter {
+    pub app: TestApp,
+    pub owner: String,
+    pub store_id: String,
+    pub key: String,
+    pub stamp_program: String,
+    pub stamp_card: String,
+    pub points_program: String,
+    pub points_card: String,
+    pub free_coffee: String,
+}
+
+pub async fn counter(backend: DatabaseBackend, engine: &str, extra: &str) -> Counter {
+    let app = spawn_app_with(backend, &format!("[runtime]\nengine = \"{engine}\"\n{extra}")).await;
+    let owner = app.owner_token().await;
+    let (bid, _, store_id) = shop(&app, &owner).await;
+    let stamps = json_of(
+        app.post_auth(
+            &format!("/v1/businesses/{bid}/programs"),
+            &owner,
+            json!({"name": "Coffee", "rules": {"kind": "stamps", "stamps_per_reward": 5, "max_stamps_per_visit": 3}}),
+        )
+        .await,
+    )
+    .await;
+    let stamp_program = stamps["id"].as_str().expect("id").to_owned();
+    let reward = json_of(
+        app.post_auth(
+            &format!("/v1/programs/{stamp_program}/rewards"),
+            &owner,
+            json!({"name": "Free coffee", "cost": 5}),
+        )
+        .await,
+    )
+    .await;
+    let points = json_of(
+        app.post_auth(
+            &format!("/v1/businesses/{bid}/programs"),
+            &owner,
+            json!({"name": "Points", "rules": {"kind": "points", "currency": "EUR", "points_per_unit": 1, "unit_minor": 100, "rounding": "down"}}),
+        )
+        .await,
+    )
+    .await;
+    let points_program = points["id"].as_str().expect("id").to_owned();
+    let term =
+        json_of(app.post_auth(&format!("/v1/stores/{store_id}/terminals"), &owner, json!({"name": "Till"})).await)
+            .await;
+    let key = term["api_key"].as_str().expect("key").to_owned();
+    let cust = customer(&app, "pat@example.com").await;
+    let stamp_card =
+        json_of(app.post_auth(&format!("/v1/programs/{stamp_program}/join"), &cust, json!({})).await).await;
+    let points_card =
+        json_of(app.post_auth(&format!("/v1/programs/{points_program}/join"), &cust, json!({})).await).await;
+    Counter {
+        owner,
+        store_id,
+        key,
+        stamp_program,
+        stamp_card: stamp_card["id"].as_str().expect("id").to_owned(),
+        points_program,
+        points_card: points_card["id"].as_str().expect("id").to_owned(),
+        free_coffee: reward["id"].as_str().expect("id").to_owned(),
+        app,
+    }
+}
+
+impl Counter {
+    pub async fn pos(&self, what: &str, idem: Option<&str>, body: Value) -> reqwest::Response {
+        let mut req = self
+            .app
+            .client
+            .post(self.app.url(&format!("/v1/pos/stores/{}/{what}", self.store_id)))
+            .bearer_auth(&self.key)
+            .json(&body);
+        if let Some(k) = idem {
+            req = req.header("idempotency-key", k);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn stamp(&self, idem: &str, count: u32) -> reqwest::Response {
+        self.pos("stamps", Some(idem), json!({"card_id": self.stamp_card, "count": count})).await
+    }
+
+    pub async fn balance(&self, card: &str) -> i64 {
+        let c = self
+            .app
+            .store
+            .get_card(stampede_domain::ids::CardId(card.parse().expect("uuid")))
+            .await
+            .expect("get")
+            .expect("card");
+        c.balance
+    }
+
+    pub async fn ledger_rows(&self, card: &str) -> usize {
+        let page = self
+            .app
+            .store
+            .card_entries(
+                stampede_domain::ids::CardId(card.parse().expect("uuid")),
+                stampede_domain::page::PageRequest::new(None, Some(200)),
+            )
+            .await
+            .expect("entries");
+        page.items.len()
+    }
+}
+
+macro_rules! engines_and_backends {
+    ($($name:ident),* $(,)?) => {
+        mod actors_sqlite { $( #[tokio::test] async fn $name() { super::$name(stampede_store::DatabaseBackend::Sqlite, "actors").await; } )* }
+        mod actors_postgres { $( #[tokio::test] async fn $name() { super::$name(stampede_store::DatabaseBackend::Postgres, "actors").await; } )* }
+        mod naive_sqlite { $( #[tokio::test] async fn $name() { super::$name(stampede_store::DatabaseBackend::Sqlite, "naive").await; } )* }
+        mod naive_postgres { $( #[tokio::test] async fn $name() { super::$name(stampede_store::DatabaseBackend::Postgres, "naive").await; } )* }
+    };
+}
+
+engines_and_backends!(
+    stamps_refusals_and_replays,
+    points_redemptions_and_cancellations,
+    concurrent_stamps_on_one_card_are_exact,
+    concurrent_redemptions_grant_exactly_what_is_funded,
+    in_flight_duplicates_apply_once,
+    stock_is_never_oversold,
+    outbox_reaches_history_and_queue_once,
+    cashier_lookup_and_customer_views,
+);
+
+async fn stamps_refusals_and_replays(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let res = c.stamp("visit-1", 2).await;
+    assert_eq!(res.status(), 201);
+    let first = res.bytes().await.expect("body");
+    let body: Value = serde_json::from_slice(&first).expect("json");
+    assert_eq!(
+        (
+            body["transaction"]["kind"].as_str(),
+            body["transaction"]["delta"].as_i64(),
+            body["transaction"]["balance_after"].as_i64()
+        ),
+        (Some("STAMP_ISSUANCE"), Some(2), Some(2))
+    );
+    assert_eq!(body["transaction"]["program_version"], 1);
+
+    // A retry gets the same answer, byte for byte, and changes nothing.
+    let res = c.stamp("visit-1", 2).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(res.bytes().await.expect("body"), first);
+    assert_eq!(c.balance(&c.stamp_card).await, 2);
+    // The same key with another request is refused.
+    let res = c.stamp("visit-1", 1).await;
+    assert_problem(res, 422, "idempotency_key_reused").await;
+    // No key, no write.
+    assert_problem(c.pos("stamps", None, json!({"card_id": c.stamp_card})).await, 400, "bad_request").await;
+    // Refusals are 422 with a stable code and change nothing.
+    assert_problem(c.stamp("visit-2", 4).await, 422, "too_many_stamps").await;
+    let res = c.pos("stamps", Some("v3"), json!({"card_id": c.points_card})).await;
+    assert_problem(res, 422, "wrong_program_kind").await;
+    let res = c.pos("stamps", Some("v4"), json!({"card_id": uuid::Uuid::now_v7()})).await;
+    assert_problem(res, 404, "not_found").await;
+    let res = c.pos("stamps", Some("v5"), json!({"card_id": c.stamp_card, "bogus": 1})).await;
+    assert_problem(res, 400, "invalid_json").await;
+    assert_eq!(c.balance(&c.stamp_card).await, 2);
+    assert_eq!(c.ledger_rows(&c.stamp_card).await, 1);
+}
+
+async fn points_redemptions_and_cancellations(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let res =
+        c.pos("points", Some("p1"), json!({"card_id": c.points_card, "amount_minor": 1999, "currency": "EUR"})).await;
+    assert_eq!(res.status(), 201);
+    let earned = json_of(res).await;
+    assert_eq!(earned["transaction"]["delta"], 19, "19.99 EUR at 1 point per euro, rounded down");
+    assert_problem(
+        c.pos("points", Some("p2"), json!({"card_id": c.points_card, "amount_minor": 100, "currency": "USD"})).await,
+        422,
+        "wrong_currency",
+    )
+    .await;
+    assert_problem(
+        c.pos("points", Some("p3"), json!({"card_id": c.points_card, "amount_minor": -5, "currency": "EUR"})).await,
+        422,
+        "invalid_amount",
+    )
+    .await;
+
+    // Redeem: refused until funded, then granted.
+    let redeem =
+        |k: &'static str| c.pos("redemptions", Some(k), json!({"card_id": c.stamp_card, "reward_id": c.free_coffee}));
+    assert_problem(redeem("r1").await, 422, "insufficient_balance").await;
+    assert_eq!(c.stamp("s1", 3).await.status(), 201);
+    assert_eq!(c.stamp("s2", 3).await.status(), 201);
+    let res = redeem("r2").await;
+    assert_eq!(res.status(), 201);
+    let redeemed = json_of(res).await;
+    assert_eq!(
+        (redeemed["transaction"]["delta"].as_i64(), redeemed["transaction"]["balance_after"].as_i64()),
+        (Some(-5), Some(1))
+    );
+
+    // Cancel the redemption: the stamps come back, once.
+    let tid = redeemed["transaction"]["id"].as_str().expect("id");
+    let cancel_path = format!("transactions/{tid}/cancel");
+    let cancel = |k: &'static str| c.pos(&cancel_path, Some(k), json!({"reason": "wrong card"}));
+    let res = cancel("c1").await;
+    assert_eq!(res.status(), 201);
+    let cancelled = json_of(res).await;
+    assert_eq!(
+        (cancelled["transaction"]["kind"].as_str(), cancelled["transaction"]["delta"].as_i64()),
+        (Some("CANCELLATION"), Some(5))
+    );
+    assert_eq!(cancelled["transaction"]["reverses_id"], tid);
+    assert_problem(cancel("c2").await, 422, "not_cancellable").await;
+    assert_eq!(c.balance(&c.stamp_card).await, 6);
+    // Taking back an earning never goes below zero.
+    assert_eq!(redeem("r3").await.status(), 201);
+    let first_earning = c
+        .app
+        .store
+        .card_entries(
+            stampede_domain::ids::CardId(c.stamp_card.parse().expect("u")),
+            stampede_domain::page::PageRequest::new(None, Some(50)),
+        )
+        .await
+        .expect("e")
+        .items;
+    let earning =
+        first_earning.iter().find(|e| e.kind == stampede_domain::card::TxKind::StampIssuance).expect("earning");
+    let res = c.pos(&format!("transactions/{}/cancel", earning.id), Some("c3"), json!({})).await;
+    assert_problem(res, 422, "would_go_negative").await;
+    // A manager adjusts, with a reason; the ledger keeps it.
+    let url = c.app.url(&format!("/v1/cards/{}/adjustments", c.stamp_card));
+    let res = c
+        .app
+        .client
+        .post(&url)
+        .bearer_auth(&c.owner)
+        .header("idempotency-key", "adj-1")
+        .json(&json!({"store_id": c.store_id, "delta": 2, "reason": "machine was down"}))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(res.status(), 201);
+    assert_eq!(json_of(res).await["transaction"]["kind"], "ADJUSTMENT");
+    assert_eq!(c.balance(&c.stamp_card).await, 3);
+}
+
+async fn concurrent_stamps_on_one_card_are_exact(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let n = 200;
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (client, url, key, card) = (
+            c.app.client.clone(),
+            c.app.url(&format!("/v1/pos/stores/{}/stamps", c.store_id)),
+            c.key.clone(),
+            c.stamp_card.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut tries = 0;
+            loop {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("idempotency-key", format!("k{i}"))
+                    .json(&json!({"card_id": card}))
+                    .send()
+                    .await
+                    .expect("r");
+                let status = res.status().as_u16();
+                // 503 and 409 say "retry with the same key".
+                if (status == 503 || status == 409) && tries < 50 {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                return status;
+            }
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.expect("task") == 201 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, n, "every stamp acknowledged");
+    assert_eq!(c.balance(&c.stamp_card).await, n as i64);
+    let rows = c
+        .app
+        .store
+        .card_entries(
+            stampede_domain::ids::CardId(c.stamp_card.parse().expect("u")),
+            stampede_domain::page::PageRequest::new(None, Some(200)),
+        )
+        .await
+        .expect("e");
+    assert_eq!(rows.items.len(), n);
+}
+
+async fn concurrent_redemptions_grant_exactly_what_is_funded(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    for i in 0..5 {
+        assert_eq!(c.stamp(&format!("f{i}"), 3).await.status(), 201);
+    }
+    // 15 stamps fund 3 rewards of 5; 20 terminals try at once.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (client, url, key, body) = (
+            c.app.client.clone(),
+            c.app.url(&format!("/v1/pos/stores/{}/redemptions", c.store_id)),
+            c.key.clone(),
+            json!({"card_id": c.stamp_card, "reward_id": c.free_coffee}),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("idempotency-key", format!("r{i}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("r");
+                let status = res.status().as_u16();
+                if status == 503 || status == 409 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+                return status;
+            }
+        }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            201 => granted += 1,
+            422 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(granted, 3);
+    assert_eq!(c.balance(&c.stamp_card).await, 0);
+}
+
+async fn in_flight_duplicates_apply_once(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (client, url, key, card) = (
+            c.app.client.clone(),
+            c.app.url(&format!("/v1/pos/stores/{}/stamps", c.store_id)),
+            c.key.clone(),
+            c.stamp_card.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("idempotency-key", "same")
+                    .json(&json!({"card_id": card, "count": 2}))
+                    .send()
+                    .await
+                    .expect("r");
+                let status = res.status().as_u16();
+                if status == 503 || status == 409 {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+                return (status, res.bytes().await.expect("body"));
+            }
+        }));
+    }
+    let mut bodies = HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.expect("task");
+        assert_eq!(status, 201);
+        bodies.insert(body);
+    }
+    assert_eq!(bodies.len(), 1, "every duplicate got the one answer");
+    assert_eq!(c.balance(&c.stamp_card).await, 2, "applied once");
+    assert_eq!(c.ledger_rows(&c.stamp_card).await, 1);
+}
+
+async fn stock_is_never_oversold(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let limited = json_of(
+        c.app
+            .post_auth(
+                &format!("/v1/programs/{}/rewards", c.stamp_program),
+                &c.owner,
+                json!({"name": "Mug", "cost": 1, "stock": 2}),
+            )
+            .await,
+    )
+    .await;
+    let reward = limited["id"].as_str().expect("id");
+    assert_eq!(c.stamp("s", 3).await.status(), 201);
+    let mut statuses = Vec::new();
+    for i in 0..3 {
+        let res =
+            c.pos("redemptions", Some(&format!("m{i}")), json!({"card_id": c.stamp_card, "reward_id": reward})).await;
+        statuses.push(res.status().as_u16());
+        if res.status() == 422 {
+            assert_problem(res, 422, "out_of_stock").await;
+        }
+    }
+    assert_eq!(statuses, [201, 201, 422]);
+    assert_eq!(c.balance(&c.stamp_card).await, 1, "the refused redemption took nothing");
+    let r = c.app.store.get_reward(reward.parse().expect("u")).await.expect("get").expect("reward");
+    assert_eq!(r.stock, Some(0));
+}
+
+async fn outbox_reaches_history_and_queue_once(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    for i in 0..30 {
+        assert_eq!(c.stamp(&format!("o{i}"), 1).await.status(), 201);
+    }
+    // Retries change nothing downstream either.
+    for i in 0..5 {
+        assert_eq!(c.stamp(&format!("o{i}"), 1).await.status(), 201);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while c.app.store.outbox_backlog().await.expect("backlog") > 0 {
+        assert!(std::time::Instant::now() < deadline, "the relay drains the outbox");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.app.store.count_history().await.expect("count"), 30);
+    let history = c
+        .app
+        .store
+        .card_history(
+            stampede_domain::ids::CardId(c.stamp_card.parse().expect("u")),
+            stampede_domain::page::PageRequest::new(None, Some(100)),
+        )
+        .await
+        .expect("h");
+    let ids: HashSet<_> = history.items.iter().map(|m| m.transaction_id).collect();
+    assert_eq!(ids.len(), 30);
+    let metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("r").text().await.expect("t");
+    assert!(metrics.contains("stampede_outbox_backlog 0"), "backlog visible in /metrics");
+    assert!(metrics.contains("stampede_commit_batch_size_count"), "{metrics}");
+}
+
+async fn cashier_lookup_and_customer_views(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    c.stamp("l1", 3).await;
+    c.stamp("l2", 3).await;
+    let cust = json_of(
+        c.app
+            .post_json(
+                "/v1/auth/customers/login",
+                json!({"email": "pat@example.com", "password": "correct horse battery"}),
+            )
+            .await,
+    )
+    .await;
+    let token = cust["access_token"].as_str().expect("token");
+    let code = json_of(c.app.get_auth(&format!("/v1/me/cards/{}/code", c.stamp_card), token).await).await;
+    let code = code["code"].as_str().expect("code");
+    let screen = json_of(c.app.get_auth(&format!("/v1/pos/stores/{}/cards/{code}", c.store_id), &c.key).await).await;
+    assert_eq!((screen["balance"].as_i64(), screen["redeemable"].as_array().map(Vec::len)), (Some(6), Some(1)));
+    assert!(screen.get("customer_id").is_none(), "no customer data at the counter");
+    // By code at the counter, too.
+    let res = c.pos("stamps", Some("by-code"), json!({"card_code": code.to_lowercase()})).await;
+    assert_eq!(res.status(), 201);
+    let cards = json_of(c.app.get_auth("/v1/me/cards", token).await).await;
+    let stamp_card = cards.as_array().expect("cards").iter().find(|x| x["id"] == c.stamp_card.as_str()).expect("card");
+    assert_eq!(stamp_card["balance"], 7, "the customer sees every acknowledged stamp");
+    assert_eq!(stamp_card["redeemable"].as_array().map(Vec::len), Some(1));
+    let history =
+        json_of(c.app.get_auth(&format!("/v1/me/cards/{}/transactions?limit=2", c.stamp_card), token).await).await;
+    assert_eq!(history["items"].as_array().map(Vec::len), Some(2));
+    assert!(history["next_cursor"].is_string());
+    // Another customer's card history is not found.
+    let other = customer(&c.app, "zed@example.com").await;
+    assert_problem(
+        c.app.get_auth(&format!("/v1/me/cards/{}/transactions", c.stamp_card), &other).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
