@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_stampede");
 
 /// The binary in `dir` with a clean environment plus `env`.
-fn stampede(dir: &Path, env: &[(&str, &str)]) -> Command {
+pub fn stampede(dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     for (k, v) in env {
@@ -72,14 +72,20 @@ fn unreachable_postgres_stops_start_up() {
 }
 
 /// A running server and what it printed when it started.
-struct Running {
-    child: Child,
-    port: u16,
-    printed: Vec<String>,
+pub struct Running {
+    pub child: Child,
+    pub port: u16,
+    pub printed: Vec<String>,
 }
 
-fn start(dir: &Path) -> Running {
-    let mut child = stampede(dir, &[("STAMPEDE_SERVER__PORT", "0"), ("STAMPEDE_LOG__LEVEL", "warn")])
+pub fn start(dir: &Path) -> Running {
+    start_with(dir, &[])
+}
+
+pub fn start_with(dir: &Path, env: &[(&str, &str)]) -> Running {
+    let mut all = vec![("STAMPEDE_SERVER__PORT", "0"), ("STAMPEDE_LOG__LEVEL", "warn")];
+    all.extend_from_slice(env);
+    let mut child = stampede(dir, &all)
         .arg("serve")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
