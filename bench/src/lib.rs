@@ -1,1 +1,16 @@
-//! placeholder
+//! `stampede-bench`: the load harness.
+//!
+//! - [`seed`]: the fast seeding path (straight into the server's database);
+//! - [`load`]: open-loop load with latency from the scheduled send time;
+//! - [`check`]: the correctness check after every run;
+//! - [`server`]: starting a server process and reading its CPU, memory, metrics;
+//! - [`report`]: JSON, Markdown and an SVG chart under `bench/results/`;
+//! - [`run`]: the scenarios (`sweep`, `hot-card`, `burst`, `soak`, `smoke`).
+
+pub mod check;
+pub mod load;
+pub mod report;
+pub mod run;
+pub mod seed;
+pub mod server;
+pub mod zipf;

@@ -2,6 +2,7 @@
 //! fresh database (SQLite file or PostgreSQL database).
 
 mod admin;
+mod bench_smoke;
 mod crash;
 mod customers;
 mod forgery;

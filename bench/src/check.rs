@@ -1,0 +1,108 @@
+//! The correctness check after a run: the database must hold exactly what was
+//! acknowledged. Every card's balance is its starting balance plus its
+//! acknowledged deltas; no key applied twice; one ledger row per acknowledged
+//! write; the outbox fully delivered to the history store.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use stampede_domain::ids::CardId;
+use stampede_store::{DatabaseBackend, DatabaseOptions};
+
+use crate::load::Shared;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub passed: bool,
+    pub acknowledged_writes: usize,
+    pub ledger_rows: i64,
+    pub cards_checked: usize,
+    pub balance_mismatches: usize,
+    pub idempotency_violations: u64,
+    pub outbox_backlog: i64,
+    pub history_rows: i64,
+    pub problems: Vec<String>,
+}
+
+async fn ledger_rows(db: &DatabaseOptions) -> anyhow::Result<i64> {
+    Ok(match db.backend {
+        DatabaseBackend::Postgres => {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&db.url).await?;
+            sqlx::query_scalar("SELECT count(*) FROM loyalty.transactions").fetch_one(&pool).await?
+        }
+        DatabaseBackend::Sqlite => {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    sqlx::sqlite::SqliteConnectOptions::new().filename(db.url.trim_start_matches("sqlite://")),
+                )
+                .await?;
+            sqlx::query_scalar("SELECT count(*) FROM transactions").fetch_one(&pool).await?
+        }
+    })
+}
+
+pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<CheckReport> {
+    let store = stampede_store::open(&DatabaseOptions { migrate: false, ..db.clone() }).await?;
+    // The relay runs in the server: wait (bounded) for it to catch up.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut backlog = store.outbox_backlog().await?;
+    while backlog > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        backlog = store.outbox_backlog().await?;
+    }
+    let truth = shared.truth.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+    let mut problems = Vec::new();
+    let mut per_card: HashMap<usize, i64> = HashMap::new();
+    let mut ids = HashSet::new();
+    for (card, delta, id) in truth.acknowledged.values() {
+        *per_card.entry(*card).or_default() += delta;
+        ids.insert(*id);
+    }
+    if ids.len() != truth.acknowledged.len() {
+        problems.push(format!("{} keys share transactions", truth.acknowledged.len() - ids.len()));
+    }
+    let mut mismatches = 0;
+    for (card, delta) in &per_card {
+        let id = CardId(shared.world.cards[*card]);
+        let balance = store.get_card(id).await?.map(|c| c.balance).unwrap_or(i64::MIN);
+        if balance != shared.world.initial_balance + delta {
+            mismatches += 1;
+            if mismatches <= 5 {
+                problems.push(format!(
+                    "card {id}: balance {balance}, acknowledged {} + {delta}",
+                    shared.world.initial_balance
+                ));
+            }
+        }
+    }
+    let rows = ledger_rows(db).await?;
+    if rows != truth.acknowledged.len() as i64 {
+        problems.push(format!("{rows} ledger rows for {} acknowledged writes", truth.acknowledged.len()));
+    }
+    if truth.idempotency_violations > 0 {
+        problems.push(format!("{} keys answered with two different transactions", truth.idempotency_violations));
+    }
+    if !truth.unresolved.is_empty() {
+        problems.push(format!("{} writes never got a definitive answer", truth.unresolved.len()));
+    }
+    let history = store.count_history().await?;
+    if backlog != 0 {
+        problems.push(format!("outbox backlog {backlog} after the run"));
+    }
+    if history != rows {
+        problems.push(format!("history store has {history} of {rows} transactions"));
+    }
+    Ok(CheckReport {
+        passed: problems.is_empty(),
+        acknowledged_writes: truth.acknowledged.len(),
+        ledger_rows: rows,
+        cards_checked: per_card.len(),
+        balance_mismatches: mismatches,
+        idempotency_violations: truth.idempotency_violations,
+        outbox_backlog: backlog,
+        history_rows: history,
+        problems,
+    })
+}

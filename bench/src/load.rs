@@ -1,0 +1,342 @@
+//! The open-loop load generator. Requests are scheduled at a fixed rate and
+//! sent whether or not earlier ones have answered; latency runs from the
+//! *scheduled* send time, so a stalled server shows up as latency, not as a
+//! politely slower client (no coordinated omission).
+//!
+//! Every write carries an `Idempotency-Key`. Its definitive answer (201, or a
+//! 4xx refusal) is recorded; writes that ended without one (a 503, a 409, a
+//! timeout) are resolved after the run by retrying the same key, so the
+//! correctness check can compare the database with exactly what was
+//! acknowledged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::seed::World;
+use crate::zipf::Zipf;
+
+/// The share of each kind of request; stamps take the rest.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Mix {
+    pub reads: f64,
+    pub redemptions: f64,
+    pub retries: f64,
+    pub duplicates: f64,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Self { reads: 0.20, redemptions: 0.05, retries: 0.05, duplicates: 0.01 }
+    }
+}
+
+/// A write sent, to resend (retry) or resolve.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub key: String,
+    pub path: String,
+    pub terminal: String,
+    pub body: Value,
+    pub card: usize,
+}
+
+/// What is known for sure at the end: per key, the transaction and its delta.
+#[derive(Default)]
+pub struct Truth {
+    pub acknowledged: HashMap<String, (usize, i64, Uuid)>,
+    pub refused: HashMap<String, String>,
+    pub unresolved: Vec<Write>,
+    /// A key answered with two different transactions: never allowed.
+    pub idempotency_violations: u64,
+}
+
+pub struct Shared {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub world: World,
+    pub zipf: Zipf,
+    pub truth: Mutex<Truth>,
+    pub sent_writes: Mutex<Vec<Write>>,
+    pub seq: AtomicU64,
+    pub inflight: AtomicU64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub offered_rps: f64,
+    pub achieved_rps: f64,
+    pub duration_s: f64,
+    pub requests: u64,
+    pub ok: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Counts by status and, for problems, code (e.g. `422 insufficient_balance`).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Failures that are not the expected refusals or the rate-limited abuser.
+    pub error_rate: f64,
+    pub server_cpu_ms_per_op: Option<f64>,
+    pub server_rss_kib: Option<u64>,
+    pub mean_batch_size: Option<f64>,
+    pub mean_commit_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub rate: f64,
+    pub duration: Duration,
+    /// Every write goes to one card.
+    pub hot_card: bool,
+    /// One terminal sends far above its rate limit.
+    pub abuser: bool,
+}
+
+enum Kind {
+    Write(Write, bool),
+    Read(String),
+}
+
+fn ms(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+impl Shared {
+    pub fn new(base: String, world: World) -> Arc<Self> {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(4096)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let zipf = Zipf::new(world.cards.len(), 1.0);
+        Arc::new(Self {
+            client,
+            base,
+            world,
+            zipf,
+            truth: Mutex::new(Truth::default()),
+            sent_writes: Mutex::new(Vec::new()),
+            seq: AtomicU64::new(0),
+            inflight: AtomicU64::new(0),
+        })
+    }
+
+    fn pick(&self, mix: &Mix, hot: bool, abuser: bool) -> Kind {
+        let mut rng = rand::rng();
+        let t = if abuser { 0 } else { rng.random_range(0..self.world.terminals.len()) };
+        let (terminal, store) = self.world.terminals[t].clone();
+        let card = if hot { 0 } else { self.zipf.sample(&mut rng) };
+        let r: f64 = rng.random();
+        if r < mix.reads && !hot {
+            return Kind::Read(format!(
+                "{}/v1/pos/stores/{store}/cards/{}|{terminal}",
+                self.base, self.world.codes[card]
+            ));
+        }
+        if r < mix.reads + mix.retries {
+            let old = self
+                .sent_writes
+                .lock()
+                .ok()
+                .and_then(|w| if w.is_empty() { None } else { Some(w[rng.random_range(0..w.len())].clone()) });
+            if let Some(old) = old {
+                return Kind::Write(old, false);
+            }
+        }
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        let card_id = self.world.cards[card];
+        let (path, body) = if r > 1.0 - mix.redemptions {
+            (
+                format!("/v1/pos/stores/{store}/redemptions"),
+                json!({"card_id": card_id, "reward_id": self.world.reward_id}),
+            )
+        } else {
+            (format!("/v1/pos/stores/{store}/stamps"), json!({"card_id": card_id, "count": 1}))
+        };
+        let w = Write { key: format!("b-{n}-{}", Uuid::now_v7().simple()), path, terminal, body, card };
+        let duplicate = r > 1.0 - mix.redemptions - mix.duplicates && r <= 1.0 - mix.redemptions;
+        Kind::Write(w, duplicate)
+    }
+
+    /// Send a write; record what it definitively did. Returns the outcome label.
+    pub async fn send_write(&self, w: &Write) -> String {
+        let res = self
+            .client
+            .post(format!("{}{}", self.base, w.path))
+            .bearer_auth(&w.terminal)
+            .header("idempotency-key", &w.key)
+            .json(&w.body)
+            .send()
+            .await;
+        let res = match res {
+            Ok(r) => r,
+            Err(e) => {
+                self.unresolved(w);
+                return if e.is_timeout() { "timeout".into() } else { "connection error".into() };
+            }
+        };
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        match status {
+            201 => {
+                let delta = body["transaction"]["delta"].as_i64().unwrap_or(0);
+                let id = body["transaction"]["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+                if let Ok(mut t) = self.truth.lock() {
+                    match t.acknowledged.get(&w.key) {
+                        Some((_, _, seen)) if *seen != id => t.idempotency_violations += 1,
+                        Some(_) => {}
+                        None => {
+                            t.acknowledged.insert(w.key.clone(), (w.card, delta, id));
+                        }
+                    }
+                }
+                "201".into()
+            }
+            422 => {
+                let code = body["code"].as_str().unwrap_or("?").to_owned();
+                if let Ok(mut t) = self.truth.lock() {
+                    t.refused.insert(w.key.clone(), code.clone());
+                }
+                format!("422 {code}")
+            }
+            429 => "429 rate_limited".into(),
+            other => {
+                self.unresolved(w);
+                format!("{other} {}", body["code"].as_str().unwrap_or(""))
+            }
+        }
+    }
+
+    fn unresolved(&self, w: &Write) {
+        if let Ok(mut t) = self.truth.lock() {
+            t.unresolved.push(w.clone());
+        }
+    }
+
+    async fn send_read(&self, spec: &str) -> String {
+        let Some((url, terminal)) = spec.split_once('|') else { return "bad".into() };
+        match self.client.get(url).bearer_auth(terminal).send().await {
+            Ok(r) => r.status().as_u16().to_string(),
+            Err(_) => "connection error".into(),
+        }
+    }
+
+    /// Run one step at a fixed offered rate.
+    pub async fn step(
+        self: &Arc<Self>,
+        mix: Mix,
+        step: Step,
+        max_inflight: u64,
+    ) -> (Histogram<u64>, BTreeMap<String, u64>, u64, Duration) {
+        let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram")));
+        let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+        let start = Instant::now();
+        let total = (step.rate * step.duration.as_secs_f64()) as u64;
+        let interval = 1.0 / step.rate;
+        let mut sent = 0u64;
+        let mut tasks = Vec::new();
+        while sent < total {
+            let due = ((start.elapsed().as_secs_f64() / interval) as u64 + 1).min(total);
+            while sent < due {
+                let scheduled = start + Duration::from_secs_f64(sent as f64 * interval);
+                sent += 1;
+                if self.inflight.load(Ordering::Relaxed) >= max_inflight {
+                    *outcomes.lock().expect("lock").entry("client saturated".into()).or_default() += 1;
+                    continue;
+                }
+                let abuser = step.abuser && sent % 20 == 0;
+                let kind = self.pick(&mix, step.hot_card, abuser);
+                let (me, hist, outcomes) = (Arc::clone(self), Arc::clone(&hist), Arc::clone(&outcomes));
+                me.inflight.fetch_add(1, Ordering::Relaxed);
+                tasks.push(tokio::spawn(async move {
+                    let label = match kind {
+                        Kind::Read(spec) => me.send_read(&spec).await,
+                        Kind::Write(w, duplicate) => {
+                            if let Ok(mut s) = me.sent_writes.lock()
+                                && s.len() < 200_000
+                            {
+                                s.push(w.clone());
+                            }
+                            if duplicate {
+                                let (a, b) = tokio::join!(me.send_write(&w), me.send_write(&w));
+                                if a != b { format!("{a} / {b}") } else { a }
+                            } else {
+                                me.send_write(&w).await
+                            }
+                        }
+                    };
+                    let micros = scheduled.elapsed().as_micros() as u64;
+                    if let Ok(mut h) = hist.lock() {
+                        let _ = h.record(micros.max(1));
+                    }
+                    *outcomes.lock().expect("lock").entry(label).or_default() += 1;
+                    me.inflight.fetch_sub(1, Ordering::Relaxed);
+                }));
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        let elapsed = start.elapsed();
+        let h = hist.lock().expect("lock").clone();
+        let o = outcomes.lock().expect("lock").clone();
+        (h, o, total, elapsed)
+    }
+
+    /// Retry every write that ended without a definitive answer, same key,
+    /// until it has one.
+    pub async fn resolve(&self) -> anyhow::Result<()> {
+        for round in 0..100 {
+            let pending = std::mem::take(&mut self.truth.lock().map_err(|_| anyhow::anyhow!("lock"))?.unresolved);
+            if pending.is_empty() {
+                return Ok(());
+            }
+            for w in &pending {
+                self.send_write(w).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50 * (round + 1).min(10))).await;
+        }
+        anyhow::bail!("some writes never got a definitive answer")
+    }
+}
+
+/// Summarise a step.
+pub fn summarise(
+    step: &Step,
+    hist: &Histogram<u64>,
+    outcomes: &BTreeMap<String, u64>,
+    total: u64,
+    elapsed: Duration,
+) -> StepResult {
+    let ok: u64 = outcomes.iter().filter(|(k, _)| k.starts_with("20") || k.starts_with("422")).map(|(_, v)| v).sum();
+    let expected_429: u64 = outcomes.iter().filter(|(k, _)| k.starts_with("429")).map(|(_, v)| v).sum();
+    let errors = total.saturating_sub(ok + expected_429);
+    StepResult {
+        offered_rps: step.rate,
+        achieved_rps: ok as f64 / elapsed.as_secs_f64(),
+        duration_s: elapsed.as_secs_f64(),
+        requests: total,
+        ok,
+        p50_ms: ms(hist, 0.50),
+        p90_ms: ms(hist, 0.90),
+        p99_ms: ms(hist, 0.99),
+        p999_ms: ms(hist, 0.999),
+        max_ms: hist.max() as f64 / 1000.0,
+        outcomes: outcomes.clone(),
+        error_rate: if total == 0 { 0.0 } else { errors as f64 / total as f64 },
+        server_cpu_ms_per_op: None,
+        server_rss_kib: None,
+        mean_batch_size: None,
+        mean_commit_ms: None,
+    }
+}

@@ -1,0 +1,278 @@
+//! `stampede-bench`: see `--help`, and the README's performance section.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use stampede_bench::load::{Mix, Shared, Step};
+use stampede_bench::report::{Report, RunReport, write_all};
+use stampede_bench::run::{SweepPlan, Target, Targets, fixed, sweep};
+use stampede_bench::seed::{SeedOptions, seed};
+use stampede_bench::server::{Server, default_binary};
+use stampede_store::{DatabaseBackend, DatabaseOptions, SqliteSync};
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum EngineKind {
+    Naive,
+    Actors,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stampede-bench",
+    about = "Open-loop POS load against Stampede, with a correctness check after every run"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Scenario,
+    /// Cards to seed.
+    #[arg(long, global = true, default_value_t = 100_000)]
+    cards: usize,
+    #[arg(long, global = true, default_value_t = 10)]
+    stores: usize,
+    #[arg(long, global = true, default_value_t = 20)]
+    terminals_per_store: usize,
+    /// Seconds per step.
+    #[arg(long, global = true, default_value_t = 10)]
+    step_secs: u64,
+    /// First offered rate of a sweep (ops/s).
+    #[arg(long, global = true, default_value_t = 500.0)]
+    start: f64,
+    /// Factor between sweep steps.
+    #[arg(long, global = true, default_value_t = 1.6)]
+    growth: f64,
+    #[arg(long, global = true, default_value_t = 12)]
+    max_steps: usize,
+    /// p99 target (ms) a sweep step must meet.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    p99_ms: f64,
+    /// Requests in flight before the client counts itself saturated.
+    #[arg(long, global = true, default_value_t = 20_000)]
+    max_inflight: u64,
+    /// Where reports go.
+    #[arg(long, global = true, default_value = "bench/results")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Both engines on each database, side by side: a sweep and a hot-card sweep
+    /// for each, against servers this command starts.
+    Compare {
+        #[arg(long, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        dbs: Vec<Db>,
+        #[arg(long, value_delimiter = ',', default_values = ["naive", "actors"])]
+        engines: Vec<EngineKind>,
+        /// The `stampede` binary (default: beside this one).
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
+    /// Step the rate up until p99 or errors break the target, against a running
+    /// server (seeded through `--database`).
+    Sweep(External),
+    /// One card, many terminals.
+    HotCard(External),
+    /// A store-opening spike: `--rate` for `--step-secs`.
+    Burst {
+        #[command(flatten)]
+        ext: External,
+        #[arg(long, default_value_t = 5000.0)]
+        rate: f64,
+    },
+    /// A fixed rate for a long time, watching memory.
+    Soak {
+        #[command(flatten)]
+        ext: External,
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct External {
+    /// The server, e.g. http://127.0.0.1:8080.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The server's database: a SQLite file (default ./data/stampede.db) or a
+    /// postgres:// URL. The bench seeds its world there.
+    #[arg(long, default_value = "data/stampede.db")]
+    database: String,
+    /// The server's process id, to report its CPU time and memory.
+    #[arg(long)]
+    pid: Option<u32>,
+}
+
+fn say(s: &str) {
+    eprintln!("{s}");
+}
+
+fn db_options(url: &str) -> DatabaseOptions {
+    let backend = if url.starts_with("postgres") { DatabaseBackend::Postgres } else { DatabaseBackend::Sqlite };
+    DatabaseOptions {
+        backend,
+        url: url.to_owned(),
+        max_connections: 2,
+        connect_timeout: Duration::from_secs(5),
+        migrate: false,
+        sqlite_sync: SqliteSync::Normal,
+    }
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_default();
+    format!("{cpus} cores ({model}); server, database and load generator on one machine")
+}
+
+fn seed_options(cli: &Cli) -> SeedOptions {
+    SeedOptions {
+        cards: cli.cards,
+        stores: cli.stores,
+        terminals_per_store: cli.terminals_per_store,
+        initial_balance: 1000,
+    }
+}
+
+fn plan(cli: &Cli, hot: bool) -> SweepPlan {
+    SweepPlan {
+        start_rps: cli.start,
+        growth: cli.growth,
+        max_steps: cli.max_steps,
+        step: Duration::from_secs(cli.step_secs),
+        hot_card: hot,
+        max_inflight: cli.max_inflight,
+    }
+}
+
+async fn external(cli: &Cli, ext: &External, scenario: &str, rate: Option<f64>) -> anyhow::Result<Vec<RunReport>> {
+    let db = db_options(&ext.database);
+    say(&format!("seeding {} cards into {}…", cli.cards, ext.database));
+    let world = seed(&db, &seed_options(cli)).await?;
+    let shared = Shared::new(ext.url.clone(), world);
+    let t = Target { base: &ext.url, pid: ext.pid, db: &db };
+    let targets = Targets { p99_ms: cli.p99_ms, ..Default::default() };
+    let run = match (scenario, rate) {
+        ("sweep", _) => sweep(&shared, &t, "external", &plan(cli, false), &targets, Mix::default(), &say).await?,
+        ("hot-card", _) => sweep(&shared, &t, "external", &plan(cli, true), &targets, Mix::default(), &say).await?,
+        (name, Some(rate)) => {
+            let step = Step { rate, duration: Duration::from_secs(cli.step_secs), hot_card: false, abuser: false };
+            let r = fixed(&shared, &t, "external", name, step, Mix::default(), cli.max_inflight).await?;
+            say(&format!(
+                "  {name}: achieved {:.0}/s p99 {:.1} ms check {}",
+                r.steps[0].achieved_rps, r.steps[0].p99_ms, r.check.passed
+            ));
+            r
+        }
+        _ => anyhow::bail!("unknown scenario"),
+    };
+    Ok(vec![run])
+}
+
+async fn compare(
+    cli: &Cli,
+    dbs: &[Db],
+    engines: &[EngineKind],
+    bin: PathBuf,
+) -> anyhow::Result<(Vec<RunReport>, Vec<(String, f64)>)> {
+    let mut runs = Vec::new();
+    let mut ratios = Vec::new();
+    for db in dbs {
+        let backend = match db {
+            Db::Sqlite => DatabaseBackend::Sqlite,
+            Db::Postgres => DatabaseBackend::Postgres,
+        };
+        let mut best: Vec<(EngineKind, f64, f64)> = Vec::new();
+        for engine in engines {
+            let engine_name = match engine {
+                EngineKind::Naive => "naive",
+                EngineKind::Actors => "actors",
+            };
+            let label = format!(
+                "{} / {engine_name}",
+                match db {
+                    Db::Sqlite => "sqlite",
+                    Db::Postgres => "postgres",
+                }
+            );
+            let mut pair = (0.0, 0.0);
+            for hot in [false, true] {
+                say(&format!("starting a server: {label}…"));
+                let server = Server::start(&bin, backend, engine_name, &[]).await?;
+                say(&format!("seeding {} cards…", cli.cards));
+                let world = seed(&server.db, &seed_options(cli)).await?;
+                let shared = Shared::new(server.base.clone(), world);
+                let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
+                let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
+                let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, Mix::default(), &say).await?;
+                if hot {
+                    pair.1 = run.max_sustainable_rps
+                } else {
+                    pair.0 = run.max_sustainable_rps
+                }
+                runs.push(run);
+            }
+            best.push((*engine, pair.0, pair.1));
+        }
+        let get = |k: EngineKind| best.iter().find(|b| b.0 == k).copied();
+        if let (Some(n), Some(a)) = (get(EngineKind::Naive), get(EngineKind::Actors)) {
+            let name = match db {
+                Db::Sqlite => "sqlite",
+                Db::Postgres => "postgres",
+            };
+            if n.1 > 0.0 {
+                ratios.push((format!("{name}: actors / naive, max sustainable"), a.1 / n.1));
+            }
+            if n.2 > 0.0 {
+                ratios.push((format!("{name}: actors / naive, hot card"), a.2 / n.2));
+            }
+        }
+    }
+    Ok((runs, ratios))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let started_at = chrono::Utc::now();
+    let (runs, ratios, stem) = match &cli.command {
+        Scenario::Compare { dbs, engines, server_bin } => {
+            let bin = server_bin.clone().unwrap_or_else(default_binary);
+            let (runs, ratios) = compare(&cli, dbs, engines, bin).await?;
+            (runs, ratios, "compare")
+        }
+        Scenario::Sweep(ext) => (external(&cli, ext, "sweep", None).await?, Vec::new(), "sweep"),
+        Scenario::HotCard(ext) => (external(&cli, ext, "hot-card", None).await?, Vec::new(), "hot-card"),
+        Scenario::Burst { ext, rate } => (external(&cli, ext, "burst", Some(*rate)).await?, Vec::new(), "burst"),
+        Scenario::Soak { ext, rate } => (external(&cli, ext, "soak", Some(*rate)).await?, Vec::new(), "soak"),
+    };
+    let report = Report { command, machine: machine(), started_at: started_at.to_rfc3339(), runs, ratios };
+    let stem = format!("{stem}-{}", started_at.format("%Y%m%d-%H%M%S"));
+    write_all(&report, &cli.out, &stem)?;
+    write_all(
+        &report,
+        &cli.out,
+        &format!("latest-{}", report.runs.first().map(|r| r.scenario.as_str()).unwrap_or("run")),
+    )?;
+    println!("{}", stampede_bench::report::markdown(&report));
+    say(&format!("reports written to {}/{stem}.{{json,md,svg}}", cli.out.display()));
+    if report.runs.iter().any(|r| !r.check.passed) {
+        say("CORRECTNESS CHECK FAILED: the database does not hold exactly what was acknowledged");
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Starting and watching a server process for a run: its address, its CPU
+//! time and memory from /proc, its Prometheus metrics.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use stampede_store::testing::TestDatabase;
+use stampede_store::{DatabaseBackend, DatabaseOptions};
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub db: DatabaseOptions,
+    _database: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// Where `stampede` is: `--server-bin`, else beside this executable.
+pub fn default_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("stampede")))
+        .unwrap_or_else(|| "stampede".into())
+}
+
+impl Server {
+    /// A fresh database and data folder, and `stampede serve` on a free port.
+    pub async fn start(
+        bin: &Path,
+        backend: DatabaseBackend,
+        engine: &str,
+        extra_env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
+        let database = TestDatabase::fresh(backend).await;
+        let dir = tempfile::tempdir()?;
+        let backend_name = match backend {
+            DatabaseBackend::Sqlite => "sqlite",
+            DatabaseBackend::Postgres => "postgres",
+        };
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("STAMPEDE_SERVER__PORT", "0")
+            .env("STAMPEDE_LOG__LEVEL", "error")
+            .env("STAMPEDE_DATABASE__BACKEND", backend_name)
+            .env("STAMPEDE_DATABASE__URL", &database.options.url)
+            .env("STAMPEDE_DATABASE__MAX_CONNECTIONS", "16")
+            .env("STAMPEDE_RUNTIME__ENGINE", engine)
+            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "6000")
+            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "60");
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut port = None;
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(rest) = line.strip_prefix("Stampede is listening on http://127.0.0.1:") {
+                port = rest.split(' ').next().and_then(|p| p.parse::<u16>().ok());
+            }
+            if line.starts_with("  health:") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let port = port.ok_or_else(|| anyhow::anyhow!("the server did not start"))?;
+        let db = database.options.clone();
+        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), db, _database: database, _dir: dir })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user + system) a process has used.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// (current RSS, peak RSS) in KiB.
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Sum and count of a Prometheus histogram in a text exposition.
+pub fn histogram_totals(metrics: &str, name: &str) -> (f64, f64) {
+    let value = |suffix: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}_{suffix} ")) || l.starts_with(&format!("{name}_{suffix}{{")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (value("sum"), value("count"))
+}

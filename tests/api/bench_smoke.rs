@@ -1,0 +1,45 @@
+//! A short run of the load harness, so it cannot rot: seed, a few seconds of
+//! open-loop load at a small rate with the default mix, the correctness check.
+//! Nothing about speed is asserted.
+
+use std::time::Duration;
+
+use stampede_bench::load::{Mix, Shared, Step};
+use stampede_bench::run::{Target, fixed};
+use stampede_bench::seed::{SeedOptions, seed};
+use stampede_store::DatabaseBackend;
+
+use crate::helpers::spawn_app_with;
+
+async fn smoke(backend: DatabaseBackend, engine: &str) {
+    let app = spawn_app_with(backend, &format!("[runtime]\nengine = \"{engine}\"\n")).await;
+    let world =
+        seed(&app.db.options, &SeedOptions { cards: 200, stores: 2, terminals_per_store: 3, initial_balance: 20 })
+            .await
+            .expect("seed");
+    let shared = Shared::new(app.address.clone(), world);
+    let target = Target { base: &app.address, pid: None, db: &app.db.options };
+    let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: false, abuser: false };
+    let run = fixed(&shared, &target, engine, "smoke", step, Mix::default(), 1000).await.expect("run");
+    assert!(run.check.passed, "{:?}", run.check.problems);
+    assert!(run.check.acknowledged_writes > 50, "{:?}", run.check);
+    assert_eq!(run.steps[0].requests, 180);
+    let md = stampede_bench::report::markdown(&stampede_bench::report::Report {
+        command: "test".into(),
+        machine: "test".into(),
+        started_at: "now".into(),
+        runs: vec![run],
+        ratios: vec![],
+    });
+    assert!(md.contains("| smoke |"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_smoke_actors_sqlite() {
+    smoke(DatabaseBackend::Sqlite, "actors").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_smoke_naive_postgres() {
+    smoke(DatabaseBackend::Postgres, "naive").await;
+}
