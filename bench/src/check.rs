@@ -52,16 +52,20 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
         tokio::time::sleep(Duration::from_millis(200)).await;
         backlog = store.outbox_backlog().await?;
     }
-    let truth = shared.truth.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+    // Copy out of the lock: it is never held across an await.
+    let (acknowledged, violations, unresolved) = {
+        let truth = shared.truth.lock().map_err(|_| anyhow::anyhow!("lock"))?;
+        (truth.acknowledged.clone(), truth.idempotency_violations, truth.unresolved.len())
+    };
     let mut problems = Vec::new();
     let mut per_card: HashMap<usize, i64> = HashMap::new();
     let mut ids = HashSet::new();
-    for (card, delta, id) in truth.acknowledged.values() {
+    for (card, delta, id) in acknowledged.values() {
         *per_card.entry(*card).or_default() += delta;
         ids.insert(*id);
     }
-    if ids.len() != truth.acknowledged.len() {
-        problems.push(format!("{} keys share transactions", truth.acknowledged.len() - ids.len()));
+    if ids.len() != acknowledged.len() {
+        problems.push(format!("{} keys share transactions", acknowledged.len() - ids.len()));
     }
     let mut mismatches = 0;
     for (card, delta) in &per_card {
@@ -78,14 +82,14 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
         }
     }
     let rows = ledger_rows(db).await?;
-    if rows != truth.acknowledged.len() as i64 {
-        problems.push(format!("{rows} ledger rows for {} acknowledged writes", truth.acknowledged.len()));
+    if rows != acknowledged.len() as i64 {
+        problems.push(format!("{rows} ledger rows for {} acknowledged writes", acknowledged.len()));
     }
-    if truth.idempotency_violations > 0 {
-        problems.push(format!("{} keys answered with two different transactions", truth.idempotency_violations));
+    if violations > 0 {
+        problems.push(format!("{} keys answered with two different transactions", violations));
     }
-    if !truth.unresolved.is_empty() {
-        problems.push(format!("{} writes never got a definitive answer", truth.unresolved.len()));
+    if unresolved > 0 {
+        problems.push(format!("{unresolved} writes never got a definitive answer"));
     }
     let history = store.count_history().await?;
     if backlog != 0 {
@@ -96,11 +100,11 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
     }
     Ok(CheckReport {
         passed: problems.is_empty(),
-        acknowledged_writes: truth.acknowledged.len(),
+        acknowledged_writes: acknowledged.len(),
         ledger_rows: rows,
         cards_checked: per_card.len(),
         balance_mismatches: mismatches,
-        idempotency_violations: truth.idempotency_violations,
+        idempotency_violations: violations,
         outbox_backlog: backlog,
         history_rows: history,
         problems,

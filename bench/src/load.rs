@@ -253,7 +253,7 @@ impl Shared {
                     *outcomes.lock().expect("lock").entry("client saturated".into()).or_default() += 1;
                     continue;
                 }
-                let abuser = step.abuser && sent % 20 == 0;
+                let abuser = step.abuser && sent.is_multiple_of(20);
                 let kind = self.pick(&mix, step.hot_card, abuser);
                 let (me, hist, outcomes) = (Arc::clone(self), Arc::clone(&hist), Arc::clone(&outcomes));
                 me.inflight.fetch_add(1, Ordering::Relaxed);
