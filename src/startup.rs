@@ -132,7 +132,7 @@ impl Application {
                     actor_threads: rt.actor_threads,
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
                     max_actors: rt.max_actors,
-                    recent_keys: 16,
+                    recent_keys: 256,
                 },
                 runtime_metrics.clone(),
             ),
@@ -165,6 +165,7 @@ impl Application {
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
             },
             queue: Arc::clone(&queue),
+            touched: moka::future::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
             links: Links { public_url: settings.server.public_url.clone() },
             policy: Policy {
                 min_password_length: id.min_password_length,

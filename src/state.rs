@@ -28,6 +28,8 @@ pub struct AppState {
     pub pos: PosPolicy,
     /// The in-process queues (the embedded default).
     pub queue: Arc<stampede_store::queue::InProcessQueue>,
+    /// Terminals whose last-used time was written in the last minute.
+    pub touched: moka::future::Cache<uuid::Uuid, ()>,
     pub links: Links,
     pub policy: Policy,
     /// A real argon2id hash of a random password, verified against when an

@@ -82,6 +82,9 @@ pub struct CardActor {
     unavailable: Option<RuntimeError>,
     inflight: usize,
     stale: bool,
+    /// Commands that arrived while the state was stale: they run after the
+    /// reload instead of piling more doomed operations onto the pipeline.
+    deferred: VecDeque<Execute>,
     recent: VecDeque<(String, Recent)>,
 }
 
@@ -110,6 +113,7 @@ impl CardActor {
             unavailable: None,
             inflight: 0,
             stale: false,
+            deferred: VecDeque::new(),
             recent: VecDeque::new(),
         }
     }
@@ -137,6 +141,11 @@ impl CardActor {
                 });
                 act.unavailable = None;
                 act.stale = false;
+                // Run what waited for the reload, in arrival order.
+                let waiting: Vec<Execute> = act.deferred.drain(..).collect();
+                for msg in waiting {
+                    <CardActor as Handler<Execute>>::handle(act, msg, ctx);
+                }
             }
             Ok((None, _)) => {
                 act.unavailable = Some(RuntimeError::NotFound);
@@ -145,6 +154,9 @@ impl CardActor {
             Err(e) => {
                 tracing::warn!(card = %act.id, error = %e, "loading a card failed");
                 act.unavailable = Some(RuntimeError::Unavailable);
+                for msg in act.deferred.drain(..) {
+                    let _ = msg.reply.send(Err(RuntimeError::Unavailable));
+                }
                 ctx.stop();
             }
         }));
@@ -231,7 +243,7 @@ impl Handler<Passivate> for CardActor {
     type Result = ();
 
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
-        if self.inflight == 0 {
+        if self.inflight == 0 && self.deferred.is_empty() {
             ctx.stop();
         }
     }
@@ -254,6 +266,15 @@ impl Handler<Execute> for CardActor {
         let Execute { request: req, reply } = msg;
         if let Some(e) = self.unavailable {
             let _ = reply.send(Err(e));
+            return;
+        }
+        if self.stale {
+            if self.deferred.len() >= self.mailbox {
+                self.metrics.overloaded.inc();
+                let _ = reply.send(Err(RuntimeError::Overloaded));
+            } else {
+                self.deferred.push_back(Execute { request: req, reply });
+            }
             return;
         }
         let Some(loaded) = self.loaded.as_mut() else {

@@ -55,7 +55,7 @@ impl Default for RuntimeConfig {
             actor_threads: 2,
             idle_timeout: Duration::from_secs(300),
             max_actors: 1_000_000,
-            recent_keys: 16,
+            recent_keys: 256,
         }
     }
 }

@@ -95,6 +95,10 @@ pub async fn sweep(
     mix: Mix,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<RunReport> {
+    // Warm the caches and actors first (not reported).
+    let warm = Step { rate: plan.start_rps, duration: Duration::from_secs(3), hot_card: plan.hot_card, abuser: false };
+    let _ = shared.step(mix, warm, plan.max_inflight).await;
+    progress(&format!("  [{label}] warmed up"));
     let mut steps = Vec::new();
     let mut best: f64 = 0.0;
     let mut rate = plan.start_rps;

@@ -49,8 +49,10 @@ impl Server {
             .env("STAMPEDE_DATABASE__URL", &database.options.url)
             .env("STAMPEDE_DATABASE__MAX_CONNECTIONS", "16")
             .env("STAMPEDE_RUNTIME__ENGINE", engine)
-            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "6000")
-            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "60");
+            // 100 requests/s per terminal, bursts of 300: the abuser (~200/s on
+            // one terminal) is refused, the other terminals are not.
+            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "300")
+            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "3");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

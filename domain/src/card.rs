@@ -218,9 +218,19 @@ impl CardState {
         if amount <= 0 {
             return;
         }
-        let expires_at = expiry_days.map(|d| at + Duration::days(i64::from(d)));
-        self.book.lots.push(Lot { earned_at: at, expires_at, remaining: amount });
-        self.book.lots.sort_by_key(|l| l.earned_at);
+        // Earnings expire at the end of their (UTC) day, so one day's earnings
+        // share a lot: the book stays as small as the number of earning days.
+        let expires_at = expiry_days.map(|d| {
+            let day = (at + Duration::days(i64::from(d))).date_naive();
+            day.succ_opt().unwrap_or(day).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+        });
+        match self.book.lots.last_mut() {
+            Some(last) if last.expires_at == expires_at && last.earned_at <= at => last.remaining += amount,
+            _ => {
+                self.book.lots.push(Lot { earned_at: at, expires_at, remaining: amount });
+                self.book.lots.sort_by_key(|l| l.earned_at);
+            }
+        }
         self.balance += amount;
     }
 

@@ -156,8 +156,10 @@ impl FromRequest for PosAuth {
                 if terminal.revoked_at.is_some() || !crate::auth::secret::same(&terminal.key_hash, &hash) {
                     return Err(unauthorized());
                 }
-                let stale = terminal.last_used_at.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60));
-                if stale {
+                // At most one write a minute per terminal, tracked in process
+                // (the cached record's last_used_at does not move).
+                if state.touched.get(&id).await.is_none() {
+                    state.touched.insert(id, ()).await;
                     // At most one write a minute per terminal, off the request path.
                     let store = std::sync::Arc::clone(&state.store);
                     tokio::spawn(async move {

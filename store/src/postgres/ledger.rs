@@ -91,6 +91,11 @@ async fn take_stock(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Opt
     Ok(if out.is_empty() { None } else { Some(out) })
 }
 
+/// Rows per multi-row statement. Each statement stays well under the loopback
+/// socket's send buffer (16 KiB by default): sqlx sets no TCP_NODELAY, and a
+/// message written in two parts waits ~40 ms for a delayed ACK (Nagle).
+const CHUNK: usize = 24;
+
 /// The statements of a batch, inside the caller's transaction.
 async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
     let now = Utc::now();
@@ -98,8 +103,9 @@ async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Atte
     // (1) Idempotency records.
     let keyed: Vec<(usize, &IdempotencyRecord)> =
         ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
-    if !keyed.is_empty() {
-        let fresh: Vec<(String, String)> = sqlx::query_as(
+    let mut fresh: HashSet<(String, String)> = HashSet::new();
+    for keyed in keyed.chunks(CHUNK) {
+        let rows: Vec<(String, String)> = sqlx::query_as(
             "INSERT INTO loyalty.idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
                  SELECT s, k, f, st, b, $6, e
                  FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::int2[], $5::bytea[], $7::timestamptz[])
@@ -117,43 +123,46 @@ async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Atte
         .fetch_all(&mut *tx)
         .await
         .map_err(error::other)?;
-        let fresh: HashSet<(String, String)> = fresh.into_iter().collect();
-        let dups: Vec<(usize, CommitOutcome)> = keyed
-            .iter()
-            .filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone())))
-            .map(|(i, _)| (*i, CommitOutcome::Duplicate))
-            .collect();
-        if !dups.is_empty() {
-            return Ok(Err(dups));
-        }
+        fresh.extend(rows);
+    }
+    let dups: Vec<(usize, CommitOutcome)> = keyed
+        .iter()
+        .filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone())))
+        .map(|(i, _)| (*i, CommitOutcome::Duplicate))
+        .collect();
+    if !dups.is_empty() {
+        return Ok(Err(dups));
     }
     if let Some(out) = take_stock(tx, ops).await? {
         return Ok(Err(out));
     }
 
     // (2) One update per card: its first expected version, its last state.
-    let groups = decide_groups(ops);
-    let updated: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE loyalty.cards AS c
+    let all_groups = decide_groups(ops);
+    let mut updated: HashSet<CardId> = HashSet::new();
+    for groups in all_groups.chunks(CHUNK) {
+        let rows: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE loyalty.cards AS c
              SET stamps = u.stamps, points = u.points, state = u.state, version = u.new_version,
                  next_expiry_at = u.next_expiry_at, updated_at = $8
              FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::jsonb[], $7::timestamptz[])
                   AS u(id, expected, new_version, stamps, points, state, next_expiry_at)
              WHERE c.id = u.id AND c.version = u.expected
              RETURNING c.id",
-    )
-    .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
-    .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(error::other)?;
-    let updated: HashSet<CardId> = updated.into_iter().map(CardId).collect();
+        )
+        .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
+        .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        updated.extend(rows.into_iter().map(CardId));
+    }
 
     // (3) Conflicted cards keep no idempotency record.
     let lost: Vec<&IdempotencyRecord> =
@@ -172,7 +181,7 @@ async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Atte
 
     // (4) Ledger and outbox rows of what committed.
     let done: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
-    if !done.is_empty() {
+    for done in done.chunks(CHUNK) {
         let e: Vec<&LedgerEntry> = done.iter().map(|op| &op.entry).collect();
         sqlx::query(
                 "INSERT INTO loyalty.transactions (id, card_id, customer_id, business_id, store_id, program_id,
