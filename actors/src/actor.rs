@@ -350,6 +350,7 @@ impl Handler<Execute> for CardActor {
             }
         };
         let prepared = prepare(&req, loaded.facts, &loaded.speculative, &next, &effect);
+        let prepared_expected = prepared.op.card.expected_version;
         let (done_tx, done_rx) = oneshot::channel();
         let writer = self.writers.for_card(self.id);
         match writer.try_send(WriteRequest { op: prepared.op, done: done_tx }) {
@@ -377,6 +378,7 @@ impl Handler<Execute> for CardActor {
             self.remember(k.clone(), Recent::Pending { fingerprint: idem.fingerprint.clone(), waiters: Vec::new() });
         }
         let (status, body) = (prepared.status, prepared.body);
+        let expected_version = prepared_expected;
         let idem = req.idempotency.clone();
         let reversed = effect.reverses;
         let wait = async move { done_rx.await.unwrap_or(Err(())) };
@@ -393,6 +395,7 @@ impl Handler<Execute> for CardActor {
                     act.settle(key, reply, Ok(CardReply::Done { status, body, replayed: false }));
                 }
                 Ok(CommitOutcome::Duplicate) => {
+                    tracing::debug!(card = %act.id, "duplicate key reached the database");
                     // The key was stored before (another process, or before a
                     // restart): answer with what was stored. Our speculative
                     // state counted an effect that did not happen: reload.
@@ -418,6 +421,7 @@ impl Handler<Execute> for CardActor {
                     act.settle(key, reply, Ok(CardReply::Refused(stampede_domain::card::Refusal::OutOfStock)));
                 }
                 Ok(CommitOutcome::Conflict) => {
+                    tracing::debug!(card = %act.id, expected = expected_version, inflight = act.inflight, "version conflict");
                     act.stale = true;
                     if let (Some(r), Some(l)) = (reversed, act.loaded.as_mut()) {
                         l.reversed.remove(&r);

@@ -225,3 +225,24 @@ async fn hot_card_with_retries_has_no_conflicts() {
     assert_eq!(conflicts, 0);
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 300);
 }
+
+/// Concurrent duplicates (the same key sent twice at once) never reach the
+/// database as duplicates: the actor's recent keys answer them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_duplicates_stay_in_the_actor() {
+    let w = world(DatabaseBackend::Postgres, 1).await;
+    let metrics = RuntimeMetrics::new();
+    let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone());
+    let mut tasks = Vec::new();
+    for i in 0..300usize {
+        for _ in 0..2 {
+            let (e, req) = (Arc::clone(&engine), stamp(&w, w.cards[0], Some(format!("d{i}"))));
+            tasks.push(tokio::spawn(async move { e.execute(req).await }));
+        }
+    }
+    for t in tasks {
+        assert!(matches!(t.await.expect("task"), Ok(CardReply::Done { .. })));
+    }
+    assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 300);
+    assert_eq!(metrics.conflicts.get(), 0, "no duplicate reached the database");
+}
