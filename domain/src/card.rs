@@ -29,7 +29,9 @@ pub struct Lot {
 }
 
 /// The bookkeeping a card's rules need, stored as JSON beside the balance.
+/// Missing fields read as empty, so rows written by older versions still load.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CardBook {
     pub lots: Vec<Lot>,
     /// The store-local day of the last earning and what was earned that day.

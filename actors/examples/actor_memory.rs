@@ -1,0 +1,136 @@
+//! Memory per idle card actor: activate N cards (SQLite, seeded here), measure
+//! the RSS growth, passivate them all, measure again.
+//!
+//! `cargo run --release -p stampede-actors --example actor_memory -- 200000`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stampede_actors::{ActorEngine, CardEngine, CardRequest, EntryMeta, ProgramContext, RuntimeConfig, RuntimeMetrics};
+use stampede_domain::card::Command;
+use stampede_domain::ids::CardId;
+use stampede_domain::program::{ProgramRules, StampRules};
+use stampede_store::testing::TestDatabase;
+use uuid::Uuid;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn render(_: &stampede_domain::ledger::LedgerEntry) -> (u16, Vec<u8>) {
+    (201, Vec::new())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let program = Uuid::now_v7();
+    let business = Uuid::now_v7();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(sqlx::sqlite::SqliteConnectOptions::new().filename(&db.options.url))
+        .await?;
+    let now = chrono::Utc::now();
+    sqlx::query("INSERT INTO businesses (id, name, created_at, updated_at) VALUES ($1, 'b', $2, $2)")
+        .bind(business)
+        .bind(now)
+        .execute(&pool)
+        .await?;
+    sqlx::query("INSERT INTO programs (id, business_id, kind, name, rules, created_at, updated_at) VALUES ($1, $2, 'stamps', 'p', '{}', $3, $3)")
+        .bind(program)
+        .bind(business)
+        .bind(now)
+        .execute(&pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    let mut cards = Vec::with_capacity(n);
+    for i in 0..n {
+        let (c, card) = (Uuid::now_v7(), Uuid::now_v7());
+        sqlx::query("INSERT INTO customers (id, email, name, joined_at, updated_at) VALUES ($1, $2, 'n', $3, $3)")
+            .bind(c)
+            .bind(format!("m{i}@x"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO cards (id, program_id, customer_id, business_id, code, stamps, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 3, '{\"lots\":[{\"earned_at\":\"2026-11-26T00:00:00Z\",\"expires_at\":null,\"remaining\":3}]}', $6, $6)")
+            .bind(card)
+            .bind(program)
+            .bind(c)
+            .bind(business)
+            .bind(format!("C{i}"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        cards.push(CardId(card));
+    }
+    tx.commit().await?;
+    let rules = ProgramRules::Stamps(StampRules {
+        stamps_per_reward: 10,
+        max_stamps_per_visit: 5,
+        min_purchase_minor: None,
+        currency: None,
+        min_interval_secs: 0,
+        daily_cap: None,
+        expiry_days: None,
+    });
+    let ctx = Arc::new(ProgramContext { program_id: program, version: 1, rules, campaigns: Vec::new() });
+    let config = RuntimeConfig { max_actors: n * 2, ..Default::default() };
+    let engine = ActorEngine::start(Arc::clone(&store), config, RuntimeMetrics::new());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib();
+    let started = Instant::now();
+    // An Expire with nothing due is refused: it activates the card and changes nothing.
+    let mut handles = Vec::new();
+    for chunk in cards.chunks(1000) {
+        for &card in chunk {
+            let (e, ctx) = (Arc::clone(&engine), Arc::clone(&ctx));
+            handles.push(tokio::spawn(async move {
+                let at = chrono::Utc::now();
+                let req = CardRequest {
+                    card_id: card,
+                    program: ctx,
+                    command: Command::Expire { at },
+                    meta: EntryMeta::default(),
+                    idempotency: None,
+                    render,
+                    at,
+                };
+                let _ = e.execute(req).await;
+            }));
+        }
+        for h in handles.drain(..) {
+            let _ = h.await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let active = rss_kib();
+    println!(
+        "activated {} actors in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor",
+        engine.active_actors(),
+        started.elapsed().as_secs_f64(),
+        before,
+        active,
+        (active.saturating_sub(before) * 1024) as f64 / n as f64
+    );
+    engine.passivate_all();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while engine.active_actors() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib();
+    println!(
+        "after passivating: {} actors, RSS {} KiB ({:+.1}% of the RSS before activation)",
+        engine.active_actors(),
+        after,
+        (after as f64 / before as f64 - 1.0) * 100.0
+    );
+    Ok(())
+}
