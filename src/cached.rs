@@ -31,6 +31,19 @@ pub struct ProgramBundle {
     pub campaigns: Vec<Campaign>,
 }
 
+impl ProgramBundle {
+    /// What the card runtime needs to run a command under this program; POS
+    /// operations apply campaigns, adjustments and expiry do not.
+    pub fn context(&self, with_campaigns: bool) -> std::sync::Arc<stampede_actors::ProgramContext> {
+        std::sync::Arc::new(stampede_actors::ProgramContext {
+            program_id: self.program.id,
+            version: self.program.version,
+            rules: self.program.rules.clone(),
+            campaigns: if with_campaigns { self.campaigns.clone() } else { Vec::new() },
+        })
+    }
+}
+
 async fn generation(cache: &dyn Cache, kind: &str, id: Uuid) -> Option<String> {
     let key = format!("gen:{kind}:{id}");
     match cache.get(&key).await {

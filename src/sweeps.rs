@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use stampede_actors::{CardEngine, CardReply, CardRequest, EntryMeta, ProgramContext};
+use stampede_actors::{CardEngine, CardReply, CardRequest, EntryMeta};
 use stampede_domain::card::Command;
 use stampede_domain::ports::{Cache, Store};
 
@@ -21,12 +21,7 @@ pub async fn expire_due(store: &dyn Store, cache: &dyn Cache, engine: &dyn CardE
     for card_id in due {
         let Ok(Some(card)) = store.get_card(card_id).await else { continue };
         let Ok(Some(bundle)) = cached::program(cache, store, card.program_id).await else { continue };
-        let program = Arc::new(ProgramContext {
-            program_id: bundle.program.id,
-            version: bundle.program.version,
-            rules: bundle.program.rules.clone(),
-            campaigns: Vec::new(),
-        });
+        let program = bundle.context(false);
         let request = CardRequest {
             card_id,
             program,

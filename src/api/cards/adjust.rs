@@ -1,6 +1,6 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext};
+use stampede_actors::{CardReply, CardRequest, EntryMeta};
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::card::Command;
 use stampede_domain::ids::{CardId, StoreId};
@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::admin::audit;
-use crate::api::pos::{TransactionView, render_transaction, reply};
-use crate::api::problem::{ApiError, Code, Problem};
+use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
+use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached;
 use crate::state::AppState;
@@ -57,34 +57,14 @@ pub async fn adjust(
     if body.delta == 0 || body.delta.abs() > 1_000_000_000 {
         return Err(ApiError::field("delta", "must be non-zero and at most 1000000000 either way"));
     }
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| {
-            ApiError::new(Code::BadRequest).detail("send an Idempotency-Key header (1 to 255 characters)")
-        })?;
-    let mut material = req.path().as_bytes().to_vec();
-    material.extend_from_slice(&serde_json::to_vec(&body).unwrap_or_default());
-    let idem = IdempotencyInput {
-        scope: format!("s:{}", auth.staff.id),
-        key: key.to_owned(),
-        fingerprint: crate::auth::secret::sha256(&material),
-        ttl: state.pos.idempotency_ttl,
-    };
+    let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
     let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let now = stampede_domain::ledger::now();
     let request = CardRequest {
         card_id: card.id,
-        program: std::sync::Arc::new(ProgramContext {
-            program_id: bundle.program.id,
-            version: bundle.program.version,
-            rules: bundle.program.rules.clone(),
-            campaigns: Vec::new(),
-        }),
+        program: bundle.context(false),
         command: Command::Adjust { delta: body.delta, at: now },
         meta: EntryMeta {
             store_id: Some(store.id),

@@ -13,11 +13,9 @@ pub mod redeem;
 pub mod session;
 pub mod stamps;
 
-use std::sync::Arc;
-
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext, RuntimeError};
+use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, RuntimeError};
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::business::Store;
 use stampede_domain::card::{AtStore, Command};
@@ -95,6 +93,21 @@ pub fn idempotency(
     state: &AppState,
     body: &impl Serialize,
 ) -> Result<IdempotencyInput, ApiError> {
+    let scope = match &auth.actor {
+        PosActor::Terminal(t) => format!("t:{}", t.id),
+        PosActor::Staff(s) => format!("s:{}", s.id),
+    };
+    idempotency_for(req, scope, state, body)
+}
+
+/// The `Idempotency-Key` of any write whose key belongs to `scope` (a terminal
+/// `t:<id>` or a staff account `s:<id>`), with the request's fingerprint.
+pub fn idempotency_for(
+    req: &HttpRequest,
+    scope: String,
+    state: &AppState,
+    body: &impl Serialize,
+) -> Result<IdempotencyInput, ApiError> {
     let key = req
         .headers()
         .get("idempotency-key")
@@ -107,10 +120,6 @@ pub fn idempotency(
             ApiError::new(Code::BadRequest).detail("Idempotency-Key must be 1 to 255 visible ASCII characters")
         })?
         .to_owned();
-    let scope = match &auth.actor {
-        PosActor::Terminal(t) => format!("t:{}", t.id),
-        PosActor::Staff(s) => format!("s:{}", s.id),
-    };
     let mut material = Vec::new();
     material.extend_from_slice(req.method().as_str().as_bytes());
     material.push(0);
@@ -198,12 +207,7 @@ pub async fn run(
         PosActor::Staff(s) => meta.staff_id = Some(s.id.0),
     }
     meta.request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-    let program = Arc::new(ProgramContext {
-        program_id: t.bundle.program.id,
-        version: t.bundle.program.version,
-        rules: t.bundle.program.rules.clone(),
-        campaigns: t.bundle.campaigns.clone(),
-    });
+    let program = t.bundle.context(true);
     let request = CardRequest {
         card_id: t.card.id,
         program,
