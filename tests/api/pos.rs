@@ -120,6 +120,34 @@ impl Counter {
     }
 }
 
+/// POST a write with its idempotency key until the answer is definitive: 503
+/// and 409 mean "not recorded, retry with the same key".
+async fn until_definitive(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl + Clone,
+    key: &str,
+    idem: impl std::fmt::Display,
+    body: &Value,
+) -> (u16, Vec<u8>) {
+    let idem = idem.to_string();
+    for _ in 0..200 {
+        let res = client
+            .post(url.clone())
+            .bearer_auth(key)
+            .header("idempotency-key", &idem)
+            .json(body)
+            .send()
+            .await
+            .expect("r");
+        let status = res.status().as_u16();
+        if status != 503 && status != 409 {
+            return (status, res.bytes().await.expect("body").to_vec());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    }
+    panic!("{idem} never got a definitive answer");
+}
+
 macro_rules! engines_and_backends {
     ($($name:ident),* $(,)?) => {
         mod actors_sqlite { $( #[tokio::test] async fn $name() { super::$name(stampede_store::DatabaseBackend::Sqlite, "actors").await; } )* }
@@ -272,25 +300,7 @@ async fn concurrent_stamps_on_one_card_are_exact(backend: DatabaseBackend, engin
             c.stamp_card.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let mut tries = 0;
-            loop {
-                let res = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("idempotency-key", format!("k{i}"))
-                    .json(&json!({"card_id": card}))
-                    .send()
-                    .await
-                    .expect("r");
-                let status = res.status().as_u16();
-                // 503 and 409 say "retry with the same key".
-                if (status == 503 || status == 409) && tries < 50 {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-                return status;
-            }
+            until_definitive(&client, &url, &key, format!("k{i}"), &json!({"card_id": card})).await.0
         }));
     }
     let mut ok = 0;
@@ -327,24 +337,7 @@ async fn concurrent_redemptions_grant_exactly_what_is_funded(backend: DatabaseBa
             c.key.clone(),
             json!({"card_id": c.stamp_card, "reward_id": c.free_coffee}),
         );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let res = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("idempotency-key", format!("r{i}"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("r");
-                let status = res.status().as_u16();
-                if status == 503 || status == 409 {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    continue;
-                }
-                return status;
-            }
-        }));
+        tasks.push(tokio::spawn(async move { until_definitive(&client, &url, &key, format!("r{i}"), &body).await.0 }));
     }
     let mut granted = 0;
     for t in tasks {
@@ -369,22 +362,7 @@ async fn in_flight_duplicates_apply_once(backend: DatabaseBackend, engine: &str)
             c.stamp_card.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            loop {
-                let res = client
-                    .post(&url)
-                    .bearer_auth(&key)
-                    .header("idempotency-key", "same")
-                    .json(&json!({"card_id": card, "count": 2}))
-                    .send()
-                    .await
-                    .expect("r");
-                let status = res.status().as_u16();
-                if status == 503 || status == 409 {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-                return (status, res.bytes().await.expect("body"));
-            }
+            until_definitive(&client, &url, &key, "same", &json!({"card_id": card, "count": 2})).await
         }));
     }
     let mut bodies = HashSet::new();
@@ -564,22 +542,15 @@ async fn two_instances_never_overdraw() {
             json!({"card_id": c.stamp_card, "reward_id": c.free_coffee}),
         );
         tasks.push(tokio::spawn(async move {
-            loop {
-                let res = client
-                    .post(format!("{base}/v1/pos/stores/{store}/redemptions"))
-                    .bearer_auth(&key)
-                    .header("idempotency-key", format!("two-{i}"))
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("r");
-                let status = res.status().as_u16();
-                if status == 503 || status == 409 {
-                    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
-                    continue;
-                }
-                return status;
-            }
+            until_definitive(
+                &client,
+                format!("{base}/v1/pos/stores/{store}/redemptions"),
+                &key,
+                format!("two-{i}"),
+                &body,
+            )
+            .await
+            .0
         }));
     }
     let mut granted = 0;
