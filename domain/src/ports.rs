@@ -286,6 +286,25 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> StoreResult<()>;
     /// The bytes and content type, if the object exists.
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
+
+    /// A URL a client may PUT exactly this object to (this content type and
+    /// length) until `ttl` passes, if the backend can sign one; `None` means
+    /// uploads go through the API.
+    async fn presign_upload(
+        &self,
+        _key: &str,
+        _content_type: &str,
+        _content_length: u64,
+        _ttl: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
+    /// A time-limited URL to download a private object, if the backend can sign
+    /// one; `None` means downloads go through the API.
+    async fn presign_download(&self, _key: &str, _ttl: std::time::Duration) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// The transaction path's storage: group commits, the naive one-transaction
@@ -338,6 +357,12 @@ pub trait HistoryStore: Send + Sync {
     async fn card_history(
         &self,
         card: CardId,
+        page: PageRequest,
+    ) -> StoreResult<Page<crate::ledger::TransactionMessage>>;
+    /// A customer's transactions over all their cards, newest first.
+    async fn customer_history(
+        &self,
+        customer: CustomerId,
         page: PageRequest,
     ) -> StoreResult<Page<crate::ledger::TransactionMessage>>;
     async fn count_history(&self) -> StoreResult<i64>;

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
-use stampede_domain::ids::CardId;
+use stampede_domain::ids::{CardId, CustomerId};
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::page::{Page, PageRequest};
 use stampede_domain::ports::{HistoryStore, StoreResult};
@@ -38,6 +38,21 @@ impl HistoryStore for PgStore {
              ORDER BY transaction_id DESC LIMIT $3",
         )
         .bind(card.0)
+        .bind(page.after)
+        .bind(page.fetch_limit())
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        Ok(Page::from_rows(rows.into_iter().map(|j| j.0).collect(), page, |m| m.transaction_id))
+    }
+
+    async fn customer_history(&self, customer: CustomerId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
+        let rows: Vec<Json<TransactionMessage>> = sqlx::query_scalar(
+            "SELECT item FROM loyalty.transaction_history
+             WHERE customer_id = $1 AND ($2 IS NULL OR transaction_id < $2)
+             ORDER BY transaction_id DESC LIMIT $3",
+        )
+        .bind(customer.0)
         .bind(page.after)
         .bind(page.fetch_limit())
         .fetch_all(self.pool())

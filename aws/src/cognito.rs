@@ -1,0 +1,196 @@
+//! A Cognito user pool (one for customers, one for staff): sign-up,
+//! confirmation, login with `USER_PASSWORD_AUTH`, refresh, sign-out and
+//! password reset. Cognito issues the tokens; Stampede verifies them through
+//! its issuer-agnostic path against the pool's JWKS (see the API's
+//! `auth::verify`), with the expected issuer and the JWKS URL as separate
+//! settings because a local endpoint serves the keys under its own address.
+//!
+//! Social sign-in (Google, Apple) through Cognito is federation configured on
+//! the pool, not code here.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use stampede_domain::ports::{StoreError, StoreResult};
+
+use crate::sdk_error;
+
+/// One pool and the app client Stampede uses with it.
+#[derive(Clone)]
+pub struct CognitoPool {
+    client: Client,
+    pub pool_id: String,
+    pub client_id: String,
+}
+
+/// The tokens Cognito hands out on login or refresh.
+#[derive(Debug, Clone)]
+pub struct CognitoTokens {
+    pub access_token: String,
+    pub id_token: Option<String>,
+    /// Absent on refresh: the refresh token stays the same.
+    pub refresh_token: Option<String>,
+    pub expires_in: i32,
+}
+
+/// Why a login or sign-up was refused (not an outage).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CognitoRefusal {
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("the account is not confirmed")]
+    NotConfirmed,
+    #[error("an account with this username exists")]
+    UsernameExists,
+    #[error("the password does not meet the pool's policy")]
+    WeakPassword,
+    #[error("the code is wrong or expired")]
+    BadCode,
+}
+
+/// A pool call's failure: a refusal to show the user, or an outage.
+#[derive(Debug, thiserror::Error)]
+pub enum CognitoError {
+    #[error(transparent)]
+    Refused(#[from] CognitoRefusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type CognitoResult<T> = Result<T, CognitoError>;
+
+/// The issuer Cognito puts in `iss` for a pool.
+pub fn issuer(region: &str, pool_id: &str) -> String {
+    format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}")
+}
+
+/// Map a service error by its code to a refusal, or else to a store error.
+fn classify<E>(what: &str, err: crate::SdkError<E>) -> CognitoError
+where
+    E: std::error::Error + aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata + Send + Sync + 'static,
+{
+    let refusal = err.as_service_error().and_then(|s| match s.code() {
+        Some("NotAuthorizedException" | "UserNotFoundException") => Some(CognitoRefusal::BadCredentials),
+        Some("UserNotConfirmedException") => Some(CognitoRefusal::NotConfirmed),
+        Some("UsernameExistsException") => Some(CognitoRefusal::UsernameExists),
+        Some("InvalidPasswordException") => Some(CognitoRefusal::WeakPassword),
+        Some("CodeMismatchException" | "ExpiredCodeException") => Some(CognitoRefusal::BadCode),
+        _ => None,
+    });
+    match refusal {
+        Some(r) => CognitoError::Refused(r),
+        None => CognitoError::Store(sdk_error(what, err)),
+    }
+}
+
+fn attr(name: &str, value: &str) -> StoreResult<AttributeType> {
+    AttributeType::builder().name(name).value(value).build().map_err(|e| StoreError::Other(format!("cognito: {e}")))
+}
+
+impl CognitoPool {
+    pub fn new(client: Client, pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self { client, pool_id: pool_id.into(), client_id: client_id.into() }
+    }
+
+    /// Register a user; returns the pool's subject id (`sub`).
+    pub async fn sign_up(&self, email: &str, password: &str, name: Option<&str>) -> CognitoResult<String> {
+        let mut req = self
+            .client
+            .sign_up()
+            .client_id(&self.client_id)
+            .username(email)
+            .password(password)
+            .user_attributes(attr("email", email)?);
+        if let Some(name) = name {
+            req = req.user_attributes(attr("name", name)?);
+        }
+        let out = req.send().await.map_err(|e| classify("cognito sign-up", e))?;
+        Ok(out.user_sub)
+    }
+
+    /// Confirm a sign-up with the code Cognito mailed.
+    pub async fn confirm_sign_up(&self, email: &str, code: &str) -> CognitoResult<()> {
+        self.client
+            .confirm_sign_up()
+            .client_id(&self.client_id)
+            .username(email)
+            .confirmation_code(code)
+            .send()
+            .await
+            .map_err(|e| classify("cognito confirm", e))?;
+        Ok(())
+    }
+
+    /// Confirm without a code (an administrator, or a trusted sign-up path).
+    pub async fn admin_confirm(&self, email: &str) -> CognitoResult<()> {
+        self.client
+            .admin_confirm_sign_up()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(|e| classify("cognito admin confirm", e))?;
+        Ok(())
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> CognitoResult<CognitoTokens> {
+        self.auth(AuthFlowType::UserPasswordAuth, &[("USERNAME", email), ("PASSWORD", password)]).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> CognitoResult<CognitoTokens> {
+        self.auth(AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", refresh_token)]).await
+    }
+
+    async fn auth(&self, flow: AuthFlowType, params: &[(&str, &str)]) -> CognitoResult<CognitoTokens> {
+        let mut req = self.client.initiate_auth().client_id(&self.client_id).auth_flow(flow);
+        for (k, v) in params {
+            req = req.auth_parameters(*k, *v);
+        }
+        let out = req.send().await.map_err(|e| classify("cognito login", e))?;
+        let result = out.authentication_result.ok_or_else(|| {
+            // A challenge (new password, MFA) is not something this API answers.
+            StoreError::Other(format!("cognito answered with a challenge: {:?}", out.challenge_name))
+        })?;
+        Ok(CognitoTokens {
+            access_token: result.access_token.ok_or_else(|| StoreError::Other("cognito: no access token".into()))?,
+            id_token: result.id_token,
+            refresh_token: result.refresh_token,
+            expires_in: result.expires_in,
+        })
+    }
+
+    /// Sign out everywhere: Cognito revokes the user's refresh tokens.
+    pub async fn sign_out(&self, access_token: &str) -> CognitoResult<()> {
+        self.client
+            .global_sign_out()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| classify("cognito sign-out", e))?;
+        Ok(())
+    }
+
+    /// Start a password reset: Cognito mails a code.
+    pub async fn forgot_password(&self, email: &str) -> CognitoResult<()> {
+        self.client
+            .forgot_password()
+            .client_id(&self.client_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(|e| classify("cognito forgot password", e))?;
+        Ok(())
+    }
+
+    pub async fn confirm_forgot_password(&self, email: &str, code: &str, new_password: &str) -> CognitoResult<()> {
+        self.client
+            .confirm_forgot_password()
+            .client_id(&self.client_id)
+            .username(email)
+            .confirmation_code(code)
+            .password(new_password)
+            .send()
+            .await
+            .map_err(|e| classify("cognito confirm reset", e))?;
+        Ok(())
+    }
+}

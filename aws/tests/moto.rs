@@ -1,0 +1,343 @@
+//! Adapter tests against a real local AWS endpoint: `moto_server`, which
+//! `scripts/test` installs and starts, passing its address in `MOTO_URL`.
+//! Every test names its own resources (a random prefix), so tests share one
+//! endpoint without resetting it.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use stampede_aws::AwsOptions;
+use stampede_aws::bootstrap::{self, Resources};
+use stampede_aws::cognito::{CognitoPool, CognitoRefusal};
+use stampede_aws::history::DynamoHistory;
+use stampede_aws::s3::S3Objects;
+use stampede_aws::ses::SesMailer;
+use stampede_aws::sqs::SqsQueue;
+use stampede_domain::card::TxKind;
+use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
+use stampede_domain::ledger::TransactionMessage;
+use stampede_domain::page::PageRequest;
+use stampede_domain::ports::{HistoryStore, Mailer, ObjectStore, OutgoingMail, Queue, QueueMessage};
+use uuid::Uuid;
+
+fn moto_url() -> String {
+    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests with scripts/test, which starts moto_server")
+}
+
+async fn conf() -> SdkConfig {
+    stampede_aws::sdk_config(&AwsOptions {
+        region: "us-east-1".into(),
+        endpoint_url: Some(moto_url()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        attempt_timeout: Duration::from_secs(10),
+    })
+    .await
+}
+
+fn resources() -> Resources {
+    let p = format!("t{}", &Uuid::new_v4().simple().to_string()[..10]);
+    Resources {
+        transactions_table: format!("{p}-transactions"),
+        sessions_table: format!("{p}-sessions"),
+        audit_table: format!("{p}-audit"),
+        queue_prefix: format!("{p}-"),
+        max_receive_count: 2,
+        visibility_timeout_secs: 30,
+        sender: format!("no-reply@{p}.example.com"),
+        bucket: format!("{p}-bucket"),
+        region: "us-east-1".into(),
+    }
+}
+
+async fn bootstrapped() -> (SdkConfig, Resources) {
+    let conf = conf().await;
+    let r = resources();
+    bootstrap::run(&conf, &r).await.expect("bootstrap");
+    (conf, r)
+}
+
+fn message(card: CardId, customer: CustomerId, n: i64) -> TransactionMessage {
+    TransactionMessage {
+        schema_version: 1,
+        transaction_id: Uuid::now_v7(),
+        card_id: card,
+        customer_id: customer,
+        business_id: BusinessId(Uuid::now_v7()),
+        store_id: Some(StoreId(Uuid::now_v7())),
+        program_id: Uuid::now_v7(),
+        program_version: 1,
+        transaction_type: TxKind::StampIssuance,
+        amount: 1,
+        balance_after: n,
+        reward_id: None,
+        reverses_id: None,
+        timestamp: stampede_domain::ledger::now() + chrono::Duration::milliseconds(n),
+        request_id: Some(format!("req-{n}")),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_is_idempotent_and_creates_indexes_and_ttl() {
+    let conf = conf().await;
+    let r = resources();
+    let first = bootstrap::run(&conf, &r).await.expect("first bootstrap");
+    assert!(first.iter().any(|l| l.ends_with("created")), "{first:?}");
+    let second = bootstrap::run(&conf, &r).await.expect("second bootstrap");
+    assert!(second.iter().all(|l| !l.ends_with(": created")), "{second:?}");
+
+    let dynamo = aws_sdk_dynamodb::Client::new(&conf);
+    let table = dynamo.describe_table().table_name(&r.transactions_table).send().await.expect("describe").table;
+    let table = table.expect("table");
+    let mut indexes: Vec<String> =
+        table.global_secondary_indexes().iter().filter_map(|g| g.index_name().map(str::to_owned)).collect();
+    indexes.sort();
+    assert_eq!(indexes, vec!["GSI1", "GSI2"]);
+    let ttl = dynamo.describe_time_to_live().table_name(&r.transactions_table).send().await.expect("ttl");
+    let ttl = ttl.time_to_live_description.expect("ttl description");
+    assert_eq!(ttl.attribute_name(), Some("ExpiresAt"));
+
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    for topic in stampede_aws::sqs::TOPICS {
+        let name = stampede_aws::sqs::queue_name(&r.queue_prefix, topic);
+        let url = sqs.get_queue_url().queue_name(&name).send().await.expect("queue").queue_url.expect("url");
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .expect("redrive policy");
+        let policy = attrs.get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy).expect("redrive");
+        assert!(policy.contains(&format!("{name}-dlq")), "{policy}");
+    }
+}
+
+#[tokio::test]
+async fn history_writes_are_idempotent_and_pages_by_card_and_customer() {
+    let (conf, r) = bootstrapped().await;
+    let history = DynamoHistory::new(aws_sdk_dynamodb::Client::new(&conf), &r.transactions_table, 400);
+    let customer = CustomerId(Uuid::now_v7());
+    let (a, b) = (CardId(Uuid::now_v7()), CardId(Uuid::now_v7()));
+    let items: Vec<TransactionMessage> =
+        (0..40).map(|n| message(if n % 4 == 0 { b } else { a }, customer, n)).collect();
+    history.put_transactions(&items).await.expect("put");
+    // A repeated delivery (and a batch naming one id twice) leaves one item each.
+    history.put_transactions(&items[..30]).await.expect("put again");
+    history.put_transactions(&[items[0].clone(), items[0].clone()]).await.expect("put a duplicate pair");
+    assert_eq!(history.count_history().await.expect("count"), 40);
+    assert_eq!(history.get_transaction(items[7].transaction_id).await.expect("get"), Some(items[7].clone()));
+
+    // Card a, newest first, in pages of 7.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = history.card_history(a, PageRequest::new(after, Some(7))).await.expect("page");
+        assert!(page.items.len() <= 7);
+        seen.extend(page.items.iter().map(|m| m.transaction_id));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    let mut expected: Vec<Uuid> = items.iter().filter(|m| m.card_id == a).map(|m| m.transaction_id).collect();
+    expected.reverse();
+    assert_eq!(seen, expected);
+
+    let page = history.customer_history(customer, PageRequest::new(None, Some(200))).await.expect("customer");
+    assert_eq!(page.items.len(), 40);
+    assert_eq!(page.items[0], items[39]);
+    assert!(page.next_cursor.is_none());
+    let other = history.customer_history(CustomerId(Uuid::now_v7()), PageRequest::new(None, None)).await;
+    assert!(other.expect("other customer").items.is_empty());
+}
+
+async fn receive_all(client: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        for m in out.messages.unwrap_or_default() {
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().expect("receipt"))
+                .send()
+                .await
+                .expect("delete");
+            got.push(m);
+        }
+        if got.len() >= want {
+            break;
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn sqs_publishes_batches_with_attributes_and_redrives_to_the_dlq() {
+    let (conf, r) = bootstrapped().await;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&conf), &r.queue_prefix);
+    let messages: Vec<QueueMessage> = (0..23)
+        .map(|n| QueueMessage {
+            id: Uuid::now_v7(),
+            message_type: "transaction.committed".into(),
+            schema_version: 1,
+            request_id: Some(format!("req-{n}")),
+            body: format!("{{\"n\":{n}}}"),
+        })
+        .collect();
+    queue.publish("transaction", &messages).await.expect("publish");
+
+    let client = aws_sdk_sqs::Client::new(&conf);
+    let url = queue.url("transaction").await.expect("url");
+    let got = receive_all(&client, &url, 23).await;
+    assert_eq!(got.len(), 23);
+    for m in &got {
+        let attrs = m.message_attributes().expect("attributes");
+        let id = attrs["id"].string_value().expect("id");
+        let sent = messages.iter().find(|s| s.id.to_string() == id).expect("a message we sent");
+        assert_eq!(m.body(), Some(sent.body.as_str()));
+        assert_eq!(attrs["type"].string_value(), Some("transaction.committed"));
+        assert_eq!(attrs["schema_version"].string_value(), Some("1"));
+        assert_eq!(attrs["request_id"].string_value(), sent.request_id.as_deref());
+    }
+
+    // A message nobody deletes moves to the dead-letter queue after two receives.
+    queue.publish("email", &messages[..1]).await.expect("publish poison");
+    let email = queue.url("email").await.expect("email url");
+    for _ in 0..3 {
+        let _ = client
+            .receive_message()
+            .queue_url(&email)
+            .visibility_timeout(0)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+    }
+    let dlq = client
+        .get_queue_url()
+        .queue_name(stampede_aws::sqs::dlq_name(&r.queue_prefix, "email"))
+        .send()
+        .await
+        .expect("dlq")
+        .queue_url
+        .expect("dlq url");
+    let dead = receive_all(&client, &dlq, 1).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body(), Some(messages[0].body.as_str()));
+}
+
+#[tokio::test]
+async fn ses_sends_rendered_mail_from_the_verified_sender() {
+    let (conf, r) = bootstrapped().await;
+    let client = aws_sdk_sesv2::Client::new(&conf);
+    let mailer = SesMailer::new(client.clone(), format!("Stampede <{}>", r.sender), None);
+    let to = format!("{}@customer.example.com", Uuid::new_v4().simple());
+    let mail = OutgoingMail {
+        to: to.clone(),
+        subject: "Your reward is ready".into(),
+        text: "Show this at the counter.".into(),
+        html: "<p>Show this at the counter.</p>".into(),
+        message_id: Uuid::now_v7(),
+    };
+    mailer.send(&mail).await.expect("send");
+
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("json");
+    let sent = data["ses"]["Message"].to_string();
+    assert!(sent.contains(&to), "sent mail to {to} not found");
+    assert!(sent.contains("Your reward is ready"));
+
+    // An unverified sender is refused.
+    let stranger = SesMailer::new(client, "nobody@unverified.example.com", None);
+    assert!(stranger.send(&mail).await.is_err());
+}
+
+#[tokio::test]
+async fn s3_stores_objects_and_signs_uploads_and_downloads() {
+    let (conf, r) = bootstrapped().await;
+    let objects = S3Objects::new(S3Objects::client_for(&conf), &r.bucket);
+    objects.put("public/logos/a.png", b"\x89PNG....", "image/png").await.expect("put");
+    let (bytes, ct) = objects.get("public/logos/a.png").await.expect("get").expect("exists");
+    assert_eq!((bytes.as_slice(), ct.as_str()), (&b"\x89PNG...."[..], "image/png"));
+    assert!(objects.get("public/logos/missing.png").await.expect("get missing").is_none());
+    assert!(objects.put("../escape", b"x", "text/plain").await.is_err());
+
+    // A presigned PUT takes exactly the signed type and length.
+    let body = b"name,stamps\nada,3\n".to_vec();
+    let url = objects
+        .presign_upload("private/exports/e.csv", "text/csv", body.len() as u64, Duration::from_secs(300))
+        .await
+        .expect("presign put")
+        .expect("s3 signs uploads");
+    let http = reqwest::Client::new();
+    let put = http.put(&url).header("content-type", "text/csv").body(body.clone()).send().await.expect("upload");
+    assert!(put.status().is_success(), "{}", put.status());
+    let (stored, ct) = objects.get("private/exports/e.csv").await.expect("get").expect("uploaded");
+    assert_eq!((stored, ct.as_str()), (body.clone(), "text/csv"));
+
+    let url = objects
+        .presign_download("private/exports/e.csv", Duration::from_secs(300))
+        .await
+        .expect("presign get")
+        .expect("s3 signs downloads");
+    assert!(url.contains("X-Amz-Signature"));
+    let got = http.get(&url).send().await.expect("download");
+    assert!(got.status().is_success());
+    assert_eq!(got.bytes().await.expect("body").to_vec(), body);
+}
+
+/// A pool and an app client allowing USER_PASSWORD_AUTH, created directly.
+pub async fn cognito_pool(conf: &SdkConfig, name: &str) -> CognitoPool {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    let client = aws_sdk_cognitoidentityprovider::Client::new(conf);
+    let pool = client.create_user_pool().pool_name(name).send().await.expect("pool").user_pool.expect("pool");
+    let pool_id = pool.id().expect("pool id").to_owned();
+    let app = client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("stampede")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .expect("client");
+    CognitoPool::new(client, pool_id, app.client_id().expect("client id"))
+}
+
+#[tokio::test]
+async fn cognito_sign_up_confirm_login_refresh_and_sign_out() {
+    let conf = conf().await;
+    let pool = cognito_pool(&conf, &format!("customers-{}", Uuid::new_v4().simple())).await;
+    let email = format!("{}@example.com", Uuid::new_v4().simple());
+    let sub = pool.sign_up(&email, "Correct-Horse-9", Some("Ada")).await.expect("sign up");
+    assert!(Uuid::parse_str(&sub).is_ok(), "sub {sub}");
+    let again = pool.sign_up(&email, "Correct-Horse-9", None).await;
+    assert!(matches!(again, Err(stampede_aws::cognito::CognitoError::Refused(CognitoRefusal::UsernameExists))));
+    pool.admin_confirm(&email).await.expect("confirm");
+
+    let tokens = pool.login(&email, "Correct-Horse-9").await.expect("login");
+    assert!(tokens.refresh_token.is_some() && tokens.id_token.is_some());
+    let wrong = pool.login(&email, "wrong-password-1").await;
+    assert!(matches!(wrong, Err(stampede_aws::cognito::CognitoError::Refused(CognitoRefusal::BadCredentials))));
+
+    let refreshed = pool.refresh(tokens.refresh_token.as_deref().expect("refresh token")).await.expect("refresh");
+    assert!(!refreshed.access_token.is_empty());
+    pool.sign_out(&tokens.access_token).await.expect("sign out");
+}
