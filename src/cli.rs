@@ -25,6 +25,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create the AWS resources (DynamoDB tables with their indexes and TTL, SQS
+    /// queues with dead-letter queues, the SES sender, the S3 bucket) at
+    /// `aws.endpoint_url` or in AWS. Idempotent; for development and tests.
+    Bootstrap,
     /// Load and validate the configuration, print where things are, and exit.
     CheckConfig,
     /// Manage the local issuer's signing keys.
@@ -71,6 +75,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn bootstrap(settings: Settings) -> anyhow::Result<()> {
+    let conf = stampede_aws::sdk_config(&settings.aws.options()).await;
+    let target = settings.aws.endpoint_url.clone().unwrap_or_else(|| format!("AWS ({})", settings.aws.region));
+    println!("Bootstrapping AWS resources at {target}:");
+    let report = stampede_aws::bootstrap::run(&conf, &settings.aws.resources(&settings.sender_address()))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for line in report {
+        println!("  {line}");
+    }
     Ok(())
 }
 

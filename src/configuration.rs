@@ -16,6 +16,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use stampede_store::{DatabaseBackend, DatabaseOptions, SqliteSync};
 
+mod aws;
+pub use aws::{AwsSettings, CognitoPoolSettings, CognitoSettings};
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
@@ -33,6 +36,7 @@ pub struct Settings {
     pub runtime: RuntimeSettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
+    pub aws: AwsSettings,
 }
 
 impl Default for Settings {
@@ -51,6 +55,7 @@ impl Default for Settings {
             runtime: RuntimeSettings::default(),
             log: LogSettings::default(),
             bootstrap: BootstrapSettings::default(),
+            aws: AwsSettings::default(),
         }
     }
 }
@@ -241,6 +246,8 @@ pub struct IdentitySettings {
     pub max_concurrent_hashes: usize,
     pub google: SocialSettings,
     pub apple: SocialSettings,
+    /// The pools, when `backend = "cognito"`.
+    pub cognito: CognitoSettings,
 }
 
 impl Default for IdentitySettings {
@@ -264,6 +271,7 @@ impl Default for IdentitySettings {
                 jwks_url: "https://appleid.apple.com/auth/keys".into(),
                 client_ids: Vec::new(),
             },
+            cognito: CognitoSettings::default(),
         }
     }
 }
@@ -543,20 +551,7 @@ impl Settings {
         if stampede_domain::text::Name::parse(&self.bootstrap.owner_name).is_err() {
             return bad("bootstrap.owner_name", "must be 1 to 200 characters");
         }
-        // Backends whose adapters this build does not have yet refuse to start
-        // rather than silently falling back to the embedded default.
-        let unavailable = [
-            ("history.backend", self.history.backend != HistoryBackend::Sql, "dynamodb"),
-            ("queue.backend", self.queue.backend != QueueBackend::InProcess, "sqs"),
-            ("mail.backend", self.mail.backend != MailBackend::Files, "ses"),
-            ("objects.backend", self.objects.backend != ObjectBackend::Files, "s3"),
-            ("identity.backend", self.identity.backend != IdentityBackend::Local, "cognito"),
-        ];
-        for (key, chosen, name) in unavailable {
-            if chosen {
-                return bad(key, &format!("\"{name}\" is not available in this build yet"));
-            }
-        }
+        self.validate_aws()?;
         Ok(())
     }
 
@@ -574,6 +569,85 @@ impl Settings {
             migrate: self.database.auto_migrate,
             sqlite_sync: self.database.sqlite_synchronous,
         }
+    }
+
+    /// Whether any backend is an AWS service (then `[aws]` is used).
+    pub fn uses_aws(&self) -> bool {
+        self.history.backend == HistoryBackend::Dynamodb
+            || self.queue.backend == QueueBackend::Sqs
+            || self.mail.backend == MailBackend::Ses
+            || self.objects.backend == ObjectBackend::S3
+            || self.identity.backend == IdentityBackend::Cognito
+    }
+
+    /// The bare address of `mail.from` (`Name <a@b>` gives `a@b`).
+    pub fn sender_address(&self) -> String {
+        let from = self.mail.from.trim();
+        match (from.rfind('<'), from.rfind('>')) {
+            (Some(a), Some(b)) if a < b => from[a + 1..b].trim().to_owned(),
+            _ => from.to_owned(),
+        }
+    }
+
+    fn validate_aws(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError(format!("{key}: {why}")));
+        if !self.uses_aws() {
+            return Ok(());
+        }
+        let aws = &self.aws;
+        if aws.region.trim().is_empty() {
+            return bad("aws.region", "is required when a backend is an AWS service");
+        }
+        if let Some(url) = &aws.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("aws.endpoint_url", "must be an http:// or https:// URL");
+        }
+        if aws.access_key_id.is_some() != aws.secret_access_key.is_some() {
+            return bad("aws.access_key_id", "and aws.secret_access_key must be given together");
+        }
+        if aws.timeout_secs == 0 {
+            return bad("aws.timeout_secs", "must be greater than 0");
+        }
+        if !(1..=1000).contains(&aws.max_receive_count) {
+            return bad("aws.max_receive_count", "must be between 1 and 1000");
+        }
+        if aws.visibility_timeout_secs > 43_200 {
+            return bad("aws.visibility_timeout_secs", "must be at most 43200 (12 hours)");
+        }
+        for (key, name) in [
+            ("aws.transactions_table", &aws.transactions_table),
+            ("aws.sessions_table", &aws.sessions_table),
+            ("aws.audit_table", &aws.audit_table),
+            ("aws.bucket", &aws.bucket),
+        ] {
+            if name.trim().is_empty() {
+                return bad(key, "must not be empty");
+            }
+        }
+        if self.mail.backend == MailBackend::Ses
+            && stampede_domain::email::Email::parse(&self.sender_address()).is_err()
+        {
+            return bad("mail.from", "must hold a valid address (the verified SES sender)");
+        }
+        if self.identity.backend == IdentityBackend::Cognito {
+            let pools = [("customers", &self.identity.cognito.customers), ("staff", &self.identity.cognito.staff)];
+            for (which, pool) in pools {
+                if pool.pool_id.trim().is_empty() {
+                    return bad(
+                        &format!("identity.cognito.{which}.pool_id"),
+                        "is required when identity.backend = \"cognito\"",
+                    );
+                }
+                if pool.client_id.trim().is_empty() {
+                    return bad(
+                        &format!("identity.cognito.{which}.client_id"),
+                        "is required when identity.backend = \"cognito\"",
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         match command {
             Command::Serve => cli::serve(settings).await,
             Command::Migrate => cli::migrate(settings).await,
+            Command::Bootstrap => cli::bootstrap(settings).await,
             Command::CheckConfig | Command::Keys { .. } => Ok(()),
         }
     });

@@ -16,7 +16,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
-use stampede_domain::ports::{Cache, RateLimiter};
+use stampede_domain::ports::{Cache, HistoryStore, Mailer, ObjectStore, Queue, RateLimiter};
 use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
 use stampede_store::mailbox::FileMailer;
 use stampede_store::objects::FileObjects;
@@ -28,7 +28,10 @@ use crate::auth::keys::KeyRing;
 use crate::auth::tokens::{CUSTOMER_CLIENT_ID, LocalIssuer, STAFF_CLIENT_ID};
 use crate::auth::verify::{AccessIssuer, IdIssuer, KeySource, PrincipalKind, RemoteJwks, TokenVerifier};
 use crate::bootstrap::{FirstOwner, ensure_first_owner};
-use crate::configuration::{CacheBackend, Engine, Settings, SocialSettings};
+use crate::configuration::{
+    CacheBackend, Engine, HistoryBackend, IdentityBackend, MailBackend, ObjectBackend, QueueBackend, Settings,
+    SocialSettings,
+};
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
 use crate::relay::Relay;
@@ -73,6 +76,51 @@ async fn cache_and_limiter(settings: &Settings) -> anyhow::Result<(Arc<dyn Cache
     }
 }
 
+/// The adapters behind the mail, object, history and queue ports: the embedded
+/// default's, or AWS services sharing one SDK configuration.
+struct Adapters {
+    mailer: Arc<dyn Mailer>,
+    objects: Arc<dyn ObjectStore>,
+    history: Arc<dyn HistoryStore>,
+    queue: Arc<dyn Queue>,
+    aws: Option<stampede_aws::SdkConfig>,
+}
+
+async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::Store>) -> Adapters {
+    let aws = match settings.uses_aws() {
+        true => Some(stampede_aws::sdk_config(&settings.aws.options()).await),
+        false => None,
+    };
+    let a = &settings.aws;
+    let mailer: Arc<dyn Mailer> = match (&aws, settings.mail.backend) {
+        (Some(conf), MailBackend::Ses) => Arc::new(stampede_aws::ses::SesMailer::from_conf(
+            conf,
+            settings.mail.from.clone(),
+            a.ses_configuration_set.clone(),
+        )),
+        _ => Arc::new(FileMailer::new(settings.data_dir().join("mail"), settings.mail.from.clone())),
+    };
+    let objects: Arc<dyn ObjectStore> = match (&aws, settings.objects.backend) {
+        (Some(conf), ObjectBackend::S3) => Arc::new(stampede_aws::s3::S3Objects::from_conf(conf, a.bucket.clone())),
+        _ => Arc::new(FileObjects::new(settings.data_dir().join("objects"))),
+    };
+    let history: Arc<dyn HistoryStore> = match (&aws, settings.history.backend) {
+        (Some(conf), HistoryBackend::Dynamodb) => Arc::new(stampede_aws::history::DynamoHistory::from_conf(
+            conf,
+            a.transactions_table.clone(),
+            a.history_retention_days,
+        )),
+        _ => store.clone(),
+    };
+    let queue: Arc<dyn Queue> = match (&aws, settings.queue.backend) {
+        (Some(conf), QueueBackend::Sqs) => {
+            Arc::new(stampede_aws::sqs::SqsQueue::from_conf(conf, a.queue_prefix.clone()))
+        }
+        _ => Arc::new(InProcessQueue::new(100_000)),
+    };
+    Adapters { mailer, objects, history, queue, aws }
+}
+
 impl Application {
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let store = stampede_store::open(&settings.database_options()).await?;
@@ -84,6 +132,7 @@ impl Application {
         let retain = Duration::from_secs(id.access_token_ttl_secs + 300);
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
+        let Adapters { mailer, objects, history, queue, aws } = adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
         let local = AccessIssuer {
             iss: id.local_issuer.clone(),
@@ -94,12 +143,34 @@ impl Application {
                 (STAFF_CLIENT_ID.to_owned(), PrincipalKind::Staff),
             ]),
         };
-        let verifier = TokenVerifier::new(
-            vec![local],
-            id_issuer(&id.google, &http),
-            id_issuer(&id.apple, &http),
-            Arc::clone(&cache),
-        );
+        let mut access = vec![local];
+        let cognito = match (&aws, id.backend) {
+            (Some(conf), IdentityBackend::Cognito) => {
+                let region = &settings.aws.region;
+                let pools =
+                    [(&id.cognito.customers, PrincipalKind::Customer), (&id.cognito.staff, PrincipalKind::Staff)];
+                for (pool, kind) in pools {
+                    // Cognito signs with RS256; its issuer and where its keys are
+                    // served are separate settings (a local endpoint differs).
+                    access.push(AccessIssuer {
+                        iss: pool.issuer(region),
+                        keys: KeySource::Remote(Arc::new(RemoteJwks::new(pool.jwks_url(region), http.clone()))),
+                        algorithms: vec![Algorithm::RS256],
+                        client_ids: HashMap::from([(pool.client_id.clone(), kind)]),
+                    });
+                }
+                Some(crate::state::CognitoPools {
+                    customers: stampede_aws::cognito::CognitoPool::from_conf(
+                        conf,
+                        id.cognito.customers.pool_id.clone(),
+                        id.cognito.customers.client_id.clone(),
+                    ),
+                })
+            }
+            _ => None,
+        };
+        let verifier =
+            TokenVerifier::new(access, id_issuer(&id.google, &http), id_issuer(&id.apple, &http), Arc::clone(&cache));
         let issuer = LocalIssuer {
             ring: Arc::clone(&ring),
             iss: id.local_issuer.clone(),
@@ -107,7 +178,6 @@ impl Application {
             refresh_ttl_days: id.refresh_token_ttl_days,
         };
         let dummy_hash = passwords.hash(crate::auth::secret::random_token()).await?;
-        let mailer = Arc::new(FileMailer::new(settings.data_dir().join("mail"), settings.mail.from.clone()));
 
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener =
@@ -138,9 +208,16 @@ impl Application {
             ),
             Engine::Naive => stampede_actors::NaiveEngine::new(Arc::clone(&store), runtime_metrics.clone()),
         };
-        let queue = Arc::new(InProcessQueue::new(100_000));
-        let history: Arc<dyn stampede_domain::ports::HistoryStore> = store.clone();
-        tokio::spawn(Relay { store: Arc::clone(&store), history, queue: queue.clone(), backlog, batch: 500 }.run());
+        tokio::spawn(
+            Relay {
+                store: Arc::clone(&store),
+                history: Arc::clone(&history),
+                queue: Arc::clone(&queue),
+                backlog,
+                batch: 500,
+            }
+            .run(),
+        );
         crate::sweeps::spawn(
             Arc::clone(&store),
             Arc::clone(&cache),
@@ -156,7 +233,9 @@ impl Application {
             limiter,
             limits: Limits::from_settings(&settings.rate_limits),
             mailer,
-            objects: Arc::new(FileObjects::new(settings.data_dir().join("objects"))),
+            objects,
+            history,
+            history_reads: settings.history.backend,
             engine,
             runtime_metrics,
             directory: crate::directory::Directory::new(Arc::clone(&store), 1_000_000),
@@ -164,7 +243,7 @@ impl Application {
                 idempotency_ttl: Duration::from_secs(rt.idempotency_ttl_hours * 3600),
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
             },
-            queue: Arc::clone(&queue),
+            queue,
             touched: moka::future::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
             links: Links { public_url: settings.server.public_url.clone() },
             policy: Policy {
@@ -173,6 +252,7 @@ impl Application {
                 invitation_ttl: Duration::from_secs(id.invitation_ttl_days * 86400),
             },
             dummy_hash,
+            cognito,
         });
         let body_limit = settings.server.body_limit_bytes;
         let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede_domain::ports::{Cache, Limit, Mailer, ObjectStore, RateLimiter, Store};
+use stampede_domain::ports::{Cache, HistoryStore, Limit, Mailer, ObjectStore, Queue, RateLimiter, Store};
 
 use crate::auth::tokens::LocalIssuer;
 use crate::auth::verify::TokenVerifier;
@@ -21,13 +21,17 @@ pub struct AppState {
     pub limits: Limits,
     pub mailer: Arc<dyn Mailer>,
     pub objects: Arc<dyn ObjectStore>,
+    /// Where committed transactions are copied (SQL or DynamoDB).
+    pub history: Arc<dyn HistoryStore>,
+    /// With DynamoDB, card history is read from there; with SQL, from the ledger.
+    pub history_reads: crate::configuration::HistoryBackend,
     /// Serves POS operations: card actors or the naive baseline.
     pub engine: Arc<dyn stampede_actors::CardEngine>,
     pub runtime_metrics: stampede_actors::RuntimeMetrics,
     pub directory: crate::directory::Directory,
     pub pos: PosPolicy,
-    /// The in-process queues (the embedded default).
-    pub queue: Arc<stampede_store::queue::InProcessQueue>,
+    /// The queues: in process (the embedded default) or SQS.
+    pub queue: Arc<dyn Queue>,
     /// Terminals whose last-used time was written in the last minute.
     pub touched: moka::future::Cache<uuid::Uuid, ()>,
     pub links: Links,
@@ -35,6 +39,13 @@ pub struct AppState {
     /// A real argon2id hash of a random password, verified against when an
     /// account does not exist so that answers take comparable time.
     pub dummy_hash: String,
+    /// With `identity.backend = "cognito"`: the customer pool that signs
+    /// customers up and in (tokens of both pools are verified by `verifier`).
+    pub cognito: Option<CognitoPools>,
+}
+
+pub struct CognitoPools {
+    pub customers: stampede_aws::cognito::CognitoPool,
 }
 
 /// POS rules from settings.

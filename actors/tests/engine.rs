@@ -72,6 +72,7 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
     for i in 0..n {
         let c = store
             .create_customer(NewCustomer {
+                id: None,
                 email: Email::parse(&format!("c{i}@x.test")).expect("e"),
                 name: Name::parse("C").expect("n"),
                 phone: None,

@@ -87,6 +87,10 @@ fn attr(name: &str, value: &str) -> StoreResult<AttributeType> {
 }
 
 impl CognitoPool {
+    pub fn from_conf(conf: &aws_config::SdkConfig, pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self::new(Client::new(conf), pool_id, client_id)
+    }
+
     pub fn new(client: Client, pool_id: impl Into<String>, client_id: impl Into<String>) -> Self {
         Self { client, pool_id: pool_id.into(), client_id: client_id.into() }
     }

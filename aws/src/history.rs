@@ -42,6 +42,10 @@ pub struct DynamoHistory {
 }
 
 impl DynamoHistory {
+    pub fn from_conf(conf: &aws_config::SdkConfig, table: impl Into<String>, retention_days: u32) -> Self {
+        Self::new(Client::new(conf), table, retention_days)
+    }
+
     pub fn new(client: Client, table: impl Into<String>, retention_days: u32) -> Self {
         Self { client, table: table.into(), retention: chrono::Duration::days(i64::from(retention_days)) }
     }

@@ -13,8 +13,10 @@
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use stampede_domain::ports::StoreError;
+
+pub use aws_config::SdkConfig;
 
 pub mod bootstrap;
 pub mod cognito;

@@ -23,6 +23,10 @@ pub struct S3Objects {
 }
 
 impl S3Objects {
+    pub fn from_conf(conf: &aws_config::SdkConfig, bucket: impl Into<String>) -> Self {
+        Self::new(Self::client_for(conf), bucket)
+    }
+
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
     }

@@ -21,6 +21,10 @@ pub struct SesMailer {
 }
 
 impl SesMailer {
+    pub fn from_conf(conf: &aws_config::SdkConfig, from: impl Into<String>, configuration_set: Option<String>) -> Self {
+        Self::new(Client::new(conf), from, configuration_set)
+    }
+
     pub fn new(client: Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
         Self { client, from: from.into(), configuration_set }
     }

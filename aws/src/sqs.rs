@@ -45,6 +45,10 @@ pub fn dlq_name(prefix: &str, topic: &str) -> String {
 }
 
 impl SqsQueue {
+    pub fn from_conf(conf: &aws_config::SdkConfig, prefix: impl Into<String>) -> Self {
+        Self::new(Client::new(conf), prefix)
+    }
+
     /// `prefix` names the queues: `stampede-` gives `stampede-transaction` and
     /// `stampede-transaction-dlq`.
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {

@@ -9,6 +9,9 @@ use crate::text::Name;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCustomer {
+    /// Given by an external identity provider (a Cognito pool's `sub`), so the
+    /// provider's tokens name this customer; `None` makes a new id.
+    pub id: Option<CustomerId>,
     pub email: Email,
     pub name: Name,
     pub phone: Option<String>,

@@ -43,6 +43,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/.well-known/jwks.json").get(auth::jwks::jwks))
         .service(
             web::scope("/v1")
+                // The counter's routes first, under a static prefix: actix
+                // matches every dynamic path with a regex (about 20k
+                // instructions each, measured with callgrind), in table order.
+                .service(
+                    web::scope("/pos")
+                        .service(web::resource("/stores/{store_id}/stamps").post(pos::stamps::issue_stamps))
+                        .service(web::resource("/stores/{store_id}/points").post(pos::points::earn_points))
+                        .service(web::resource("/stores/{store_id}/redemptions").post(pos::redeem::redeem))
+                        .service(web::resource("/stores/{store_id}/cards/{code}").get(pos::lookup::lookup))
+                        .service(web::resource("/stores/{store_id}/session").get(pos::session::pos_session))
+                        .service(
+                            web::resource("/stores/{store_id}/transactions/{transaction_id}/cancel")
+                                .post(pos::cancel::cancel),
+                        ),
+                )
+                // Then what customer apps poll.
+                .service(web::resource("/me/cards").get(cards::mine::my_cards))
+                .service(web::resource("/me/cards/{card_id}/code").get(cards::code::card_code))
+                .service(web::resource("/me/transactions").get(cards::transactions::my_transactions))
                 .service(web::resource("/auth/customers/register").post(auth::register::register))
                 .service(web::resource("/auth/customers/verify-email").post(auth::verify_email::verify_email))
                 .service(web::resource("/auth/customers/login").post(auth::login::customer_login))
@@ -75,15 +94,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/stores/{store_id}/terminals/{terminal_id}")
                         .delete(terminals::revoke::revoke_terminal),
                 )
-                .service(web::resource("/pos/stores/{store_id}/session").get(pos::session::pos_session))
-                .service(web::resource("/pos/stores/{store_id}/stamps").post(pos::stamps::issue_stamps))
-                .service(web::resource("/pos/stores/{store_id}/points").post(pos::points::earn_points))
-                .service(web::resource("/pos/stores/{store_id}/redemptions").post(pos::redeem::redeem))
-                .service(
-                    web::resource("/pos/stores/{store_id}/transactions/{transaction_id}/cancel")
-                        .post(pos::cancel::cancel),
-                )
-                .service(web::resource("/pos/stores/{store_id}/cards/{code}").get(pos::lookup::lookup))
                 .service(web::resource("/cards/{card_id}/adjustments").post(cards::adjust::adjust))
                 .service(web::resource("/me/cards/{card_id}/transactions").get(cards::history::history))
                 .service(
@@ -152,8 +162,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(campaigns::list::list_campaigns),
                 )
                 .service(web::resource("/campaigns/{campaign_id}").patch(campaigns::update::update_campaign))
-                .service(web::resource("/me/cards").get(cards::mine::my_cards))
-                .service(web::resource("/me/cards/{card_id}/code").get(cards::code::card_code))
                 .service(web::resource("/objects/public/{key:.*}").get(objects::get::get_object)),
         );
 }

@@ -90,7 +90,14 @@ fn new_business(n: &str) -> NewBusiness {
 }
 
 fn new_customer(e: &str) -> NewCustomer {
-    NewCustomer { email: email(e), name: name("Ada"), phone: None, marketing_consent: true, password_hash: None }
+    NewCustomer {
+        id: None,
+        email: email(e),
+        name: name("Ada"),
+        phone: None,
+        marketing_consent: true,
+        password_hash: None,
+    }
 }
 
 fn new_staff(e: &str) -> NewStaff {

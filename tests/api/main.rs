@@ -2,6 +2,7 @@
 //! fresh database (SQLite file or PostgreSQL database).
 
 mod admin;
+mod aws;
 mod bench_smoke;
 mod crash;
 mod customers;

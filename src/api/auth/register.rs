@@ -51,6 +51,7 @@ pub async fn register(
     // Hash in every case, so both outcomes take the same time.
     let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
     let new = NewCustomer {
+        id: None,
         email: email.clone(),
         name: name.clone(),
         phone: None,

@@ -84,7 +84,14 @@ async fn sign_in(
                 None => {
                     let local = email.as_str().split('@').next().unwrap_or("Customer");
                     let name = Name::parse(local).unwrap_or_else(|_| Name::parse("Customer").expect("literal name"));
-                    let new = NewCustomer { email, name, phone: None, marketing_consent: false, password_hash: None };
+                    let new = NewCustomer {
+                        id: None,
+                        email,
+                        name,
+                        phone: None,
+                        marketing_consent: false,
+                        password_hash: None,
+                    };
                     store.create_customer(new).await?
                 }
             };

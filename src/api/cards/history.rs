@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::api::pos::TransactionView;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
+use crate::configuration::HistoryBackend;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -17,8 +18,11 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
-/// A card's transactions, newest first (cursor-paginated). Read from the
-/// ledger, so every acknowledged transaction is there at once.
+/// A card's transactions, newest first (cursor-paginated). With the SQL
+/// history backend they are read from the ledger, so every acknowledged
+/// transaction is there at once; with DynamoDB from its card index (GSI2),
+/// which the outbox relay fills moments after the commit, without campaign
+/// and purchase details.
 #[utoipa::path(get, path = "/v1/me/cards/{card_id}/transactions", tag = "me",
     params(("card_id" = Uuid, Path), HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of transactions"),
@@ -32,7 +36,23 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let card = state.directory.by_id(CardId(path.into_inner())).await?.filter(|c| c.customer_id == auth.id);
     let card = card.ok_or_else(ApiError::not_found)?;
-    let page = state.store.card_entries(card.id, PageRequest::new(query.cursor, query.limit)).await?;
-    let items: Vec<TransactionView> = page.items.iter().map(TransactionView::from).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
+    let request = PageRequest::new(query.cursor, query.limit);
+    let (items, next_cursor) = match state.history_reads {
+        HistoryBackend::Sql => {
+            let page = state.store.card_entries(card.id, request).await?;
+            (page.items.iter().map(TransactionView::from).collect::<Vec<_>>(), page.next_cursor)
+        }
+        HistoryBackend::Dynamodb => {
+            let points = counts_points(&state, card.program_id).await?;
+            let page = state.history.card_history(card.id, request).await?;
+            (page.items.iter().map(|m| TransactionView::from_message(m, points)).collect(), page.next_cursor)
+        }
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// Whether a program counts points (else stamps).
+pub async fn counts_points(state: &AppState, program_id: Uuid) -> Result<bool, ApiError> {
+    let bundle = crate::cached::program(state.cache.as_ref(), state.store.as_ref(), program_id).await?;
+    Ok(bundle.is_some_and(|b| matches!(b.program.rules, stampede_domain::program::ProgramRules::Points(_))))
 }

@@ -4,6 +4,7 @@ pub mod adjust;
 pub mod code;
 pub mod history;
 pub mod mine;
+pub mod transactions;
 
 use chrono::Utc;
 use serde::Serialize;

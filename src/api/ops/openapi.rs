@@ -58,7 +58,7 @@ impl Modify for Bearer {
         campaigns::create::create_campaign, campaigns::list::list_campaigns, campaigns::update::update_campaign,
         cards::mine::my_cards, cards::code::card_code, objects::get::get_object,
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
-        pos::lookup::lookup, cards::adjust::adjust, cards::history::history,
+        pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
     ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
     tags(

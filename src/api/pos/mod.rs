@@ -182,6 +182,31 @@ impl From<&LedgerEntry> for TransactionView {
     }
 }
 
+impl TransactionView {
+    /// A transaction as the history store keeps it (DynamoDB in the AWS shape):
+    /// campaign, cap and purchase details stay in the ledger and are not here.
+    pub fn from_message(m: &stampede_domain::ledger::TransactionMessage, points: bool) -> Self {
+        Self {
+            id: m.transaction_id,
+            card_id: m.card_id.0,
+            kind: m.transaction_type.as_str().to_owned(),
+            delta: m.amount,
+            balance_after: m.balance_after,
+            counts: if points { "points" } else { "stamps" },
+            program_id: m.program_id,
+            program_version: m.program_version,
+            store_id: m.store_id.map(|s| s.0),
+            reward_id: m.reward_id,
+            reverses_id: m.reverses_id,
+            campaigns: Vec::new(),
+            capped: false,
+            amount_minor: None,
+            currency: None,
+            created_at: m.timestamp,
+        }
+    }
+}
+
 /// The answer stored with a committed operation.
 pub fn render_transaction(e: &LedgerEntry) -> (u16, Vec<u8>) {
     let body = serde_json::json!({ "transaction": TransactionView::from(e) });

@@ -1,0 +1,322 @@
+//! The AWS shape end to end, against PostgreSQL and moto_server (started by
+//! `scripts/test`, address in `MOTO_URL`): history in DynamoDB, the
+//! transaction queue in SQS, mail through SES, objects in S3. Each test names
+//! its own resources, so tests share one moto without resetting it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use stampede_aws::bootstrap::Resources;
+use stampede_aws::history::DynamoHistory;
+use stampede_domain::ids::{CardId, CustomerId};
+use stampede_domain::page::PageRequest;
+use stampede_domain::ports::HistoryStore;
+use stampede_store::DatabaseBackend;
+use tokio::net::{TcpListener, TcpStream};
+use uuid::Uuid;
+
+use crate::admin::json_of;
+use crate::pos::{Counter, counter};
+
+pub fn moto_url() -> String {
+    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests with scripts/test, which starts moto_server")
+}
+
+pub fn resources(prefix: &str) -> Resources {
+    Resources {
+        transactions_table: format!("{prefix}-transactions"),
+        sessions_table: format!("{prefix}-sessions"),
+        audit_table: format!("{prefix}-audit"),
+        queue_prefix: format!("{prefix}-"),
+        max_receive_count: 3,
+        visibility_timeout_secs: 30,
+        sender: format!("no-reply@{prefix}.example.com"),
+        bucket: format!("{prefix}-bucket"),
+        region: "us-east-1".into(),
+    }
+}
+
+pub async fn sdk(endpoint: &str) -> stampede_aws::SdkConfig {
+    stampede_aws::sdk_config(&stampede_aws::AwsOptions {
+        region: "us-east-1".into(),
+        endpoint_url: Some(endpoint.to_owned()),
+        static_credentials: Some(("testing".into(), "testing".into())),
+        attempt_timeout: Duration::from_secs(5),
+    })
+    .await
+}
+
+/// Settings that put every port on AWS at `endpoint` (moto, or a proxy to it).
+pub fn aws_toml(endpoint: &str, r: &Resources) -> String {
+    format!(
+        "[history]\nbackend = \"dynamodb\"\n[queue]\nbackend = \"sqs\"\n[objects]\nbackend = \"s3\"\n\
+         [mail]\nbackend = \"ses\"\nfrom = \"Stampede <{sender}>\"\n\
+         [aws]\nendpoint_url = {endpoint:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n\
+         timeout_secs = 2\ntransactions_table = {tt:?}\nsessions_table = {st:?}\naudit_table = {at:?}\n\
+         queue_prefix = {qp:?}\nbucket = {b:?}\nmax_receive_count = {mrc}\n",
+        sender = r.sender,
+        tt = r.transactions_table,
+        st = r.sessions_table,
+        at = r.audit_table,
+        qp = r.queue_prefix,
+        b = r.bucket,
+        mrc = r.max_receive_count,
+    )
+}
+
+fn prefix() -> String {
+    format!("e{}", &Uuid::new_v4().simple().to_string()[..10])
+}
+
+/// Every message on a queue (deleting them), with its attributes.
+async fn drain_queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut got = Vec::new();
+    let mut empty_polls = 0;
+    while empty_polls < 2 {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            empty_polls += 1;
+        }
+        for m in messages {
+            sqs.delete_message().queue_url(url).receipt_handle(m.receipt_handle().expect("receipt")).send().await.ok();
+            got.push(m);
+        }
+    }
+    got
+}
+
+async fn queue_url(sqs: &aws_sdk_sqs::Client, r: &Resources, topic: &str) -> String {
+    let name = stampede_aws::sqs::queue_name(&r.queue_prefix, topic);
+    sqs.get_queue_url().queue_name(name).send().await.expect("queue url").queue_url.expect("url")
+}
+
+/// The outbox backlog the server reports in /metrics.
+async fn backlog(c: &Counter) -> i64 {
+    let text = c.app.client.get(c.app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find(|l| l.starts_with("stampede_outbox_backlog") || l.starts_with("outbox_backlog"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no outbox backlog in /metrics"))
+}
+
+async fn wait_for_empty_backlog(c: &Counter) {
+    for _ in 0..300 {
+        if backlog(c).await == 0 && c.app.store.outbox_backlog().await.expect("backlog") == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the outbox did not drain");
+}
+
+#[tokio::test]
+async fn a_stamp_reaches_dynamodb_by_card_and_customer_and_the_transaction_queue() {
+    let p = prefix();
+    let r = resources(&p);
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    stampede_aws::bootstrap::run(&conf, &r).await.expect("bootstrap");
+    let c = counter(DatabaseBackend::Postgres, "actors", &aws_toml(&moto, &r)).await;
+
+    let res = c.stamp("aws-1", 2).await;
+    assert_eq!(res.status(), 201);
+    let tx = json_of(res).await;
+    let tx_id: Uuid = tx["transaction"]["id"].as_str().expect("id").parse().expect("uuid");
+    // Committed in PostgreSQL.
+    assert_eq!(c.balance(&c.stamp_card).await, 2);
+    let entry = c.app.store.get_entry(tx_id).await.expect("entry").expect("in the ledger");
+    wait_for_empty_backlog(&c).await;
+
+    // In DynamoDB, by id, by card (GSI2) and by customer (GSI1).
+    let history = DynamoHistory::from_conf(&conf, &r.transactions_table, 30);
+    let item = history.get_transaction(tx_id).await.expect("get").expect("in dynamodb");
+    assert_eq!((item.amount, item.balance_after, item.card_id), (2, 2, entry.card_id));
+    let by_card = history.card_history(entry.card_id, PageRequest::new(None, None)).await.expect("by card");
+    assert_eq!(by_card.items.iter().map(|m| m.transaction_id).collect::<Vec<_>>(), vec![tx_id]);
+    let by_customer = history.customer_history(entry.customer_id, PageRequest::new(None, None)).await.expect("cust");
+    assert_eq!(by_customer.items.iter().map(|m| m.transaction_id).collect::<Vec<_>>(), vec![tx_id]);
+
+    // The customer's views read the same indexes through the API.
+    let cust = crate::admin::customer(&c.app, "pat@example.com").await;
+    let mine = json_of(c.app.get_auth(&format!("/v1/me/cards/{}/transactions", c.stamp_card), &cust).await).await;
+    assert_eq!(mine["items"][0]["id"], tx_id.to_string());
+    assert_eq!(mine["items"][0]["counts"], "stamps");
+    let all = json_of(c.app.get_auth("/v1/me/transactions", &cust).await).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(1));
+
+    // On the transaction queue with its attributes.
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let messages = drain_queue(&sqs, &queue_url(&sqs, &r, "transaction").await).await;
+    assert_eq!(messages.len(), 1);
+    let attrs = messages[0].message_attributes().expect("attributes");
+    assert_eq!(attrs["id"].string_value(), Some(tx_id.to_string().as_str()));
+    assert_eq!(attrs["type"].string_value(), Some("transaction.committed"));
+    assert_eq!(attrs["schema_version"].string_value(), Some("1"));
+    assert!(attrs.contains_key("request_id"));
+    let body: serde_json::Value = serde_json::from_str(messages[0].body().expect("body")).expect("json body");
+    assert_eq!(body["transaction_id"], tx_id.to_string());
+    assert_eq!(body["transaction_type"], "STAMP_ISSUANCE");
+
+    // A logo goes to S3 and is served back.
+    let bid = json_of(c.app.get_auth("/v1/businesses", &c.owner).await).await["items"][0]["id"]
+        .as_str()
+        .expect("business")
+        .to_owned();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let res = c
+        .app
+        .client
+        .put(c.app.url(&format!("/v1/businesses/{bid}/logo")))
+        .bearer_auth(&c.owner)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(res.status(), 200);
+    let listed = aws_sdk_s3_keys(&conf, &r.bucket).await;
+    assert!(listed.iter().any(|k| k.starts_with(&format!("public/businesses/{bid}/"))), "{listed:?}");
+    let logo = json_of(res).await["logo_url"].as_str().expect("logo_url").to_owned();
+    let served = c.app.client.get(c.app.url(logo.trim_start_matches("http://stampede.test"))).send().await;
+    assert_eq!(served.expect("logo").bytes().await.expect("bytes").to_vec(), png);
+}
+
+/// The keys in a bucket, read through the object port's own client set-up.
+async fn aws_sdk_s3_keys(conf: &stampede_aws::SdkConfig, bucket: &str) -> Vec<String> {
+    let client = stampede_aws::s3::S3Objects::client_for(conf);
+    let out = client.list_objects_v2().bucket(bucket).send().await.expect("list");
+    out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
+}
+
+/// A TCP proxy in front of moto that can be switched off: while off it refuses
+/// new connections and cuts open ones, as if the AWS endpoint were down.
+struct Switch {
+    up: Arc<AtomicBool>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    address: String,
+}
+
+impl Switch {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let address = format!("http://{}", listener.local_addr().expect("addr"));
+        let up = Arc::new(AtomicBool::new(true));
+        let conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (flag, list) = (Arc::clone(&up), Arc::clone(&conns));
+        let target = target.trim_start_matches("http://").to_owned();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                list.lock().expect("conns").push(task.abort_handle());
+            }
+        });
+        Self { up, conns, address }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for c in self.conns.lock().expect("conns").drain(..) {
+            c.abort();
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn when_aws_is_down_pos_writes_succeed_and_the_outbox_drains_once_it_is_back() {
+    let p = prefix();
+    let r = resources(&p);
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    stampede_aws::bootstrap::run(&conf, &r).await.expect("bootstrap");
+    let switch = Switch::start(moto.clone()).await;
+    let c = counter(DatabaseBackend::Postgres, "actors", &aws_toml(&switch.address, &r)).await;
+
+    // A burst: 20 stamps, then the endpoint goes away for 40 more, then it is back.
+    let mut acknowledged = Vec::new();
+    for i in 0..60 {
+        if i == 20 {
+            switch.down();
+        }
+        let res = c
+            .pos(
+                "points",
+                Some(&format!("burst-{i}")),
+                json!({"card_id": c.points_card, "amount_minor": 250, "currency": "EUR"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "POS writes need only the system of record");
+        let tx = json_of(res).await;
+        acknowledged.push(tx["transaction"]["id"].as_str().expect("id").parse::<Uuid>().expect("uuid"));
+    }
+    // The backlog is visible while AWS is away.
+    let mut seen_backlog = 0;
+    for _ in 0..50 {
+        seen_backlog = backlog(&c).await;
+        if seen_backlog > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen_backlog > 0, "the outbox backlog shows in /metrics while AWS is down");
+    assert!(c.app.store.outbox_backlog().await.expect("backlog") > 0);
+
+    switch.up();
+    wait_for_empty_backlog(&c).await;
+
+    // Every acknowledged transaction is in DynamoDB exactly once...
+    let history = DynamoHistory::from_conf(&conf, &r.transactions_table, 30);
+    assert_eq!(history.count_history().await.expect("count"), 60);
+    let card = CardId(c.points_card.parse().expect("uuid"));
+    let mut in_dynamo = Vec::new();
+    let mut after = None;
+    loop {
+        let page = history.card_history(card, PageRequest::new(after, Some(25))).await.expect("page");
+        in_dynamo.extend(page.items.iter().map(|m| m.transaction_id));
+        match page.next_cursor {
+            Some(cur) => after = Some(cur),
+            None => break,
+        }
+    }
+    let unique: HashSet<Uuid> = in_dynamo.iter().copied().collect();
+    assert_eq!(in_dynamo.len(), 60);
+    assert_eq!(unique, acknowledged.iter().copied().collect::<HashSet<_>>());
+
+    // ...and on the queue at least once, each with its id to de-duplicate by.
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let messages = drain_queue(&sqs, &queue_url(&sqs, &r, "transaction").await).await;
+    let mut by_id: HashMap<Uuid, usize> = HashMap::new();
+    for m in &messages {
+        let id = m.message_attributes().and_then(|a| a.get("id")).and_then(|v| v.string_value()).expect("id attribute");
+        *by_id.entry(id.parse().expect("uuid")).or_default() += 1;
+    }
+    assert_eq!(by_id.keys().copied().collect::<HashSet<_>>(), unique, "every transaction is on the queue");
+    let customer = history.get_transaction(acknowledged[0]).await.expect("get").expect("item").customer_id;
+    let page = history.customer_history(CustomerId(customer.0), PageRequest::new(None, Some(200))).await;
+    assert_eq!(page.expect("customer history").items.len(), 60);
+}
