@@ -71,6 +71,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/auth/customers/google").post(auth::social::google))
                 .service(web::resource("/auth/customers/apple").post(auth::social::apple))
+                .service(web::resource("/auth/cognito/customers/register").post(auth::cognito::register::register))
+                .service(web::resource("/auth/cognito/customers/confirm").post(auth::cognito::confirm::confirm))
+                .service(web::resource("/auth/cognito/customers/login").post(auth::cognito::login::login))
+                .service(web::resource("/auth/cognito/customers/refresh").post(auth::cognito::refresh::refresh))
+                .service(web::resource("/auth/cognito/customers/logout").post(auth::cognito::logout::logout))
+                .service(
+                    web::resource("/auth/cognito/customers/password-reset")
+                        .post(auth::cognito::password_reset::request_reset),
+                )
+                .service(
+                    web::resource("/auth/cognito/customers/password-reset/confirm")
+                        .post(auth::cognito::password_reset::confirm_reset),
+                )
                 .service(web::resource("/auth/staff/login").post(auth::login::staff_login))
                 .service(web::resource("/auth/staff/password").post(auth::staff_password::change_password))
                 .service(web::resource("/auth/staff/invitations/accept").post(auth::accept_invitation::accept))

@@ -320,3 +320,102 @@ async fn when_aws_is_down_pos_writes_succeed_and_the_outbox_drains_once_it_is_ba
     let page = history.customer_history(CustomerId(customer.0), PageRequest::new(None, Some(200))).await;
     assert_eq!(page.expect("customer history").items.len(), 60);
 }
+
+/// A Cognito pool with an app client that allows password and refresh sign-in.
+async fn cognito_pool(conf: &stampede_aws::SdkConfig, name: &str) -> (String, String) {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    let client = aws_sdk_cognitoidentityprovider::Client::new(conf);
+    let pool = client.create_user_pool().pool_name(name).send().await.expect("pool").user_pool.expect("pool");
+    let pool_id = pool.id().expect("pool id").to_owned();
+    let app = client
+        .create_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_name("stampede")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .expect("client")
+        .user_pool_client
+        .expect("client");
+    (pool_id, app.client_id().expect("client id").to_owned())
+}
+
+#[tokio::test]
+async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_pools_are_refused() {
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    let tag = Uuid::new_v4().simple().to_string();
+    let (customers, customers_client) = cognito_pool(&conf, &format!("customers-{tag}")).await;
+    let (staff, staff_client) = cognito_pool(&conf, &format!("staff-{tag}")).await;
+    let (elsewhere, elsewhere_client) = cognito_pool(&conf, &format!("elsewhere-{tag}")).await;
+    let toml = format!(
+        "[identity]\nbackend = \"cognito\"\n\
+         [identity.cognito.customers]\npool_id = {customers:?}\nclient_id = {customers_client:?}\n\
+         jwks_url = \"{moto}/{customers}/.well-known/jwks.json\"\n\
+         [identity.cognito.staff]\npool_id = {staff:?}\nclient_id = {staff_client:?}\n\
+         jwks_url = \"{moto}/{staff}/.well-known/jwks.json\"\n\
+         [aws]\nendpoint_url = {moto:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
+    );
+    let app = crate::helpers::spawn_app_with(DatabaseBackend::Postgres, &toml).await;
+    let owner = app.owner_token().await;
+    let (bid, _, _) = crate::admin::shop(&app, &owner).await;
+    let program =
+        json_of(app.post_auth(&format!("/v1/businesses/{bid}/programs"), &owner, crate::admin::stamp_program()).await)
+            .await;
+    let pid = program["id"].as_str().expect("program id").to_owned();
+
+    // Sign up through Stampede; the pool holds the password.
+    let email = format!("ada-{tag}@example.com");
+    let password = "Correct-Horse-9!";
+    let signup = json!({"email": email, "password": password, "name": "Ada"});
+    let res = app.post_json("/v1/auth/cognito/customers/register", signup.clone()).await;
+    assert_eq!(res.status(), 202);
+    // Signing up again looks the same.
+    assert_eq!(app.post_json("/v1/auth/cognito/customers/register", signup).await.status(), 202);
+    // Local customer accounts are off.
+    let local = app
+        .post_json("/v1/auth/customers/register", json!({"email": "x@example.com", "password": password, "name": "X"}))
+        .await;
+    crate::helpers::assert_problem(local, 404, "not_found").await;
+
+    let res = app.post_json("/v1/auth/cognito/customers/confirm", json!({"email": email, "code": "123456"})).await;
+    assert_eq!(res.status(), 204);
+    let wrong =
+        app.post_json("/v1/auth/cognito/customers/login", json!({"email": email, "password": "not-it-at-all"})).await;
+    crate::helpers::assert_problem(wrong, 401, "unauthorized").await;
+    let tokens =
+        json_of(app.post_json("/v1/auth/cognito/customers/login", json!({"email": email, "password": password})).await)
+            .await;
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+
+    // The pool's token works on the customer API.
+    let me = json_of(app.get_auth("/v1/me", &access).await).await;
+    assert_eq!(me["email"], email.as_str());
+    let res = app.post_auth(&format!("/v1/programs/{pid}/join"), &access, json!({})).await;
+    assert_eq!(res.status(), 201);
+    let cards = json_of(app.get_auth("/v1/me/cards", &access).await).await;
+    assert_eq!(cards.as_array().map(Vec::len), Some(1));
+    // ...and not on staff routes.
+    assert_eq!(app.get_auth(&format!("/v1/programs/{pid}"), &access).await.status(), 401);
+
+    // Refresh gives a working access token.
+    let refreshed = json_of(
+        app.post_json("/v1/auth/cognito/customers/refresh", json!({"refresh_token": tokens["refresh_token"]})).await,
+    )
+    .await;
+    let again = refreshed["access_token"].as_str().expect("refreshed access token");
+    assert_eq!(app.get_auth("/v1/me", again).await.status(), 200);
+
+    // A token from a pool this deployment does not trust is refused.
+    let other = stampede_aws::cognito::CognitoPool::from_conf(&conf, &elsewhere, &elsewhere_client);
+    let stranger = format!("eve-{tag}@example.com");
+    other.sign_up(&stranger, password, None).await.expect("sign up elsewhere");
+    other.admin_confirm(&stranger).await.expect("confirm elsewhere");
+    let foreign = other.login(&stranger, password).await.expect("login elsewhere").access_token;
+    crate::helpers::assert_problem(app.get_auth("/v1/me", &foreign).await, 401, "unauthorized").await;
+
+    // Signing out revokes the pool's refresh tokens.
+    let res = app.post_auth("/v1/auth/cognito/customers/logout", &access, json!({})).await;
+    assert_eq!(res.status(), 204);
+}

@@ -61,6 +61,7 @@ pub async fn customer_login(
     ip: web::Data<ClientIp>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    super::register::local_customers_only(&state)?;
     let store = &state.store;
     let id = check(&req, &state, &ip, "customer", body.into_inner(), async |e: &Email| {
         Ok(store.find_customer_by_email(e).await?.map(|c| (c.id.0, c.password_hash)))

@@ -6,6 +6,7 @@
 //! against a dummy hash so it takes as long as a real one.
 
 pub mod accept_invitation;
+pub mod cognito;
 pub mod jwks;
 pub mod login;
 pub mod logout;

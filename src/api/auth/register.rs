@@ -39,6 +39,7 @@ pub async fn register(
     ip: web::Data<ClientIp>,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    local_customers_only(&state)?;
     limit(&state, &state.limits.register_per_ip, &ip.of(&req)).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
@@ -80,4 +81,14 @@ pub async fn register(
         Err(e) => return Err(e.into()),
     }
     Ok(HttpResponse::Accepted().json(CHECK_EMAIL))
+}
+
+/// With Cognito as the identity backend, customer accounts live in the pool:
+/// the local customer sign-up and sign-in answer 404 and point there.
+pub fn local_customers_only(state: &AppState) -> Result<(), ApiError> {
+    match state.cognito {
+        Some(_) => Err(ApiError::new(crate::api::problem::Code::NotFound)
+            .detail("customer accounts live in Cognito: use /v1/auth/cognito/customers/…")),
+        None => Ok(()),
+    }
 }

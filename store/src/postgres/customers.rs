@@ -43,7 +43,7 @@ impl CustomerRepo for PgStore {
              RETURNING id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
                        preferences, password_hash, email_verified_at",
         )
-        .bind(new.id.unwrap_or_else(CustomerId::new).0)
+        .bind(new.id.unwrap_or_default().0)
         .bind(new.email.as_str())
         .bind(new.name.as_str())
         .bind(&new.phone)

@@ -1,0 +1,29 @@
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{pool, refusal};
+use crate::api::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    pub email: String,
+    pub code: String,
+}
+
+/// Confirm a sign-up with the code the pool mailed.
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/confirm", tag = "auth", request_body = ConfirmRequest,
+    responses(
+    (status = 204, description = "Confirmed"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn confirm(state: web::Data<AppState>, body: web::Json<ConfirmRequest>) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    if body.code.trim().is_empty() || body.code.len() > 64 {
+        return Err(ApiError::field("code", "give the code from the email"));
+    }
+    pool.confirm_sign_up(body.email.trim(), body.code.trim()).await.map_err(refusal)?;
+    Ok(HttpResponse::NoContent().finish())
+}

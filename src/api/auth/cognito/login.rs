@@ -1,0 +1,31 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use stampede_domain::email::Email;
+
+use super::{CognitoTokenPair, pool, refusal};
+use crate::api::auth::login::LoginRequest;
+use crate::api::input::{ClientIp, limit};
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::state::AppState;
+
+/// Sign in with email and password (`USER_PASSWORD_AUTH`); the pool's tokens
+/// are used as Bearer tokens on every customer endpoint.
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = CognitoTokenPair),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    limit(&state, &state.limits.login_per_ip, &ip.of(&req)).await?;
+    let email =
+        Email::parse(&body.email).map_err(|_| ApiError::new(Code::Unauthorized).detail("invalid email or password"))?;
+    limit(&state, &state.limits.login_per_account, &format!("cognito:{}", email.as_str())).await?;
+    let tokens = pool.login(email.as_str(), &body.password).await.map_err(refusal)?;
+    Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))
+}

@@ -1,0 +1,28 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::{pool, refusal};
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::CustomerAuth;
+use crate::state::AppState;
+
+/// Sign out everywhere: the pool revokes the customer's refresh tokens (access
+/// tokens run out on their own within their short lifetime).
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/logout", tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "Signed out"),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn logout(
+    req: HttpRequest,
+    _auth: CustomerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+        .unwrap_or_default();
+    pool.sign_out(&token).await.map_err(refusal)?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,73 @@
+//! `/v1/auth/cognito/customers/…`: customer accounts in a Cognito user pool
+//! (`identity.backend = "cognito"`). Cognito keeps the password, mails the
+//! confirmation and reset codes, and issues the tokens; Stampede keeps the
+//! customer's profile under the pool's `sub`, so the pool's access tokens name
+//! the customer directly. Without Cognito configured these answer 404.
+//!
+//! As with the local issuer, sign-up and reset requests answer 202 whether or
+//! not the address has an account.
+
+pub mod confirm;
+pub mod login;
+pub mod logout;
+pub mod password_reset;
+pub mod refresh;
+pub mod register;
+
+use serde::Serialize;
+use stampede_aws::cognito::{CognitoError, CognitoPool, CognitoRefusal, CognitoTokens};
+use utoipa::ToSchema;
+
+use crate::api::problem::{ApiError, Code};
+use crate::state::AppState;
+
+/// The customer pool, or 404 when Cognito is not the identity backend.
+pub fn pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
+    state
+        .cognito
+        .as_ref()
+        .map(|c| &c.customers)
+        .ok_or_else(|| ApiError::new(Code::NotFound).detail("Cognito is not the identity backend of this deployment"))
+}
+
+/// Refusals become the answers a client can act on; outages 503; the rest 500.
+pub fn refusal(err: CognitoError) -> ApiError {
+    match err {
+        CognitoError::Refused(CognitoRefusal::BadCredentials) => {
+            ApiError::new(Code::Unauthorized).detail("invalid email or password")
+        }
+        CognitoError::Refused(CognitoRefusal::NotConfirmed) => {
+            ApiError::new(Code::Forbidden).detail("confirm your email address first")
+        }
+        CognitoError::Refused(CognitoRefusal::WeakPassword) => {
+            ApiError::field("password", "does not meet the password policy")
+        }
+        CognitoError::Refused(CognitoRefusal::BadCode) => ApiError::field("code", "is wrong or expired"),
+        // Sign-up hides this (202); elsewhere it cannot happen.
+        CognitoError::Refused(CognitoRefusal::UsernameExists) => ApiError::new(Code::Conflict),
+        CognitoError::Store(e) => e.into(),
+    }
+}
+
+/// Tokens issued by the pool.
+#[derive(Serialize, ToSchema)]
+pub struct CognitoTokenPair {
+    pub access_token: String,
+    pub id_token: Option<String>,
+    /// Absent after a refresh: the refresh token stays valid.
+    pub refresh_token: Option<String>,
+    pub token_type: &'static str,
+    pub expires_in: i32,
+}
+
+impl From<CognitoTokens> for CognitoTokenPair {
+    fn from(t: CognitoTokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            id_token: t.id_token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use stampede_aws::cognito::CognitoError;
+use stampede_domain::email::Email;
+use utoipa::ToSchema;
+
+use super::{pool, refusal};
+use crate::api::auth::Accepted;
+use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::problem::{ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+}
+
+pub const RESET_SENT: Accepted =
+    Accepted { status: "accepted", message: "If the address has an account, we have sent a code to it." };
+
+/// Ask the pool to mail a reset code. Always 202.
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/password-reset", tag = "auth", request_body = ResetRequest,
+    responses(
+    (status = 202, body = Accepted),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn request_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    limit(&state, &state.limits.reset_per_ip, &ip.of(&req)).await?;
+    if let Ok(email) = Email::parse(&body.email) {
+        limit(&state, &state.limits.reset_per_account, &format!("cognito:{}", email.as_str())).await?;
+        match pool.forgot_password(email.as_str()).await {
+            Ok(()) | Err(CognitoError::Refused(_)) => {}
+            Err(CognitoError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Ok(HttpResponse::Accepted().json(RESET_SENT))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmResetRequest {
+    pub email: String,
+    pub code: String,
+    pub password: String,
+}
+
+/// Set a new password with the mailed code.
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/password-reset/confirm", tag = "auth",
+    request_body = ConfirmResetRequest, responses(
+    (status = 204, description = "Password changed"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn confirm_reset(
+    state: web::Data<AppState>,
+    body: web::Json<ConfirmResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    let mut f = Fields::default();
+    f.password("password", &body.password, state.policy.min_password_length);
+    f.finish()?;
+    pool.confirm_forgot_password(body.email.trim(), body.code.trim(), &body.password).await.map_err(refusal)?;
+    Ok(HttpResponse::NoContent().finish())
+}
