@@ -27,6 +27,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub history: HistorySettings,
+    pub sessions: RecordSettings,
+    pub audit: RecordSettings,
     pub queue: QueueSettings,
     pub mail: MailSettings,
     pub objects: ObjectSettings,
@@ -46,6 +48,8 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             history: HistorySettings::default(),
+            sessions: RecordSettings::default(),
+            audit: RecordSettings::default(),
             queue: QueueSettings::default(),
             mail: MailSettings::default(),
             objects: ObjectSettings::default(),
@@ -133,6 +137,24 @@ pub enum HistoryBackend {
 #[serde(deny_unknown_fields, default)]
 pub struct HistorySettings {
     pub backend: HistoryBackend,
+}
+
+/// Where refresh-token families and one-time tokens (`[sessions]`), or
+/// security and admin events (`[audit]`), are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordBackend {
+    /// Tables in the system of record.
+    #[default]
+    Sql,
+    /// The `[aws]` sessions or audit table.
+    Dynamodb,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordSettings {
+    pub backend: RecordBackend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -574,6 +596,8 @@ impl Settings {
     /// Whether any backend is an AWS service (then `[aws]` is used).
     pub fn uses_aws(&self) -> bool {
         self.history.backend == HistoryBackend::Dynamodb
+            || self.sessions.backend == RecordBackend::Dynamodb
+            || self.audit.backend == RecordBackend::Dynamodb
             || self.queue.backend == QueueBackend::Sqs
             || self.mail.backend == MailBackend::Ses
             || self.objects.backend == ObjectBackend::S3

@@ -16,7 +16,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret;
-use stampede_domain::ports::{Cache, HistoryStore, Mailer, ObjectStore, Queue, RateLimiter};
+use stampede_domain::ports::{AuditRepo, Cache, HistoryStore, Mailer, ObjectStore, Queue, RateLimiter, SessionRepo};
 use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
 use stampede_store::mailbox::FileMailer;
 use stampede_store::objects::FileObjects;
@@ -29,8 +29,8 @@ use crate::auth::tokens::{CUSTOMER_CLIENT_ID, LocalIssuer, STAFF_CLIENT_ID};
 use crate::auth::verify::{AccessIssuer, IdIssuer, KeySource, PrincipalKind, RemoteJwks, TokenVerifier};
 use crate::bootstrap::{FirstOwner, ensure_first_owner};
 use crate::configuration::{
-    CacheBackend, Engine, HistoryBackend, IdentityBackend, MailBackend, ObjectBackend, QueueBackend, Settings,
-    SocialSettings,
+    CacheBackend, Engine, HistoryBackend, IdentityBackend, MailBackend, ObjectBackend, QueueBackend, RecordBackend,
+    Settings, SocialSettings,
 };
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
@@ -83,6 +83,8 @@ struct Adapters {
     objects: Arc<dyn ObjectStore>,
     history: Arc<dyn HistoryStore>,
     queue: Arc<dyn Queue>,
+    sessions: Arc<dyn SessionRepo>,
+    audit: Arc<dyn AuditRepo>,
     aws: Option<stampede_aws::SdkConfig>,
 }
 
@@ -118,7 +120,19 @@ async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::S
         }
         _ => Arc::new(InProcessQueue::new(100_000)),
     };
-    Adapters { mailer, objects, history, queue, aws }
+    let sessions: Arc<dyn SessionRepo> = match (&aws, settings.sessions.backend) {
+        (Some(conf), RecordBackend::Dynamodb) => {
+            Arc::new(stampede_aws::sessions::DynamoSessions::from_conf(conf, a.sessions_table.clone()))
+        }
+        _ => store.clone(),
+    };
+    let audit: Arc<dyn AuditRepo> = match (&aws, settings.audit.backend) {
+        (Some(conf), RecordBackend::Dynamodb) => {
+            Arc::new(stampede_aws::audit::DynamoAudit::from_conf(conf, a.audit_table.clone(), a.audit_retention_days))
+        }
+        _ => store.clone(),
+    };
+    Adapters { mailer, objects, history, queue, sessions, audit, aws }
 }
 
 impl Application {
@@ -132,7 +146,7 @@ impl Application {
         let retain = Duration::from_secs(id.access_token_ttl_secs + 300);
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
-        let Adapters { mailer, objects, history, queue, aws } = adapters(settings, &store).await;
+        let Adapters { mailer, objects, history, queue, sessions, audit, aws } = adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
         let local = AccessIssuer {
             iss: id.local_issuer.clone(),
@@ -226,6 +240,8 @@ impl Application {
         );
         let state = web::Data::new(AppState {
             store: Arc::clone(&store),
+            sessions,
+            audit,
             passwords,
             verifier,
             issuer,

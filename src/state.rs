@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede_domain::ports::{Cache, HistoryStore, Limit, Mailer, ObjectStore, Queue, RateLimiter, Store};
+use stampede_domain::ports::{
+    AuditRepo, Cache, HistoryStore, Limit, Mailer, ObjectStore, Queue, RateLimiter, SessionRepo, Store,
+};
 
 use crate::auth::tokens::LocalIssuer;
 use crate::auth::verify::TokenVerifier;
@@ -13,6 +15,10 @@ use crate::password::PasswordHasher;
 
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Refresh tokens and one-time tokens: the store, or DynamoDB.
+    pub sessions: Arc<dyn SessionRepo>,
+    /// Security and admin events: the store, or DynamoDB.
+    pub audit: Arc<dyn AuditRepo>,
     pub passwords: PasswordHasher,
     pub verifier: TokenVerifier,
     pub issuer: LocalIssuer,

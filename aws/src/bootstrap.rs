@@ -218,3 +218,67 @@ async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str, region: &str) 
         Err(e) => Err(sdk_error(&format!("create bucket {bucket}"), e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The deploy template describes the resources bootstrap creates: the same
+    /// table names, keys, indexes and TTL, and every queue with its DLQ.
+    #[test]
+    fn the_deploy_template_matches_bootstrap() {
+        let text = include_str!("../../deploy/aws/stampede.cfn.json").replace("${Prefix}", "stampede-");
+        let tpl: serde_json::Value = serde_json::from_str(&text).expect("template is JSON");
+        let resources = tpl["Resources"].as_object().expect("resources");
+        let of_type = |t: &str| resources.values().filter(move |r| r["Type"] == t).collect::<Vec<_>>();
+        let r = Resources {
+            transactions_table: "stampede-transactions".into(),
+            sessions_table: "stampede-sessions".into(),
+            audit_table: "stampede-audit".into(),
+            queue_prefix: "stampede-".into(),
+            max_receive_count: 5,
+            visibility_timeout_secs: 60,
+            sender: "no-reply@example.com".into(),
+            bucket: "b".into(),
+            region: "us-east-1".into(),
+        };
+        let cfn_tables = of_type("AWS::DynamoDB::Table");
+        assert_eq!(cfn_tables.len(), tables(&r).len());
+        for t in tables(&r) {
+            let cfn = cfn_tables
+                .iter()
+                .find(|c| c["Properties"]["TableName"]["Fn::Sub"] == t.name.as_str())
+                .unwrap_or_else(|| panic!("table {} is not in the template", t.name));
+            let p = &cfn["Properties"];
+            assert_eq!(p["KeySchema"][0]["AttributeName"], t.key, "{}", t.name);
+            assert_eq!(p["TimeToLiveSpecification"]["AttributeName"], "ExpiresAt");
+            let gsis: Vec<(String, String, String)> = p["GlobalSecondaryIndexes"]
+                .as_array()
+                .expect("indexes")
+                .iter()
+                .map(|g| {
+                    let s = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+                    (s(&g["IndexName"]), s(&g["KeySchema"][0]["AttributeName"]), s(&g["KeySchema"][1]["AttributeName"]))
+                })
+                .collect();
+            let want: Vec<(String, String, String)> =
+                t.indexes.iter().map(|(n, pk, sk)| ((*n).to_owned(), (*pk).to_owned(), (*sk).to_owned())).collect();
+            assert_eq!(gsis, want, "{}", t.name);
+        }
+        let queues = of_type("AWS::SQS::Queue");
+        for topic in TOPICS {
+            let name = queue_name(&r.queue_prefix, topic);
+            let dlq = dlq_name(&r.queue_prefix, topic);
+            let q = queues
+                .iter()
+                .find(|q| q["Properties"]["QueueName"]["Fn::Sub"] == name.as_str())
+                .unwrap_or_else(|| panic!("queue {name} is not in the template"));
+            let target = q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0].as_str();
+            let target = target.and_then(|l| resources.get(l)).expect("redrive target");
+            assert_eq!(target["Properties"]["QueueName"]["Fn::Sub"], dlq.as_str());
+        }
+        assert_eq!(of_type("AWS::S3::Bucket").len(), 1);
+        assert_eq!(of_type("AWS::SES::EmailIdentity").len(), 1);
+        assert_eq!(of_type("AWS::Cognito::UserPool").len(), 2);
+    }
+}

@@ -2,6 +2,7 @@
 //! AWS through the official SDK.
 //!
 //! - [`history::DynamoHistory`]: the transaction table (history store).
+//! - [`sessions::DynamoSessions`], [`audit::DynamoAudit`]: the session and audit tables.
 //! - [`sqs::SqsQueue`]: the four queues, each with a dead-letter queue.
 //! - [`ses::SesMailer`]: mail as SES v2 simple content, rendered by Stampede.
 //! - [`s3::S3Objects`]: objects, with presigned upload and download URLs.
@@ -18,11 +19,13 @@ use stampede_domain::ports::StoreError;
 
 pub use aws_config::SdkConfig;
 
+pub mod audit;
 pub mod bootstrap;
 pub mod cognito;
 pub mod history;
 pub mod s3;
 pub mod ses;
+pub mod sessions;
 pub mod sqs;
 
 /// Where and how to reach AWS. Resource names live with each adapter.

@@ -341,3 +341,51 @@ async fn cognito_sign_up_confirm_login_refresh_and_sign_out() {
     assert!(!refreshed.access_token.is_empty());
     pool.sign_out(&tokens.access_token).await.expect("sign out");
 }
+
+#[tokio::test]
+async fn dynamodb_sessions_keep_the_session_contract() {
+    use stampede_store::contracts;
+    let (conf, r) = bootstrapped().await;
+    let sessions = stampede_aws::sessions::DynamoSessions::from_conf(&conf, &r.sessions_table);
+    contracts::refresh_tokens_rotate_once_and_reuse_revokes_the_family(&sessions).await;
+    contracts::logout_revokes_the_family(&sessions).await;
+    contracts::one_time_tokens_are_used_once(&sessions).await;
+}
+
+#[tokio::test]
+async fn dynamodb_audit_keeps_the_audit_contract() {
+    let (conf, r) = bootstrapped().await;
+    let audit = stampede_aws::audit::DynamoAudit::from_conf(&conf, &r.audit_table, 30);
+    stampede_store::contracts::audit_events_list_newest_first(&audit, BusinessId(Uuid::now_v7())).await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_rotate_it_once() {
+    use stampede_domain::identity::{NewRefreshToken, RefreshOutcome, SubjectKind};
+    use stampede_domain::ports::SessionRepo;
+    let (conf, r) = bootstrapped().await;
+    let sessions = std::sync::Arc::new(stampede_aws::sessions::DynamoSessions::from_conf(&conf, &r.sessions_table));
+    sessions
+        .insert_refresh_token(NewRefreshToken {
+            token_hash: b"race".to_vec(),
+            family_id: Uuid::now_v7(),
+            subject_kind: SubjectKind::Staff,
+            subject_id: Uuid::now_v7(),
+            expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+        })
+        .await
+        .expect("insert");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = std::sync::Arc::clone(&sessions);
+            tokio::spawn(async move { s.rotate_refresh_token(b"race", chrono::Utc::now()).await.expect("rotate") })
+        })
+        .collect();
+    let mut rotated = 0;
+    for t in tasks {
+        if matches!(t.await.expect("task"), RefreshOutcome::Rotated { .. }) {
+            rotated += 1;
+        }
+    }
+    assert_eq!(rotated, 1, "exactly one concurrent use wins");
+}

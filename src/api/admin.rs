@@ -67,7 +67,7 @@ pub async fn audit<B: Serialize, A: Serialize>(
         before: before.and_then(|b| serde_json::to_value(b).ok()),
         after: after.and_then(|a| serde_json::to_value(a).ok()),
     };
-    if let Err(e) = state.store.record_audit(&event).await {
+    if let Err(e) = state.audit.record_audit(&event).await {
         tracing::error!(error = %e, action, "recording an audit event failed");
     }
 }

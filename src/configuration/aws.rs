@@ -26,6 +26,8 @@ pub struct AwsSettings {
     pub audit_table: String,
     /// Days a history item lives before its TTL lets DynamoDB delete it.
     pub history_retention_days: u32,
+    /// Days an audit event is kept.
+    pub audit_retention_days: u32,
     /// SQS queue names are `<prefix><topic>` and `<prefix><topic>-dlq`.
     pub queue_prefix: String,
     /// Receives before SQS moves a message to its dead-letter queue.
@@ -49,6 +51,7 @@ impl Default for AwsSettings {
             sessions_table: "stampede-sessions".into(),
             audit_table: "stampede-audit".into(),
             history_retention_days: 400,
+            audit_retention_days: 730,
             queue_prefix: "stampede-".into(),
             max_receive_count: 5,
             visibility_timeout_secs: 60,

@@ -14,6 +14,7 @@
 //! Both adapters pass the same contract tests (`tests/contract.rs`).
 
 pub mod cache;
+pub mod contracts;
 mod error;
 mod ledger_common;
 pub mod mailbox;

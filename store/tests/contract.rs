@@ -7,9 +7,7 @@ use chrono::{Duration, Utc};
 use stampede_domain::business::{NewBusiness, NewStore};
 use stampede_domain::customer::NewCustomer;
 use stampede_domain::email::Email;
-use stampede_domain::identity::{
-    NewOneTimeToken, NewRefreshToken, RefreshOutcome, SubjectKind, Terminal, TokenPurpose,
-};
+use stampede_domain::identity::Terminal;
 use stampede_domain::ids::{BusinessId, CustomerId, StaffId, StoreId};
 use stampede_domain::page::PageRequest;
 use stampede_domain::ports::{ProfileChanges, SocialProvider};
@@ -17,6 +15,7 @@ use stampede_domain::ports::{Store, StoreError};
 use stampede_domain::staff::{Membership, NewStaff, Role, Scope};
 use stampede_domain::text::Name;
 use stampede_store::DatabaseBackend;
+use stampede_store::contracts;
 use stampede_store::testing::TestDatabase;
 use uuid::Uuid;
 
@@ -315,72 +314,16 @@ async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
     assert!(store.get_terminal(t.id).await.expect("get").expect("exists").revoked_at.is_some());
 }
 
-fn refresh(hash: &[u8], family: Uuid, subject: Uuid) -> NewRefreshToken {
-    NewRefreshToken {
-        token_hash: hash.to_vec(),
-        family_id: family,
-        subject_kind: SubjectKind::Customer,
-        subject_id: subject,
-        expires_at: Utc::now() + Duration::days(30),
-    }
-}
-
 async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
-    let family = Uuid::now_v7();
-    let subject = Uuid::now_v7();
-    store.insert_refresh_token(refresh(b"one", family, subject)).await.expect("insert");
-    let now = Utc::now();
-    assert_eq!(
-        store.rotate_refresh_token(b"one", now).await.expect("rotate"),
-        RefreshOutcome::Rotated { family_id: family, subject_kind: SubjectKind::Customer, subject_id: subject }
-    );
-    store.insert_refresh_token(refresh(b"two", family, subject)).await.expect("insert successor");
-    // Replaying the rotated token revokes the family, successor included.
-    assert_eq!(store.rotate_refresh_token(b"one", now).await.expect("replay"), RefreshOutcome::Reused);
-    assert_eq!(store.rotate_refresh_token(b"two", now).await.expect("successor"), RefreshOutcome::Invalid);
-    assert_eq!(store.rotate_refresh_token(b"unknown", now).await.expect("unknown"), RefreshOutcome::Invalid);
-    // Expired tokens are invalid.
-    let mut old = refresh(b"old", Uuid::now_v7(), subject);
-    old.expires_at = Utc::now() - Duration::seconds(1);
-    store.insert_refresh_token(old).await.expect("insert");
-    assert_eq!(store.rotate_refresh_token(b"old", Utc::now()).await.expect("expired"), RefreshOutcome::Invalid);
+    contracts::refresh_tokens_rotate_once_and_reuse_revokes_the_family(store.as_ref()).await;
 }
 
 async fn logout_revokes_the_family(store: Arc<dyn Store>) {
-    let family = Uuid::now_v7();
-    let subject = Uuid::now_v7();
-    store.insert_refresh_token(refresh(b"a", family, subject)).await.expect("insert");
-    assert!(store.revoke_by_token(b"a", Utc::now()).await.expect("revoke"));
-    assert!(!store.revoke_by_token(b"nope", Utc::now()).await.expect("unknown"));
-    assert_eq!(store.rotate_refresh_token(b"a", Utc::now()).await.expect("rotate"), RefreshOutcome::Invalid);
-    store.insert_refresh_token(refresh(b"b", Uuid::now_v7(), subject)).await.expect("insert");
-    store.revoke_all_sessions(subject, Utc::now()).await.expect("revoke all");
-    assert_eq!(store.rotate_refresh_token(b"b", Utc::now()).await.expect("rotate"), RefreshOutcome::Invalid);
+    contracts::logout_revokes_the_family(store.as_ref()).await;
 }
 
 async fn one_time_tokens_are_used_once(store: Arc<dyn Store>) {
-    let subject = Uuid::now_v7();
-    let token = NewOneTimeToken {
-        token_hash: b"reset".to_vec(),
-        purpose: TokenPurpose::ResetPassword,
-        subject_id: Some(subject),
-        payload: serde_json::json!({"k": 1}),
-        expires_at: Utc::now() + Duration::hours(1),
-    };
-    store.insert_one_time_token(token.clone()).await.expect("insert");
-    // The wrong purpose does not consume it.
-    assert!(store.consume_one_time_token(TokenPurpose::VerifyEmail, b"reset", Utc::now()).await.expect("x").is_none());
-    let used = store.consume_one_time_token(TokenPurpose::ResetPassword, b"reset", Utc::now()).await.expect("use");
-    let used = used.expect("first use works");
-    assert_eq!(used.subject_id, Some(subject));
-    assert_eq!(used.payload, serde_json::json!({"k": 1}));
-    assert!(
-        store.consume_one_time_token(TokenPurpose::ResetPassword, b"reset", Utc::now()).await.expect("x").is_none()
-    );
-    let expired =
-        NewOneTimeToken { token_hash: b"late".to_vec(), expires_at: Utc::now() - Duration::seconds(1), ..token };
-    store.insert_one_time_token(expired).await.expect("insert");
-    assert!(store.consume_one_time_token(TokenPurpose::ResetPassword, b"late", Utc::now()).await.expect("x").is_none());
+    contracts::one_time_tokens_are_used_once(store.as_ref()).await;
 }
 
 async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
@@ -610,29 +553,7 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
 
 async fn audit_events_list_newest_first(store: Arc<dyn Store>) {
     let b = store.create_business(new_business("Audited")).await.expect("business");
-    for i in 0..3 {
-        store
-            .record_audit(&stampede_domain::identity::AuditEvent {
-                id: Uuid::now_v7(),
-                at: Utc::now(),
-                business_id: Some(b.id),
-                actor_kind: "staff".into(),
-                actor_id: Some(Uuid::now_v7()),
-                action: format!("thing.update.{i}"),
-                resource_type: "thing".into(),
-                resource_id: None,
-                before: Some(serde_json::json!({"n": i})),
-                after: None,
-            })
-            .await
-            .expect("record");
-    }
-    let page = store.list_audit(b.id, PageRequest::new(None, Some(2))).await.expect("list");
-    assert_eq!(page.items.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["thing.update.2", "thing.update.1"]);
-    assert_eq!(page.items[0].before, Some(serde_json::json!({"n": 2})));
-    let rest = store.list_audit(b.id, PageRequest::new(page.next_cursor, Some(2))).await.expect("list");
-    assert_eq!(rest.items.len(), 1);
-    assert!(rest.next_cursor.is_none());
+    contracts::audit_events_list_newest_first(store.as_ref(), b.id).await;
 }
 
 async fn business_memberships_are_replaced(store: Arc<dyn Store>) {

@@ -53,6 +53,7 @@ pub async fn sdk(endpoint: &str) -> stampede_aws::SdkConfig {
 pub fn aws_toml(endpoint: &str, r: &Resources) -> String {
     format!(
         "[history]\nbackend = \"dynamodb\"\n[queue]\nbackend = \"sqs\"\n[objects]\nbackend = \"s3\"\n\
+         [sessions]\nbackend = \"dynamodb\"\n[audit]\nbackend = \"dynamodb\"\n\
          [mail]\nbackend = \"ses\"\nfrom = \"Stampede <{sender}>\"\n\
          [aws]\nendpoint_url = {endpoint:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n\
          timeout_secs = 2\ntransactions_table = {tt:?}\nsessions_table = {st:?}\naudit_table = {at:?}\n\
@@ -187,6 +188,15 @@ async fn a_stamp_reaches_dynamodb_by_card_and_customer_and_the_transaction_queue
         .await
         .expect("upload");
     assert_eq!(res.status(), 200);
+    // Sessions and audit events live in their DynamoDB tables: the owner's
+    // refresh token works, and the logo change is in the audit log.
+    let audit = json_of(c.app.get_auth(&format!("/v1/businesses/{bid}/audit"), &c.owner).await).await;
+    let actions: Vec<&str> =
+        audit["items"].as_array().expect("items").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.iter().any(|a| a.contains("logo")), "{actions:?}");
+    let dynamo = aws_sdk_dynamodb::Client::new(&conf);
+    let sessions = dynamo.scan().table_name(&r.sessions_table).send().await.expect("scan sessions").count;
+    assert!(sessions >= 2, "refresh tokens and one-time tokens are in DynamoDB ({sessions})");
     let listed = aws_sdk_s3_keys(&conf, &r.bucket).await;
     assert!(listed.iter().any(|k| k.starts_with(&format!("public/businesses/{bid}/"))), "{listed:?}");
     let logo = json_of(res).await["logo_url"].as_str().expect("logo_url").to_owned();

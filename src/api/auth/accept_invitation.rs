@@ -46,7 +46,7 @@ pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) 
     }
     f.finish()?;
 
-    let used = store.consume_one_time_token(TokenPurpose::StaffInvitation, &hash, Utc::now()).await?;
+    let used = state.sessions.consume_one_time_token(TokenPurpose::StaffInvitation, &hash, Utc::now()).await?;
     let payload: InvitationPayload = used.and_then(|t| serde_json::from_value(t.payload).ok()).ok_or_else(invalid)?;
     let email = Email::parse(&payload.email).map_err(|_| invalid())?;
     let membership = Membership::new(payload.business_id, payload.role, payload.scope).map_err(|_| invalid())?;
@@ -63,7 +63,7 @@ pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) 
     let staff = store.create_staff(new, &[membership]).await?;
     let pair = state
         .issuer
-        .start_session(store.as_ref(), PrincipalKind::Staff, staff.id.0, false)
+        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, staff.id.0, false)
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))

@@ -69,7 +69,7 @@ pub async fn customer_login(
     .await?;
     let pair = state
         .issuer
-        .start_session(state.store.as_ref(), PrincipalKind::Customer, id, false)
+        .start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false)
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))
@@ -96,7 +96,7 @@ pub async fn staff_login(
     let staff = state.store.get_staff(stampede_domain::ids::StaffId(id)).await?.ok_or_else(bad_credentials)?;
     let pair = state
         .issuer
-        .start_session(state.store.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
+        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))

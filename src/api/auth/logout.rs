@@ -12,6 +12,6 @@ use crate::state::AppState;
     (status = 204, description = "Signed out")
 ))]
 pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    state.store.revoke_by_token(&sha256(body.refresh_token.as_bytes()), Utc::now()).await?;
+    state.sessions.revoke_by_token(&sha256(body.refresh_token.as_bytes()), Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

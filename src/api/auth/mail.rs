@@ -24,7 +24,7 @@ pub async fn one_time_token(
     let token = random_token();
     let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(24));
     state
-        .store
+        .sessions
         .insert_one_time_token(NewOneTimeToken {
             token_hash: sha256(token.as_bytes()),
             purpose,

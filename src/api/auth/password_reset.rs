@@ -74,7 +74,7 @@ pub async fn confirm_reset(
     f.password("password", &body.password, state.policy.min_password_length);
     f.finish()?;
     let used = state
-        .store
+        .sessions
         .consume_one_time_token(TokenPurpose::ResetPassword, &sha256(body.token.as_bytes()), Utc::now())
         .await?;
     let subject = used.and_then(|t| t.subject_id).ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;
@@ -82,6 +82,6 @@ pub async fn confirm_reset(
     state.store.set_customer_password(CustomerId(subject), &hash).await?;
     // The link proved control of the inbox.
     state.store.mark_email_verified(CustomerId(subject), Utc::now()).await?;
-    state.store.revoke_all_sessions(subject, Utc::now()).await?;
+    state.sessions.revoke_all_sessions(subject, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

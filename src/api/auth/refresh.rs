@@ -24,7 +24,7 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
     let store = &state.store;
     let pair = state
         .issuer
-        .refresh(store.as_ref(), &body.refresh_token, async |kind, id| {
+        .refresh(state.sessions.as_ref(), &body.refresh_token, async |kind, id| {
             Ok(match kind {
                 SubjectKind::Customer => store.get_customer(CustomerId(id)).await?.map(|_| false),
                 SubjectKind::Staff => {

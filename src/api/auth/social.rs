@@ -102,7 +102,7 @@ async fn sign_in(
     };
     let pair = state
         .issuer
-        .start_session(store.as_ref(), PrincipalKind::Customer, customer.id.0, false)
+        .start_session(state.sessions.as_ref(), PrincipalKind::Customer, customer.id.0, false)
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))

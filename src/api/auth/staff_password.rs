@@ -44,10 +44,10 @@ pub async fn change_password(
     }
     let new_hash = state.passwords.hash(body.new_password).await.map_err(ApiError::internal)?;
     state.store.set_staff_password(auth.staff.id, &new_hash).await?;
-    state.store.revoke_all_sessions(auth.staff.id.0, Utc::now()).await?;
+    state.sessions.revoke_all_sessions(auth.staff.id.0, Utc::now()).await?;
     let pair = state
         .issuer
-        .start_session(state.store.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false)
+        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false)
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))

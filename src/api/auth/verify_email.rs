@@ -23,7 +23,7 @@ pub struct TokenRequest {
 ))]
 pub async fn verify_email(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
     let used = state
-        .store
+        .sessions
         .consume_one_time_token(TokenPurpose::VerifyEmail, &sha256(body.token.as_bytes()), Utc::now())
         .await?;
     let subject = used.and_then(|t| t.subject_id).ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;

@@ -31,6 +31,6 @@ pub async fn audit_log(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let business = visible(&state, &auth, path.into_inner(), true).await?;
-    let page = state.store.list_audit(business.id, PageRequest::new(query.cursor, query.limit)).await?;
+    let page = state.audit.list_audit(business.id, PageRequest::new(query.cursor, query.limit)).await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -15,6 +15,6 @@ use crate::state::AppState;
 pub async fn delete_me(auth: CustomerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.get_customer(auth.id).await?.ok_or_else(ApiError::not_found)?;
     state.store.erase_customer(auth.id).await?;
-    state.store.revoke_all_sessions(auth.id.0, Utc::now()).await?;
+    state.sessions.revoke_all_sessions(auth.id.0, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -39,7 +39,7 @@ pub async fn remove_staff(
     keeps_an_owner(&state, business, &target, &[]).await?;
     state.store.set_business_memberships(target.id, business, &[]).await?;
     if target.memberships.iter().all(|m| m.business_id == business) {
-        state.store.revoke_all_sessions(target.id.0, Utc::now()).await?;
+        state.sessions.revoke_all_sessions(target.id.0, Utc::now()).await?;
     }
     let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
     audit(&state, &auth.staff, Some(business), "staff.remove", Some(target.id.0), Some(&before), None::<&()>).await;

@@ -1,0 +1,278 @@
+//! The session table: refresh-token families and one-time tokens (email
+//! verification, password reset, staff invitations), with TTL on `ExpiresAt`.
+//!
+//! Items are keyed by `TokenHash`: `rt#<hex sha-256>` for refresh tokens,
+//! `ott#<purpose>#<hex sha-256>` for one-time tokens. GSI1 (`FamilyId`,
+//! `IssuedAt`) finds a family, GSI2 (`SubjectId`, `IssuedAt`) an account's
+//! sessions. Rotation and consumption are conditional updates, so of two
+//! concurrent uses exactly one wins, as with the SQL adapter. TTL only tidies
+//! up: every read checks `ExpiresAt` itself (moto, and DynamoDB for up to two
+//! days, keep expired items).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, SecondsFormat, Utc};
+use stampede_domain::identity::{
+    NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, SubjectKind, TokenPurpose,
+};
+use stampede_domain::ports::{SessionRepo, StoreError, StoreResult};
+use uuid::Uuid;
+
+use crate::sdk_error;
+
+pub struct DynamoSessions {
+    client: Client,
+    table: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn refresh_key(hash: &[u8]) -> String {
+    format!("rt#{}", hex(hash))
+}
+
+fn one_time_key(purpose: TokenPurpose, hash: &[u8]) -> String {
+    format!("ott#{}#{}", purpose.as_str(), hex(hash))
+}
+
+fn s(v: impl ToString) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_uuid(item: &HashMap<String, AttributeValue>, k: &str) -> StoreResult<Uuid> {
+    get_s(item, k)
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .ok_or_else(|| StoreError::Other(format!("session item: bad {k}")))
+}
+
+fn is_condition_failure<E>(err: &crate::SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+impl DynamoSessions {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn from_conf(conf: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(conf), table)
+    }
+
+    async fn get(&self, key: &str) -> StoreResult<Option<HashMap<String, AttributeValue>>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("dynamodb get session", e))?;
+        Ok(out.item)
+    }
+
+    /// Keys of every refresh token on an index (a family or an account).
+    async fn keys_on(&self, index: &str, attribute: &str, value: Uuid) -> StoreResult<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression("#a = :v")
+                .expression_attribute_names("#a", attribute)
+                .expression_attribute_values(":v", s(value))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("dynamodb query sessions", e))?;
+            keys.extend(out.items.unwrap_or_default().iter().filter_map(|i| get_s(i, "TokenHash").map(str::to_owned)));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
+    /// Mark tokens revoked (those already revoked keep their first time).
+    async fn revoke_keys(&self, keys: Vec<String>, now: DateTime<Utc>) -> StoreResult<()> {
+        for key in keys {
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("TokenHash", s(&key))
+                .update_expression("SET RevokedAt = :now")
+                .condition_expression("attribute_exists(TokenHash) AND attribute_not_exists(RevokedAt)")
+                .expression_attribute_values(":now", s(time(now)))
+                .send()
+                .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(sdk_error("dynamodb revoke session", e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionRepo for DynamoSessions {
+    async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("TokenHash", s(refresh_key(&t.token_hash)))
+            .item("FamilyId", s(t.family_id))
+            .item("SubjectId", s(t.subject_id))
+            .item("SubjectKind", s(t.subject_kind.as_str()))
+            .item("IssuedAt", s(time(Utc::now())))
+            .item("ExpiresAt", n(t.expires_at.timestamp()))
+            .condition_expression("attribute_not_exists(TokenHash)")
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict("refresh token")),
+            Err(e) => Err(sdk_error("dynamodb put session", e)),
+        }
+    }
+
+    async fn rotate_refresh_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+        let key = refresh_key(token_hash);
+        // The conditional update is the arbiter between concurrent uses.
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(&key))
+            .update_expression("SET RotatedAt = :now")
+            .condition_expression(
+                "attribute_exists(TokenHash) AND attribute_not_exists(RotatedAt) \
+                 AND attribute_not_exists(RevokedAt) AND ExpiresAt > :epoch",
+            )
+            .expression_attribute_values(":now", s(time(now)))
+            .expression_attribute_values(":epoch", n(now.timestamp()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let kind = get_s(&item, "SubjectKind").and_then(SubjectKind::parse);
+                Ok(RefreshOutcome::Rotated {
+                    family_id: get_uuid(&item, "FamilyId")?,
+                    subject_kind: kind.ok_or_else(|| StoreError::Other("session item: bad SubjectKind".into()))?,
+                    subject_id: get_uuid(&item, "SubjectId")?,
+                })
+            }
+            Err(e) if is_condition_failure(&e) => {
+                let Some(item) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
+                if item.contains_key("RotatedAt") {
+                    self.revoke_family(get_uuid(&item, "FamilyId")?, now).await?;
+                    return Ok(RefreshOutcome::Reused);
+                }
+                Ok(RefreshOutcome::Invalid)
+            }
+            Err(e) => Err(sdk_error("dynamodb rotate session", e)),
+        }
+    }
+
+    async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        let keys = self.keys_on("GSI1", "FamilyId", family_id).await?;
+        self.revoke_keys(keys, now).await
+    }
+
+    async fn revoke_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {
+        match self.get(&refresh_key(token_hash)).await? {
+            Some(item) => self.revoke_family(get_uuid(&item, "FamilyId")?, now).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    async fn revoke_all_sessions(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        let keys = self.keys_on("GSI2", "SubjectId", subject_id).await?;
+        // One-time tokens of the account are on the same index; only sessions go.
+        self.revoke_keys(keys.into_iter().filter(|k| k.starts_with("rt#")).collect(), now).await
+    }
+
+    async fn insert_one_time_token(&self, t: NewOneTimeToken) -> StoreResult<()> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("TokenHash", s(one_time_key(t.purpose, &t.token_hash)))
+            .item("Purpose", s(t.purpose.as_str()))
+            .item("Payload", s(t.payload.to_string()))
+            .item("IssuedAt", s(time(Utc::now())))
+            .item("ExpiresAt", n(t.expires_at.timestamp()))
+            .condition_expression("attribute_not_exists(TokenHash)");
+        if let Some(subject) = t.subject_id {
+            req = req.item("SubjectId", s(subject));
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict("one-time token")),
+            Err(e) => Err(sdk_error("dynamodb put one-time token", e)),
+        }
+    }
+
+    async fn consume_one_time_token(
+        &self,
+        purpose: TokenPurpose,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<OneTimeToken>> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(one_time_key(purpose, token_hash)))
+            .update_expression("SET UsedAt = :now")
+            .condition_expression("attribute_exists(TokenHash) AND attribute_not_exists(UsedAt) AND ExpiresAt > :epoch")
+            .expression_attribute_values(":now", s(time(now)))
+            .expression_attribute_values(":epoch", n(now.timestamp()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let payload = get_s(&item, "Payload")
+                    .and_then(|p| serde_json::from_str(p).ok())
+                    .ok_or_else(|| StoreError::Other("one-time token item: bad Payload".into()))?;
+                let subject_id = match get_s(&item, "SubjectId") {
+                    Some(_) => Some(get_uuid(&item, "SubjectId")?),
+                    None => None,
+                };
+                Ok(Some(OneTimeToken { subject_id, payload }))
+            }
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(sdk_error("dynamodb consume one-time token", e)),
+        }
+    }
+}
