@@ -76,6 +76,17 @@ impl ObjectStore for S3Objects {
         Ok(Some((bytes.into_bytes().to_vec(), content_type)))
     }
 
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        if check_key(key).is_err() {
+            return Ok(false);
+        }
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(sdk_error("s3 head", e)),
+        }
+    }
+
     async fn presign_upload(
         &self,
         key: &str,

@@ -287,6 +287,11 @@ pub trait ObjectStore: Send + Sync {
     /// The bytes and content type, if the object exists.
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
 
+    /// Whether the object exists.
+    async fn exists(&self, key: &str) -> StoreResult<bool> {
+        Ok(self.get(key).await?.is_some())
+    }
+
     /// A URL a client may PUT exactly this object to (this content type and
     /// length) until `ttl` passes, if the backend can sign one; `None` means
     /// uploads go through the API.

@@ -197,6 +197,27 @@ async fn a_stamp_reaches_dynamodb_by_card_and_customer_and_the_transaction_queue
     let dynamo = aws_sdk_dynamodb::Client::new(&conf);
     let sessions = dynamo.scan().table_name(&r.sessions_table).send().await.expect("scan sessions").count;
     assert!(sessions >= 2, "refresh tokens and one-time tokens are in DynamoDB ({sessions})");
+    // A customer upload goes straight to S3 with a presigned PUT, and comes back
+    // through a presigned GET only to its owner.
+    let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let slot = json_of(
+        c.app.post_auth("/v1/me/uploads", &cust, json!({"content_type": "application/pdf", "size": pdf.len()})).await,
+    )
+    .await;
+    assert_eq!(slot["direct"], true);
+    let signed = slot["url"].as_str().expect("url");
+    assert!(signed.contains("X-Amz-Signature"), "{signed}");
+    let put = c.app.client.put(signed).header("content-type", "application/pdf").body(pdf.clone()).send().await;
+    assert!(put.expect("upload to s3").status().is_success());
+    let path = format!("/v1/me/uploads/{}", slot["id"].as_str().expect("id"));
+    let read = c.app.get_auth(&path, &cust).await;
+    assert_eq!(read.status(), 302);
+    let location = read.headers().get("location").and_then(|v| v.to_str().ok()).expect("location").to_owned();
+    let downloaded = reqwest::get(&location).await.expect("download").bytes().await.expect("bytes");
+    assert_eq!(downloaded.to_vec(), pdf);
+    let other = crate::admin::customer(&c.app, "eve@example.com").await;
+    crate::helpers::assert_problem(c.app.get_auth(&path, &other).await, 404, "not_found").await;
+
     let listed = aws_sdk_s3_keys(&conf, &r.bucket).await;
     assert!(listed.iter().any(|k| k.starts_with(&format!("public/businesses/{bid}/"))), "{listed:?}");
     let logo = json_of(res).await["logo_url"].as_str().expect("logo_url").to_owned();

@@ -14,3 +14,4 @@ mod pos;
 mod process;
 mod social;
 mod staff;
+mod uploads;

@@ -1,0 +1,40 @@
+use actix_web::{HttpResponse, web};
+
+use super::{URL_TTL, UploadId};
+use crate::api::problem::{ApiError, Problem};
+use crate::auth::principal::CustomerAuth;
+use crate::state::AppState;
+
+/// Read one of your uploads: 302 to a short-lived signed URL (S3), or the
+/// bytes themselves (files backend). Nobody else's uploads are reachable.
+#[utoipa::path(get, path = "/v1/me/uploads/{upload_id}", tag = "me", params(("upload_id" = String, Path)),
+    security(("bearer" = [])), responses(
+    (status = 200, description = "The file"),
+    (status = 302, description = "Redirect to a signed download URL"),
+    (status = 404, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn get_upload(
+    auth: CustomerAuth,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let upload = UploadId::parse(&path.into_inner())?;
+    let key = upload.key(auth.id);
+    if let Some(url) = state.objects.presign_download(&key, URL_TTL).await? {
+        // Signing does not look at the bucket: check the upload happened.
+        if !state.objects.exists(&key).await? {
+            return Err(ApiError::not_found());
+        }
+        return Ok(HttpResponse::Found()
+            .insert_header(("location", url))
+            .insert_header(("cache-control", "private, no-store"))
+            .finish());
+    }
+    let (bytes, content_type) = state.objects.get(&key).await?.ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("cache-control", "private, no-store"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("content-disposition", "attachment"))
+        .body(bytes))
+}
