@@ -32,6 +32,14 @@ pub struct CognitoTokens {
     pub expires_in: i32,
 }
 
+/// Who a pool access token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CognitoUser {
+    pub sub: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
 /// Why a login or sign-up was refused (not an outage).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CognitoRefusal {
@@ -159,6 +167,23 @@ impl CognitoPool {
             id_token: result.id_token,
             refresh_token: result.refresh_token,
             expires_in: result.expires_in,
+        })
+    }
+
+    /// The signed-in user's `sub`, email and name, from their access token.
+    pub async fn get_user(&self, access_token: &str) -> CognitoResult<CognitoUser> {
+        let out = self
+            .client
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| classify("cognito get user", e))?;
+        let attr = |name: &str| out.user_attributes.iter().find(|a| a.name == name).and_then(|a| a.value.clone());
+        Ok(CognitoUser {
+            sub: attr("sub").unwrap_or_else(|| out.username.clone()),
+            email: attr("email"),
+            name: attr("name"),
         })
     }
 

@@ -85,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/auth/cognito/customers/login").post(auth::cognito::login::login))
                 .service(web::resource("/auth/cognito/customers/refresh").post(auth::cognito::refresh::refresh))
                 .service(web::resource("/auth/cognito/customers/logout").post(auth::cognito::logout::logout))
+                .service(web::resource("/auth/cognito/customers/profile").post(auth::cognito::profile::ensure_profile))
                 .service(
                     web::resource("/auth/cognito/customers/password-reset")
                         .post(auth::cognito::password_reset::request_reset),

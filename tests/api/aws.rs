@@ -446,6 +446,20 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     let foreign = other.login(&stranger, password).await.expect("login elsewhere").access_token;
     crate::helpers::assert_problem(app.get_auth("/v1/me", &foreign).await, 401, "unauthorized").await;
 
+    // A user who signed up in the pool directly (hosted UI, federation) gets
+    // a profile on first call, once.
+    let direct = stampede_aws::cognito::CognitoPool::from_conf(&conf, &customers, &customers_client);
+    let walk_in = format!("walk-in-{tag}@example.com");
+    direct.sign_up(&walk_in, password, Some("Walk In")).await.expect("sign up in the pool");
+    direct.admin_confirm(&walk_in).await.expect("confirm");
+    let token = direct.login(&walk_in, password).await.expect("login").access_token;
+    crate::helpers::assert_problem(app.get_auth("/v1/me", &token).await, 404, "not_found").await;
+    let made = app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await;
+    assert_eq!(made.status(), 201);
+    assert_eq!(app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await.status(), 200);
+    let me = json_of(app.get_auth("/v1/me", &token).await).await;
+    assert_eq!((me["email"].as_str(), me["name"].as_str()), (Some(walk_in.as_str()), Some("Walk In")));
+
     // Signing out revokes the pool's refresh tokens.
     let res = app.post_auth("/v1/auth/cognito/customers/logout", &access, json!({})).await;
     assert_eq!(res.status(), 204);

@@ -40,7 +40,7 @@ impl Modify for Bearer {
         auth::jwks::jwks, auth::register::register,
         auth::cognito::register::register, auth::cognito::confirm::confirm, auth::cognito::login::login,
         auth::cognito::refresh::refresh, auth::cognito::logout::logout, auth::cognito::password_reset::request_reset,
-        auth::cognito::password_reset::confirm_reset, auth::verify_email::verify_email,
+        auth::cognito::password_reset::confirm_reset, auth::cognito::profile::ensure_profile, auth::verify_email::verify_email,
         auth::login::customer_login, auth::login::staff_login, auth::refresh::refresh, auth::logout::logout,
         auth::password_reset::request_reset, auth::password_reset::confirm_reset,
         auth::social::google, auth::social::apple, auth::staff_password::change_password,

@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod login;
 pub mod logout;
 pub mod password_reset;
+pub mod profile;
 pub mod refresh;
 pub mod register;
 

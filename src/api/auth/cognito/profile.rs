@@ -1,0 +1,68 @@
+use actix_web::{HttpRequest, HttpResponse, web};
+use stampede_domain::customer::NewCustomer;
+use stampede_domain::email::Email;
+use stampede_domain::ids::CustomerId;
+use stampede_domain::ports::StoreError;
+use stampede_domain::text::Name;
+
+use super::{pool, refusal};
+use crate::api::problem::{ApiError, Code, Problem};
+use crate::auth::principal::CustomerAuth;
+use crate::state::AppState;
+
+/// Make sure a pool user has a Stampede profile: for sign-ins that did not go
+/// through `/register` (the hosted UI, Google or Apple through the pool). Reads
+/// the user's email and name from Cognito; idempotent (200 when the profile
+/// exists, 201 when it was made now).
+#[utoipa::path(post, path = "/v1/auth/cognito/customers/profile", tag = "auth", security(("bearer" = [])),
+    responses(
+    (status = 200, description = "The profile exists"),
+    (status = 201, description = "The profile was created"),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn ensure_profile(
+    req: HttpRequest,
+    auth: CustomerAuth,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let pool = pool(&state)?;
+    if let Some(c) = state.store.get_customer(auth.id).await? {
+        return Ok(HttpResponse::Ok().json(serde_json::json!({ "id": c.id.0, "created": false })));
+    }
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+        .unwrap_or_default();
+    let user = pool.get_user(&token).await.map_err(refusal)?;
+    if user.sub != auth.id.0.to_string() {
+        return Err(ApiError::new(Code::Unauthorized).detail("the token does not match its user"));
+    }
+    let email = user
+        .email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+        .ok_or_else(|| ApiError::new(Code::Conflict).detail("the pool user has no valid email address"))?;
+    let name = user
+        .name
+        .as_deref()
+        .and_then(|n| Name::parse(n).ok())
+        .or_else(|| Name::parse(email.as_str().split('@').next().unwrap_or("Customer")).ok())
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no usable name")))?;
+    let new = NewCustomer {
+        id: Some(CustomerId(auth.id.0)),
+        email,
+        name,
+        phone: None,
+        marketing_consent: false,
+        password_hash: None,
+    };
+    match state.store.create_customer(new).await {
+        Ok(c) => Ok(HttpResponse::Created().json(serde_json::json!({ "id": c.id.0, "created": true }))),
+        Err(StoreError::Conflict(_)) => {
+            Err(ApiError::new(Code::Conflict).detail("another account already uses this email address"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
