@@ -389,3 +389,66 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
     }
     assert_eq!(rotated, 1, "exactly one concurrent use wins");
 }
+
+#[tokio::test]
+async fn every_email_template_goes_out_through_ses_rendered_by_stampede() {
+    use stampede_workers::email::{Template, render};
+    let (conf, r) = bootstrapped().await;
+    let mailer = SesMailer::from_conf(&conf, format!("Stampede <{}>", r.sender), None);
+    let to = format!("{}@customer.example.com", Uuid::new_v4().simple());
+    let values = [
+        ("name", "Ada"),
+        ("link", "https://stampede.test/x?token=t"),
+        ("business", "Café Uno"),
+        ("role", "cashier"),
+        ("inviter", "Owner"),
+        ("program", "Coffee"),
+        ("reward", "Free coffee"),
+        ("amount", "40"),
+        ("date", "2026-12-31"),
+        ("balance", "120"),
+        ("subject", "Winter menu"),
+        ("body", "Mulled wine is back."),
+        ("unsubscribe_link", "https://stampede.test/v1/unsubscribe?token=u"),
+        ("what", "your data"),
+        ("expires", "2026-11-27 12:00 UTC"),
+    ];
+    let templates = [
+        Template::VerifyEmail,
+        Template::PasswordReset,
+        Template::StaffInvitation,
+        Template::RewardEarned,
+        Template::PointsExpiring,
+        Template::Marketing,
+        Template::ExportReady,
+    ];
+    let mut subjects = Vec::new();
+    for t in templates {
+        let rendered = render(t, &values).expect("renders");
+        mailer
+            .send(&OutgoingMail {
+                to: to.clone(),
+                subject: rendered.subject.clone(),
+                text: rendered.text,
+                html: rendered.html,
+                message_id: Uuid::now_v7(),
+            })
+            .await
+            .expect("send");
+        subjects.push(rendered.subject);
+    }
+    let data: serde_json::Value =
+        reqwest::get(format!("{}/moto-api/data.json", moto_url())).await.expect("moto").json().await.expect("json");
+    let sent: Vec<&serde_json::Value> = data["ses"]["Message"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["destinations"]["ToAddresses"][0] == to.as_str())
+        .collect();
+    assert_eq!(sent.len(), templates.len());
+    for subject in &subjects {
+        assert!(sent.iter().any(|m| m["subject"] == subject.as_str()), "{subject} was not sent");
+    }
+    let marketing = sent.iter().find(|m| m["subject"] == "Winter menu").expect("marketing mail");
+    assert!(marketing["body"].as_str().is_some_and(|b| b.contains("unsubscribe?token=u")));
+}

@@ -11,6 +11,12 @@ pub enum Template {
     AccountExists,
     PasswordReset,
     StaffInvitation,
+    RewardEarned,
+    PointsExpiring,
+    /// Marketing: only to customers whose consent is on, always with an
+    /// unsubscribe link.
+    Marketing,
+    ExportReady,
 }
 
 impl Template {
@@ -29,6 +35,10 @@ impl Template {
             Template::AccountExists => t!("account_exists"),
             Template::PasswordReset => t!("password_reset"),
             Template::StaffInvitation => t!("staff_invitation"),
+            Template::RewardEarned => t!("reward_earned"),
+            Template::PointsExpiring => t!("points_expiring"),
+            Template::Marketing => t!("marketing"),
+            Template::ExportReady => t!("export_ready"),
         }
     }
 }
@@ -104,14 +114,50 @@ mod tests {
     }
 
     #[test]
+    fn marketing_always_carries_its_unsubscribe_link() {
+        let values = [("name", "A"), ("business", "B"), ("subject", "News"), ("body", "Hi")];
+        assert_eq!(render(Template::Marketing, &values), Err(MissingValue("unsubscribe_link".into())));
+        let mut with = values.to_vec();
+        with.push(("unsubscribe_link", "https://x.test/u?token=t"));
+        let r = render(Template::Marketing, &with).expect("renders");
+        assert!(r.text.contains("Unsubscribe: https://x.test/u?token=t"));
+        assert!(r.html.contains("href=\"https://x.test/u?token=t\""));
+    }
+
+    #[test]
     fn a_missing_value_is_an_error() {
         assert_eq!(render(Template::VerifyEmail, &[("name", "Ada")]), Err(MissingValue("link".into())));
     }
 
     #[test]
     fn every_template_renders_with_its_values() {
-        let all = [("name", "A"), ("link", "L"), ("business", "B"), ("role", "R"), ("inviter", "I")];
-        for t in [Template::VerifyEmail, Template::AccountExists, Template::PasswordReset, Template::StaffInvitation] {
+        let all = [
+            ("name", "A"),
+            ("link", "L"),
+            ("business", "B"),
+            ("role", "R"),
+            ("inviter", "I"),
+            ("program", "P"),
+            ("reward", "W"),
+            ("amount", "5"),
+            ("date", "2026-12-31"),
+            ("balance", "12"),
+            ("subject", "S"),
+            ("body", "Body"),
+            ("unsubscribe_link", "U"),
+            ("what", "transactions"),
+            ("expires", "tomorrow"),
+        ];
+        for t in [
+            Template::VerifyEmail,
+            Template::AccountExists,
+            Template::PasswordReset,
+            Template::StaffInvitation,
+            Template::RewardEarned,
+            Template::PointsExpiring,
+            Template::Marketing,
+            Template::ExportReady,
+        ] {
             let r = render(t, &all).expect("renders");
             assert!(!r.subject.is_empty() && !r.text.is_empty() && r.html.contains("<html"));
         }
