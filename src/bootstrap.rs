@@ -34,7 +34,7 @@ pub async fn ensure_first_owner(
     let password = one_time_password();
     let hash = passwords.hash(password.clone()).await?;
     let business = NewBusiness { name: business_name, description: None, tax_id: None, website: None };
-    let owner = NewStaff { email, name, password_hash: Some(hash), must_change_password: true };
+    let owner = NewStaff { id: None, email, name, password_hash: Some(hash), must_change_password: true };
     // Another process may have won the race since the count; then we say nothing.
     Ok(store.create_first_owner(business, owner).await?.map(|(business, staff)| FirstOwner {
         email: staff.email,

@@ -179,6 +179,11 @@ impl Application {
                         id.cognito.customers.pool_id.clone(),
                         id.cognito.customers.client_id.clone(),
                     ),
+                    staff: stampede_aws::cognito::CognitoPool::from_conf(
+                        conf,
+                        id.cognito.staff.pool_id.clone(),
+                        id.cognito.staff.client_id.clone(),
+                    ),
                 })
             }
             _ => None,

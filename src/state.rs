@@ -45,13 +45,14 @@ pub struct AppState {
     /// A real argon2id hash of a random password, verified against when an
     /// account does not exist so that answers take comparable time.
     pub dummy_hash: String,
-    /// With `identity.backend = "cognito"`: the customer pool that signs
-    /// customers up and in (tokens of both pools are verified by `verifier`).
+    /// With `identity.backend = "cognito"`: the customer and staff pools that
+    /// sign people up and in (their tokens are verified by `verifier`).
     pub cognito: Option<CognitoPools>,
 }
 
 pub struct CognitoPools {
     pub customers: stampede_aws::cognito::CognitoPool,
+    pub staff: stampede_aws::cognito::CognitoPool,
 }
 
 /// POS rules from settings.

@@ -88,6 +88,9 @@ impl Membership {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewStaff {
+    /// Given by an external identity provider (the staff pool's `sub`), so the
+    /// provider's tokens name this account; `None` makes a new id.
+    pub id: Option<StaffId>,
     pub email: Email,
     pub name: Name,
     pub password_hash: Option<String>,

@@ -94,6 +94,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/auth/cognito/customers/password-reset/confirm")
                         .post(auth::cognito::password_reset::confirm_reset),
                 )
+                .service(web::resource("/auth/cognito/staff/login").post(auth::cognito::staff::login))
+                .service(web::resource("/auth/cognito/staff/refresh").post(auth::cognito::staff::refresh))
+                .service(web::resource("/auth/cognito/staff/logout").post(auth::cognito::staff::logout))
+                .service(web::resource("/auth/cognito/staff/password-reset").post(auth::cognito::staff::request_reset))
+                .service(
+                    web::resource("/auth/cognito/staff/password-reset/confirm")
+                        .post(auth::cognito::staff::confirm_reset),
+                )
                 .service(web::resource("/auth/staff/login").post(auth::login::staff_login))
                 .service(web::resource("/auth/staff/password").post(auth::staff_password::change_password))
                 .service(web::resource("/auth/staff/invitations/accept").post(auth::accept_invitation::accept))

@@ -101,6 +101,7 @@ fn new_customer(e: &str) -> NewCustomer {
 
 fn new_staff(e: &str) -> NewStaff {
     NewStaff {
+        id: None,
         email: email(e),
         name: name("Sam"),
         password_hash: Some("$argon2id$x".into()),

@@ -460,6 +460,41 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     let me = json_of(app.get_auth("/v1/me", &token).await).await;
     assert_eq!((me["email"].as_str(), me["name"].as_str()), (Some(walk_in.as_str()), Some("Walk In")));
 
+    // Staff join by invitation: the account is made in the staff pool, and the
+    // staff pool's tokens work on staff routes only.
+    let (shop_id, _, store_id) = crate::admin::shop(&app, &owner).await;
+    let cashier = format!("cash-{tag}@shop.test");
+    let invite = app
+        .post_auth(
+            &format!("/v1/businesses/{shop_id}/invitations"),
+            &owner,
+            json!({"email": cashier, "role": "cashier", "store_id": store_id}),
+        )
+        .await;
+    assert_eq!(invite.status(), 201);
+    let token = app.token_from_mail(&cashier, "");
+    let accepted = app
+        .post_json("/v1/auth/staff/invitations/accept", json!({"token": token, "name": "Cas", "password": password}))
+        .await;
+    assert_eq!(accepted.status(), 200);
+    let staff_tokens = json_of(accepted).await;
+    let staff_access = staff_tokens["access_token"].as_str().expect("staff access token").to_owned();
+    let me = json_of(app.get_auth("/v1/staff/me", &staff_access).await).await;
+    assert_eq!(me["staff"]["email"], cashier.as_str());
+    assert_eq!(me["staff"]["memberships"][0]["role"], "cashier");
+    crate::helpers::assert_problem(app.get_auth("/v1/me", &staff_access).await, 401, "unauthorized").await;
+    let login =
+        json_of(app.post_json("/v1/auth/cognito/staff/login", json!({"email": cashier, "password": password})).await)
+            .await;
+    let again = login["access_token"].as_str().expect("staff login");
+    assert_eq!(app.get_auth("/v1/staff/me", again).await.status(), 200);
+    let refreshed =
+        app.post_json("/v1/auth/cognito/staff/refresh", json!({"refresh_token": login["refresh_token"]})).await;
+    assert_eq!(refreshed.status(), 200);
+    assert_eq!(app.post_auth("/v1/auth/cognito/staff/logout", again, json!({})).await.status(), 204);
+    // A customer pool token is no staff token.
+    assert_eq!(app.get_auth("/v1/staff/me", &access).await.status(), 401);
+
     // Signing out revokes the pool's refresh tokens.
     let res = app.post_auth("/v1/auth/cognito/customers/logout", &access, json!({})).await;
     assert_eq!(res.status(), 204);

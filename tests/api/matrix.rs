@@ -173,6 +173,7 @@ struct World {
 
 async fn staff(app: &TestApp, hash: &str, email: &str, m: Membership) -> String {
     let new = NewStaff {
+        id: None,
         email: Email::parse(email).expect("email"),
         name: Name::parse("Staff").expect("name"),
         password_hash: Some(hash.to_owned()),
@@ -329,6 +330,7 @@ async fn victim_terminal(app: &TestApp, store: &Store) -> Uuid {
 async fn victim_cashier(app: &TestApp, w: &World, store: &Store) -> Uuid {
     let m = Membership::new(store.business_id, Role::Cashier, Scope::Store { store_id: store.id }).expect("m");
     let new = NewStaff {
+        id: None,
         email: Email::parse(&format!("{}@victim.test", Uuid::now_v7().simple())).expect("email"),
         name: Name::parse("Victim").expect("name"),
         password_hash: Some(w.hash.clone()),

@@ -66,7 +66,7 @@ fn scope_columns(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
 /// Insert an account and its memberships; the caller owns the transaction.
 async fn insert(tx: &mut PgConnection, new: NewStaff, memberships: &[Membership]) -> StoreResult<Staff> {
     let now = Utc::now();
-    let id = StaffId::new();
+    let id = new.id.unwrap_or_default();
     sqlx::query(
         "INSERT INTO business.staff (id, email, name, password_hash, must_change_password, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)",

@@ -17,12 +17,7 @@ pub async fn logout(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = pool(&state)?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
-        .unwrap_or_default();
+    let token = super::bearer(&req);
     pool.sign_out(&token).await.map_err(refusal)?;
     Ok(HttpResponse::NoContent().finish())
 }

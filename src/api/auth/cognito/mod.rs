@@ -1,8 +1,10 @@
-//! `/v1/auth/cognito/customers/…`: customer accounts in a Cognito user pool
+//! `/v1/auth/cognito/{customers,staff}/…`: accounts in the Cognito user pools
 //! (`identity.backend = "cognito"`). Cognito keeps the password, mails the
 //! confirmation and reset codes, and issues the tokens; Stampede keeps the
-//! customer's profile under the pool's `sub`, so the pool's access tokens name
-//! the customer directly. Without Cognito configured these answer 404.
+//! customer profile or staff account under the pool's `sub`, so the pool's
+//! access tokens name the account directly. Customers sign up themselves;
+//! staff join by invitation (`/v1/auth/staff/invitations/accept` creates their
+//! pool account). Without Cognito configured these answer 404.
 //!
 //! As with the local issuer, sign-up and reset requests answer 202 whether or
 //! not the address has an account.
@@ -14,6 +16,7 @@ pub mod password_reset;
 pub mod profile;
 pub mod refresh;
 pub mod register;
+pub mod staff;
 
 use serde::Serialize;
 use stampede_aws::cognito::{CognitoError, CognitoPool, CognitoRefusal, CognitoTokens};
@@ -24,11 +27,25 @@ use crate::state::AppState;
 
 /// The customer pool, or 404 when Cognito is not the identity backend.
 pub fn pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
-    state
-        .cognito
-        .as_ref()
-        .map(|c| &c.customers)
-        .ok_or_else(|| ApiError::new(Code::NotFound).detail("Cognito is not the identity backend of this deployment"))
+    state.cognito.as_ref().map(|c| &c.customers).ok_or_else(not_configured)
+}
+
+/// The staff pool, or 404 when Cognito is not the identity backend.
+pub fn staff_pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
+    state.cognito.as_ref().map(|c| &c.staff).ok_or_else(not_configured)
+}
+
+fn not_configured() -> ApiError {
+    ApiError::new(Code::NotFound).detail("Cognito is not the identity backend of this deployment")
+}
+
+/// The Bearer token of a request (already verified by the extractor).
+pub fn bearer(req: &actix_web::HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+        .unwrap_or_default()
 }
 
 /// Refusals become the answers a client can act on; outages 503; the rest 500.

@@ -29,12 +29,7 @@ pub async fn ensure_profile(
     if let Some(c) = state.store.get_customer(auth.id).await? {
         return Ok(HttpResponse::Ok().json(serde_json::json!({ "id": c.id.0, "created": false })));
     }
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
-        .unwrap_or_default();
+    let token = super::bearer(&req);
     let user = pool.get_user(&token).await.map_err(refusal)?;
     if user.sub != auth.id.0.to_string() {
         return Err(ApiError::new(Code::Unauthorized).detail("the token does not match its user"));
