@@ -14,6 +14,7 @@ use stampede_domain::page::{Page, PageRequest};
 use stampede_domain::ports::{AuditRepo, StoreError, StoreResult};
 
 use crate::history::timestamp_text;
+use crate::paging::Index;
 use crate::sdk_error;
 
 pub struct DynamoAudit {
@@ -61,53 +62,19 @@ impl AuditRepo for DynamoAudit {
     }
 
     async fn list_audit(&self, business_id: BusinessId, page: PageRequest) -> StoreResult<Page<AuditEvent>> {
-        let start = match page.after {
-            Some(after) => {
-                let out = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("AuditId", AttributeValue::S(after.to_string()))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("dynamodb get audit", e))?;
-                match out.item {
-                    Some(item) => Some(
-                        ["AuditId", "BusinessId", "Timestamp"]
-                            .into_iter()
-                            .filter_map(|k| item.get(k).map(|v| (k.to_owned(), v.clone())))
-                            .collect::<HashMap<_, _>>(),
-                    ),
-                    None => return Ok(Page { items: Vec::new(), next_cursor: None }),
-                }
-            }
-            None => None,
+        let index = Index {
+            table: &self.table,
+            table_key: "AuditId",
+            name: "GSI1",
+            partition: "BusinessId",
+            sort: "Timestamp",
         };
-        let want = page.fetch_limit() as usize;
-        let mut items = Vec::new();
-        let mut exclusive = start;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("GSI1")
-                .key_condition_expression("BusinessId = :b")
-                .expression_attribute_values(":b", AttributeValue::S(business_id.0.to_string()))
-                .scan_index_forward(false)
-                .limit((want - items.len()) as i32)
-                .set_exclusive_start_key(exclusive)
-                .send()
-                .await
-                .map_err(|e| sdk_error("dynamodb query audit", e))?;
-            for item in out.items.unwrap_or_default() {
-                items.push(event_of(&item)?);
-            }
-            exclusive = out.last_evaluated_key;
-            if items.len() >= want || exclusive.is_none() {
-                break;
-            }
-        }
-        Ok(Page::from_rows(items, page, |e| e.id))
+        let after = page.after.map(|a| a.to_string());
+        let found = index
+            .newest_first(&self.client, &business_id.0.to_string(), after.as_deref(), page.fetch_limit() as usize)
+            .await?;
+        let Some(items) = found else { return Ok(Page { items: Vec::new(), next_cursor: None }) };
+        let events = items.iter().map(event_of).collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(events, page, |e| e.id))
     }
 }

@@ -25,6 +25,7 @@ use stampede_domain::page::{Page, PageRequest};
 use stampede_domain::ports::{HistoryStore, StoreError, StoreResult};
 use uuid::Uuid;
 
+use crate::paging::Index;
 use crate::sdk_error;
 
 pub const GSI_CUSTOMER: &str = "GSI1";
@@ -71,6 +72,10 @@ impl DynamoHistory {
         Err(StoreError::Unavailable(format!("dynamodb: {} items still unprocessed after retries", requests.len())))
     }
 
+    fn index<'a>(&'a self, name: &'a str, partition: &'a str) -> Index<'a> {
+        Index { table: &self.table, table_key: "TransactionId", name, partition, sort: "Timestamp" }
+    }
+
     async fn query(
         &self,
         index: &str,
@@ -78,54 +83,19 @@ impl DynamoHistory {
         key: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<TransactionMessage>> {
-        let start = match page.after {
-            Some(after) => match self.get(after).await? {
-                Some(item) => Some(start_key(&item, key_name)),
-                // The cursor's item is gone (TTL): nothing sensible follows it.
-                None => return Ok(Page { items: Vec::new(), next_cursor: None }),
-            },
-            None => None,
-        };
-        let want = page.fetch_limit() as usize;
-        let mut items = Vec::with_capacity(want);
-        let mut exclusive = start;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", key_name)
-                .expression_attribute_values(":k", AttributeValue::S(key.to_string()))
-                .scan_index_forward(false)
-                .limit((want - items.len()) as i32)
-                .set_exclusive_start_key(exclusive)
-                .send()
-                .await
-                .map_err(|e| sdk_error("dynamodb query", e))?;
-            for item in out.items.unwrap_or_default() {
-                items.push(from_item(&item)?);
-            }
-            exclusive = out.last_evaluated_key;
-            if items.len() >= want || exclusive.is_none() {
-                break;
-            }
-        }
+        let after = page.after.map(|a| a.to_string());
+        let found = self
+            .index(index, key_name)
+            .newest_first(&self.client, &key.to_string(), after.as_deref(), page.fetch_limit() as usize)
+            .await?;
+        // The cursor's item is gone (TTL): nothing sensible follows it.
+        let Some(items) = found else { return Ok(Page { items: Vec::new(), next_cursor: None }) };
+        let items = items.iter().map(from_item).collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_rows(items, page, |m| m.transaction_id))
     }
 
     async fn get(&self, id: Uuid) -> StoreResult<Option<HashMap<String, AttributeValue>>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("TransactionId", AttributeValue::S(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("dynamodb get", e))?;
-        Ok(out.item)
+        self.index(GSI_CARD, "CardId").get(&self.client, &id.to_string()).await
     }
 
     /// One transaction by id (tests and support tooling).
@@ -286,14 +256,6 @@ pub fn from_item(item: &HashMap<String, AttributeValue>) -> StoreResult<Transact
         timestamp,
         request_id: get_s(meta, "RequestId").map(str::to_owned),
     })
-}
-
-/// The key a query continues from: the table key plus the index key.
-fn start_key(item: &HashMap<String, AttributeValue>, key_name: &str) -> HashMap<String, AttributeValue> {
-    ["TransactionId", "Timestamp", key_name]
-        .into_iter()
-        .filter_map(|k| item.get(k).map(|v| (k.to_owned(), v.clone())))
-        .collect()
 }
 
 #[cfg(test)]

@@ -23,10 +23,12 @@ pub mod audit;
 pub mod bootstrap;
 pub mod cognito;
 pub mod history;
+mod paging;
 pub mod s3;
 pub mod ses;
 pub mod sessions;
 pub mod sqs;
+pub mod testing;
 
 /// Where and how to reach AWS. Resource names live with each adapter.
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use stampede_aws::AwsOptions;
 use stampede_aws::bootstrap::{self, Resources};
 use stampede_aws::cognito::{CognitoPool, CognitoRefusal};
 use stampede_aws::history::DynamoHistory;
@@ -21,32 +20,15 @@ use stampede_domain::ports::{HistoryStore, Mailer, ObjectStore, OutgoingMail, Qu
 use uuid::Uuid;
 
 fn moto_url() -> String {
-    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests with scripts/test, which starts moto_server")
+    stampede_aws::testing::moto_url().unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn conf() -> SdkConfig {
-    stampede_aws::sdk_config(&AwsOptions {
-        region: "us-east-1".into(),
-        endpoint_url: Some(moto_url()),
-        static_credentials: Some(("testing".into(), "testing".into())),
-        attempt_timeout: Duration::from_secs(10),
-    })
-    .await
+    stampede_aws::testing::sdk_config(&moto_url()).await
 }
 
 fn resources() -> Resources {
-    let p = format!("t{}", &Uuid::new_v4().simple().to_string()[..10]);
-    Resources {
-        transactions_table: format!("{p}-transactions"),
-        sessions_table: format!("{p}-sessions"),
-        audit_table: format!("{p}-audit"),
-        queue_prefix: format!("{p}-"),
-        max_receive_count: 2,
-        visibility_timeout_secs: 30,
-        sender: format!("no-reply@{p}.example.com"),
-        bucket: format!("{p}-bucket"),
-        region: "us-east-1".into(),
-    }
+    stampede_aws::testing::resources(&format!("t{}", &Uuid::new_v4().simple().to_string()[..10]), 2)
 }
 
 async fn bootstrapped() -> (SdkConfig, Resources) {
@@ -301,24 +283,8 @@ async fn s3_stores_objects_and_signs_uploads_and_downloads() {
     assert_eq!(got.bytes().await.expect("body").to_vec(), body);
 }
 
-/// A pool and an app client allowing USER_PASSWORD_AUTH, created directly.
-pub async fn cognito_pool(conf: &SdkConfig, name: &str) -> CognitoPool {
-    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
-    let client = aws_sdk_cognitoidentityprovider::Client::new(conf);
-    let pool = client.create_user_pool().pool_name(name).send().await.expect("pool").user_pool.expect("pool");
-    let pool_id = pool.id().expect("pool id").to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("stampede")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .expect("client");
-    CognitoPool::new(client, pool_id, app.client_id().expect("client id"))
+async fn cognito_pool(conf: &SdkConfig, name: &str) -> CognitoPool {
+    stampede_aws::testing::cognito_pool(conf, name).await.expect("pool")
 }
 
 #[tokio::test]

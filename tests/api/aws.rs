@@ -22,31 +22,15 @@ use crate::admin::json_of;
 use crate::pos::{Counter, counter};
 
 pub fn moto_url() -> String {
-    std::env::var("MOTO_URL").expect("MOTO_URL is not set: run the tests with scripts/test, which starts moto_server")
+    stampede_aws::testing::moto_url().unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn resources(prefix: &str) -> Resources {
-    Resources {
-        transactions_table: format!("{prefix}-transactions"),
-        sessions_table: format!("{prefix}-sessions"),
-        audit_table: format!("{prefix}-audit"),
-        queue_prefix: format!("{prefix}-"),
-        max_receive_count: 3,
-        visibility_timeout_secs: 30,
-        sender: format!("no-reply@{prefix}.example.com"),
-        bucket: format!("{prefix}-bucket"),
-        region: "us-east-1".into(),
-    }
+    stampede_aws::testing::resources(prefix, 3)
 }
 
 pub async fn sdk(endpoint: &str) -> stampede_aws::SdkConfig {
-    stampede_aws::sdk_config(&stampede_aws::AwsOptions {
-        region: "us-east-1".into(),
-        endpoint_url: Some(endpoint.to_owned()),
-        static_credentials: Some(("testing".into(), "testing".into())),
-        attempt_timeout: Duration::from_secs(5),
-    })
-    .await
+    stampede_aws::testing::sdk_config(endpoint).await
 }
 
 /// Settings that put every port on AWS at `endpoint` (moto, or a proxy to it).
@@ -352,24 +336,10 @@ async fn when_aws_is_down_pos_writes_succeed_and_the_outbox_drains_once_it_is_ba
     assert_eq!(page.expect("customer history").items.len(), 60);
 }
 
-/// A Cognito pool with an app client that allows password and refresh sign-in.
+/// A Cognito pool with an app client: (pool id, client id).
 async fn cognito_pool(conf: &stampede_aws::SdkConfig, name: &str) -> (String, String) {
-    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
-    let client = aws_sdk_cognitoidentityprovider::Client::new(conf);
-    let pool = client.create_user_pool().pool_name(name).send().await.expect("pool").user_pool.expect("pool");
-    let pool_id = pool.id().expect("pool id").to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("stampede")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("client")
-        .user_pool_client
-        .expect("client");
-    (pool_id, app.client_id().expect("client id").to_owned())
+    let pool = stampede_aws::testing::cognito_pool(conf, name).await.expect("pool");
+    (pool.pool_id, pool.client_id)
 }
 
 #[tokio::test]

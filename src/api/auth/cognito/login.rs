@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use stampede_domain::email::Email;
 
-use super::{CognitoTokenPair, pool, refusal};
+use super::{CognitoTokenPair, Pool, refusal};
 use crate::api::auth::login::LoginRequest;
 use crate::api::input::{ClientIp, limit};
 use crate::api::problem::{ApiError, Code, Problem};
@@ -21,11 +21,22 @@ pub async fn login(
     ip: web::Data<ClientIp>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = pool(&state)?;
-    limit(&state, &state.limits.login_per_ip, &ip.of(&req)).await?;
+    sign_in(Pool::Customers, &req, &state, &ip, &body).await
+}
+
+/// Rate limits (per address, per account), then the pool's password check.
+pub async fn sign_in(
+    which: Pool,
+    req: &HttpRequest,
+    state: &AppState,
+    ip: &ClientIp,
+    body: &LoginRequest,
+) -> Result<HttpResponse, ApiError> {
+    let pool = which.of(state)?;
+    limit(state, &state.limits.login_per_ip, &ip.of(req)).await?;
     let email =
         Email::parse(&body.email).map_err(|_| ApiError::new(Code::Unauthorized).detail("invalid email or password"))?;
-    limit(&state, &state.limits.login_per_account, &format!("cognito:{}", email.as_str())).await?;
+    limit(state, &state.limits.login_per_account, &which.account_key(email.as_str())).await?;
     let tokens = pool.login(email.as_str(), &body.password).await.map_err(refusal)?;
     Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))
 }

@@ -25,14 +25,35 @@ use utoipa::ToSchema;
 use crate::api::problem::{ApiError, Code};
 use crate::state::AppState;
 
-/// The customer pool, or 404 when Cognito is not the identity backend.
-pub fn pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
-    state.cognito.as_ref().map(|c| &c.customers).ok_or_else(not_configured)
+/// Which pool a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    Customers,
+    Staff,
 }
 
-/// The staff pool, or 404 when Cognito is not the identity backend.
-pub fn staff_pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
-    state.cognito.as_ref().map(|c| &c.staff).ok_or_else(not_configured)
+impl Pool {
+    /// The pool, or 404 when Cognito is not the identity backend.
+    pub fn of(self, state: &AppState) -> Result<&CognitoPool, ApiError> {
+        let pools = state.cognito.as_ref().ok_or_else(not_configured)?;
+        Ok(match self {
+            Pool::Customers => &pools.customers,
+            Pool::Staff => &pools.staff,
+        })
+    }
+
+    /// The rate-limit key of an account in this pool.
+    pub fn account_key(self, email: &str) -> String {
+        match self {
+            Pool::Customers => format!("cognito:{email}"),
+            Pool::Staff => format!("cognito-staff:{email}"),
+        }
+    }
+}
+
+/// The customer pool, or 404 when Cognito is not the identity backend.
+pub fn pool(state: &AppState) -> Result<&CognitoPool, ApiError> {
+    Pool::Customers.of(state)
 }
 
 fn not_configured() -> ApiError {

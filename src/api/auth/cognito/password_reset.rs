@@ -4,7 +4,7 @@ use stampede_aws::cognito::CognitoError;
 use stampede_domain::email::Email;
 use utoipa::ToSchema;
 
-use super::{pool, refusal};
+use super::{Pool, refusal};
 use crate::api::auth::Accepted;
 use crate::api::input::{ClientIp, Fields, limit};
 use crate::api::problem::{ApiError, Problem};
@@ -31,10 +31,21 @@ pub async fn request_reset(
     ip: web::Data<ClientIp>,
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = pool(&state)?;
-    limit(&state, &state.limits.reset_per_ip, &ip.of(&req)).await?;
+    request_reset_in(Pool::Customers, &req, &state, &ip, &body).await
+}
+
+/// Rate limits, then ask the pool for a code; refusals are not told apart.
+pub async fn request_reset_in(
+    which: Pool,
+    req: &HttpRequest,
+    state: &AppState,
+    ip: &ClientIp,
+    body: &ResetRequest,
+) -> Result<HttpResponse, ApiError> {
+    let pool = which.of(state)?;
+    limit(state, &state.limits.reset_per_ip, &ip.of(req)).await?;
     if let Ok(email) = Email::parse(&body.email) {
-        limit(&state, &state.limits.reset_per_account, &format!("cognito:{}", email.as_str())).await?;
+        limit(state, &state.limits.reset_per_account, &which.account_key(email.as_str())).await?;
         match pool.forgot_password(email.as_str()).await {
             Ok(()) | Err(CognitoError::Refused(_)) => {}
             Err(CognitoError::Store(e)) => return Err(e.into()),
@@ -61,7 +72,16 @@ pub async fn confirm_reset(
     state: web::Data<AppState>,
     body: web::Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = pool(&state)?;
+    confirm_reset_in(Pool::Customers, &state, &body).await
+}
+
+/// Check the new password against the local policy, then let the pool check the code.
+pub async fn confirm_reset_in(
+    which: Pool,
+    state: &AppState,
+    body: &ConfirmResetRequest,
+) -> Result<HttpResponse, ApiError> {
+    let pool = which.of(state)?;
     let mut f = Fields::default();
     f.password("password", &body.password, state.policy.min_password_length);
     f.finish()?;

@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, ResponseError, web};
 
-use super::{CognitoTokenPair, pool, refusal};
+use super::{CognitoTokenPair, Pool, refusal};
 use crate::api::auth::refresh::RefreshRequest;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::state::AppState;
@@ -12,14 +12,18 @@ use crate::state::AppState;
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let pool = pool(&state)?;
+    refresh_in(Pool::Customers, &state, &body).await
+}
+
+/// Exchange a pool refresh token; any refusal is "sign in again".
+pub async fn refresh_in(which: Pool, state: &AppState, body: &RefreshRequest) -> Result<HttpResponse, ApiError> {
+    let pool = which.of(state)?;
+    let again = || ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked");
     if body.refresh_token.is_empty() || body.refresh_token.len() > 8192 {
-        return Err(ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked"));
+        return Err(again());
     }
     let tokens = pool.refresh(&body.refresh_token).await.map_err(|e| match refusal(e) {
-        e if e.status_code().as_u16() == 401 => {
-            ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked")
-        }
+        e if e.status_code().as_u16() == 401 => again(),
         e => e,
     })?;
     Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))

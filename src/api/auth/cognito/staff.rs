@@ -1,17 +1,15 @@
 //! Staff in the staff pool: sign-in, refresh, sign-out and password reset.
 //! (Accounts are made when an invitation is accepted.)
 
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use stampede_aws::cognito::CognitoError;
-use stampede_domain::email::Email;
+use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::password_reset::{ConfirmResetRequest, RESET_SENT, ResetRequest};
-use super::{CognitoTokenPair, bearer, refusal, staff_pool};
+use super::password_reset::{ConfirmResetRequest, ResetRequest};
+use super::{CognitoTokenPair, Pool, bearer, refusal};
 use crate::api::auth::Accepted;
 use crate::api::auth::login::LoginRequest;
 use crate::api::auth::refresh::RefreshRequest;
-use crate::api::input::{ClientIp, Fields, limit};
-use crate::api::problem::{ApiError, Code, Problem};
+use crate::api::input::ClientIp;
+use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuthAnyState;
 use crate::state::AppState;
 
@@ -27,13 +25,7 @@ pub async fn login(
     ip: web::Data<ClientIp>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = staff_pool(&state)?;
-    limit(&state, &state.limits.login_per_ip, &ip.of(&req)).await?;
-    let email =
-        Email::parse(&body.email).map_err(|_| ApiError::new(Code::Unauthorized).detail("invalid email or password"))?;
-    limit(&state, &state.limits.login_per_account, &format!("cognito-staff:{}", email.as_str())).await?;
-    let tokens = pool.login(email.as_str(), &body.password).await.map_err(refusal)?;
-    Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))
+    super::login::sign_in(Pool::Staff, &req, &state, &ip, &body).await
 }
 
 /// New access and ID tokens for a staff pool refresh token.
@@ -43,14 +35,7 @@ pub async fn login(
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    let pool = staff_pool(&state)?;
-    let tokens = pool.refresh(&body.refresh_token).await.map_err(|e| match refusal(e) {
-        e if e.status_code().as_u16() == 401 => {
-            ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked")
-        }
-        e => e,
-    })?;
-    Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))
+    super::refresh::refresh_in(Pool::Staff, &state, &body).await
 }
 
 /// Sign out everywhere from the staff pool.
@@ -63,7 +48,7 @@ pub async fn logout(
     _auth: StaffAuthAnyState,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    staff_pool(&state)?.sign_out(&bearer(&req)).await.map_err(refusal)?;
+    Pool::Staff.of(&state)?.sign_out(&bearer(&req)).await.map_err(refusal)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -76,16 +61,7 @@ pub async fn request_reset(
     ip: web::Data<ClientIp>,
     body: web::Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = staff_pool(&state)?;
-    limit(&state, &state.limits.reset_per_ip, &ip.of(&req)).await?;
-    if let Ok(email) = Email::parse(&body.email) {
-        limit(&state, &state.limits.reset_per_account, &format!("cognito-staff:{}", email.as_str())).await?;
-        match pool.forgot_password(email.as_str()).await {
-            Ok(()) | Err(CognitoError::Refused(_)) => {}
-            Err(CognitoError::Store(e)) => return Err(e.into()),
-        }
-    }
-    Ok(HttpResponse::Accepted().json(RESET_SENT))
+    super::password_reset::request_reset_in(Pool::Staff, &req, &state, &ip, &body).await
 }
 
 /// Set a new staff password with the mailed code.
@@ -98,10 +74,5 @@ pub async fn confirm_reset(
     state: web::Data<AppState>,
     body: web::Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let pool = staff_pool(&state)?;
-    let mut f = Fields::default();
-    f.password("password", &body.password, state.policy.min_password_length);
-    f.finish()?;
-    pool.confirm_forgot_password(body.email.trim(), body.code.trim(), &body.password).await.map_err(refusal)?;
-    Ok(HttpResponse::NoContent().finish())
+    super::password_reset::confirm_reset_in(Pool::Staff, &state, &body).await
 }
