@@ -224,6 +224,7 @@ pub trait Store:
     + AuditRepo
     + LedgerRepo
     + HistoryStore
+    + InboxRepo
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
@@ -371,6 +372,34 @@ pub trait HistoryStore: Send + Sync {
         page: PageRequest,
     ) -> StoreResult<Page<crate::ledger::TransactionMessage>>;
     async fn count_history(&self) -> StoreResult<i64>;
+}
+
+/// What a consumer finds when it starts on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Nobody has handled it (or an earlier attempt's lease ran out): go.
+    Fresh,
+    /// Handled before: do nothing.
+    Done,
+    /// Another attempt holds it right now: try again later.
+    Busy,
+}
+
+/// The workers' inbox: each consumer handles each message id once in effect.
+#[async_trait]
+pub trait InboxRepo: Send + Sync {
+    /// Claim `message_id` for `consumer` for `lease`.
+    async fn begin_message(
+        &self,
+        consumer: &str,
+        message_id: Uuid,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> StoreResult<Begin>;
+    /// The message was handled: later deliveries are skipped.
+    async fn finish_message(&self, consumer: &str, message_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The attempt failed: release the claim so a redelivery can try again.
+    async fn abandon_message(&self, consumer: &str, message_id: Uuid) -> StoreResult<()>;
 }
 
 /// A message for a queue, with the attributes every message carries.

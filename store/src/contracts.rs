@@ -102,3 +102,44 @@ pub async fn audit_events_list_newest_first(store: &dyn AuditRepo, business: Bus
     assert_eq!(rest.items.len(), 1);
     assert!(rest.next_cursor.is_none());
 }
+
+/// The inbox: one attempt at a time per message, a handled message is skipped,
+/// a released or expired claim can be taken again.
+pub async fn inbox_handles_each_message_once(store: std::sync::Arc<dyn stampede_domain::ports::Store>) {
+    use stampede_domain::ports::Begin;
+    let lease = std::time::Duration::from_secs(60);
+    let t0 = Utc::now();
+    let m = Uuid::now_v7();
+    assert_eq!(store.begin_message("email", m, t0, lease).await.expect("begin"), Begin::Fresh);
+    assert_eq!(store.begin_message("email", m, t0, lease).await.expect("again"), Begin::Busy);
+    // Another consumer keeps its own record of the same message.
+    assert_eq!(store.begin_message("analytics", m, t0, lease).await.expect("other"), Begin::Fresh);
+    store.finish_message("email", m, t0).await.expect("finish");
+    assert_eq!(store.begin_message("email", m, t0, lease).await.expect("done"), Begin::Done);
+    store.abandon_message("email", m).await.expect("abandon after done changes nothing");
+    assert_eq!(store.begin_message("email", m, t0, lease).await.expect("still done"), Begin::Done);
+
+    let n = Uuid::now_v7();
+    assert_eq!(store.begin_message("email", n, t0, lease).await.expect("begin"), Begin::Fresh);
+    store.abandon_message("email", n).await.expect("abandon");
+    assert_eq!(store.begin_message("email", n, t0, lease).await.expect("released"), Begin::Fresh);
+    // A claim whose lease ran out (the attempt died) is taken over.
+    let later = t0 + Duration::minutes(2);
+    assert_eq!(store.begin_message("email", n, later, lease).await.expect("expired"), Begin::Fresh);
+
+    // Concurrent deliveries of one message: exactly one goes ahead.
+    let c = Uuid::now_v7();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = std::sync::Arc::clone(&store);
+            tokio::spawn(async move { s.begin_message("loyalty", c, Utc::now(), lease).await.expect("begin") })
+        })
+        .collect();
+    let mut fresh = 0;
+    for t in tasks {
+        if t.await.expect("task") == Begin::Fresh {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+}

@@ -16,6 +16,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (2, "identity", include_str!("../../migrations/postgres/0002_identity.sql")),
     (3, "admin", include_str!("../../migrations/postgres/0003_admin.sql")),
     (4, "runtime", include_str!("../../migrations/postgres/0004_runtime.sql")),
+    (5, "workers", include_str!("../../migrations/postgres/0005_workers.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -24,6 +25,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (2, "identity", include_str!("../../migrations/sqlite/0002_identity.sql")),
     (3, "admin", include_str!("../../migrations/sqlite/0003_admin.sql")),
     (4, "runtime", include_str!("../../migrations/sqlite/0004_runtime.sql")),
+    (5, "workers", include_str!("../../migrations/sqlite/0005_workers.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

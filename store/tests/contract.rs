@@ -65,6 +65,7 @@ contract!(
     rewards_and_campaigns_round_trip,
     joining_a_program_is_idempotent,
     audit_events_list_newest_first,
+    inbox_handles_each_message_once,
     business_memberships_are_replaced,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
@@ -550,6 +551,10 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
         matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))),
         "codes are unique"
     );
+}
+
+async fn inbox_handles_each_message_once(store: Arc<dyn Store>) {
+    contracts::inbox_handles_each_message_once(store).await;
 }
 
 async fn audit_events_list_newest_first(store: Arc<dyn Store>) {

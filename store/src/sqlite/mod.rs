@@ -7,6 +7,7 @@ mod businesses;
 mod cards;
 mod customers;
 mod history;
+mod inbox;
 mod ledger;
 mod places;
 mod programs;
