@@ -23,3 +23,4 @@ pub mod startup;
 pub mod state;
 pub mod sweeps;
 pub mod telemetry;
+pub mod workers;

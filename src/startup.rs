@@ -83,6 +83,9 @@ struct Adapters {
     objects: Arc<dyn ObjectStore>,
     history: Arc<dyn HistoryStore>,
     queue: Arc<dyn Queue>,
+    /// The in-process queues, when the queue backend is in process: the
+    /// workers run inside this server then.
+    in_process: Option<Arc<InProcessQueue>>,
     sessions: Arc<dyn SessionRepo>,
     audit: Arc<dyn AuditRepo>,
     aws: Option<stampede_aws::SdkConfig>,
@@ -114,11 +117,15 @@ async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::S
         )),
         _ => store.clone(),
     };
-    let queue: Arc<dyn Queue> = match (&aws, settings.queue.backend) {
+    let (queue, in_process): (Arc<dyn Queue>, _) = match (&aws, settings.queue.backend) {
         (Some(conf), QueueBackend::Sqs) => {
-            Arc::new(stampede_aws::sqs::SqsQueue::from_conf(conf, a.queue_prefix.clone()))
+            (Arc::new(stampede_aws::sqs::SqsQueue::from_conf(conf, a.queue_prefix.clone())), None)
         }
-        _ => Arc::new(InProcessQueue::new(100_000)),
+        _ => {
+            let q = Arc::new(InProcessQueue::new(100_000));
+            crate::workers::InProcessWorkers::attach(&q);
+            (q.clone(), Some(q))
+        }
     };
     let sessions: Arc<dyn SessionRepo> = match (&aws, settings.sessions.backend) {
         (Some(conf), RecordBackend::Dynamodb) => {
@@ -132,7 +139,7 @@ async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::S
         }
         _ => store.clone(),
     };
-    Adapters { mailer, objects, history, queue, sessions, audit, aws }
+    Adapters { mailer, objects, history, queue, in_process, sessions, audit, aws }
 }
 
 impl Application {
@@ -146,7 +153,8 @@ impl Application {
         let retain = Duration::from_secs(id.access_token_ttl_secs + 300);
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
-        let Adapters { mailer, objects, history, queue, sessions, audit, aws } = adapters(settings, &store).await;
+        let Adapters { mailer, objects, history, queue, in_process, sessions, audit, aws } =
+            adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
         let local = AccessIssuer {
             iss: id.local_issuer.clone(),
@@ -208,6 +216,14 @@ impl Application {
         runtime_metrics.register(metrics.registry_mut());
         let backlog = prometheus_client::metrics::gauge::Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         metrics.registry_mut().register("outbox_backlog", "Outbox rows not yet relayed", backlog.clone());
+        let handled = prometheus_client::metrics::counter::Counter::<u64>::default();
+        let dead_letters = prometheus_client::metrics::counter::Counter::<u64>::default();
+        metrics.registry_mut().register(
+            "worker_messages_handled",
+            "Queue messages handled in process",
+            handled.clone(),
+        );
+        metrics.registry_mut().register("worker_dead_letters", "Queue messages given up on", dead_letters.clone());
         let metrics = web::Data::new(metrics);
         let rt = &settings.runtime;
         let engine: Arc<dyn stampede_actors::CardEngine> = match rt.engine {
@@ -237,6 +253,34 @@ impl Application {
             }
             .run(),
         );
+        let unsubscribe =
+            Arc::new(crate::auth::unsubscribe::UnsubscribeKey::load_or_create(&keys_dir).context("unsubscribe key")?);
+        if let Some(q) = in_process {
+            let link_key = Arc::clone(&unsubscribe);
+            let public_url = settings.server.public_url.trim_end_matches('/').to_owned();
+            let base = public_url.clone();
+            tokio::spawn(
+                crate::workers::InProcessWorkers {
+                    queue: q,
+                    email: stampede_workers::email_worker::EmailWorker {
+                        store: Arc::clone(&store),
+                        mailer: Arc::clone(&mailer),
+                        unsubscribe_link: Arc::new(move |c| {
+                            Ok(format!("{base}/v1/unsubscribe?token={}", link_key.token(c)))
+                        }),
+                        lease: Duration::from_secs(60),
+                    },
+                    loyalty: stampede_workers::loyalty::LoyaltyProcessor {
+                        store: Arc::clone(&store),
+                        queue: Arc::clone(&queue),
+                        public_url,
+                    },
+                    handled,
+                    dead_letters,
+                }
+                .run(),
+            );
+        }
         crate::sweeps::spawn(
             Arc::clone(&store),
             Arc::clone(&cache),
@@ -274,6 +318,7 @@ impl Application {
             },
             dummy_hash,
             cognito,
+            unsubscribe,
         });
         let body_limit = settings.server.body_limit_bytes;
         let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });

@@ -48,6 +48,8 @@ pub struct AppState {
     /// With `identity.backend = "cognito"`: the customer and staff pools that
     /// sign people up and in (their tokens are verified by `verifier`).
     pub cognito: Option<CognitoPools>,
+    /// Signs and checks the unsubscribe links of marketing emails.
+    pub unsubscribe: Arc<crate::auth::unsubscribe::UnsubscribeKey>,
 }
 
 pub struct CognitoPools {

@@ -9,6 +9,7 @@
 //! - [`access`]: who may do what where (roles, scopes, places);
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`ledger`]: what the transaction path writes, and the transaction message contract;
+//! - [`messages`]: the other queues' message contracts (email, ...);
 //! - [`page`]: cursor pagination shared by every listing;
 //! - [`card`]: the card state machine (command → new state and effect, or refusal);
 //! - [`program`]: the rules of earning and rewarding, and their arithmetic;
@@ -22,6 +23,7 @@ pub mod email;
 pub mod identity;
 pub mod ids;
 pub mod ledger;
+pub mod messages;
 pub mod page;
 pub mod ports;
 pub mod program;

@@ -29,6 +29,7 @@ pub mod rewards;
 pub mod staff;
 pub mod stores;
 pub mod terminals;
+pub mod unsubscribe;
 pub mod uploads;
 
 use actix_web::web;
@@ -64,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/me/cards/{card_id}/code").get(cards::code::card_code))
                 .service(web::resource("/me/transactions").get(cards::transactions::my_transactions))
                 .service(web::resource("/me/uploads").post(uploads::create::create_upload))
+                .service(web::resource("/unsubscribe").get(unsubscribe::page::page).post(unsubscribe::confirm::confirm))
                 .service(
                     web::resource("/me/uploads/{upload_id}")
                         // The bytes come through the API only with the files backend.

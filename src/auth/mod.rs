@@ -5,7 +5,8 @@
 //! - [`verify`]: the one verification path for every issuer's tokens;
 //! - [`principal`]: extractors turning credentials into a customer, staff member
 //!   or POS terminal;
-//! - [`terminal_key`]: POS API keys; [`secret`]: random tokens and hashes.
+//! - [`terminal_key`]: POS API keys; [`secret`]: random tokens and hashes;
+//! - [`unsubscribe`]: the signed links in marketing emails.
 //!
 //! Authorization of objects (which store, which business) is the domain's
 //! `access` module, applied by each handler to what it touches.
@@ -15,4 +16,5 @@ pub mod principal;
 pub mod secret;
 pub mod terminal_key;
 pub mod tokens;
+pub mod unsubscribe;
 pub mod verify;

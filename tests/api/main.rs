@@ -15,3 +15,4 @@ mod process;
 mod social;
 mod staff;
 mod uploads;
+mod workers;

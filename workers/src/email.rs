@@ -20,6 +20,21 @@ pub enum Template {
 }
 
 impl Template {
+    /// The template a message names (`reward_earned`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "verify_email" => Template::VerifyEmail,
+            "account_exists" => Template::AccountExists,
+            "password_reset" => Template::PasswordReset,
+            "staff_invitation" => Template::StaffInvitation,
+            "reward_earned" => Template::RewardEarned,
+            "points_expiring" => Template::PointsExpiring,
+            "marketing" => Template::Marketing,
+            "export_ready" => Template::ExportReady,
+            _ => return None,
+        })
+    }
+
     fn sources(self) -> (&'static str, &'static str, &'static str) {
         macro_rules! t {
             ($n:literal) => {

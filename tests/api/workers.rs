@@ -1,0 +1,150 @@
+//! The workers in process (embedded default): committed transactions flow from
+//! the outbox to the loyalty processor, which queues the "reward earned" email;
+//! the email worker sends it once, however often a message is delivered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use stampede::auth::unsubscribe::UnsubscribeKey;
+use stampede_domain::ids::CardId;
+use stampede_domain::messages::EmailMessage;
+use stampede_domain::page::PageRequest;
+use stampede_domain::ports::ProfileChanges;
+use stampede_store::DatabaseBackend;
+use stampede_store::mailbox::FileMailer;
+use stampede_store::queue::InProcessQueue;
+use stampede_workers::email_worker::{EmailWorker, Sent};
+use stampede_workers::loyalty::LoyaltyProcessor;
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+use crate::pos::counter;
+
+fn reward_mails(app: &TestApp) -> usize {
+    app.mails().iter().filter(|m| m.to == "pat@example.com" && m.subject.contains("reward")).count()
+}
+
+async fn wait_for_mails(app: &TestApp, want: usize) {
+    for _ in 0..100 {
+        if reward_mails(app) >= want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {want} reward mails, have {:?}", app.mails());
+}
+
+async fn reward_earned_email_is_sent_once(backend: DatabaseBackend) {
+    let c = counter(backend, "actors", "").await;
+    // 5 stamps make a free coffee; 3 per visit at most.
+    assert_eq!(c.stamp("w1", 3).await.status(), 201);
+    assert_eq!(c.stamp("w2", 3).await.status(), 201); // 6: crosses 5
+    wait_for_mails(&c.app, 1).await;
+    assert_eq!(c.stamp("w3", 3).await.status(), 201); // 9: nothing new to cover
+    // A retry of the crossing stamp is a replay, not a second transaction.
+    assert_eq!(c.stamp("w2", 3).await.status(), 201);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(reward_mails(&c.app), 1);
+    let mail = c.app.mails().into_iter().find(|m| m.subject.contains("reward")).expect("mail");
+    assert!(mail.text.contains("Free coffee"), "{}", mail.text);
+    assert!(mail.text.contains(&format!("/me/cards/{}", c.stamp_card)), "{}", mail.text);
+
+    // Redeliver every transaction of the card, twice, through the same
+    // handlers: the loyalty processor queues the same events again and the
+    // email worker sends nothing new.
+    let store = Arc::clone(&c.app.store);
+    let queue = Arc::new(InProcessQueue::new(1000));
+    let _ = queue.take("email", 0);
+    let loyalty =
+        LoyaltyProcessor { store: Arc::clone(&store), queue: queue.clone(), public_url: "http://stampede.test".into() };
+    let email = EmailWorker {
+        store: Arc::clone(&store),
+        mailer: Arc::new(FileMailer::new(c.app.mail_dir(), "Stampede <no-reply@stampede.local>")),
+        unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+        lease: Duration::from_secs(60),
+    };
+    let card = CardId(c.stamp_card.parse().expect("uuid"));
+    let history = store.card_history(card, PageRequest::new(None, Some(200))).await.expect("history");
+    assert_eq!(history.items.len(), 3);
+    for _ in 0..2 {
+        for tx in &history.items {
+            loyalty.handle(&serde_json::to_string(tx).expect("json")).await.expect("loyalty");
+        }
+    }
+    let emails = queue.take("email", 100);
+    assert_eq!(emails.len(), 2, "the crossing transaction queued its email on each delivery");
+    assert_eq!(emails[0].id, emails[1].id, "with the same event id");
+    for m in &emails {
+        assert_eq!(email.handle(&m.body).await.expect("email"), Sent::Duplicate);
+    }
+    assert_eq!(reward_mails(&c.app), 1);
+}
+
+async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: DatabaseBackend) {
+    let c = counter(backend, "actors", "").await;
+    let store = Arc::clone(&c.app.store);
+    let card = store.get_card(CardId(c.stamp_card.parse().expect("uuid"))).await.expect("card").expect("card");
+    let customer = card.customer_id;
+    store
+        .update_profile(customer, ProfileChanges { marketing_consent: Some(true), ..ProfileChanges::default() })
+        .await
+        .expect("consent");
+    let key = Arc::new(UnsubscribeKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("the app's key"));
+    let link_key = Arc::clone(&key);
+    let worker = EmailWorker {
+        store: Arc::clone(&store),
+        mailer: Arc::new(FileMailer::new(c.app.mail_dir(), "Stampede <no-reply@stampede.local>")),
+        unsubscribe_link: Arc::new(move |id| {
+            Ok(format!("http://stampede.test/v1/unsubscribe?token={}", link_key.token(id)))
+        }),
+        lease: Duration::from_secs(60),
+    };
+    let message = |subject: &str| EmailMessage {
+        schema_version: 1,
+        event_id: Uuid::now_v7(),
+        template: "marketing".into(),
+        customer_id: Some(customer),
+        to: None,
+        values: BTreeMap::from([
+            ("business".to_owned(), "Café Uno".to_owned()),
+            ("subject".to_owned(), subject.to_owned()),
+            ("body".to_owned(), "Mulled wine is back.".to_owned()),
+        ]),
+        request_id: None,
+    };
+    let first = serde_json::to_string(&message("Winter menu")).expect("json");
+    assert_eq!(worker.handle(&first).await.expect("send"), Sent::Sent);
+    assert_eq!(worker.handle(&first).await.expect("again"), Sent::Duplicate);
+    let mail = c.app.mails().into_iter().find(|m| m.subject == "Winter menu").expect("marketing mail");
+    let start = mail.text.find("token=").expect("unsubscribe link") + "token=".len();
+    let token = mail.text[start..].split_whitespace().next().expect("token").to_owned();
+
+    // The link's page changes nothing; its button turns consent off.
+    let page = c.app.client.get(c.app.url(&format!("/v1/unsubscribe?token={token}"))).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(store.get_customer(customer).await.expect("c").expect("c").marketing_consent);
+    let post = |token: String| {
+        c.app
+            .client
+            .post(c.app.url("/v1/unsubscribe"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+    };
+    let forged = post("x.y".into()).await.expect("post");
+    crate::helpers::assert_problem(forged, 422, "validation_failed").await;
+    let res = post(token.clone()).await;
+    assert_eq!(res.expect("unsubscribe").status(), 200);
+    assert!(!store.get_customer(customer).await.expect("c").expect("c").marketing_consent);
+
+    // Consent is checked when sending: the next campaign does not go out.
+    let second = serde_json::to_string(&message("Spring menu")).expect("json");
+    assert_eq!(worker.handle(&second).await.expect("skip"), Sent::Skipped("no marketing consent"));
+    assert!(c.app.mails().iter().all(|m| m.subject != "Spring menu"));
+    // Malformed messages are permanent failures, not retries.
+    let bad = worker.handle("{not json").await.expect_err("malformed");
+    assert!(!bad.is_retryable());
+}
+
+crate::both_backends!(reward_earned_email_is_sent_once, marketing_needs_consent_at_send_time_and_unsubscribes);
