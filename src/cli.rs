@@ -29,6 +29,11 @@ pub enum Command {
     /// queues with dead-letter queues, the SES sender, the S3 bucket) at
     /// `aws.endpoint_url` or in AWS. Idempotent; for development and tests.
     Bootstrap,
+    /// Run the queue handlers (email, transaction) against the SQS queues:
+    /// long polling, visibility extended while a message is handled, deleted
+    /// on success. For the AWS shape on a plain host (Lambda runs the same
+    /// handlers); the embedded default runs them inside `serve`.
+    Worker,
     /// Load and validate the configuration, print where things are, and exit.
     CheckConfig,
     /// Manage the local issuer's signing keys.
@@ -75,6 +80,44 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+pub async fn worker(settings: Settings) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    if settings.queue.backend != crate::configuration::QueueBackend::Sqs {
+        anyhow::bail!(
+            "queue.backend: `stampede worker` reads the SQS queues; set queue.backend = \"sqs\" \
+             (the embedded default runs the workers inside `stampede serve`)"
+        );
+    }
+    let store = stampede_store::open(&settings.database_options()).await?;
+    let adapters = crate::startup::adapters(&settings, &store).await;
+    let conf = adapters.aws.clone().ok_or_else(|| anyhow::anyhow!("aws: no AWS configuration"))?;
+    let keys = settings.data_dir().join("keys");
+    let unsubscribe = Arc::new(
+        crate::auth::unsubscribe::UnsubscribeKey::load_or_create(&keys)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", keys.display()))?,
+    );
+    let workers = Arc::new(crate::workers::SqsWorkers {
+        queue: Arc::new(stampede_aws::sqs::SqsQueue::from_conf(&conf, settings.aws.queue_prefix.clone())),
+        handlers: crate::workers::Handlers::new(&settings, store, adapters.mailer, adapters.queue, unsubscribe),
+        visibility_secs: i32::try_from(settings.aws.visibility_timeout_secs).unwrap_or(60),
+    });
+    println!(
+        "stampede worker: handling {} from SQS (queues {}*); Ctrl-C or SIGTERM stops it.",
+        crate::workers::TOPICS.join(", "),
+        settings.aws.queue_prefix
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        () = workers.run() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    // A message being handled when the signal came is not deleted: SQS hands
+    // it out again after its visibility timeout, and the inbox skips what was done.
+    println!("stampede worker: stopped");
     Ok(())
 }
 

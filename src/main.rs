@@ -42,6 +42,7 @@ fn main() -> ExitCode {
             Command::Serve => cli::serve(settings).await,
             Command::Migrate => cli::migrate(settings).await,
             Command::Bootstrap => cli::bootstrap(settings).await,
+            Command::Worker => cli::worker(settings).await,
             Command::CheckConfig | Command::Keys { .. } => Ok(()),
         }
     });

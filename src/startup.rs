@@ -78,20 +78,20 @@ async fn cache_and_limiter(settings: &Settings) -> anyhow::Result<(Arc<dyn Cache
 
 /// The adapters behind the mail, object, history and queue ports: the embedded
 /// default's, or AWS services sharing one SDK configuration.
-struct Adapters {
-    mailer: Arc<dyn Mailer>,
-    objects: Arc<dyn ObjectStore>,
-    history: Arc<dyn HistoryStore>,
-    queue: Arc<dyn Queue>,
+pub(crate) struct Adapters {
+    pub mailer: Arc<dyn Mailer>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub history: Arc<dyn HistoryStore>,
+    pub queue: Arc<dyn Queue>,
     /// The in-process queues, when the queue backend is in process: the
     /// workers run inside this server then.
-    in_process: Option<Arc<InProcessQueue>>,
-    sessions: Arc<dyn SessionRepo>,
-    audit: Arc<dyn AuditRepo>,
-    aws: Option<stampede_aws::SdkConfig>,
+    pub in_process: Option<Arc<InProcessQueue>>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub aws: Option<stampede_aws::SdkConfig>,
 }
 
-async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::Store>) -> Adapters {
+pub(crate) async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::Store>) -> Adapters {
     let aws = match settings.uses_aws() {
         true => Some(stampede_aws::sdk_config(&settings.aws.options()).await),
         false => None,
@@ -256,25 +256,16 @@ impl Application {
         let unsubscribe =
             Arc::new(crate::auth::unsubscribe::UnsubscribeKey::load_or_create(&keys_dir).context("unsubscribe key")?);
         if let Some(q) = in_process {
-            let link_key = Arc::clone(&unsubscribe);
-            let public_url = settings.server.public_url.trim_end_matches('/').to_owned();
-            let base = public_url.clone();
             tokio::spawn(
                 crate::workers::InProcessWorkers {
                     queue: q,
-                    email: stampede_workers::email_worker::EmailWorker {
-                        store: Arc::clone(&store),
-                        mailer: Arc::clone(&mailer),
-                        unsubscribe_link: Arc::new(move |c| {
-                            Ok(format!("{base}/v1/unsubscribe?token={}", link_key.token(c)))
-                        }),
-                        lease: Duration::from_secs(60),
-                    },
-                    loyalty: stampede_workers::loyalty::LoyaltyProcessor {
-                        store: Arc::clone(&store),
-                        queue: Arc::clone(&queue),
-                        public_url,
-                    },
+                    handlers: crate::workers::Handlers::new(
+                        settings,
+                        Arc::clone(&store),
+                        Arc::clone(&mailer),
+                        Arc::clone(&queue),
+                        Arc::clone(&unsubscribe),
+                    ),
                     handled,
                     dead_letters,
                 }

@@ -1,11 +1,16 @@
-//! The workers in process (the embedded default): one task drains the
-//! in-process `transaction` and `email` queues through the same handlers the
-//! Lambda functions and `stampede worker` run. A retryable failure puts the
-//! message back (up to `MAX_ATTEMPTS`, with a growing pause); a permanent one,
-//! or the last attempt, is logged as a dead letter and kept in memory for
-//! `/metrics`. The in-process queues are volatile: messages queued but not
-//! yet handled are lost with the process (the outbox has already marked them
-//! delivered).
+//! Running the queue handlers (`stampede_workers`) outside Lambda:
+//!
+//! - [`InProcessWorkers`] (the embedded default): one task inside `stampede
+//!   serve` drains the in-process `transaction` and `email` queues. A
+//!   retryable failure puts the message back (up to `MAX_ATTEMPTS`); a
+//!   permanent one, or the last attempt, is logged as a dead letter and
+//!   counted in `/metrics`. The in-process queues are volatile: messages queued
+//!   but not yet handled are lost with the process (the outbox has already
+//!   marked them delivered).
+//! - [`SqsWorkers`] (`stampede worker`, the AWS shape on a plain host): long
+//!   polling per topic, the message kept invisible while it is handled
+//!   (visibility extended on a timer), deleted on success, left for redelivery
+//!   on failure (SQS moves it to the dead-letter queue after the receive count).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,10 +28,55 @@ pub const TOPICS: [&str; 2] = ["transaction", "email"];
 const MAX_ATTEMPTS: u32 = 5;
 const BATCH: usize = 100;
 
-pub struct InProcessWorkers {
-    pub queue: Arc<InProcessQueue>,
+/// The handlers of the queues, by topic.
+pub struct Handlers {
     pub email: EmailWorker,
     pub loyalty: LoyaltyProcessor,
+}
+
+impl Handlers {
+    /// The handlers as configured: the store, mail port and queues they use,
+    /// and the key that signs unsubscribe links.
+    pub fn new(
+        settings: &crate::configuration::Settings,
+        store: Arc<dyn stampede_domain::ports::Store>,
+        mailer: Arc<dyn stampede_domain::ports::Mailer>,
+        queue: Arc<dyn Queue>,
+        unsubscribe: Arc<crate::auth::unsubscribe::UnsubscribeKey>,
+    ) -> Self {
+        let public_url = settings.server.public_url.trim_end_matches('/').to_owned();
+        let base = public_url.clone();
+        Self {
+            email: EmailWorker {
+                store: Arc::clone(&store),
+                mailer,
+                unsubscribe_link: Arc::new(move |c| {
+                    Ok(format!("{base}/v1/unsubscribe?token={}", unsubscribe.token(c)))
+                }),
+                lease: Duration::from_secs(60),
+            },
+            loyalty: LoyaltyProcessor { store, queue, public_url },
+        }
+    }
+
+    pub async fn handle(&self, topic: &str, msg: &QueueMessage) -> Result<(), Failure> {
+        // One span per message, carrying the request id of the API call it came from.
+        let span = tracing::info_span!("worker", topic, message_id = %msg.id, request_id = msg.request_id.as_deref());
+        async {
+            match topic {
+                "transaction" => self.loyalty.handle(&msg.body).await.map(|_| ()),
+                "email" => self.email.handle(&msg.body).await.map(|_| ()),
+                other => Err(Failure::Permanent(format!("no handler for topic {other}"))),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+pub struct InProcessWorkers {
+    pub queue: Arc<InProcessQueue>,
+    pub handlers: Handlers,
     pub handled: Counter,
     pub dead_letters: Counter,
 }
@@ -40,20 +90,6 @@ impl InProcessWorkers {
         }
     }
 
-    async fn handle(&self, topic: &str, msg: &QueueMessage) -> Result<(), Failure> {
-        // One span per message, carrying the request id of the API call it came from.
-        let span = tracing::info_span!("worker", topic, message_id = %msg.id, request_id = msg.request_id.as_deref());
-        async {
-            match topic {
-                "transaction" => self.loyalty.handle(&msg.body).await.map(|_| ()),
-                "email" => self.email.handle(&msg.body).await.map(|_| ()),
-                other => Err(Failure::Permanent(format!("no handler for topic {other}"))),
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
     /// One pass over every topic; returns how many messages were taken.
     pub async fn pass(&self, attempts: &mut HashMap<uuid::Uuid, u32>) -> usize {
         let mut taken = 0;
@@ -62,7 +98,7 @@ impl InProcessWorkers {
             taken += batch.len();
             let mut retry = Vec::new();
             for msg in batch {
-                match self.handle(topic, &msg).await {
+                match self.handlers.handle(topic, &msg).await {
                     Ok(()) => {
                         attempts.remove(&msg.id);
                         self.handled.inc();
@@ -103,6 +139,86 @@ impl InProcessWorkers {
             } else {
                 idle = Duration::from_millis(20);
             }
+        }
+    }
+}
+
+/// The handlers over SQS, for `stampede worker`.
+pub struct SqsWorkers {
+    pub queue: Arc<stampede_aws::sqs::SqsQueue>,
+    pub handlers: Handlers,
+    /// The queues' visibility timeout: a message being handled is extended
+    /// every half of it.
+    pub visibility_secs: i32,
+}
+
+impl SqsWorkers {
+    /// One receive (long poll up to `wait_secs`) and the handling of what came.
+    /// Returns how many messages were handled successfully.
+    pub async fn pass(&self, topic: &str, wait_secs: i32) -> Result<usize, stampede_domain::ports::StoreError> {
+        let received = self.queue.receive(topic, 10, wait_secs).await?;
+        let mut done = 0;
+        for r in received {
+            if self.handle_one(topic, &r).await {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn handle_one(&self, topic: &str, r: &stampede_aws::sqs::Received) -> bool {
+        // Keep the message invisible while it is being handled.
+        let every = Duration::from_secs(u64::try_from(self.visibility_secs / 2).unwrap_or(1).max(1));
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = self.queue.extend(topic, &r.receipt_handle, self.visibility_secs).await {
+                    tracing::warn!(topic, message_id = %r.message.id, error = %e, "could not extend visibility");
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = self.handlers.handle(topic, &r.message) => outcome,
+            () = heartbeat => unreachable!("the heartbeat never ends"),
+        };
+        match outcome {
+            Ok(()) => match self.queue.delete(topic, &r.receipt_handle).await {
+                Ok(()) => true,
+                Err(e) => {
+                    // Handled but not deleted: it comes back and is skipped then.
+                    tracing::warn!(topic, message_id = %r.message.id, error = %e, "could not delete");
+                    true
+                }
+            },
+            Err(f) => {
+                let permanent = !f.is_retryable();
+                tracing::error!(topic, message_id = %r.message.id, receive_count = r.receive_count, permanent,
+                    reason = %f, "message failed; left for redelivery and then the dead-letter queue");
+                // Back off: the next delivery comes later with every receive;
+                // a permanent failure comes back at once to reach the DLQ soon.
+                let delay = if permanent { 0 } else { (10 * r.receive_count).min(300) as i32 };
+                let _ = self.queue.extend(topic, &r.receipt_handle, delay).await;
+                false
+            }
+        }
+    }
+
+    /// Poll every topic until the process is asked to stop.
+    pub async fn run(self: Arc<Self>) {
+        let mut tasks = Vec::new();
+        for topic in TOPICS {
+            let me = Arc::clone(&self);
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    if let Err(e) = me.pass(topic, 20).await {
+                        tracing::warn!(topic, error = %e, "receive failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
         }
     }
 }

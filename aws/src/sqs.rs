@@ -107,6 +107,88 @@ impl SqsQueue {
     }
 }
 
+/// A received message: the domain message plus what SQS needs to delete it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub message: QueueMessage,
+    pub receipt_handle: String,
+    /// How many times SQS has handed this message out (1 on first delivery).
+    pub receive_count: u32,
+}
+
+impl SqsQueue {
+    /// Long-poll a topic's queue for up to `max` (≤ 10) messages.
+    pub async fn receive(&self, topic: &str, max: i32, wait_secs: i32) -> StoreResult<Vec<Received>> {
+        let url = self.url(topic).await?;
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(wait_secs.clamp(0, 20))
+            .message_attribute_names("All")
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs receive", e))?;
+        Ok(out.messages.unwrap_or_default().into_iter().filter_map(received).collect())
+    }
+
+    pub async fn delete(&self, topic: &str, receipt_handle: &str) -> StoreResult<()> {
+        let url = self.url(topic).await?;
+        self.client
+            .delete_message()
+            .queue_url(&url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs delete", e))?;
+        Ok(())
+    }
+
+    /// Keep a message hidden from other consumers for `secs` more seconds.
+    pub async fn extend(&self, topic: &str, receipt_handle: &str, secs: i32) -> StoreResult<()> {
+        let url = self.url(topic).await?;
+        self.client
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(|e| sdk_error("sqs change visibility", e))?;
+        Ok(())
+    }
+}
+
+/// A domain message from an SQS message and its attributes (`None` when it
+/// lacks a receipt handle, which SQS always sends).
+fn received(m: aws_sdk_sqs::types::Message) -> Option<Received> {
+    let attrs = m.message_attributes.clone().unwrap_or_default();
+    let text = |k: &str| attrs.get(k).and_then(|v| v.string_value.clone());
+    let receive_count = m
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    Some(Received {
+        message: QueueMessage {
+            // A message without our id attribute gets SQS's own id.
+            id: text("id")
+                .and_then(|v| uuid::Uuid::parse_str(&v).ok())
+                .or_else(|| m.message_id.as_deref().and_then(|v| uuid::Uuid::parse_str(v).ok()))
+                .unwrap_or_else(uuid::Uuid::nil),
+            message_type: text("type").unwrap_or_default(),
+            schema_version: text("schema_version").and_then(|v| v.parse().ok()).unwrap_or(0),
+            request_id: text("request_id"),
+            body: m.body.clone().unwrap_or_default(),
+        },
+        receipt_handle: m.receipt_handle?,
+        receive_count,
+    })
+}
+
 fn poisoned() -> StoreError {
     StoreError::Other("sqs: queue url cache poisoned".into())
 }

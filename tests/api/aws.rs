@@ -469,3 +469,118 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     let res = app.post_auth("/v1/auth/cognito/customers/logout", &access, json!({})).await;
     assert_eq!(res.status(), 204);
 }
+
+/// `stampede worker`'s loop over SQS: the transaction queue feeds the loyalty
+/// processor, whose email lands on the email queue and goes out through SES
+/// once; a poison message fails, comes back, and reaches the dead-letter queue
+/// after the receive count.
+#[tokio::test]
+async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
+    use stampede::workers::{Handlers, SqsWorkers};
+    use stampede_workers::email_worker::EmailWorker;
+    use stampede_workers::loyalty::LoyaltyProcessor;
+
+    let p = prefix();
+    let r = resources(&p);
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    stampede_aws::bootstrap::run(&conf, &r).await.expect("bootstrap");
+    let c = counter(DatabaseBackend::Postgres, "actors", &aws_toml(&moto, &r)).await;
+    let sqs = Arc::new(stampede_aws::sqs::SqsQueue::from_conf(&conf, &r.queue_prefix));
+    let store = Arc::clone(&c.app.store);
+    let workers = SqsWorkers {
+        queue: Arc::clone(&sqs),
+        handlers: Handlers {
+            email: EmailWorker {
+                store: Arc::clone(&store),
+                mailer: Arc::new(stampede_aws::ses::SesMailer::from_conf(&conf, format!("Shop <{}>", r.sender), None)),
+                unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+                lease: Duration::from_secs(60),
+            },
+            loyalty: LoyaltyProcessor { store, queue: sqs.clone(), public_url: "http://stampede.test".into() },
+        },
+        visibility_secs: 30,
+    };
+
+    assert_eq!(c.stamp("q1", 3).await.status(), 201);
+    assert_eq!(c.stamp("q2", 3).await.status(), 201);
+    wait_for_empty_backlog(&c).await;
+    // SQS delivers at least once: drain each queue, however many deliveries.
+    async fn drain(workers: &SqsWorkers, topic: &str) -> usize {
+        let mut total = 0;
+        loop {
+            let n = workers.pass(topic, 1).await.expect("pass");
+            if n == 0 {
+                return total;
+            }
+            total += n;
+        }
+    }
+    assert!(drain(&workers, "transaction").await >= 2);
+    assert!(drain(&workers, "email").await >= 1);
+    let sent = |data: serde_json::Value| {
+        data["ses"]["Message"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|m| {
+                        // moto keeps every test's mail: this test's sender only.
+                        m["source"].as_str().is_some_and(|s| s.contains(&r.sender))
+                            && m["destinations"]["ToAddresses"][0] == "pat@example.com"
+                            && m["subject"].as_str().is_some_and(|s| s.contains("reward"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let data = reqwest::get(format!("{moto}/moto-api/data.json")).await.expect("moto").json().await.expect("json");
+    assert_eq!(sent(data), 1);
+
+    // Every message again (a redelivery of the whole run): nothing new is sent.
+    let history = DynamoHistory::from_conf(&conf, &r.transactions_table, 30);
+    let card = CardId(c.stamp_card.parse().expect("uuid"));
+    let txs = history.card_history(card, PageRequest::new(None, None)).await.expect("history").items;
+    let again: Vec<stampede_domain::ports::QueueMessage> = txs
+        .iter()
+        .map(|m| stampede_domain::ports::QueueMessage {
+            id: m.transaction_id,
+            message_type: "transaction.committed".into(),
+            schema_version: 1,
+            request_id: None,
+            body: serde_json::to_string(m).expect("json"),
+        })
+        .collect();
+    use stampede_domain::ports::Queue;
+    sqs.publish("transaction", &again).await.expect("redeliver");
+    assert!(drain(&workers, "transaction").await >= 2);
+    assert!(drain(&workers, "email").await >= 1, "handled, as a duplicate");
+    let data = reqwest::get(format!("{moto}/moto-api/data.json")).await.expect("moto").json().await.expect("json");
+    assert_eq!(sent(data), 1, "no second email");
+
+    // A poison message: fails on every receive, then SQS moves it to the DLQ.
+    let poison = stampede_domain::ports::QueueMessage {
+        id: Uuid::now_v7(),
+        message_type: "transaction.committed".into(),
+        schema_version: 1,
+        request_id: None,
+        body: "{not json".into(),
+    };
+    sqs.publish("transaction", std::slice::from_ref(&poison)).await.expect("publish poison");
+    // Received max_receive_count times and failed each time; the next receive
+    // finds it moved to the dead-letter queue.
+    for _ in 0..=r.max_receive_count {
+        assert_eq!(workers.pass("transaction", 1).await.expect("pass"), 0);
+    }
+    let client = aws_sdk_sqs::Client::new(&conf);
+    let dlq = client
+        .get_queue_url()
+        .queue_name(stampede_aws::sqs::dlq_name(&r.queue_prefix, "transaction"))
+        .send()
+        .await
+        .expect("dlq")
+        .queue_url
+        .expect("url");
+    let dead = drain_queue(&client, &dlq).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body(), Some("{not json"));
+}
