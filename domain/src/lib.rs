@@ -7,6 +7,7 @@
 //! - [`email`], [`text`]: validated newtypes built with `parse`;
 //! - [`business`], [`customer`], [`staff`]: the records of the system of record;
 //! - [`access`]: who may do what where (roles, scopes, places);
+//! - [`analytics`]: the daily aggregates the analytics worker keeps;
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`ledger`]: what the transaction path writes, and the transaction message contract;
 //! - [`messages`]: the other queues' message contracts (email, ...);
@@ -16,6 +17,7 @@
 //! - [`ports`]: the traits the adapters in `stampede-store` implement.
 
 pub mod access;
+pub mod analytics;
 pub mod business;
 pub mod card;
 pub mod customer;

@@ -225,6 +225,7 @@ pub trait Store:
     + LedgerRepo
     + HistoryStore
     + InboxRepo
+    + AnalyticsRepo
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
@@ -400,6 +401,38 @@ pub trait InboxRepo: Send + Sync {
     async fn finish_message(&self, consumer: &str, message_id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     /// The attempt failed: release the claim so a redelivery can try again.
     async fn abandon_message(&self, consumer: &str, message_id: Uuid) -> StoreResult<()>;
+}
+
+/// The analytics worker's aggregates. Each apply is one database transaction
+/// that first records the event id, so a redelivered event changes nothing
+/// (answers `false`).
+#[async_trait]
+pub trait AnalyticsRepo: Send + Sync {
+    async fn apply_transaction(
+        &self,
+        event_id: Uuid,
+        delta: &crate::analytics::DailyDelta,
+        visit: bool,
+    ) -> StoreResult<bool>;
+    async fn apply_usage(
+        &self,
+        event_id: Uuid,
+        day: chrono::NaiveDate,
+        event: &str,
+        business_id: Option<BusinessId>,
+    ) -> StoreResult<bool>;
+    /// Day by day, store by store, program by program, oldest first.
+    async fn daily_aggregates(
+        &self,
+        q: &crate::analytics::AnalyticsQuery,
+    ) -> StoreResult<Vec<crate::analytics::DailyAggregate>>;
+    /// Usage events of a business (and, with `None`, those of no business).
+    async fn usage_counts(
+        &self,
+        business_id: Option<BusinessId>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult<Vec<crate::analytics::UsageCount>>;
 }
 
 /// A message for a queue, with the attributes every message carries.

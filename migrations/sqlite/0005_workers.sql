@@ -9,3 +9,30 @@ CREATE TABLE processed_messages (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (consumer, message_id)
 );
+
+-- Analytics (the analytics worker): who was active on a day, and when a
+-- customer was first seen at a business, so daily_aggregates can count active
+-- and new customers exactly once however often an event is delivered.
+CREATE TABLE daily_customers (
+    business_id BLOB NOT NULL,
+    store_id    BLOB NOT NULL,
+    program_id  BLOB NOT NULL,
+    day         TEXT NOT NULL,
+    customer_id BLOB NOT NULL,
+    PRIMARY KEY (business_id, store_id, program_id, day, customer_id)
+);
+CREATE TABLE first_seen (
+    business_id BLOB NOT NULL,
+    customer_id BLOB NOT NULL,
+    day         TEXT NOT NULL,
+    PRIMARY KEY (business_id, customer_id)
+);
+-- App usage the API reports (sign-ins, card views), per day; business_id is
+-- the nil uuid for events that belong to no business (a sign-in).
+CREATE TABLE usage_daily (
+    day         TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    business_id BLOB NOT NULL,
+    count       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, event, business_id)
+);

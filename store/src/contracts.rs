@@ -143,3 +143,57 @@ pub async fn inbox_handles_each_message_once(store: std::sync::Arc<dyn stampede_
     }
     assert_eq!(fresh, 1);
 }
+
+/// Analytics: an event counts once; active customers once per day, new ones
+/// once per business; filters by store and program.
+pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports::AnalyticsRepo) {
+    use stampede_domain::analytics::{AnalyticsQuery, DailyDelta};
+    use stampede_domain::ids::{CustomerId, StoreId};
+    let business = BusinessId(Uuid::now_v7());
+    let (shop, program) = (StoreId(Uuid::now_v7()), Uuid::now_v7());
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date");
+    let (ada, bob) = (CustomerId(Uuid::now_v7()), CustomerId(Uuid::now_v7()));
+    let delta = |customer, day, stamps, redeemed| DailyDelta {
+        business_id: business,
+        store_id: Some(shop),
+        program_id: program,
+        day,
+        customer_id: customer,
+        stamps_issued: stamps,
+        points_earned: 0,
+        rewards_redeemed: redeemed,
+    };
+    let e1 = Uuid::now_v7();
+    assert!(store.apply_transaction(e1, &delta(ada, day, 2, 0), true).await.expect("apply"));
+    assert!(!store.apply_transaction(e1, &delta(ada, day, 2, 0), true).await.expect("repeat"), "a repeat is skipped");
+    assert!(store.apply_transaction(Uuid::now_v7(), &delta(ada, day, 3, 0), true).await.expect("again today"));
+    assert!(store.apply_transaction(Uuid::now_v7(), &delta(bob, day, 1, 1), true).await.expect("bob"));
+    let next = day.succ_opt().expect("next day");
+    assert!(store.apply_transaction(Uuid::now_v7(), &delta(ada, next, 1, 0), true).await.expect("next day"));
+    // An expiry is not a visit.
+    assert!(store.apply_transaction(Uuid::now_v7(), &delta(bob, next, 0, 0), false).await.expect("expiry"));
+
+    let q = AnalyticsQuery { business_id: business, from: day, to: next, store_id: None, program_id: None };
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!(rows.len(), 2);
+    let (first, second) = (&rows[0], &rows[1]);
+    assert_eq!(first.day, day);
+    assert_eq!((first.stamps_issued, first.rewards_redeemed), (6, 1));
+    assert_eq!((first.active_customers, first.new_customers), (2, 2));
+    assert_eq!((second.stamps_issued, second.active_customers, second.new_customers), (1, 1, 0));
+    assert_eq!(first.store_id, Some(shop));
+    let elsewhere = AnalyticsQuery { store_id: Some(StoreId(Uuid::now_v7())), ..q };
+    assert!(store.daily_aggregates(&elsewhere).await.expect("read").is_empty());
+    let one_day = AnalyticsQuery { to: day, program_id: Some(program), ..q };
+    assert_eq!(store.daily_aggregates(&one_day).await.expect("read").len(), 1);
+
+    let u = Uuid::now_v7();
+    assert!(store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage"));
+    assert!(!store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage repeat"));
+    assert!(store.apply_usage(Uuid::now_v7(), day, "card_view", Some(business)).await.expect("usage"));
+    assert!(store.apply_usage(Uuid::now_v7(), day, "login", None).await.expect("login"));
+    let usage = store.usage_counts(Some(business), day, next).await.expect("usage counts");
+    assert_eq!(usage.iter().map(|c| (c.event.as_str(), c.count)).collect::<Vec<_>>(), [("card_view", 2)]);
+    let logins = store.usage_counts(None, day, day).await.expect("logins");
+    assert!(logins.iter().any(|c| c.event == "login" && c.count >= 1));
+}

@@ -66,6 +66,7 @@ contract!(
     joining_a_program_is_idempotent,
     audit_events_list_newest_first,
     inbox_handles_each_message_once,
+    analytics_count_each_event_once,
     business_memberships_are_replaced,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
@@ -551,6 +552,10 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
         matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))),
         "codes are unique"
     );
+}
+
+async fn analytics_count_each_event_once(store: Arc<dyn Store>) {
+    contracts::analytics_count_each_event_once(store.as_ref()).await;
 }
 
 async fn inbox_handles_each_message_once(store: Arc<dyn Store>) {

@@ -1,6 +1,7 @@
 //! The PostgreSQL adapter. Tables live in the schemas `customer`, `business`,
 //! `loyalty` and `analytics` (see `migrations/postgres`).
 
+mod analytics;
 mod audit;
 mod businesses;
 mod cards;

@@ -2,6 +2,7 @@
 //! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.
 //! Generated in shape from the PostgreSQL adapter; keep the two in step.
 
+mod analytics;
 mod audit;
 mod businesses;
 mod cards;

@@ -1,0 +1,84 @@
+//! Usage analytics: what the analytics worker adds up per business, store,
+//! program and day, and what a report shows.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::card::TxKind;
+use crate::ids::{BusinessId, CustomerId, StoreId};
+use crate::ledger::TransactionMessage;
+
+/// One transaction's contribution to a day's aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyDelta {
+    pub business_id: BusinessId,
+    /// `None` for operations at no store (a manager's adjustment, an expiry).
+    pub store_id: Option<StoreId>,
+    pub program_id: Uuid,
+    pub day: NaiveDate,
+    pub customer_id: CustomerId,
+    pub stamps_issued: i64,
+    pub points_earned: i64,
+    pub rewards_redeemed: i64,
+}
+
+impl DailyDelta {
+    /// Gross counts: issued stamps and earned points as given, each redemption
+    /// once; cancellations, adjustments and expiries count as activity only.
+    pub fn of(tx: &TransactionMessage) -> Self {
+        let (stamps_issued, points_earned, rewards_redeemed) = match tx.transaction_type {
+            TxKind::StampIssuance => (tx.amount, 0, 0),
+            TxKind::PointsAddition => (0, tx.amount, 0),
+            TxKind::RewardRedemption => (0, 0, 1),
+            TxKind::Cancellation | TxKind::Adjustment | TxKind::Expiry => (0, 0, 0),
+        };
+        Self {
+            business_id: tx.business_id,
+            store_id: tx.store_id,
+            program_id: tx.program_id,
+            day: tx.timestamp.date_naive(),
+            customer_id: tx.customer_id,
+            stamps_issued,
+            points_earned,
+            rewards_redeemed,
+        }
+    }
+
+    /// Expiries run without a customer visit: they do not make anyone active.
+    pub fn counts_as_visit(tx: &TransactionMessage) -> bool {
+        tx.transaction_type != TxKind::Expiry
+    }
+}
+
+/// A day's aggregate for one store and program.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyAggregate {
+    pub day: NaiveDate,
+    pub store_id: Option<StoreId>,
+    pub program_id: Uuid,
+    pub stamps_issued: i64,
+    pub points_earned: i64,
+    pub rewards_redeemed: i64,
+    pub active_customers: i64,
+    pub new_customers: i64,
+}
+
+/// A day's count of one kind of app usage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageCount {
+    pub day: NaiveDate,
+    pub event: String,
+    pub count: i64,
+}
+
+/// Which aggregates to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnalyticsQuery {
+    pub business_id: BusinessId,
+    pub from: NaiveDate,
+    /// Inclusive.
+    pub to: NaiveDate,
+    pub store_id: Option<StoreId>,
+    pub program_id: Option<Uuid>,
+}
