@@ -101,7 +101,14 @@ pub async fn worker(settings: Settings) -> anyhow::Result<()> {
     );
     let workers = Arc::new(crate::workers::SqsWorkers {
         queue: Arc::new(stampede_aws::sqs::SqsQueue::from_conf(&conf, settings.aws.queue_prefix.clone())),
-        handlers: crate::workers::Handlers::new(&settings, store, adapters.mailer, adapters.queue, unsubscribe),
+        handlers: crate::workers::Handlers::new(
+            &settings,
+            store,
+            adapters.mailer,
+            adapters.objects,
+            adapters.queue,
+            unsubscribe,
+        ),
         visibility_secs: i32::try_from(settings.aws.visibility_timeout_secs).unwrap_or(60),
     });
     println!(

@@ -23,4 +23,5 @@ pub mod startup;
 pub mod state;
 pub mod sweeps;
 pub mod telemetry;
+pub mod usage;
 pub mod workers;

@@ -1,5 +1,6 @@
 //! The outbox relay: copies committed outbox rows, in commit order, to the
-//! transaction history store and to the queues, then marks them delivered.
+//! transaction history store and to the queues (`transaction` for the loyalty
+//! processor, `analytics` for the analytics processor), then marks them delivered.
 //! Both writes are idempotent by transaction id (history) or de-duplicated by
 //! consumers (queues), so a crash between them and the mark repeats them
 //! harmlessly. Failures back off and retry; the backlog is in `/metrics`.
@@ -66,7 +67,10 @@ impl Relay {
         }
         if !history.is_empty() {
             self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
+            // The loyalty processor and the analytics processor each get every
+            // committed transaction, on their own queue.
             self.queue.publish("transaction", &messages).await.map_err(|e| format!("queue: {e}"))?;
+            self.queue.publish("analytics", &messages).await.map_err(|e| format!("queue: {e}"))?;
         }
         Ok(())
     }

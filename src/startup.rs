@@ -263,6 +263,7 @@ impl Application {
                         settings,
                         Arc::clone(&store),
                         Arc::clone(&mailer),
+                        Arc::clone(&objects),
                         Arc::clone(&queue),
                         Arc::clone(&unsubscribe),
                     ),

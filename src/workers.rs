@@ -1,7 +1,7 @@
 //! Running the queue handlers (`stampede_workers`) outside Lambda:
 //!
 //! - [`InProcessWorkers`] (the embedded default): one task inside `stampede
-//!   serve` drains the in-process `transaction` and `email` queues. A
+//!   serve` drains the in-process `transaction`, `analytics` and `email` queues. A
 //!   retryable failure puts the message back (up to `MAX_ATTEMPTS`); a
 //!   permanent one, or the last attempt, is logged as a dead letter and
 //!   counted in `/metrics`. The in-process queues are volatile: messages queued
@@ -19,12 +19,13 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use stampede_domain::ports::{Queue, QueueMessage};
 use stampede_store::queue::InProcessQueue;
+use stampede_workers::analytics::AnalyticsProcessor;
 use stampede_workers::email_worker::EmailWorker;
 use stampede_workers::failure::Failure;
 use stampede_workers::loyalty::LoyaltyProcessor;
 use tracing::Instrument;
 
-pub const TOPICS: [&str; 2] = ["transaction", "email"];
+pub const TOPICS: [&str; 3] = ["transaction", "analytics", "email"];
 const MAX_ATTEMPTS: u32 = 5;
 const BATCH: usize = 100;
 
@@ -32,6 +33,7 @@ const BATCH: usize = 100;
 pub struct Handlers {
     pub email: EmailWorker,
     pub loyalty: LoyaltyProcessor,
+    pub analytics: AnalyticsProcessor,
 }
 
 impl Handlers {
@@ -41,6 +43,7 @@ impl Handlers {
         settings: &crate::configuration::Settings,
         store: Arc<dyn stampede_domain::ports::Store>,
         mailer: Arc<dyn stampede_domain::ports::Mailer>,
+        objects: Arc<dyn stampede_domain::ports::ObjectStore>,
         queue: Arc<dyn Queue>,
         unsubscribe: Arc<crate::auth::unsubscribe::UnsubscribeKey>,
     ) -> Self {
@@ -55,6 +58,7 @@ impl Handlers {
                 }),
                 lease: Duration::from_secs(60),
             },
+            analytics: AnalyticsProcessor { store: Arc::clone(&store), objects },
             loyalty: LoyaltyProcessor { store, queue, public_url },
         }
     }
@@ -66,6 +70,7 @@ impl Handlers {
             match topic {
                 "transaction" => self.loyalty.handle(&msg.body).await.map(|_| ()),
                 "email" => self.email.handle(&msg.body).await.map(|_| ()),
+                "analytics" => self.analytics.handle(msg).await.map(|_| ()),
                 other => Err(Failure::Permanent(format!("no handler for topic {other}"))),
             }
         }

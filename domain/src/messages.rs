@@ -34,6 +34,24 @@ impl EmailMessage {
     pub const MESSAGE_TYPE: &'static str = "email.requested";
 }
 
+/// The `analytics` queue also carries app usage the API reports: sign-ins and
+/// card views. Best effort: a lost usage event skews a count, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEvent {
+    pub schema_version: u32,
+    pub event_id: Uuid,
+    /// `login` or `card_view`.
+    pub event: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub business_id: Option<crate::ids::BusinessId>,
+    pub customer_id: Option<CustomerId>,
+}
+
+impl UsageEvent {
+    pub const SCHEMA_VERSION: u32 = 1;
+    pub const MESSAGE_TYPE: &'static str = "usage.recorded";
+}
+
 /// A deterministic id for an event derived from another (say "the reward-earned
 /// email of transaction T for reward R"), so re-processing the source produces
 /// the same event id and consumers skip it: UUID v5 in a fixed namespace.

@@ -145,6 +145,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .put(businesses::logo::upload_logo),
                 )
                 .service(web::resource("/businesses/{business_id}/audit").get(businesses::audit_log::audit_log))
+                .service(web::resource("/businesses/{business_id}/analytics").get(businesses::analytics::analytics))
                 .service(
                     web::resource("/businesses/{business_id}/brands")
                         .post(brands::create::create_brand)

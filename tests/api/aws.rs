@@ -497,6 +497,10 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
                 unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
                 lease: Duration::from_secs(60),
             },
+            analytics: stampede_workers::analytics::AnalyticsProcessor {
+                store: Arc::clone(&store),
+                objects: Arc::new(stampede_aws::s3::S3Objects::from_conf(&conf, &r.bucket)),
+            },
             loyalty: LoyaltyProcessor { store, queue: sqs.clone(), public_url: "http://stampede.test".into() },
         },
         visibility_secs: 30,

@@ -147,4 +147,103 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     assert!(!bad.is_retryable());
 }
 
-crate::both_backends!(reward_earned_email_is_sent_once, marketing_needs_consent_at_send_time_and_unsubscribes);
+async fn analytics_add_up_each_transaction_once(backend: DatabaseBackend) {
+    use stampede_workers::analytics::AnalyticsProcessor;
+    let c = counter(backend, "actors", "").await;
+    assert_eq!(c.stamp("a1", 3).await.status(), 201);
+    assert_eq!(c.stamp("a2", 3).await.status(), 201);
+    let redeem = c
+        .pos("redemptions", Some("a3"), serde_json::json!({"card_id": c.stamp_card, "reward_id": c.free_coffee}))
+        .await;
+    assert_eq!(redeem.status(), 201);
+    let points = c
+        .pos(
+            "points",
+            Some("a4"),
+            serde_json::json!({"card_id": c.points_card, "amount_minor": 1250, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(points.status(), 201);
+    let cust = crate::admin::customer(&c.app, "pat@example.com").await;
+    let code = c.app.get_auth(&format!("/v1/me/cards/{}/code", c.stamp_card), &cust).await;
+    assert_eq!(code.status(), 200);
+
+    let card = c.app.store.get_card(CardId(c.stamp_card.parse().expect("uuid"))).await.expect("card").expect("card");
+    let bid = card.business_id.0.to_string();
+    let today = chrono::Utc::now().date_naive();
+    let path = format!("/v1/businesses/{bid}/analytics?from={today}&to={today}");
+    let mut report = serde_json::Value::Null;
+    for _ in 0..100 {
+        report = crate::admin::json_of(c.app.get_auth(&path, &c.owner).await).await;
+        let t = &report["totals"];
+        if t["rewards_redeemed"] == 1
+            && t["points_earned"] == 12
+            && report["usage"].as_array().is_some_and(|u| !u.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = &report["totals"];
+    assert_eq!((t["stamps_issued"].as_i64(), t["points_earned"].as_i64()), (Some(6), Some(12)), "{report}");
+    assert_eq!((t["rewards_redeemed"].as_i64(), t["new_customers"].as_i64()), (Some(1), Some(1)));
+    // One customer, active at one store for each of two programs.
+    assert_eq!(t["active_customer_days"].as_i64(), Some(2));
+    assert_eq!(t["redemption_rate"].as_f64(), Some(0.5));
+    assert!(report["usage"].as_array().expect("usage").iter().any(|u| u["event"] == "card_view"));
+
+    // The same as CSV; bad periods and other people's businesses refused.
+    let csv = c.app.get_auth(&format!("{path}&format=csv"), &c.owner).await;
+    assert_eq!(csv.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/csv; charset=utf-8"));
+    let csv = csv.text().await.expect("csv");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("day,store_id,program_id,stamps_issued"));
+    let backwards = format!("/v1/businesses/{bid}/analytics?from={today}&to={}", today.pred_opt().expect("day"));
+    crate::helpers::assert_problem(c.app.get_auth(&backwards, &c.owner).await, 422, "validation_failed").await;
+    let other = format!("/v1/businesses/{}/analytics?from={today}&to={today}", Uuid::now_v7());
+    crate::helpers::assert_problem(c.app.get_auth(&other, &c.owner).await, 404, "not_found").await;
+    crate::helpers::assert_problem(c.app.get_auth(&path, &cust).await, 401, "unauthorized").await;
+
+    // Redeliver every transaction: the aggregates do not move.
+    let store = Arc::clone(&c.app.store);
+    let processor = AnalyticsProcessor {
+        store: Arc::clone(&store),
+        objects: Arc::new(stampede_store::objects::FileObjects::new(c.app.data_dir.path().join("objects"))),
+    };
+    for card in [&c.stamp_card, &c.points_card] {
+        let card = CardId(card.parse().expect("uuid"));
+        for tx in store.card_history(card, PageRequest::new(None, Some(200))).await.expect("history").items {
+            let msg = stampede_domain::ports::QueueMessage {
+                id: tx.transaction_id,
+                message_type: "transaction.committed".into(),
+                schema_version: 1,
+                request_id: None,
+                body: serde_json::to_string(&tx).expect("json"),
+            };
+            assert!(!processor.handle(&msg).await.expect("handle"), "already counted");
+        }
+    }
+    let again = crate::admin::json_of(c.app.get_auth(&path, &c.owner).await).await;
+    assert_eq!(again["totals"], report["totals"]);
+
+    // The report, stored as JSON and CSV through the object port.
+    let q = stampede_domain::analytics::AnalyticsQuery {
+        business_id: stampede_domain::ids::BusinessId(bid.parse().expect("uuid")),
+        from: today,
+        to: today,
+        store_id: None,
+        program_id: None,
+    };
+    let (json_key, csv_key) = processor.store_report(&q).await.expect("report");
+    let (json, ct) = processor.objects.get(&json_key).await.expect("get").expect("json report");
+    assert_eq!(ct, "application/json");
+    let stored: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    assert_eq!(stored["totals"], report["totals"]);
+    assert!(processor.objects.get(&csv_key).await.expect("get").is_some());
+}
+
+crate::both_backends!(
+    reward_earned_email_is_sent_once,
+    marketing_needs_consent_at_send_time_and_unsubscribes,
+    analytics_add_up_each_transaction_once
+);

@@ -6,8 +6,10 @@
 //!   that serves every mail backend, text and HTML parts.
 //! - [`email_worker`]: the `email` queue: render and send once per event id.
 //! - [`loyalty`]: the `transaction` queue: notices rewards earned.
+//! - [`analytics`]: the `analytics` queue: daily aggregates, usage, reports.
 //! - [`failure`]: retryable or permanent, which decides a message's fate.
 
+pub mod analytics;
 pub mod email;
 pub mod email_worker;
 pub mod failure;

@@ -1,6 +1,7 @@
 //! `/v1/businesses`: create (the creator becomes its owner), list mine, read,
 //! update (owner and admin, with `If-Match`), logo upload, audit log.
 
+pub mod analytics;
 pub mod audit_log;
 pub mod create;
 pub mod get;

@@ -64,7 +64,7 @@ impl Modify for Bearer {
         cards::mine::my_cards, cards::code::card_code, objects::get::get_object,
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
         pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
-        unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::content::put_upload, uploads::get::get_upload,
+        businesses::analytics::analytics, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::content::put_upload, uploads::get::get_upload,
     ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
     tags(
