@@ -5,6 +5,7 @@ The two adapters run the same SQL but for schema names, casts and boolean
 literals. Edit the PostgreSQL adapter, run this from store/src, and review
 the diff; the contract tests (store/tests/contract.rs) prove both.
 """
+import re
 import sys
 def conv(s):
     s=s.replace('PgStore','SqliteStore').replace('PgRow','SqliteRow').replace('PgConnection','SqliteConnection').replace('PgPool','SqlitePool')
@@ -12,7 +13,7 @@ def conv(s):
     for sch in ['customer.','business.','loyalty.','analytics.','identity.']:
         for kw in ['INTO ','FROM ','UPDATE ']:
             s=s.replace(kw+sch,kw)
-    s=s.replace('$1::uuid IS NULL','$1 IS NULL')
+    s=re.sub(r'(\$\d+)::uuid IS NULL', r'\1 IS NULL', s)
     s=s.replace('is_active = false','is_active = 0').replace('marketing_consent = false','marketing_consent = 0')
     return s
 import os

@@ -5,6 +5,7 @@
 //!
 //! - [`ids`]: typed ids (UUIDs, v7 so they sort by creation time);
 //! - [`email`], [`text`]: validated newtypes built with `parse`;
+//! - [`export`]: business and customer data exports;
 //! - [`business`], [`customer`], [`staff`]: the records of the system of record;
 //! - [`access`]: who may do what where (roles, scopes, places);
 //! - [`analytics`]: the daily aggregates the analytics worker keeps;
@@ -22,6 +23,7 @@ pub mod business;
 pub mod card;
 pub mod customer;
 pub mod email;
+pub mod export;
 pub mod identity;
 pub mod ids;
 pub mod ledger;

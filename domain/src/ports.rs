@@ -226,6 +226,7 @@ pub trait Store:
     + HistoryStore
     + InboxRepo
     + AnalyticsRepo
+    + ExportRepo
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
@@ -433,6 +434,38 @@ pub trait AnalyticsRepo: Send + Sync {
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> StoreResult<Vec<crate::analytics::UsageCount>>;
+}
+
+/// Exports and the reads they page through (bounded pages, oldest first, so a
+/// large export never sits in memory whole).
+#[async_trait]
+pub trait ExportRepo: Send + Sync {
+    async fn create_export(&self, e: &crate::export::Export) -> StoreResult<()>;
+    async fn get_export(&self, id: Uuid) -> StoreResult<Option<crate::export::Export>>;
+    async fn save_export(&self, e: &crate::export::Export) -> StoreResult<()>;
+    /// A business's ledger entries created in `[from, until)`, after the entry `after`.
+    async fn business_entries(
+        &self,
+        business_id: BusinessId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::ledger::LedgerEntry>>;
+    /// Customers holding a card of the business who agreed to hear from it, by id.
+    async fn consenting_customers(
+        &self,
+        business_id: BusinessId,
+        after: Option<CustomerId>,
+        limit: i64,
+    ) -> StoreResult<Vec<Customer>>;
+    /// A customer's ledger entries over all cards, oldest first.
+    async fn customer_entries(
+        &self,
+        customer_id: CustomerId,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<crate::ledger::LedgerEntry>>;
 }
 
 /// A message for a queue, with the attributes every message carries.

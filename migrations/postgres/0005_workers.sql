@@ -36,3 +36,21 @@ CREATE TABLE analytics.usage_daily (
     count       bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (day, event, business_id)
 );
+
+-- Exports a business or a customer asked for; the export worker fills them in.
+CREATE TABLE loyalty.exports (
+    id            uuid PRIMARY KEY,
+    kind          text NOT NULL CHECK (kind IN ('transactions', 'customers', 'my_data')),
+    business_id   uuid,
+    customer_id   uuid,
+    staff_id      uuid,
+    date_from     date,
+    date_to       date,
+    status        text NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    object_key    text,
+    rows          bigint,
+    error         text,
+    created_at    timestamptz NOT NULL,
+    finished_at   timestamptz
+);
+CREATE INDEX exports_business_idx ON loyalty.exports (business_id, created_at);

@@ -36,3 +36,21 @@ CREATE TABLE usage_daily (
     count       INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (day, event, business_id)
 );
+
+-- Exports a business or a customer asked for; the export worker fills them in.
+CREATE TABLE exports (
+    id            BLOB PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('transactions', 'customers', 'my_data')),
+    business_id   BLOB,
+    customer_id   BLOB,
+    staff_id      BLOB,
+    date_from     TEXT,
+    date_to       TEXT,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    object_key    TEXT,
+    rows          INTEGER,
+    error         TEXT,
+    created_at    TEXT NOT NULL,
+    finished_at   TEXT
+);
+CREATE INDEX exports_business_idx ON exports (business_id, created_at);

@@ -197,3 +197,32 @@ pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports:
     let logins = store.usage_counts(None, day, day).await.expect("logins");
     assert!(logins.iter().any(|c| c.event == "login" && c.count >= 1));
 }
+
+/// Export records round-trip and move through their states.
+pub async fn exports_round_trip(store: &dyn stampede_domain::ports::ExportRepo) {
+    use stampede_domain::export::{Export, ExportKind, ExportStatus};
+    let mut e = Export {
+        id: Uuid::now_v7(),
+        kind: ExportKind::Transactions,
+        business_id: Some(BusinessId(Uuid::now_v7())),
+        customer_id: None,
+        staff_id: Some(stampede_domain::ids::StaffId(Uuid::now_v7())),
+        from: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
+        to: chrono::NaiveDate::from_ymd_opt(2026, 11, 30),
+        status: ExportStatus::Pending,
+        object_key: None,
+        rows: None,
+        error: None,
+        created_at: stampede_domain::ledger::now(),
+        finished_at: None,
+    };
+    store.create_export(&e).await.expect("create");
+    assert_eq!(store.get_export(e.id).await.expect("get"), Some(e.clone()));
+    e.status = ExportStatus::Done;
+    e.object_key = Some("private/exports/x.csv".into());
+    e.rows = Some(42);
+    e.finished_at = Some(stampede_domain::ledger::now());
+    store.save_export(&e).await.expect("save");
+    assert_eq!(store.get_export(e.id).await.expect("get"), Some(e));
+    assert_eq!(store.get_export(Uuid::now_v7()).await.expect("get"), None);
+}

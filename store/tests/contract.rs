@@ -67,6 +67,7 @@ contract!(
     audit_events_list_newest_first,
     inbox_handles_each_message_once,
     analytics_count_each_event_once,
+    exports_round_trip,
     business_memberships_are_replaced,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
@@ -556,6 +557,10 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
 
 async fn analytics_count_each_event_once(store: Arc<dyn Store>) {
     contracts::analytics_count_each_event_once(store.as_ref()).await;
+}
+
+async fn exports_round_trip(store: Arc<dyn Store>) {
+    contracts::exports_round_trip(store.as_ref()).await;
 }
 
 async fn inbox_handles_each_message_once(store: Arc<dyn Store>) {

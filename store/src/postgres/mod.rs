@@ -6,6 +6,7 @@ mod audit;
 mod businesses;
 mod cards;
 mod customers;
+mod exports;
 mod history;
 mod inbox;
 mod ledger;

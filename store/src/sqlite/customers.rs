@@ -11,7 +11,7 @@ use stampede_domain::ports::{CustomerRepo, ProfileChanges, SocialProvider, Store
 use super::SqliteStore;
 use crate::error;
 
-fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
+pub(super) fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
         id: CustomerId(row.try_get("id")?),
         email: row.try_get("email")?,
@@ -29,7 +29,7 @@ fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
 
 const RETURNING: &str = "id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
     preferences, password_hash, email_verified_at";
-const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+pub(super) const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
     preferences, password_hash, email_verified_at FROM customers";
 
 #[async_trait]

@@ -22,11 +22,12 @@ use super::SqliteStore;
 use crate::error;
 use crate::ledger_common::{Attempt, Retry, decide_groups, entry_metadata, split_metadata};
 
-const ENTRY: &str = "SELECT id, card_id, customer_id, business_id, store_id, program_id, program_version, kind,
+pub(super) const ENTRY: &str =
+    "SELECT id, card_id, customer_id, business_id, store_id, program_id, program_version, kind,
     stamps_delta, points_delta, counts, balance_after, amount_minor, currency, reward_id, reverses_id, terminal_id,
     staff_id, metadata, created_at FROM transactions";
 
-fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error> {
+pub(super) fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error> {
     let counts: String = row.try_get("counts")?;
     let points = counts == "points";
     let delta: i64 = if points { row.try_get("points_delta")? } else { row.try_get("stamps_delta")? };
