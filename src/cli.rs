@@ -96,8 +96,7 @@ pub async fn worker(settings: Settings) -> anyhow::Result<()> {
     let conf = adapters.aws.clone().ok_or_else(|| anyhow::anyhow!("aws: no AWS configuration"))?;
     let keys = settings.data_dir().join("keys");
     let unsubscribe = Arc::new(
-        crate::auth::unsubscribe::UnsubscribeKey::load_or_create(&keys)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", keys.display()))?,
+        crate::auth::links::LinkKey::load_or_create(&keys).map_err(|e| anyhow::anyhow!("{}: {e}", keys.display()))?,
     );
     let workers = Arc::new(crate::workers::SqsWorkers {
         queue: Arc::new(stampede_aws::sqs::SqsQueue::from_conf(&conf, settings.aws.queue_prefix.clone())),

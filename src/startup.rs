@@ -253,8 +253,7 @@ impl Application {
             }
             .run(),
         );
-        let unsubscribe =
-            Arc::new(crate::auth::unsubscribe::UnsubscribeKey::load_or_create(&keys_dir).context("unsubscribe key")?);
+        let unsubscribe = Arc::new(crate::auth::links::LinkKey::load_or_create(&keys_dir).context("unsubscribe key")?);
         if let Some(q) = in_process {
             tokio::spawn(
                 crate::workers::InProcessWorkers {
@@ -310,7 +309,7 @@ impl Application {
             },
             dummy_hash,
             cognito,
-            unsubscribe,
+            link_key: unsubscribe,
         });
         let body_limit = settings.server.body_limit_bytes;
         let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });

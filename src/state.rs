@@ -48,8 +48,8 @@ pub struct AppState {
     /// With `identity.backend = "cognito"`: the customer and staff pools that
     /// sign people up and in (their tokens are verified by `verifier`).
     pub cognito: Option<CognitoPools>,
-    /// Signs and checks the unsubscribe links of marketing emails.
-    pub unsubscribe: Arc<crate::auth::unsubscribe::UnsubscribeKey>,
+    /// Signs and checks the links in emails (unsubscribe, export downloads).
+    pub link_key: Arc<crate::auth::links::LinkKey>,
 }
 
 pub struct CognitoPools {

@@ -1,7 +1,7 @@
 //! Running the queue handlers (`stampede_workers`) outside Lambda:
 //!
 //! - [`InProcessWorkers`] (the embedded default): one task inside `stampede
-//!   serve` drains the in-process `transaction`, `analytics` and `email` queues. A
+//!   serve` drains the in-process `transaction`, `analytics`, `export` and `email` queues. A
 //!   retryable failure puts the message back (up to `MAX_ATTEMPTS`); a
 //!   permanent one, or the last attempt, is logged as a dead letter and
 //!   counted in `/metrics`. The in-process queues are volatile: messages queued
@@ -21,11 +21,12 @@ use stampede_domain::ports::{Queue, QueueMessage};
 use stampede_store::queue::InProcessQueue;
 use stampede_workers::analytics::AnalyticsProcessor;
 use stampede_workers::email_worker::EmailWorker;
+use stampede_workers::export::ExportWorker;
 use stampede_workers::failure::Failure;
 use stampede_workers::loyalty::LoyaltyProcessor;
 use tracing::Instrument;
 
-pub const TOPICS: [&str; 3] = ["transaction", "analytics", "email"];
+pub const TOPICS: [&str; 4] = ["transaction", "analytics", "export", "email"];
 const MAX_ATTEMPTS: u32 = 5;
 const BATCH: usize = 100;
 
@@ -34,6 +35,7 @@ pub struct Handlers {
     pub email: EmailWorker,
     pub loyalty: LoyaltyProcessor,
     pub analytics: AnalyticsProcessor,
+    pub export: ExportWorker,
 }
 
 impl Handlers {
@@ -45,11 +47,27 @@ impl Handlers {
         mailer: Arc<dyn stampede_domain::ports::Mailer>,
         objects: Arc<dyn stampede_domain::ports::ObjectStore>,
         queue: Arc<dyn Queue>,
-        unsubscribe: Arc<crate::auth::unsubscribe::UnsubscribeKey>,
+        links: Arc<crate::auth::links::LinkKey>,
     ) -> Self {
         let public_url = settings.server.public_url.trim_end_matches('/').to_owned();
         let base = public_url.clone();
+        let (download_base, download_key) = (public_url.clone(), Arc::clone(&links));
+        let unsubscribe = links;
         Self {
+            export: ExportWorker {
+                store: Arc::clone(&store),
+                objects: Arc::clone(&objects),
+                queue: Arc::clone(&queue),
+                download_link: Arc::new(move |id| {
+                    let expires = chrono::Utc::now() + chrono::Duration::hours(crate::api::exports::LINK_TTL_HOURS);
+                    format!(
+                        "{download_base}/v1/exports/{id}/download?token={}",
+                        download_key.download_token(id, expires)
+                    )
+                }),
+                scratch: settings.data_dir().join("tmp"),
+                lease: Duration::from_secs(15 * 60),
+            },
             email: EmailWorker {
                 store: Arc::clone(&store),
                 mailer,
@@ -71,6 +89,7 @@ impl Handlers {
                 "transaction" => self.loyalty.handle(&msg.body).await.map(|_| ()),
                 "email" => self.email.handle(&msg.body).await.map(|_| ()),
                 "analytics" => self.analytics.handle(msg).await.map(|_| ()),
+                "export" => self.export.handle(&msg.body).await.map(|_| ()),
                 other => Err(Failure::Permanent(format!("no handler for topic {other}"))),
             }
         }

@@ -62,6 +62,22 @@ impl ObjectStore for S3Objects {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, path: &std::path::Path, content_type: &str) -> StoreResult<()> {
+        check_key(key)?;
+        // Streamed from disk; S3 takes up to 5 GB in one PUT.
+        let body = ByteStream::from_path(path).await.map_err(|e| StoreError::Unavailable(format!("s3 body: {e}")))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| sdk_error("s3 put file", e))?;
+        Ok(())
+    }
+
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
         if check_key(key).is_err() {
             return Ok(None);

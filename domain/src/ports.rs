@@ -290,6 +290,14 @@ pub trait ObjectStore: Send + Sync {
     /// The bytes and content type, if the object exists.
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
 
+    /// Store a file's contents under `key`, streaming it (large exports never
+    /// sit in memory whole). The default reads the file; adapters stream.
+    async fn put_file(&self, key: &str, path: &std::path::Path, content_type: &str) -> StoreResult<()> {
+        let bytes =
+            std::fs::read(path).map_err(|e| StoreError::Unavailable(format!("reading {}: {e}", path.display())))?;
+        self.put(key, &bytes, content_type).await
+    }
+
     /// Whether the object exists.
     async fn exists(&self, key: &str) -> StoreResult<bool> {
         Ok(self.get(key).await?.is_some())

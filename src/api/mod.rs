@@ -16,6 +16,7 @@ pub mod brands;
 pub mod businesses;
 pub mod campaigns;
 pub mod cards;
+pub mod exports;
 pub mod input;
 pub mod me;
 pub mod objects;
@@ -146,6 +147,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/businesses/{business_id}/audit").get(businesses::audit_log::audit_log))
                 .service(web::resource("/businesses/{business_id}/analytics").get(businesses::analytics::analytics))
+                .service(
+                    web::resource("/businesses/{business_id}/exports").post(exports::business::request_business_export),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}/exports/{export_id}")
+                        .get(exports::business_status::business_export),
+                )
+                .service(web::resource("/me/exports").post(exports::mine::request_my_export))
+                .service(web::resource("/me/exports/{export_id}").get(exports::my_status::my_export))
+                .service(web::resource("/exports/{export_id}/download").get(exports::download::download))
                 .service(
                     web::resource("/businesses/{business_id}/brands")
                         .post(brands::create::create_brand)

@@ -6,15 +6,15 @@
 //! - [`principal`]: extractors turning credentials into a customer, staff member
 //!   or POS terminal;
 //! - [`terminal_key`]: POS API keys; [`secret`]: random tokens and hashes;
-//! - [`unsubscribe`]: the signed links in marketing emails.
+//! - [`links`]: the signed links in emails (unsubscribe, export downloads).
 //!
 //! Authorization of objects (which store, which business) is the domain's
 //! `access` module, applied by each handler to what it touches.
 
 pub mod keys;
+pub mod links;
 pub mod principal;
 pub mod secret;
 pub mod terminal_key;
 pub mod tokens;
-pub mod unsubscribe;
 pub mod verify;

@@ -44,6 +44,17 @@ impl ObjectStore for FileObjects {
         tokio::fs::rename(&tmp, &path).await.map_err(io)
     }
 
+    async fn put_file(&self, key: &str, source: &Path, content_type: &str) -> StoreResult<()> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(io)?;
+        }
+        let tmp = path.with_extension("upload");
+        tokio::fs::copy(source, &tmp).await.map_err(io)?;
+        tokio::fs::write(path.with_extension(format!("{}.type", ext(&path))), content_type).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)
+    }
+
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>> {
         let Ok(path) = self.path(key) else { return Ok(None) };
         match tokio::fs::read(&path).await {

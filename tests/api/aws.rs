@@ -497,6 +497,14 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
                 unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
                 lease: Duration::from_secs(60),
             },
+            export: stampede_workers::export::ExportWorker {
+                store: Arc::clone(&store),
+                objects: Arc::new(stampede_aws::s3::S3Objects::from_conf(&conf, &r.bucket)),
+                queue: sqs.clone(),
+                download_link: Arc::new(|id| format!("http://stampede.test/v1/exports/{id}/download")),
+                scratch: c.app.data_dir.path().join("tmp"),
+                lease: Duration::from_secs(60),
+            },
             analytics: stampede_workers::analytics::AnalyticsProcessor {
                 store: Arc::clone(&store),
                 objects: Arc::new(stampede_aws::s3::S3Objects::from_conf(&conf, &r.bucket)),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede::auth::unsubscribe::UnsubscribeKey;
+use stampede::auth::links::LinkKey;
 use stampede_domain::ids::CardId;
 use stampede_domain::messages::EmailMessage;
 use stampede_domain::page::PageRequest;
@@ -90,7 +90,7 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
         .update_profile(customer, ProfileChanges { marketing_consent: Some(true), ..ProfileChanges::default() })
         .await
         .expect("consent");
-    let key = Arc::new(UnsubscribeKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("the app's key"));
+    let key = Arc::new(LinkKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("the app's key"));
     let link_key = Arc::clone(&key);
     let worker = EmailWorker {
         store: Arc::clone(&store),
@@ -242,8 +242,138 @@ async fn analytics_add_up_each_transaction_once(backend: DatabaseBackend) {
     assert!(processor.objects.get(&csv_key).await.expect("get").is_some());
 }
 
+async fn wait_for_export(app: &TestApp, path: &str, token: &str) -> serde_json::Value {
+    for _ in 0..200 {
+        let v = crate::admin::json_of(app.get_auth(path, token).await).await;
+        if v["export"]["status"] == "done" || v["export"]["status"] == "failed" {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("export {path} did not finish");
+}
+
+async fn exports_land_in_object_storage_with_an_emailed_link(backend: DatabaseBackend) {
+    let c = counter(backend, "actors", "").await;
+    for i in 0..4 {
+        assert_eq!(c.stamp(&format!("x{i}"), 1).await.status(), 201);
+    }
+    let points = c
+        .pos(
+            "points",
+            Some("xp"),
+            serde_json::json!({"card_id": c.points_card, "amount_minor": 500, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(points.status(), 201);
+    let card = c.app.store.get_card(CardId(c.stamp_card.parse().expect("uuid"))).await.expect("card").expect("card");
+    let bid = card.business_id.0;
+    let today = chrono::Utc::now().date_naive();
+
+    let res = c
+        .app
+        .post_auth(
+            &format!("/v1/businesses/{bid}/exports"),
+            &c.owner,
+            serde_json::json!({"kind": "transactions", "from": today, "to": today}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let id = crate::admin::json_of(res).await["export"]["id"].as_str().expect("id").to_owned();
+    let done = wait_for_export(&c.app, &format!("/v1/businesses/{bid}/exports/{id}"), &c.owner).await;
+    assert_eq!(done["export"]["status"], "done", "{done}");
+    assert_eq!(done["export"]["rows"], 5);
+    let link = done["download_url"].as_str().expect("download url").to_owned();
+    let csv = c.app.client.get(c.app.url(link.trim_start_matches("http://stampede.test"))).send().await.expect("get");
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 6, "{csv}");
+    assert!(lines[0].starts_with("transaction_id,created_at,kind"));
+    assert_eq!(lines.iter().filter(|l| l.contains(",STAMP_ISSUANCE,")).count(), 4);
+    assert_eq!(lines.iter().filter(|l| l.contains(",POINTS_ADDITION,")).count(), 1);
+    // The owner got the link by email.
+    let mut mailed = None;
+    for _ in 0..100 {
+        mailed = c.app.mails().into_iter().find(|m| m.to == "owner@shop.test" && m.subject.contains("export is ready"));
+        if mailed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mailed = mailed.expect("export-ready email");
+    assert!(mailed.text.contains(&format!("/v1/exports/{id}/download?token=")), "{}", mailed.text);
+    // A forged token or another export's token opens nothing.
+    let forged = format!("/v1/exports/{id}/download?token=abc.1.xyz");
+    crate::helpers::assert_problem(c.app.client.get(c.app.url(&forged)).send().await.expect("get"), 404, "not_found")
+        .await;
+
+    // Customers who agreed to hear from the business.
+    c.app
+        .store
+        .update_profile(card.customer_id, ProfileChanges { marketing_consent: Some(true), ..ProfileChanges::default() })
+        .await
+        .expect("consent");
+    let res = c
+        .app
+        .post_auth(&format!("/v1/businesses/{bid}/exports"), &c.owner, serde_json::json!({"kind": "customers"}))
+        .await;
+    let id = crate::admin::json_of(res).await["export"]["id"].as_str().expect("id").to_owned();
+    let done = wait_for_export(&c.app, &format!("/v1/businesses/{bid}/exports/{id}"), &c.owner).await;
+    let link = done["download_url"].as_str().expect("download url").to_owned();
+    let csv = c.app.client.get(c.app.url(link.trim_start_matches("http://stampede.test"))).send().await;
+    let csv = csv.expect("get").text().await.expect("csv");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("pat@example.com"));
+
+    // Bad requests change nothing; other businesses look absent.
+    let bad = c
+        .app
+        .post_auth(&format!("/v1/businesses/{bid}/exports"), &c.owner, serde_json::json!({"kind": "transactions"}))
+        .await;
+    crate::helpers::assert_problem(bad, 422, "validation_failed").await;
+    let elsewhere = c
+        .app
+        .post_auth(
+            &format!("/v1/businesses/{}/exports", Uuid::now_v7()),
+            &c.owner,
+            serde_json::json!({"kind": "customers"}),
+        )
+        .await;
+    crate::helpers::assert_problem(elsewhere, 404, "not_found").await;
+
+    // A customer's own data, as JSON.
+    let cust = crate::admin::customer(&c.app, "pat@example.com").await;
+    let res = c.app.post_auth("/v1/me/exports", &cust, serde_json::json!({})).await;
+    assert_eq!(res.status(), 202);
+    let id = crate::admin::json_of(res).await["export"]["id"].as_str().expect("id").to_owned();
+    let done = wait_for_export(&c.app, &format!("/v1/me/exports/{id}"), &cust).await;
+    let link = done["download_url"].as_str().expect("download url").to_owned();
+    let data: serde_json::Value = c
+        .app
+        .client
+        .get(c.app.url(link.trim_start_matches("http://stampede.test")))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(data["profile"]["email"], "pat@example.com");
+    assert_eq!(data["cards"].as_array().map(Vec::len), Some(2));
+    assert_eq!(data["transactions"].as_array().map(Vec::len), Some(5));
+    // Nobody else sees it.
+    crate::helpers::assert_problem(
+        c.app.get_auth(&format!("/v1/me/exports/{id}"), &c.owner).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+}
+
 crate::both_backends!(
     reward_earned_email_is_sent_once,
     marketing_needs_consent_at_send_time_and_unsubscribes,
-    analytics_add_up_each_transaction_once
+    analytics_add_up_each_transaction_once,
+    exports_land_in_object_storage_with_an_emailed_link
 );

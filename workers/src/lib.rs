@@ -7,10 +7,12 @@
 //! - [`email_worker`]: the `email` queue: render and send once per event id.
 //! - [`loyalty`]: the `transaction` queue: notices rewards earned.
 //! - [`analytics`]: the `analytics` queue: daily aggregates, usage, reports.
+//! - [`export`]: the `export` queue: CSV and JSON exports into object storage.
 //! - [`failure`]: retryable or permanent, which decides a message's fate.
 
 pub mod analytics;
 pub mod email;
 pub mod email_worker;
+pub mod export;
 pub mod failure;
 pub mod loyalty;

@@ -3,7 +3,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    auth, brands, businesses, campaigns, cards, me, objects, pos, programs, rewards, staff, stores, terminals,
+    auth, brands, businesses, campaigns, cards, exports, me, objects, pos, programs, rewards, staff, stores, terminals,
     unsubscribe, uploads,
 };
 
@@ -64,7 +64,9 @@ impl Modify for Bearer {
         cards::mine::my_cards, cards::code::card_code, objects::get::get_object,
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
         pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
-        businesses::analytics::analytics, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::content::put_upload, uploads::get::get_upload,
+        businesses::analytics::analytics, exports::business::request_business_export,
+        exports::business_status::business_export, exports::mine::request_my_export, exports::my_status::my_export,
+        exports::download::download, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::content::put_upload, uploads::get::get_upload,
     ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
     tags(

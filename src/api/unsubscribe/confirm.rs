@@ -13,7 +13,7 @@ use crate::state::AppState;
 ))]
 pub async fn confirm(state: web::Data<AppState>, form: web::Form<UnsubscribeToken>) -> Result<HttpResponse, ApiError> {
     let customer = state
-        .unsubscribe
+        .link_key
         .verify(&form.token)
         .ok_or_else(|| ApiError::field("token", "is not a valid unsubscribe link"))?;
     // An erased customer has nothing left to unsubscribe: same answer.

@@ -2,7 +2,7 @@
 //! with one button (so a mail scanner that follows links changes nothing);
 //! `POST` (the button, or a mail client's RFC 8058 one-click request) turns the
 //! customer's marketing consent off. The token is the signed customer id
-//! (`auth::unsubscribe`); repeating it is harmless.
+//! (`auth::links`); repeating it is harmless.
 
 pub mod confirm;
 pub mod page;

@@ -10,7 +10,7 @@ use crate::state::AppState;
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn page(state: web::Data<AppState>, query: web::Query<UnsubscribeToken>) -> Result<HttpResponse, ApiError> {
-    if state.unsubscribe.verify(&query.token).is_none() {
+    if state.link_key.verify(&query.token).is_none() {
         return Err(ApiError::field("token", "is not a valid unsubscribe link"));
     }
     let token = stampede_workers::email::escape_html(&query.token);

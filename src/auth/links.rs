@@ -1,0 +1,115 @@
+//! Signed links in emails, with an HMAC-SHA256 key kept in
+//! `<data_dir>/keys/unsubscribe.key` (made at first start; hosts that serve one
+//! deployment share it, like the signing keys):
+//!
+//! - unsubscribe: `<customer id>.<MAC>`; works as long as the key does
+//!   (marketing emails are read long after they are sent) and can only turn
+//!   consent off;
+//! - export downloads: `<export id>.<expiry>.<MAC>`; works until the expiry.
+
+use std::path::Path;
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use stampede_domain::ids::CustomerId;
+use uuid::Uuid;
+
+pub struct LinkKey {
+    key: hmac::Key,
+}
+
+const MAC_BYTES: usize = 16;
+
+impl LinkKey {
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let file = dir.join("unsubscribe.key");
+        let secret = match std::fs::read(&file) {
+            Ok(bytes) if bytes.len() == 32 => bytes,
+            _ => {
+                let mut bytes = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                let tmp = dir.join("unsubscribe.key.tmp");
+                std::fs::write(&tmp, &bytes)?;
+                std::fs::rename(&tmp, &file)?;
+                bytes
+            }
+        };
+        Ok(Self { key: hmac::Key::new(hmac::HMAC_SHA256, &secret) })
+    }
+
+    fn mac(&self, id: Uuid) -> Vec<u8> {
+        let tag = hmac::sign(&self.key, &[b"unsubscribe:".as_slice(), id.as_bytes()].concat());
+        tag.as_ref()[..MAC_BYTES].to_vec()
+    }
+
+    fn download_mac(&self, id: Uuid, expires: i64) -> Vec<u8> {
+        let data = [b"download:".as_slice(), id.as_bytes(), &expires.to_be_bytes()].concat();
+        hmac::sign(&self.key, &data).as_ref()[..MAC_BYTES].to_vec()
+    }
+
+    /// A token that lets its holder download export `id` until `expires`.
+    pub fn download_token(&self, id: Uuid, expires: chrono::DateTime<chrono::Utc>) -> String {
+        let at = expires.timestamp();
+        format!("{}.{at}.{}", id.simple(), URL_SAFE_NO_PAD.encode(self.download_mac(id, at)))
+    }
+
+    /// The export a download token names, if genuine and not expired at `now`.
+    pub fn verify_download(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Uuid> {
+        let mut parts = token.split('.');
+        let (id, at, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let id = Uuid::try_parse(id).ok()?;
+        let at: i64 = at.parse().ok()?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        (super::secret::same(&mac, &self.download_mac(id, at)) && now.timestamp() < at).then_some(id)
+    }
+
+    pub fn token(&self, customer: CustomerId) -> String {
+        format!("{}.{}", customer.0.simple(), URL_SAFE_NO_PAD.encode(self.mac(customer.0)))
+    }
+
+    /// The customer a token names, if it is genuine.
+    pub fn verify(&self, token: &str) -> Option<CustomerId> {
+        let (id, mac) = token.split_once('.')?;
+        let id = Uuid::try_parse(id).ok()?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        super::secret::same(&mac, &self.mac(id)).then_some(CustomerId(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_tokens_expire() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = LinkKey::load_or_create(dir.path()).expect("key");
+        let id = Uuid::now_v7();
+        let now = chrono::Utc::now();
+        let t = key.download_token(id, now + chrono::Duration::hours(1));
+        assert_eq!(key.verify_download(&t, now), Some(id));
+        assert_eq!(key.verify_download(&t, now + chrono::Duration::hours(2)), None, "expired");
+        let longer = t.replacen(&format!(".{}.", (now + chrono::Duration::hours(1)).timestamp()), ".9999999999.", 1);
+        assert_eq!(key.verify_download(&longer, now), None, "the expiry is signed");
+    }
+
+    #[test]
+    fn tokens_verify_and_forgeries_do_not() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = LinkKey::load_or_create(dir.path()).expect("key");
+        let who = CustomerId(Uuid::now_v7());
+        let t = key.token(who);
+        assert_eq!(key.verify(&t), Some(who));
+        // The same key after a restart.
+        assert_eq!(LinkKey::load_or_create(dir.path()).expect("key").verify(&t), Some(who));
+        let other = CustomerId(Uuid::now_v7());
+        let forged = format!("{}.{}", other.0.simple(), t.split_once('.').map(|(_, m)| m).unwrap_or_default());
+        assert_eq!(key.verify(&forged), None);
+        assert_eq!(key.verify("nonsense"), None);
+        let elsewhere = tempfile::tempdir().expect("dir");
+        assert_eq!(LinkKey::load_or_create(elsewhere.path()).expect("key").verify(&t), None);
+    }
+}
