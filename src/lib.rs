@@ -19,6 +19,7 @@ pub mod directory;
 pub mod metrics;
 pub mod password;
 pub mod relay;
+pub mod schedule;
 pub mod startup;
 pub mod state;
 pub mod sweeps;

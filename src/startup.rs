@@ -255,22 +255,25 @@ impl Application {
         );
         let unsubscribe = Arc::new(crate::auth::links::LinkKey::load_or_create(&keys_dir).context("unsubscribe key")?);
         if let Some(q) = in_process {
+            let handlers = Arc::new(crate::workers::Handlers::new(
+                settings,
+                Arc::clone(&store),
+                Arc::clone(&mailer),
+                Arc::clone(&objects),
+                Arc::clone(&queue),
+                Arc::clone(&unsubscribe),
+            ));
             tokio::spawn(
-                crate::workers::InProcessWorkers {
-                    queue: q,
-                    handlers: crate::workers::Handlers::new(
-                        settings,
-                        Arc::clone(&store),
-                        Arc::clone(&mailer),
-                        Arc::clone(&objects),
-                        Arc::clone(&queue),
-                        Arc::clone(&unsubscribe),
-                    ),
-                    handled,
-                    dead_letters,
-                }
-                .run(),
+                crate::workers::InProcessWorkers { queue: q, handlers: Arc::clone(&handlers), handled, dead_letters }
+                    .run(),
             );
+            Arc::new(crate::schedule::Schedules {
+                store: Arc::clone(&store),
+                cache: Arc::clone(&cache),
+                engine: Arc::clone(&engine),
+                handlers,
+            })
+            .spawn();
         }
         crate::sweeps::spawn(
             Arc::clone(&store),

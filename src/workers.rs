@@ -100,7 +100,7 @@ impl Handlers {
 
 pub struct InProcessWorkers {
     pub queue: Arc<InProcessQueue>,
-    pub handlers: Handlers,
+    pub handlers: Arc<Handlers>,
     pub handled: Counter,
     pub dead_letters: Counter,
 }

@@ -371,9 +371,68 @@ async fn exports_land_in_object_storage_with_an_emailed_link(backend: DatabaseBa
     .await;
 }
 
+async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: DatabaseBackend) {
+    use stampede::schedule::Schedules;
+    use stampede::workers::Handlers;
+    let c = counter(backend, "actors", "").await;
+    let card = c.app.store.get_card(CardId(c.points_card.parse().expect("uuid"))).await.expect("card").expect("card");
+    // Points that expire in 5 days: inside the 7-day notice window.
+    let expiring = serde_json::json!({"name": "Short points", "rules": {"kind": "points", "currency": "EUR",
+        "points_per_unit": 1, "unit_minor": 100, "rounding": "down", "expiry_days": 5}});
+    let program = crate::admin::json_of(
+        c.app.post_auth(&format!("/v1/businesses/{}/programs", card.business_id.0), &c.owner, expiring).await,
+    )
+    .await;
+    let cust = crate::admin::customer(&c.app, "pat@example.com").await;
+    let pid = program["id"].as_str().expect("program id");
+    let joined =
+        crate::admin::json_of(c.app.post_auth(&format!("/v1/programs/{pid}/join"), &cust, serde_json::json!({})).await)
+            .await;
+    let short_card = joined["id"].as_str().expect("card id").to_owned();
+    let earn = c
+        .pos("points", Some("s1"), serde_json::json!({"card_id": short_card, "amount_minor": 4000, "currency": "EUR"}))
+        .await;
+    assert_eq!(earn.status(), 201);
+
+    let store = Arc::clone(&c.app.store);
+    let queue = Arc::new(InProcessQueue::new(1000));
+    let _ = queue.take("email", 0);
+    let objects = Arc::new(stampede_store::objects::FileObjects::new(c.app.data_dir.path().join("objects")));
+    let settings = crate::helpers::test_settings(&c.app.db, c.app.data_dir.path(), "");
+    let links = Arc::new(LinkKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("key"));
+    let mailer = Arc::new(FileMailer::new(c.app.mail_dir(), "Stampede <no-reply@stampede.local>"));
+    let handlers = Arc::new(Handlers::new(&settings, Arc::clone(&store), mailer, objects, queue.clone(), links));
+    let schedules = Schedules {
+        store: Arc::clone(&store),
+        cache: Arc::new(stampede_store::cache::MemoryCache::new(1 << 20)),
+        engine: stampede_actors::NaiveEngine::new(Arc::clone(&store), stampede_actors::RuntimeMetrics::new()),
+        handlers: Arc::clone(&handlers),
+    };
+    // Two runs queue the same notice; the email worker sends it once.
+    let (_, first) = schedules.loyalty().await.expect("loyalty");
+    let (_, second) = schedules.loyalty().await.expect("loyalty again");
+    assert_eq!((first, second), (1, 1));
+    let queued = queue.take("email", 10);
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[0].id, queued[1].id);
+    for m in &queued {
+        handlers.email.handle(&m.body).await.expect("send");
+    }
+    let notices: Vec<_> = c.app.mails().into_iter().filter(|m| m.subject.contains("expire on")).collect();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].subject.starts_with("40 of your"), "{}", notices[0].subject);
+
+    // Yesterday's report for each active business, written once.
+    // (The server's own timer already ran once at start, before the shop existed.)
+    let written = schedules.daily_reports().await.expect("reports");
+    assert!(written >= 1, "the shop's report: {written}");
+    assert_eq!(schedules.daily_reports().await.expect("again"), 0);
+}
+
 crate::both_backends!(
     reward_earned_email_is_sent_once,
     marketing_needs_consent_at_send_time_and_unsubscribes,
     analytics_add_up_each_transaction_once,
-    exports_land_in_object_storage_with_an_emailed_link
+    exports_land_in_object_storage_with_an_emailed_link,
+    schedules_send_expiry_notices_once_and_write_daily_reports
 );

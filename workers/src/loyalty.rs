@@ -1,11 +1,15 @@
-//! The loyalty processor (`transaction` queue): reacts to committed
-//! transactions. Today: when a transaction lifts a card over a reward's cost,
-//! it queues the "reward earned" email. The email's event id is derived from
-//! the transaction id, so a redelivered transaction queues the same event and
-//! the email worker sends it once.
+//! The loyalty processor (`transaction` queue, and a schedule):
 //!
-//! It never changes a card itself; what would (campaign follow-ups, the expiry
-//! sweep) goes through the card runtime's commands, as the API does.
+//! - when a transaction lifts a card over a reward's cost, it queues the
+//!   "reward earned" email;
+//! - on its schedule, it queues "points expiring soon" notices for points that
+//!   expire within the notice window.
+//!
+//! Email event ids are derived from what caused them (the transaction; the
+//! card and the expiry time), so a redelivery or a second scheduled run
+//! queues the same events and the email worker sends each once. It never
+//! changes a card itself: the expiry sweep goes through the card runtime's
+//! commands and versioned commit (`stampede::sweeps`), as POS traffic does.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +30,73 @@ pub struct LoyaltyProcessor {
 }
 
 impl LoyaltyProcessor {
+    /// Queue "points expiring soon" notices for points cards with points
+    /// expiring in `(now, now + window]`; at most `limit` cards per run.
+    /// Returns the emails queued.
+    pub async fn expiring_soon(
+        &self,
+        now: chrono::DateTime<Utc>,
+        window: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<EmailMessage>, Failure> {
+        let horizon = now + window;
+        let mut emails = Vec::new();
+        for card_id in self.store.cards_due_for_expiry(horizon, limit).await? {
+            let Some(card) = self.store.get_card(card_id).await? else { continue };
+            let soon: Vec<_> = card
+                .book
+                .lots
+                .iter()
+                .filter(|l| l.remaining > 0 && l.expires_at.is_some_and(|e| e > now && e <= horizon))
+                .collect();
+            let Some(first) = soon.iter().filter_map(|l| l.expires_at).min() else { continue };
+            let amount: i64 = soon.iter().map(|l| l.remaining).sum();
+            let Some(program) = self.store.get_program(card.program_id).await? else { continue };
+            if !matches!(program.rules, stampede_domain::program::ProgramRules::Points(_)) {
+                continue;
+            }
+            let Some(business) = self.store.get_business(card.business_id).await? else { continue };
+            let values = BTreeMap::from([
+                ("business".to_owned(), business.name.clone()),
+                ("program".to_owned(), program.name.clone()),
+                ("amount".to_owned(), amount.to_string()),
+                ("date".to_owned(), first.format("%Y-%m-%d").to_string()),
+                ("balance".to_owned(), card.state().balance_at(now).to_string()),
+                ("link".to_owned(), format!("{}/me/cards/{}", self.public_url.trim_end_matches('/'), card.id.0)),
+            ]);
+            emails.push(EmailMessage {
+                schema_version: EmailMessage::SCHEMA_VERSION,
+                event_id: derived_id(&["points_expiring", &card.id.0.to_string(), &first.timestamp().to_string()]),
+                template: "points_expiring".into(),
+                customer_id: Some(card.customer_id),
+                to: None,
+                values,
+                request_id: None,
+            });
+        }
+        self.publish(&emails).await?;
+        Ok(emails)
+    }
+
+    async fn publish(&self, emails: &[EmailMessage]) -> Result<(), Failure> {
+        if emails.is_empty() {
+            return Ok(());
+        }
+        let messages = emails
+            .iter()
+            .map(|m| {
+                Ok(QueueMessage {
+                    id: m.event_id,
+                    message_type: EmailMessage::MESSAGE_TYPE.into(),
+                    schema_version: EmailMessage::SCHEMA_VERSION,
+                    request_id: m.request_id.clone(),
+                    body: serde_json::to_string(m).map_err(|e| Failure::Permanent(e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        self.queue.publish("email", &messages).await.map_err(|e| Failure::Retryable(e.to_string()))
+    }
+
     /// Handle one transaction message; returns the emails it queued.
     pub async fn handle(&self, body: &str) -> Result<Vec<EmailMessage>, Failure> {
         let tx: TransactionMessage =
@@ -37,21 +108,7 @@ impl LoyaltyProcessor {
         if let Some(email) = self.reward_earned(&tx).await? {
             queued.push(email);
         }
-        if !queued.is_empty() {
-            let messages = queued
-                .iter()
-                .map(|m| {
-                    Ok(QueueMessage {
-                        id: m.event_id,
-                        message_type: EmailMessage::MESSAGE_TYPE.into(),
-                        schema_version: EmailMessage::SCHEMA_VERSION,
-                        request_id: m.request_id.clone(),
-                        body: serde_json::to_string(m).map_err(|e| Failure::Permanent(e.to_string()))?,
-                    })
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
-            self.queue.publish("email", &messages).await.map_err(|e| Failure::Retryable(e.to_string()))?;
-        }
+        self.publish(&queued).await?;
         Ok(queued)
     }
 
