@@ -92,12 +92,9 @@ pub async fn worker(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let store = stampede_store::open(&settings.database_options()).await?;
-    let adapters = crate::startup::adapters(&settings, &store).await;
+    let adapters = crate::startup::build_adapters(&settings, &store).await;
     let conf = adapters.aws.clone().ok_or_else(|| anyhow::anyhow!("aws: no AWS configuration"))?;
-    let keys = settings.data_dir().join("keys");
-    let unsubscribe = Arc::new(
-        crate::auth::links::LinkKey::load_or_create(&keys).map_err(|e| anyhow::anyhow!("{}: {e}", keys.display()))?,
-    );
+    let unsubscribe = Arc::new(crate::auth::links::LinkKey::from_settings(&settings).map_err(|e| anyhow::anyhow!(e))?);
     let workers = Arc::new(crate::workers::SqsWorkers {
         queue: Arc::new(stampede_aws::sqs::SqsQueue::from_conf(&conf, settings.aws.queue_prefix.clone())),
         handlers: crate::workers::Handlers::new(

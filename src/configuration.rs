@@ -270,6 +270,10 @@ pub struct IdentitySettings {
     pub apple: SocialSettings,
     /// The pools, when `backend = "cognito"`.
     pub cognito: CognitoSettings,
+    /// The key of signed links in emails (unsubscribe, export downloads), 32
+    /// bytes in base64: required where `<data_dir>/keys` is not shared (Lambda,
+    /// several API hosts); unset, a key file in `<data_dir>/keys` is used.
+    pub link_secret: Option<SecretString>,
 }
 
 impl Default for IdentitySettings {
@@ -294,6 +298,7 @@ impl Default for IdentitySettings {
                 client_ids: Vec::new(),
             },
             cognito: CognitoSettings::default(),
+            link_secret: None,
         }
     }
 }

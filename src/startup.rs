@@ -78,7 +78,7 @@ async fn cache_and_limiter(settings: &Settings) -> anyhow::Result<(Arc<dyn Cache
 
 /// The adapters behind the mail, object, history and queue ports: the embedded
 /// default's, or AWS services sharing one SDK configuration.
-pub(crate) struct Adapters {
+pub struct Adapters {
     pub mailer: Arc<dyn Mailer>,
     pub objects: Arc<dyn ObjectStore>,
     pub history: Arc<dyn HistoryStore>,
@@ -91,7 +91,7 @@ pub(crate) struct Adapters {
     pub aws: Option<stampede_aws::SdkConfig>,
 }
 
-pub(crate) async fn adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::Store>) -> Adapters {
+pub async fn build_adapters(settings: &Settings, store: &Arc<dyn stampede_domain::ports::Store>) -> Adapters {
     let aws = match settings.uses_aws() {
         true => Some(stampede_aws::sdk_config(&settings.aws.options()).await),
         false => None,
@@ -154,7 +154,7 @@ impl Application {
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
         let Adapters { mailer, objects, history, queue, in_process, sessions, audit, aws } =
-            adapters(settings, &store).await;
+            build_adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
         let local = AccessIssuer {
             iss: id.local_issuer.clone(),
@@ -253,7 +253,8 @@ impl Application {
             }
             .run(),
         );
-        let unsubscribe = Arc::new(crate::auth::links::LinkKey::load_or_create(&keys_dir).context("unsubscribe key")?);
+        let unsubscribe =
+            Arc::new(crate::auth::links::LinkKey::from_settings(settings).map_err(|e| anyhow::anyhow!(e))?);
         if let Some(q) = in_process {
             let handlers = Arc::new(crate::workers::Handlers::new(
                 settings,

@@ -23,6 +23,26 @@ pub struct LinkKey {
 const MAC_BYTES: usize = 16;
 
 impl LinkKey {
+    /// The configured secret (`identity.link_secret`), else the key file.
+    pub fn from_settings(settings: &crate::configuration::Settings) -> Result<Self, String> {
+        use secrecy::ExposeSecret;
+        match &settings.identity.link_secret {
+            Some(secret) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(secret.expose_secret().trim())
+                    .map_err(|_| "identity.link_secret: is not base64".to_owned())?;
+                if bytes.len() < 32 {
+                    return Err("identity.link_secret: must hold at least 32 bytes".into());
+                }
+                Ok(Self { key: hmac::Key::new(hmac::HMAC_SHA256, &bytes) })
+            }
+            None => {
+                let dir = settings.data_dir().join("keys");
+                Self::load_or_create(&dir).map_err(|e| format!("{}: {e}", dir.display()))
+            }
+        }
+    }
+
     pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let file = dir.join("unsubscribe.key");
