@@ -4,7 +4,10 @@
 //! - loyalty: the expiry sweep (through the card engine, like POS traffic) and
 //!   the "points expiring soon" notices (once per card and expiry);
 //! - analytics: yesterday's report of every active business, stored as JSON
-//!   and CSV (skipped when already there, so a repeated run is harmless).
+//!   and CSV (skipped when already there, so a repeated run is harmless);
+//! - exports: queue again the exports that have been pending or running for
+//!   too long (a queue message lost with an in-process queue, a worker that
+//!   died); the export worker's inbox keeps a second run from doing it twice.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +66,34 @@ impl Schedules {
         }
     }
 
+    /// Re-queue exports stalled for more than `after`. Returns how many.
+    pub async fn stalled_exports(
+        &self,
+        after: chrono::Duration,
+        queue: &dyn stampede_domain::ports::Queue,
+    ) -> Result<usize, Failure> {
+        use stampede_domain::export::ExportMessage;
+        let stalled = self.store.stalled_exports(Utc::now() - after, 100).await?;
+        let messages = stalled
+            .iter()
+            .map(|e| {
+                let msg =
+                    ExportMessage { schema_version: ExportMessage::SCHEMA_VERSION, export_id: e.id, request_id: None };
+                Ok(stampede_domain::ports::QueueMessage {
+                    id: e.id,
+                    message_type: ExportMessage::MESSAGE_TYPE.into(),
+                    schema_version: ExportMessage::SCHEMA_VERSION,
+                    request_id: None,
+                    body: serde_json::to_string(&msg).map_err(|e| Failure::Permanent(e.to_string()))?,
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        if !messages.is_empty() {
+            queue.publish("export", &messages).await.map_err(|e| Failure::Retryable(e.to_string()))?;
+        }
+        Ok(messages.len())
+    }
+
     /// The timers of `stampede serve`: loyalty hourly, reports every 6 hours
     /// (each run only writes what is missing).
     pub fn spawn(self: Arc<Self>) {
@@ -77,6 +108,19 @@ impl Schedules {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "loyalty schedule failed"),
+                }
+            }
+        });
+        let exports = Arc::clone(&self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                let queue = Arc::clone(&exports.handlers.export.queue);
+                match exports.stalled_exports(chrono::Duration::minutes(30), queue.as_ref()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(exports = n, "stalled exports queued again"),
+                    Err(e) => tracing::warn!(error = %e, "stalled exports check failed"),
                 }
             }
         });

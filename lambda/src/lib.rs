@@ -9,7 +9,8 @@
 //!   are retried (and, after the queue's receive count, moved to its
 //!   dead-letter queue); retryable and permanent failures are logged apart;
 //! - or an EventBridge scheduled event, for the functions with a schedule
-//!   (loyalty: expiry sweep and expiry notices; analytics: daily reports).
+//!   (loyalty: expiry sweep and expiry notices; analytics: daily reports;
+//!   export: stalled exports queued again).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -96,7 +97,16 @@ impl Worker {
                     let reports = self.schedules.daily_reports().await.map_err(|e| Error::from(e.to_string()))?;
                     serde_json::json!({ "reports": reports })
                 }
-                Function::Email | Function::Export => serde_json::json!({ "ignored": "no schedule" }),
+                Function::Export => {
+                    let queue = Arc::clone(&self.handlers.export.queue);
+                    let requeued = self
+                        .schedules
+                        .stalled_exports(chrono::Duration::minutes(30), queue.as_ref())
+                        .await
+                        .map_err(|e| Error::from(e.to_string()))?;
+                    serde_json::json!({ "requeued_exports": requeued })
+                }
+                Function::Email => serde_json::json!({ "ignored": "no schedule" }),
             };
             tracing::info!(%outcome, "scheduled run");
             return Ok(outcome);

@@ -89,6 +89,18 @@ impl ExportRepo for PgStore {
         Ok(())
     }
 
+    async fn stalled_exports(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Export>> {
+        let sql =
+            format!("{EXPORT} WHERE status IN ('pending', 'running') AND created_at < $1 ORDER BY created_at LIMIT $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        rows.iter().map(export_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
     async fn business_entries(
         &self,
         business_id: BusinessId,
