@@ -238,6 +238,8 @@ impl Application {
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
                     max_actors: rt.max_actors,
                     recent_keys: 256,
+                    seen_keys_for: Duration::from_secs(600),
+                    seen_keys_max: 100_000,
                 },
                 runtime_metrics.clone(),
             ),

@@ -68,6 +68,16 @@ struct Loaded {
     reversed: HashSet<Uuid>,
 }
 
+/// What an actor remembers of idempotency keys: the full answers of the
+/// last `answers` keys, and which keys it committed in the last `seen_for`
+/// (at most `seen_max`), compactly.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyMemory {
+    pub answers: usize,
+    pub seen_for: std::time::Duration,
+    pub seen_max: usize,
+}
+
 pub struct CardActor {
     id: CardId,
     store: Arc<dyn Store>,
@@ -77,6 +87,7 @@ pub struct CardActor {
     last_used: Arc<AtomicU64>,
     mailbox: usize,
     recent_capacity: usize,
+    seen: crate::seen::SeenKeys,
     loaded: Option<Loaded>,
     /// Set when the card does not exist, or loading failed.
     unavailable: Option<RuntimeError>,
@@ -98,7 +109,7 @@ impl CardActor {
         metrics: RuntimeMetrics,
         last_used: Arc<AtomicU64>,
         mailbox: usize,
-        recent_capacity: usize,
+        keys: KeyMemory,
     ) -> Self {
         Self {
             id,
@@ -108,7 +119,8 @@ impl CardActor {
             metrics,
             last_used,
             mailbox,
-            recent_capacity,
+            recent_capacity: keys.answers,
+            seen: crate::seen::SeenKeys::new(keys.seen_for, keys.seen_max),
             loaded: None,
             unavailable: None,
             inflight: 0,
@@ -199,6 +211,7 @@ impl CardActor {
                 match &answer {
                     Ok(CardReply::Done { status, body, .. }) => {
                         slot.1 = Recent::Done { fingerprint, status: *status, body: body.clone() };
+                        self.seen.insert(&key, std::time::Instant::now());
                     }
                     // Refusals and failures are not remembered: a retry runs again.
                     _ => forget = true,
@@ -310,6 +323,29 @@ impl Handler<Execute> for CardActor {
                     }
                 }
             }
+            return;
+        }
+
+        // A retry of a key committed before the answers above reach back:
+        // the stored answer, read from the store, never a second application.
+        if let (Some(k), Some(idem)) = (&key, &req.idempotency)
+            && self.seen.contains(k, std::time::Instant::now())
+        {
+            self.metrics.replays.inc();
+            let store = Arc::clone(&self.store);
+            let (scope, ikey, fingerprint) = (idem.scope.clone(), idem.key.clone(), idem.fingerprint.clone());
+            actix::spawn(async move {
+                let answer = match store.get_idempotency(&scope, &ikey).await {
+                    Ok(Some(rec)) if rec.fingerprint == fingerprint => {
+                        Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
+                    }
+                    Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                    // Committed moments ago, so the record is there; absent only
+                    // if it expired, which the window rules out.
+                    Ok(None) | Err(_) => Err(RuntimeError::Unavailable),
+                };
+                let _ = reply.send(answer);
+            });
             return;
         }
 

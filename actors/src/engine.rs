@@ -41,8 +41,12 @@ pub struct RuntimeConfig {
     pub actor_threads: usize,
     pub idle_timeout: Duration,
     pub max_actors: usize,
-    /// Idempotency keys each actor remembers for the fast path.
+    /// Idempotency keys whose full answers each actor keeps (the fast path).
     pub recent_keys: usize,
+    /// How long, and how many, committed keys each actor recognises as
+    /// retries beyond those (answered from the store, never applied again).
+    pub seen_keys_for: Duration,
+    pub seen_keys_max: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -56,6 +60,8 @@ impl Default for RuntimeConfig {
             idle_timeout: Duration::from_secs(300),
             max_actors: 1_000_000,
             recent_keys: 256,
+            seen_keys_for: Duration::from_secs(600),
+            seen_keys_max: 100_000,
         }
     }
 }
@@ -95,7 +101,11 @@ impl ActorEngine {
             store,
             writers,
             mailbox: config.mailbox,
-            recent_keys: config.recent_keys,
+            keys: crate::actor::KeyMemory {
+                answers: config.recent_keys,
+                seen_for: config.seen_keys_for,
+                seen_max: config.seen_keys_max,
+            },
         };
         let sweeper = Arc::clone(&registry);
         let (idle, cap) = (config.idle_timeout, config.max_actors);

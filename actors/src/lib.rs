@@ -23,6 +23,7 @@ pub mod naive;
 pub mod prepare;
 pub mod registry;
 pub mod request;
+mod seen;
 pub mod writer;
 
 pub use engine::{ActorEngine, CardEngine, RuntimeConfig};

@@ -40,7 +40,7 @@ pub struct Spawner {
     pub store: Arc<dyn Store>,
     pub writers: Writers,
     pub mailbox: usize,
-    pub recent_keys: usize,
+    pub keys: crate::actor::KeyMemory,
 }
 
 impl Registry {
@@ -67,7 +67,7 @@ impl Registry {
             let (registry, s, lu, metrics) =
                 (Arc::clone(self), spawner.clone(), Arc::clone(&last_used), self.metrics.clone());
             let addr = CardActor::start_in_arbiter(arbiter, move |_| {
-                CardActor::new(id, s.store, s.writers, registry, metrics, lu, s.mailbox, s.recent_keys)
+                CardActor::new(id, s.store, s.writers, registry, metrics, lu, s.mailbox, s.keys)
             });
             Entry { addr, last_used }
         });
