@@ -9,7 +9,7 @@
 //! key refuses them); they only cost a reload, as before.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 pub struct SeenKeys {
@@ -32,11 +32,7 @@ impl SeenKeys {
     }
 
     fn hash(&self, key: &str) -> u128 {
-        let half = |s: &std::hash::RandomState| {
-            let mut h = s.build_hasher();
-            key.hash(&mut h);
-            h.finish()
-        };
+        let half = |s: &std::hash::RandomState| s.hash_one(key);
         (u128::from(half(&self.seeds.0)) << 64) | u128::from(half(&self.seeds.1))
     }
 
