@@ -87,7 +87,9 @@ pub struct CardActor {
     last_used: Arc<AtomicU64>,
     mailbox: usize,
     recent_capacity: usize,
-    seen: crate::seen::SeenKeys,
+    /// Made on the first commit: an actor that only serves reads stays small.
+    seen: Option<Box<crate::seen::SeenKeys>>,
+    keys: KeyMemory,
     loaded: Option<Loaded>,
     /// Set when the card does not exist, or loading failed.
     unavailable: Option<RuntimeError>,
@@ -120,7 +122,8 @@ impl CardActor {
             last_used,
             mailbox,
             recent_capacity: keys.answers,
-            seen: crate::seen::SeenKeys::new(keys.seen_for, keys.seen_max),
+            seen: None,
+            keys,
             loaded: None,
             unavailable: None,
             inflight: 0,
@@ -211,7 +214,10 @@ impl CardActor {
                 match &answer {
                     Ok(CardReply::Done { status, body, .. }) => {
                         slot.1 = Recent::Done { fingerprint, status: *status, body: body.clone() };
-                        self.seen.insert(&key, std::time::Instant::now());
+                        let KeyMemory { seen_for, seen_max, .. } = self.keys;
+                        self.seen
+                            .get_or_insert_with(|| Box::new(crate::seen::SeenKeys::new(seen_for, seen_max)))
+                            .insert(&key, std::time::Instant::now());
                     }
                     // Refusals and failures are not remembered: a retry runs again.
                     _ => forget = true,
@@ -329,7 +335,7 @@ impl Handler<Execute> for CardActor {
         // A retry of a key committed before the answers above reach back:
         // the stored answer, read from the store, never a second application.
         if let (Some(k), Some(idem)) = (&key, &req.idempotency)
-            && self.seen.contains(k, std::time::Instant::now())
+            && self.seen.as_mut().is_some_and(|seen| seen.contains(k, std::time::Instant::now()))
         {
             self.metrics.replays.inc();
             let store = Arc::clone(&self.store);
