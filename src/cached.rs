@@ -60,16 +60,25 @@ async fn generation(cache: &dyn Cache, kind: &str, id: Uuid) -> Option<String> {
 }
 
 /// Read through the cache; a cache failure falls back to the database.
+/// Decoded copies are kept in process under the same generation-qualified key,
+/// so the hot path (every POS request reads its terminal, store and program)
+/// clones a value instead of parsing JSON.
 pub async fn read<T, F>(cache: &dyn Cache, kind: &str, id: Uuid, ttl: Duration, load: F) -> StoreResult<Option<T>>
 where
-    T: Serialize + DeserializeOwned,
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
     F: AsyncFnOnce() -> StoreResult<Option<T>>,
 {
     let Some(generation) = generation(cache, kind, id).await else { return load().await };
     let key = format!("{kind}:{id}:{generation}");
-    if let Ok(Some(bytes)) = cache.get(&key).await
-        && let Ok(value) = serde_json::from_slice(&bytes)
+    if let Some(decoded) = cache.get_decoded(&key).await
+        && let Ok(value) = decoded.downcast::<T>()
     {
+        return Ok(Some(T::clone(&value)));
+    }
+    if let Ok(Some(bytes)) = cache.get(&key).await
+        && let Ok(value) = serde_json::from_slice::<T>(&bytes)
+    {
+        cache.put_decoded(&key, std::sync::Arc::new(value.clone())).await;
         return Ok(Some(value));
     }
     let value = load().await?;
@@ -77,6 +86,7 @@ where
         && let Ok(bytes) = serde_json::to_vec(v)
     {
         let _ = cache.set(&key, &bytes, ttl).await;
+        cache.put_decoded(&key, std::sync::Arc::new(v.clone())).await;
     }
     Ok(value)
 }
