@@ -286,3 +286,43 @@ async fn a_panicking_handler_fails_only_its_message() {
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m1", "m2"]);
 }
+
+#[tokio::test]
+async fn the_export_function_writes_to_s3_and_queues_the_email() {
+    use stampede_domain::export::{Export, ExportKind, ExportMessage, ExportStatus};
+    use stampede_domain::ports::{ExportRepo, ObjectStore};
+    let w = world().await;
+    let worker = Worker::from_settings(Function::Export, &w.settings).await.expect("cold start");
+    let store = stampede_store::open(&w.settings.database_options()).await.expect("store");
+    let export = Export {
+        id: Uuid::now_v7(),
+        kind: ExportKind::Transactions,
+        business_id: Some(BusinessId(Uuid::now_v7())),
+        customer_id: None,
+        staff_id: None,
+        from: Some(chrono::Utc::now().date_naive()),
+        to: Some(chrono::Utc::now().date_naive()),
+        status: ExportStatus::Pending,
+        object_key: None,
+        rows: None,
+        error: None,
+        created_at: stampede_domain::ledger::now(),
+        finished_at: None,
+    };
+    store.create_export(&export).await.expect("export");
+    let body = serde_json::to_string(&ExportMessage { schema_version: 1, export_id: export.id, request_id: None })
+        .expect("json");
+    let event = json!({ "Records": [{"messageId": "x1", "receiptHandle": "h", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:export", "awsRegion": "us-east-1"}]});
+    let response = worker.invoke(LambdaEvent::new(event, Context::default())).await.expect("invoke");
+    assert!(failures(&response).is_empty(), "{response}");
+    let done = store.get_export(export.id).await.expect("get").expect("export");
+    assert_eq!(done.status, ExportStatus::Done);
+    let key = done.object_key.expect("key");
+    let objects = stampede_aws::s3::S3Objects::from_conf(&w.conf, &w.r.bucket);
+    let (csv, content_type) = objects.get(&key).await.expect("s3").expect("in S3");
+    assert_eq!(content_type, "text/csv");
+    assert!(String::from_utf8_lossy(&csv).starts_with("transaction_id,"));
+    assert!(key.starts_with("private/exports/"));
+}
