@@ -290,7 +290,7 @@ async fn a_panicking_handler_fails_only_its_message() {
 #[tokio::test]
 async fn the_export_function_writes_to_s3_and_queues_the_email() {
     use stampede_domain::export::{Export, ExportKind, ExportMessage, ExportStatus};
-    use stampede_domain::ports::{ExportRepo, ObjectStore};
+    use stampede_domain::ports::ObjectStore;
     let w = world().await;
     let worker = Worker::from_settings(Function::Export, &w.settings).await.expect("cold start");
     let store = stampede_store::open(&w.settings.database_options()).await.expect("store");

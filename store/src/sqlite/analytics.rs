@@ -14,6 +14,20 @@ fn store_key(store: Option<StoreId>) -> Uuid {
     store.map_or(Uuid::nil(), |s| s.0)
 }
 
+/// Record that the event was applied; false if it had been before.
+async fn first_time(tx: &mut sqlx::SqliteConnection, event_id: Uuid) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2)
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(Utc::now())
+    .execute(tx)
+    .await
+    .map_err(error::other)?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The analytics worker's aggregates: per event, one transaction that records
 /// the event id first (a repeat changes nothing), then adds to the day's row and
 /// counts the customer as active (once per day) and new (once per business).
@@ -21,18 +35,7 @@ fn store_key(store: Option<StoreId>) -> Uuid {
 impl AnalyticsRepo for SqliteStore {
     async fn apply_transaction(&self, event_id: Uuid, d: &DailyDelta, visit: bool) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
-        let fresh = sqlx::query(
-            "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(event_id)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        if !first_time(&mut tx, event_id).await? {
             return Ok(false);
         }
         let store = store_key(d.store_id);
@@ -99,18 +102,7 @@ impl AnalyticsRepo for SqliteStore {
         business_id: Option<BusinessId>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
-        let fresh = sqlx::query(
-            "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(event_id)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?
-        .rows_affected()
-            == 1;
-        if !fresh {
+        if !first_time(&mut tx, event_id).await? {
             return Ok(false);
         }
         sqlx::query(
