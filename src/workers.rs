@@ -121,8 +121,20 @@ impl InProcessWorkers {
             let batch = self.queue.take(topic, BATCH);
             taken += batch.len();
             let mut retry = Vec::new();
+            // Analytics takes its batch in one database transaction; the
+            // other topics go message by message.
+            let mut outcomes = if topic == "analytics" {
+                self.handlers.analytics.handle_batch(&batch).await.into_iter().map(|o| o.map(|_| ())).collect()
+            } else {
+                Vec::new()
+            };
+            outcomes.reverse();
             for msg in batch {
-                match self.handlers.handle(topic, &msg).await {
+                let outcome = match outcomes.pop() {
+                    Some(o) => o,
+                    None => self.handlers.handle(topic, &msg).await,
+                };
+                match outcome {
                     Ok(()) => {
                         attempts.remove(&msg.id);
                         self.handled.inc();

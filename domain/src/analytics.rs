@@ -51,6 +51,21 @@ impl DailyDelta {
     }
 }
 
+/// One committed transaction for the aggregates: its event id (the
+/// transaction id), its contribution, and whether it was a customer visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionEvent {
+    pub event_id: Uuid,
+    pub delta: DailyDelta,
+    pub visit: bool,
+}
+
+impl TransactionEvent {
+    pub fn of(tx: &TransactionMessage) -> Self {
+        Self { event_id: tx.transaction_id, delta: DailyDelta::of(tx), visit: DailyDelta::counts_as_visit(tx) }
+    }
+}
+
 /// A day's aggregate for one store and program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DailyAggregate {

@@ -426,12 +426,17 @@ pub trait InboxRepo: Send + Sync {
 /// (answers `false`).
 #[async_trait]
 pub trait AnalyticsRepo: Send + Sync {
+    /// Apply a batch in one database transaction; returns how many were new.
+    async fn apply_transactions(&self, events: &[crate::analytics::TransactionEvent]) -> StoreResult<usize>;
     async fn apply_transaction(
         &self,
         event_id: Uuid,
         delta: &crate::analytics::DailyDelta,
         visit: bool,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let event = crate::analytics::TransactionEvent { event_id, delta: delta.clone(), visit };
+        Ok(self.apply_transactions(std::slice::from_ref(&event)).await? == 1)
+    }
     async fn apply_usage(
         &self,
         event_id: Uuid,

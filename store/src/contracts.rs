@@ -187,6 +187,19 @@ pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports:
     let one_day = AnalyticsQuery { to: day, program_id: Some(program), ..q };
     assert_eq!(store.daily_aggregates(&one_day).await.expect("read").len(), 1);
 
+    // A batch in one transaction: only the new events count.
+    use stampede_domain::analytics::TransactionEvent;
+    let (b1, b2) = (Uuid::now_v7(), Uuid::now_v7());
+    let batch = [
+        TransactionEvent { event_id: b1, delta: delta(bob, next, 4, 0), visit: true },
+        TransactionEvent { event_id: e1, delta: delta(ada, day, 2, 0), visit: true },
+        TransactionEvent { event_id: b2, delta: delta(bob, next, 1, 0), visit: true },
+        TransactionEvent { event_id: b1, delta: delta(bob, next, 4, 0), visit: true },
+    ];
+    assert_eq!(store.apply_transactions(&batch).await.expect("batch"), 2);
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!((rows[1].stamps_issued, rows[1].active_customers), (6, 2));
+
     let u = Uuid::now_v7();
     assert!(store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage"));
     assert!(!store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage repeat"));

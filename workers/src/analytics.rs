@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, UsageCount};
+use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount};
 use stampede_domain::ids::BusinessId;
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::messages::UsageEvent;
@@ -63,6 +63,38 @@ impl AnalyticsProcessor {
         }
         let delta = DailyDelta::of(&tx);
         Ok(self.store.apply_transaction(tx.transaction_id, &delta, DailyDelta::counts_as_visit(&tx)).await?)
+    }
+
+    /// A batch at once: the committed transactions go in one database
+    /// transaction, usage events one by one. Returns each message's outcome, in
+    /// order (a store failure fails every transaction of the batch, retryably).
+    pub async fn handle_batch(&self, msgs: &[QueueMessage]) -> Vec<Result<bool, Failure>> {
+        let mut outcomes: Vec<Option<Result<bool, Failure>>> = msgs.iter().map(|_| None).collect();
+        let mut batch = Vec::new();
+        let mut positions = Vec::new();
+        for (i, msg) in msgs.iter().enumerate() {
+            if msg.message_type == UsageEvent::MESSAGE_TYPE {
+                outcomes[i] = Some(self.handle(msg).await);
+                continue;
+            }
+            match serde_json::from_str::<TransactionMessage>(&msg.body) {
+                Ok(tx) if tx.schema_version == TransactionMessage::SCHEMA_VERSION => {
+                    batch.push(TransactionEvent::of(&tx));
+                    positions.push(i);
+                }
+                Ok(tx) => {
+                    outcomes[i] = Some(Err(Failure::Permanent(format!("unknown schema version {}", tx.schema_version))))
+                }
+                Err(e) => outcomes[i] = Some(Err(Failure::Permanent(format!("not a transaction message: {e}")))),
+            }
+        }
+        if !batch.is_empty() {
+            let result = self.store.apply_transactions(&batch).await.map_err(Failure::from);
+            for i in positions {
+                outcomes[i] = Some(result.clone().map(|_| true));
+            }
+        }
+        outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect()
     }
 
     pub async fn report(&self, q: &AnalyticsQuery) -> Result<Report, Failure> {

@@ -6,7 +6,7 @@
 
 use stampede_domain::ports::StoreError;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum Failure {
     #[error("retryable: {0}")]
     Retryable(String),

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
 use sqlx::Row;
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, UsageCount};
+use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount};
 use stampede_domain::ids::{BusinessId, StoreId};
 use stampede_domain::ports::{AnalyticsRepo, StoreResult};
 use uuid::Uuid;
@@ -28,70 +28,83 @@ async fn first_time(tx: &mut sqlx::SqliteConnection, event_id: Uuid) -> StoreRes
     Ok(done.rows_affected() == 1)
 }
 
-/// The analytics worker's aggregates: per event, one transaction that records
-/// the event id first (a repeat changes nothing), then adds to the day's row and
-/// counts the customer as active (once per day) and new (once per business).
-#[async_trait]
-impl AnalyticsRepo for SqliteStore {
-    async fn apply_transaction(&self, event_id: Uuid, d: &DailyDelta, visit: bool) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
-        if !first_time(&mut tx, event_id).await? {
-            return Ok(false);
-        }
-        let store = store_key(d.store_id);
-        let (mut active, mut new) = (0i64, 0i64);
-        if visit {
-            active = sqlx::query(
-                "INSERT INTO daily_customers (business_id, store_id, program_id, day, customer_id)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(d.business_id.0)
-            .bind(store)
-            .bind(d.program_id)
-            .bind(d.day)
-            .bind(d.customer_id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?
-            .rows_affected() as i64;
-            new = sqlx::query(
-                "INSERT INTO first_seen (business_id, customer_id, day) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(d.business_id.0)
-            .bind(d.customer_id.0)
-            .bind(d.day)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?
-            .rows_affected() as i64;
-        }
-        sqlx::query(
-            "INSERT INTO daily_aggregates AS a
-                 (business_id, store_id, program_id, day, stamps_issued, points_earned, rewards_redeemed,
-                  active_customers, new_customers)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (business_id, store_id, program_id, day) DO UPDATE SET
-                 stamps_issued = a.stamps_issued + excluded.stamps_issued,
-                 points_earned = a.points_earned + excluded.points_earned,
-                 rewards_redeemed = a.rewards_redeemed + excluded.rewards_redeemed,
-                 active_customers = a.active_customers + excluded.active_customers,
-                 new_customers = a.new_customers + excluded.new_customers",
+async fn apply_one(tx: &mut sqlx::SqliteConnection, e: &TransactionEvent) -> StoreResult<bool> {
+    let (event_id, d, visit) = (e.event_id, &e.delta, e.visit);
+    if !first_time(&mut *tx, event_id).await? {
+        return Ok(false);
+    }
+    let store = store_key(d.store_id);
+    let (mut active, mut new) = (0i64, 0i64);
+    if visit {
+        active = sqlx::query(
+            "INSERT INTO daily_customers (business_id, store_id, program_id, day, customer_id)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
         )
         .bind(d.business_id.0)
         .bind(store)
         .bind(d.program_id)
         .bind(d.day)
-        .bind(d.stamps_issued)
-        .bind(d.points_earned)
-        .bind(d.rewards_redeemed)
-        .bind(active)
-        .bind(new)
+        .bind(d.customer_id.0)
         .execute(&mut *tx)
         .await
-        .map_err(error::other)?;
+        .map_err(error::other)?
+        .rows_affected() as i64;
+        new = sqlx::query(
+            "INSERT INTO first_seen (business_id, customer_id, day) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(d.business_id.0)
+        .bind(d.customer_id.0)
+        .bind(d.day)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?
+        .rows_affected() as i64;
+    }
+    sqlx::query(
+        "INSERT INTO daily_aggregates AS a
+             (business_id, store_id, program_id, day, stamps_issued, points_earned, rewards_redeemed,
+              active_customers, new_customers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (business_id, store_id, program_id, day) DO UPDATE SET
+             stamps_issued = a.stamps_issued + excluded.stamps_issued,
+             points_earned = a.points_earned + excluded.points_earned,
+             rewards_redeemed = a.rewards_redeemed + excluded.rewards_redeemed,
+             active_customers = a.active_customers + excluded.active_customers,
+             new_customers = a.new_customers + excluded.new_customers",
+    )
+    .bind(d.business_id.0)
+    .bind(store)
+    .bind(d.program_id)
+    .bind(d.day)
+    .bind(d.stamps_issued)
+    .bind(d.points_earned)
+    .bind(d.rewards_redeemed)
+    .bind(active)
+    .bind(new)
+    .execute(&mut *tx)
+    .await
+    .map_err(error::other)?;
+    Ok(true)
+}
+
+/// The analytics worker's aggregates: per event, one transaction that records
+/// the event id first (a repeat changes nothing), then adds to the day's row and
+/// counts the customer as active (once per day) and new (once per business).
+#[async_trait]
+impl AnalyticsRepo for SqliteStore {
+    async fn apply_transactions(&self, events: &[TransactionEvent]) -> StoreResult<usize> {
+        // One transaction for the batch: the in-process worker hands over what
+        // it took at once, so SQLite sees one writer lock, not one per event.
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut applied = 0;
+        for e in events {
+            if apply_one(&mut tx, e).await? {
+                applied += 1;
+            }
+        }
         tx.commit().await.map_err(error::other)?;
-        Ok(true)
+        Ok(applied)
     }
 
     async fn apply_usage(
