@@ -81,6 +81,21 @@ impl Handlers {
         }
     }
 
+    /// Several messages of one topic, outcomes in order: analytics applies the
+    /// batch in one database transaction, the others go one by one.
+    pub async fn handle_batch(&self, topic: &str, msgs: &[QueueMessage]) -> Vec<Result<(), Failure>> {
+        if topic == "analytics" {
+            let span = tracing::info_span!("worker", topic, messages = msgs.len());
+            let outcomes = self.analytics.handle_batch(msgs).instrument(span).await;
+            return outcomes.into_iter().map(|o| o.map(|_| ())).collect();
+        }
+        let mut outcomes = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            outcomes.push(self.handle(topic, msg).await);
+        }
+        outcomes
+    }
+
     pub async fn handle(&self, topic: &str, msg: &QueueMessage) -> Result<(), Failure> {
         // One span per message, carrying the request id of the API call it came from.
         let span = tracing::info_span!("worker", topic, message_id = %msg.id, request_id = msg.request_id.as_deref());
@@ -121,19 +136,8 @@ impl InProcessWorkers {
             let batch = self.queue.take(topic, BATCH);
             taken += batch.len();
             let mut retry = Vec::new();
-            // Analytics takes its batch in one database transaction; the
-            // other topics go message by message.
-            let mut outcomes = if topic == "analytics" {
-                self.handlers.analytics.handle_batch(&batch).await.into_iter().map(|o| o.map(|_| ())).collect()
-            } else {
-                Vec::new()
-            };
-            outcomes.reverse();
-            for msg in batch {
-                let outcome = match outcomes.pop() {
-                    Some(o) => o,
-                    None => self.handlers.handle(topic, &msg).await,
-                };
+            let outcomes = self.handlers.handle_batch(topic, &batch).await;
+            for (msg, outcome) in batch.into_iter().zip(outcomes) {
                 match outcome {
                     Ok(()) => {
                         attempts.remove(&msg.id);

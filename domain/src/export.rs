@@ -88,6 +88,33 @@ pub struct Export {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+impl Export {
+    /// A new request, pending, asked for now.
+    pub fn requested(
+        kind: ExportKind,
+        business_id: Option<BusinessId>,
+        customer_id: Option<CustomerId>,
+        staff_id: Option<StaffId>,
+        period: Option<(NaiveDate, NaiveDate)>,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            kind,
+            business_id,
+            customer_id,
+            staff_id,
+            from: period.map(|p| p.0),
+            to: period.map(|p| p.1),
+            status: ExportStatus::Pending,
+            object_key: None,
+            rows: None,
+            error: None,
+            created_at: crate::ledger::now(),
+            finished_at: None,
+        }
+    }
+}
+
 /// The `export` queue's message: which export to produce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportMessage {

@@ -294,21 +294,9 @@ async fn the_export_function_writes_to_s3_and_queues_the_email() {
     let w = world().await;
     let worker = Worker::from_settings(Function::Export, &w.settings).await.expect("cold start");
     let store = stampede_store::open(&w.settings.database_options()).await.expect("store");
-    let export = Export {
-        id: Uuid::now_v7(),
-        kind: ExportKind::Transactions,
-        business_id: Some(BusinessId(Uuid::now_v7())),
-        customer_id: None,
-        staff_id: None,
-        from: Some(chrono::Utc::now().date_naive()),
-        to: Some(chrono::Utc::now().date_naive()),
-        status: ExportStatus::Pending,
-        object_key: None,
-        rows: None,
-        error: None,
-        created_at: stampede_domain::ledger::now(),
-        finished_at: None,
-    };
+    let today = chrono::Utc::now().date_naive();
+    let export =
+        Export::requested(ExportKind::Transactions, Some(BusinessId(Uuid::now_v7())), None, None, Some((today, today)));
     store.create_export(&export).await.expect("export");
     let body = serde_json::to_string(&ExportMessage { schema_version: 1, export_id: export.id, request_id: None })
         .expect("json");

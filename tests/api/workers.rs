@@ -425,21 +425,14 @@ async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: Dat
     // Yesterday's report for each active business, written once.
     // An export whose queue message was lost is queued again and produced once.
     let _ = queue.take("export", 0);
-    let lost = stampede_domain::export::Export {
-        id: Uuid::now_v7(),
-        kind: stampede_domain::export::ExportKind::Customers,
-        business_id: Some(card.business_id),
-        customer_id: None,
-        staff_id: None,
-        from: None,
-        to: None,
-        status: stampede_domain::export::ExportStatus::Pending,
-        object_key: None,
-        rows: None,
-        error: None,
-        created_at: stampede_domain::ledger::now() - chrono::Duration::hours(1),
-        finished_at: None,
-    };
+    let mut lost = stampede_domain::export::Export::requested(
+        stampede_domain::export::ExportKind::Customers,
+        Some(card.business_id),
+        None,
+        None,
+        None,
+    );
+    lost.created_at = stampede_domain::ledger::now() - chrono::Duration::hours(1);
     store.create_export(&lost).await.expect("export");
     assert_eq!(schedules.stalled_exports(chrono::Duration::minutes(30), queue.as_ref()).await.expect("stalled"), 1);
     for m in queue.take("export", 10) {

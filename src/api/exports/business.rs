@@ -2,7 +2,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use stampede_domain::access::{Permission, Place, staff_may};
-use stampede_domain::export::{Export, ExportKind, ExportStatus};
+use stampede_domain::export::{Export, ExportKind};
 use stampede_domain::ids::BusinessId;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -62,21 +62,8 @@ pub async fn request_business_export(
         }
         _ => (None, None),
     };
-    let export = Export {
-        id: Uuid::now_v7(),
-        kind,
-        business_id: Some(business),
-        customer_id: None,
-        staff_id: Some(auth.staff.id),
-        from,
-        to,
-        status: ExportStatus::Pending,
-        object_key: None,
-        rows: None,
-        error: None,
-        created_at: stampede_domain::ledger::now(),
-        finished_at: None,
-    };
+    let period = from.zip(to);
+    let export = Export::requested(kind, Some(business), None, Some(auth.staff.id), period);
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let export = start(&state, export, request_id).await?;
     Ok(HttpResponse::Accepted().json(view(&state, export)))

@@ -37,17 +37,5 @@ pub async fn download(
         (ExportStatus::Done, Some(key)) => key.clone(),
         _ => return Err(ApiError::not_found()),
     };
-    let filename = key.rsplit('/').next().unwrap_or("export").to_owned();
-    if let Some(url) = state.objects.presign_download(&key, std::time::Duration::from_secs(300)).await? {
-        return Ok(HttpResponse::Found()
-            .insert_header(("location", url))
-            .insert_header(("cache-control", "private, no-store"))
-            .finish());
-    }
-    let (bytes, content_type) = state.objects.get(&key).await?.ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("cache-control", "private, no-store"))
-        .insert_header(("content-disposition", format!("attachment; filename=\"{filename}\"")))
-        .body(bytes))
+    crate::api::objects::serve_private(&state, &key, std::time::Duration::from_secs(300)).await
 }

@@ -1,6 +1,5 @@
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use stampede_domain::export::{Export, ExportKind, ExportStatus};
-use uuid::Uuid;
+use stampede_domain::export::{Export, ExportKind};
 
 use super::{ExportView, start, view};
 use crate::api::observe::RequestId;
@@ -19,21 +18,7 @@ pub async fn request_my_export(
     auth: CustomerAuth,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let export = Export {
-        id: Uuid::now_v7(),
-        kind: ExportKind::MyData,
-        business_id: None,
-        customer_id: Some(auth.id),
-        staff_id: None,
-        from: None,
-        to: None,
-        status: ExportStatus::Pending,
-        object_key: None,
-        rows: None,
-        error: None,
-        created_at: stampede_domain::ledger::now(),
-        finished_at: None,
-    };
+    let export = Export::requested(ExportKind::MyData, None, Some(auth.id), None, None);
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let export = start(&state, export, request_id).await?;
     Ok(HttpResponse::Accepted().json(view(&state, export)))

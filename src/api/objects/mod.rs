@@ -1,5 +1,5 @@
-//! Public objects (logos, images) served from the object port, and the checks
-//! every image upload passes.
+//! Public objects (logos, images) served from the object port, the checks
+//! every image upload passes, and how a private object is handed out.
 
 pub mod get;
 
@@ -32,4 +32,32 @@ pub fn image_kind(req: &HttpRequest, body: &[u8]) -> Result<(&'static str, &'sta
 
 pub fn public_url(state: &AppState, key: &str) -> String {
     format!("{}/v1/objects/{key}", state.links.public_url.trim_end_matches('/'))
+}
+
+/// Hand out a private object the caller may read: 302 to a short-lived signed
+/// URL when the object store can sign (S3), else the bytes, as a download that
+/// is never cached. 404 when it is not there.
+pub async fn serve_private(
+    state: &AppState,
+    key: &str,
+    ttl: std::time::Duration,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    if let Some(url) = state.objects.presign_download(key, ttl).await? {
+        // Signing does not look at the bucket: check the object is there.
+        if !state.objects.exists(key).await? {
+            return Err(ApiError::not_found());
+        }
+        return Ok(actix_web::HttpResponse::Found()
+            .insert_header(("location", url))
+            .insert_header(("cache-control", "private, no-store"))
+            .finish());
+    }
+    let (bytes, content_type) = state.objects.get(key).await?.ok_or_else(ApiError::not_found)?;
+    let filename = key.rsplit('/').next().unwrap_or("download").replace('"', "");
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("cache-control", "private, no-store"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("content-disposition", format!("attachment; filename=\"{filename}\"")))
+        .body(bytes))
 }

@@ -19,22 +19,5 @@ pub async fn get_upload(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let upload = UploadId::parse(&path.into_inner())?;
-    let key = upload.key(auth.id);
-    if let Some(url) = state.objects.presign_download(&key, URL_TTL).await? {
-        // Signing does not look at the bucket: check the upload happened.
-        if !state.objects.exists(&key).await? {
-            return Err(ApiError::not_found());
-        }
-        return Ok(HttpResponse::Found()
-            .insert_header(("location", url))
-            .insert_header(("cache-control", "private, no-store"))
-            .finish());
-    }
-    let (bytes, content_type) = state.objects.get(&key).await?.ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header(("cache-control", "private, no-store"))
-        .insert_header(("x-content-type-options", "nosniff"))
-        .insert_header(("content-disposition", "attachment"))
-        .body(bytes))
+    crate::api::objects::serve_private(&state, &upload.key(auth.id), URL_TTL).await
 }
