@@ -10,6 +10,7 @@ import sys
 def conv(s):
     s=s.replace('PgStore','SqliteStore').replace('PgRow','SqliteRow').replace('PgConnection','SqliteConnection').replace('PgPool','SqlitePool')
     s=s.replace('sqlx::postgres::','sqlx::sqlite::')
+    s=s.replace('QueryBuilder::<Postgres>','QueryBuilder::<Sqlite>').replace('use sqlx::{Postgres, QueryBuilder, Row};','use sqlx::{QueryBuilder, Row, Sqlite};')
     for sch in ['customer.','business.','loyalty.','analytics.','identity.']:
         for kw in ['INTO ','FROM ','UPDATE ']:
             s=s.replace(kw+sch,kw)
@@ -18,8 +19,20 @@ def conv(s):
     return s
 import os
 # ledger.rs differs by design (UNNEST batches on PostgreSQL, a statement loop on
-# SQLite): both are written by hand.
-files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs') and f != 'ledger.rs')
+# SQLite), and mod.rs by its pools (SQLite has one writer connection beside
+# the readers): both are written by hand.
+files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs') and f not in ('ledger.rs', 'mod.rs'))
+
+WRITES=re.compile(r'\b(INSERT|UPDATE|DELETE)\b|\.(begin|begin_with)\(|fn create_business\(')
+# (create_business writes through a helper on an acquired connection; other
+# methods that acquire one only read.)
+def route_writes(s):
+    # SQLite has one writer at a time. Every method that writes takes the one
+    # writer connection (`self.writer()`), so writers queue in the pool instead
+    # of meeting SQLITE_BUSY and sleeping in SQLite's busy handler; reads keep
+    # the read-only pool. Methods start at `    async fn ` / `    fn `.
+    parts=re.split(r'(?m)^(?=    (?:pub )?(?:async )?fn )', s)
+    return ''.join(p.replace('self.pool()','self.writer()') if WRITES.search(p) else p for p in parts)
 for f in files:
     s=conv(open('postgres/'+f).read())
     if f=='mod.rs':
@@ -38,4 +51,4 @@ for f in files:
         s=s.replace(old,'''        // BEGIN IMMEDIATE takes the write lock before the count, so two processes
         // starting at once cannot both see an empty staff table.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;''')
-    open('sqlite/'+f,'w').write(s)
+    open('sqlite/'+f,'w').write(route_writes(s))

@@ -199,6 +199,15 @@ pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports:
     assert_eq!(store.apply_transactions(&batch).await.expect("batch"), 2);
     let rows = store.daily_aggregates(&q).await.expect("read");
     assert_eq!((rows[1].stamps_issued, rows[1].active_customers), (6, 2));
+    // A customer first seen inside a batch, twice on one day: active once, new once.
+    let carl = CustomerId(Uuid::now_v7());
+    let batch = [
+        TransactionEvent { event_id: Uuid::now_v7(), delta: delta(carl, next, 1, 0), visit: true },
+        TransactionEvent { event_id: Uuid::now_v7(), delta: delta(carl, next, 2, 0), visit: true },
+    ];
+    assert_eq!(store.apply_transactions(&batch).await.expect("batch"), 2);
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!((rows[1].stamps_issued, rows[1].active_customers, rows[1].new_customers), (9, 3, 1));
 
     let u = Uuid::now_v7();
     assert!(store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage"));

@@ -103,19 +103,32 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
                 })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(opts.max_connections)
+            let unreachable =
+                |e: sqlx::Error| OpenError::Unreachable { address: path.display().to_string(), reason: e.to_string() };
+            // One writer connection, created first (it creates the file and
+            // migrates), then the read-only readers: see `sqlite/mod.rs`.
+            let writes = SqlitePoolOptions::new()
+                .max_connections(1)
                 .acquire_timeout(opts.connect_timeout)
-                .connect_with(connect)
+                // Checkpoints run beside it, not inside its commits.
+                .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await
-                .map_err(|e| OpenError::Unreachable { address: path.display().to_string(), reason: e.to_string() })?;
+                .map_err(unreachable)?;
             if opts.migrate {
                 migrations::migrator(migrations::SQLITE)
-                    .run(&pool)
+                    .run(&writes)
                     .await
                     .map_err(|e| OpenError::Migrate(e.to_string()))?;
             }
-            Ok(Arc::new(SqliteStore::new(pool)))
+            let reads = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(connect.clone().read_only(true))
+                .await
+                .map_err(unreachable)?;
+            let store = SqliteStore::new(reads, writes);
+            crate::sqlite::checkpoint::spawn(connect, store.alive());
+            Ok(Arc::new(store))
         }
     }
 }

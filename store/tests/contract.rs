@@ -760,3 +760,36 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
     assert_eq!(store.purge_idempotency(Utc::now()).await.expect("purge"), 0);
     assert_eq!(w.program, a.program_id);
 }
+
+/// SQLite's writer runs without auto-checkpoints; the checkpointer beside it
+/// copies the WAL into the database file, so after a pass the file alone
+/// (opened without its WAL) holds what was committed.
+#[tokio::test]
+async fn sqlite_wal_is_checkpointed_beside_the_writer() {
+    use sqlx::Connection;
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    store
+        .create_business(NewBusiness { name: name("Checkpointed"), description: None, tax_id: None, website: None })
+        .await
+        .expect("business");
+    let main = std::path::PathBuf::from(&db.options.url);
+    let copy = main.with_file_name("copy.db");
+    let mut found = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        std::fs::copy(&main, &copy).expect("copy the database file");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy);
+        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.expect("open the copy");
+        found = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM businesses WHERE name = 'Checkpointed'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(0);
+        conn.close().await.expect("close");
+        let _ = std::fs::remove_file(main.with_file_name("copy.db-wal"));
+        if found == 1 {
+            break;
+        }
+    }
+    assert_eq!(found, 1, "the committed row reached the database file");
+}

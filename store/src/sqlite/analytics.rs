@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use sqlx::Row;
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount};
+use std::collections::{BTreeMap, HashSet};
+
+use sqlx::{QueryBuilder, Row, Sqlite};
+use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount};
 use stampede_domain::ids::{BusinessId, StoreId};
 use stampede_domain::ports::{AnalyticsRepo, StoreResult};
 use uuid::Uuid;
@@ -28,64 +30,122 @@ async fn first_time(tx: &mut sqlx::SqliteConnection, event_id: Uuid) -> StoreRes
     Ok(done.rows_affected() == 1)
 }
 
-async fn apply_one(tx: &mut sqlx::SqliteConnection, e: &TransactionEvent) -> StoreResult<bool> {
-    let (event_id, d, visit) = (e.event_id, &e.delta, e.visit);
-    if !first_time(&mut *tx, event_id).await? {
-        return Ok(false);
+/// Events per multi-row statement (9 columns × 500 stays far below either
+/// database's limit on bound parameters).
+const CHUNK: usize = 500;
+
+type DayKey = (Uuid, Uuid, Uuid, NaiveDate);
+
+/// What one chunk of events adds to each (business, store, program, day) row.
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    stamps: i64,
+    points: i64,
+    redeemed: i64,
+    active: i64,
+    new: i64,
+}
+
+/// Apply a chunk of events in the caller's transaction with one multi-row
+/// statement per step (the in-process worker's single SQLite writer pays a
+/// round trip per statement, so per-event statements bounded it): record the
+/// event ids, keeping those seen for the first time; count each customer active
+/// once per day and new once per business; add the sums to each day's row.
+async fn apply_chunk(tx: &mut sqlx::SqliteConnection, events: &[TransactionEvent]) -> StoreResult<usize> {
+    // (1) Which events are new (a repeat within the chunk counts once).
+    let mut ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO processed_events (event_id, processed_at) ");
+    let now = Utc::now();
+    q.push_values(&ids, |mut b, id| {
+        b.push_bind(*id).push_bind(now);
+    });
+    q.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
+    let mut fresh: HashSet<Uuid> = HashSet::new();
+    for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
+        fresh.insert(row.try_get(0).map_err(error::other)?);
     }
-    let store = store_key(d.store_id);
-    let (mut active, mut new) = (0i64, 0i64);
-    if visit {
-        active = sqlx::query(
-            "INSERT INTO daily_customers (business_id, store_id, program_id, day, customer_id)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(d.business_id.0)
-        .bind(store)
-        .bind(d.program_id)
-        .bind(d.day)
-        .bind(d.customer_id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?
-        .rows_affected() as i64;
-        new = sqlx::query(
-            "INSERT INTO first_seen (business_id, customer_id, day) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(d.business_id.0)
-        .bind(d.customer_id.0)
-        .bind(d.day)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?
-        .rows_affected() as i64;
+    let new_events: Vec<&TransactionEvent> = events.iter().filter(|e| fresh.remove(&e.event_id)).collect();
+    if new_events.is_empty() {
+        return Ok(0);
     }
-    sqlx::query(
+    let day_key = |d: &DailyDelta| (d.business_id.0, store_key(d.store_id), d.program_id, d.day);
+    let mut sums: BTreeMap<DayKey, Sums> = BTreeMap::new();
+    for e in &new_events {
+        let s = sums.entry(day_key(&e.delta)).or_default();
+        s.stamps += e.delta.stamps_issued;
+        s.points += e.delta.points_earned;
+        s.redeemed += e.delta.rewards_redeemed;
+    }
+
+    // (2) Visits: active once per day and row, new once per business (on the
+    // row of the customer's first visit in the chunk).
+    let visits: Vec<&DailyDelta> = new_events.iter().filter(|e| e.visit).map(|e| &e.delta).collect();
+    let mut active: Vec<(DayKey, Uuid)> = visits.iter().map(|&d| (day_key(d), d.customer_id.0)).collect();
+    active.sort_unstable();
+    active.dedup();
+    let mut firsts: BTreeMap<(Uuid, Uuid), DayKey> = BTreeMap::new();
+    for &d in &visits {
+        firsts.entry((d.business_id.0, d.customer_id.0)).or_insert_with(|| day_key(d));
+    }
+    if !active.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO daily_customers (business_id, store_id, program_id, day, customer_id) ",
+        );
+        q.push_values(&active, |mut b, ((business, store, program, day), customer)| {
+            b.push_bind(*business).push_bind(*store).push_bind(*program).push_bind(*day).push_bind(*customer);
+        });
+        q.push(" ON CONFLICT DO NOTHING RETURNING business_id, store_id, program_id, day");
+        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
+            let key: DayKey = (
+                row.try_get(0).map_err(error::other)?,
+                row.try_get(1).map_err(error::other)?,
+                row.try_get(2).map_err(error::other)?,
+                row.try_get(3).map_err(error::other)?,
+            );
+            sums.entry(key).or_default().active += 1;
+        }
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO first_seen (business_id, customer_id, day) ");
+        q.push_values(&firsts, |mut b, ((business, customer), key)| {
+            b.push_bind(*business).push_bind(*customer).push_bind(key.3);
+        });
+        q.push(" ON CONFLICT DO NOTHING RETURNING business_id, customer_id");
+        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
+            let first: (Uuid, Uuid) = (row.try_get(0).map_err(error::other)?, row.try_get(1).map_err(error::other)?);
+            if let Some(key) = firsts.get(&first) {
+                sums.entry(*key).or_default().new += 1;
+            }
+        }
+    }
+
+    // (3) One upsert per row touched.
+    let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO daily_aggregates AS a
              (business_id, store_id, program_id, day, stamps_issued, points_earned, rewards_redeemed,
-              active_customers, new_customers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (business_id, store_id, program_id, day) DO UPDATE SET
+              active_customers, new_customers) ",
+    );
+    q.push_values(&sums, |mut b, ((business, store, program, day), s)| {
+        b.push_bind(*business)
+            .push_bind(*store)
+            .push_bind(*program)
+            .push_bind(*day)
+            .push_bind(s.stamps)
+            .push_bind(s.points)
+            .push_bind(s.redeemed)
+            .push_bind(s.active)
+            .push_bind(s.new);
+    });
+    q.push(
+        " ON CONFLICT (business_id, store_id, program_id, day) DO UPDATE SET
              stamps_issued = a.stamps_issued + excluded.stamps_issued,
              points_earned = a.points_earned + excluded.points_earned,
              rewards_redeemed = a.rewards_redeemed + excluded.rewards_redeemed,
              active_customers = a.active_customers + excluded.active_customers,
              new_customers = a.new_customers + excluded.new_customers",
-    )
-    .bind(d.business_id.0)
-    .bind(store)
-    .bind(d.program_id)
-    .bind(d.day)
-    .bind(d.stamps_issued)
-    .bind(d.points_earned)
-    .bind(d.rewards_redeemed)
-    .bind(active)
-    .bind(new)
-    .execute(&mut *tx)
-    .await
-    .map_err(error::other)?;
-    Ok(true)
+    );
+    q.build().execute(&mut *tx).await.map_err(error::other)?;
+    Ok(new_events.len())
 }
 
 /// The analytics worker's aggregates: per event, one transaction that records
@@ -96,12 +156,10 @@ impl AnalyticsRepo for SqliteStore {
     async fn apply_transactions(&self, events: &[TransactionEvent]) -> StoreResult<usize> {
         // One transaction for the batch: the in-process worker hands over what
         // it took at once, so SQLite sees one writer lock, not one per event.
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let mut applied = 0;
-        for e in events {
-            if apply_one(&mut tx, e).await? {
-                applied += 1;
-            }
+        for chunk in events.chunks(CHUNK) {
+            applied += apply_chunk(&mut tx, chunk).await?;
         }
         tx.commit().await.map_err(error::other)?;
         Ok(applied)
@@ -114,7 +172,7 @@ impl AnalyticsRepo for SqliteStore {
         event: &str,
         business_id: Option<BusinessId>,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         if !first_time(&mut tx, event_id).await? {
             return Ok(false);
         }

@@ -44,7 +44,7 @@ impl AuditRepo for SqliteStore {
         .bind(e.resource_id)
         .bind(e.before.as_ref().map(Json))
         .bind(e.after.as_ref().map(Json))
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())

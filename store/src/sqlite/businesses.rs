@@ -50,7 +50,7 @@ pub(super) async fn insert(conn: &mut SqliteConnection, new: NewBusiness) -> Sto
 #[async_trait]
 impl BusinessRepo for SqliteStore {
     async fn create_business(&self, new: NewBusiness) -> StoreResult<Business> {
-        let mut conn = self.pool().acquire().await.map_err(error::other)?;
+        let mut conn = self.writer().acquire().await.map_err(error::other)?;
         insert(&mut conn, new).await
     }
 
@@ -87,7 +87,7 @@ impl BusinessRepo for SqliteStore {
             .bind(id.0)
             .bind(expected_version)
             .bind(Utc::now())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(error::other)?;
         match row {
@@ -116,7 +116,7 @@ impl BusinessRepo for SqliteStore {
             .bind(&b.website)
             .bind(b.is_active)
             .bind(Utc::now())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(error::other)?;
         match row {

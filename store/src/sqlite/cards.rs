@@ -53,7 +53,7 @@ impl CardRepo for SqliteStore {
         .bind(code)
         .bind(Json(CardBook::default()))
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(|e| error::map(e, "card code"))?
         .rows_affected()
@@ -62,7 +62,7 @@ impl CardRepo for SqliteStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(program_id)
             .bind(customer_id.0)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(error::other)?
             .ok_or_else(|| StoreError::Other("card vanished".into()))?;

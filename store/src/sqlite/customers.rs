@@ -50,7 +50,7 @@ impl CustomerRepo for SqliteStore {
         .bind(now)
         .bind(new.marketing_consent)
         .bind(&new.password_hash)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(|e| error::map(e, "email"))?;
         from_row(&row).map_err(error::other)
@@ -91,7 +91,7 @@ impl CustomerRepo for SqliteStore {
             .bind(id.0)
             .bind(subject)
             .bind(Utc::now())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(|e| error::map(e, "social identity"))?;
         Ok(())
@@ -116,7 +116,7 @@ impl CustomerRepo for SqliteStore {
             .bind(changes.marketing_consent)
             .bind(changes.preferences.map(sqlx::types::Json))
             .bind(Utc::now())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(error::other)?;
         row.as_ref().map(from_row).transpose().map_err(error::other)
@@ -127,7 +127,7 @@ impl CustomerRepo for SqliteStore {
             .bind(id.0)
             .bind(password_hash)
             .bind(Utc::now())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())
@@ -140,7 +140,7 @@ impl CustomerRepo for SqliteStore {
         )
         .bind(id.0)
         .bind(at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -156,7 +156,7 @@ impl CustomerRepo for SqliteStore {
         .bind(id.0)
         .bind(format!("erased+{}@invalid", id.0.simple()))
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())

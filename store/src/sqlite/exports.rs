@@ -59,7 +59,7 @@ impl ExportRepo for SqliteStore {
         .bind(&e.error)
         .bind(e.created_at)
         .bind(e.finished_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(|err| error::map(err, "export"))?;
         Ok(())
@@ -83,7 +83,7 @@ impl ExportRepo for SqliteStore {
         .bind(e.rows)
         .bind(&e.error)
         .bind(e.finished_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())

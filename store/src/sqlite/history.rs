@@ -13,7 +13,7 @@ use crate::error;
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn put_transactions(&self, items: &[TransactionMessage]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         for m in items {
             sqlx::query(
                 "INSERT INTO transaction_history (transaction_id, card_id, customer_id, at, item)

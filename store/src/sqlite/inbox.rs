@@ -32,7 +32,7 @@ impl InboxRepo for SqliteStore {
         .bind(message_id)
         .bind(now)
         .bind(stale)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         if claimed.is_some() {
@@ -42,7 +42,7 @@ impl InboxRepo for SqliteStore {
             sqlx::query_scalar("SELECT state FROM processed_messages WHERE consumer = $1 AND message_id = $2")
                 .bind(consumer)
                 .bind(message_id)
-                .fetch_optional(self.pool())
+                .fetch_optional(self.writer())
                 .await
                 .map_err(error::other)?;
         Ok(match state.as_deref() {
@@ -62,7 +62,7 @@ impl InboxRepo for SqliteStore {
         .bind(consumer)
         .bind(message_id)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -72,7 +72,7 @@ impl InboxRepo for SqliteStore {
         sqlx::query("DELETE FROM processed_messages WHERE consumer = $1 AND message_id = $2 AND state = 'busy'")
             .bind(consumer)
             .bind(message_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
@@ -60,7 +60,7 @@ pub(super) fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error
 impl SqliteStore {
     /// One attempt. `Err(dups)` names operations whose key was already stored.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
         let written = write_ops(&mut tx, ops).await?;
         if written.is_ok() {
             tx.commit().await.map_err(error::other)?;
@@ -87,32 +87,46 @@ async fn take_stock(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult
     Ok(if out.is_empty() { None } else { Some(out) })
 }
 
-/// The statements of a batch, inside the caller's transaction.
+/// Rows per multi-row statement: 20 columns × 400 stays far below SQLite's
+/// 32,766 bound parameters.
+const CHUNK: usize = 400;
+
+/// The statements of a batch, inside the caller's transaction. Each step is
+/// one multi-row statement per `CHUNK` operations, not one per operation: on
+/// SQLite every statement is a round trip to the connection's thread, and the
+/// one writer connection is what every write in the process queues for, so
+/// its time per batch is what bounds throughput.
 async fn write_ops(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
     let now = Utc::now();
 
-    // (1) Idempotency records.
-    let mut dups = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let Some(r) = &op.idempotency else { continue };
-        let done = sqlx::query(
-            "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (scope, key) DO NOTHING",
-        )
-        .bind(&r.scope)
-        .bind(&r.key)
-        .bind(&r.fingerprint)
-        .bind(i64::from(r.status))
-        .bind(&r.body)
-        .bind(now)
-        .bind(r.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-        if done.rows_affected() == 0 {
-            dups.push((i, CommitOutcome::Duplicate));
+    // (1) Idempotency records; a key that comes back was inserted now. Two
+    // operations of one batch with the same key: the first one inserted it.
+    let keyed: Vec<(usize, &IdempotencyRecord)> =
+        ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
+    let mut inserted: HashSet<(String, String)> = HashSet::new();
+    for chunk in keyed.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at) ",
+        );
+        q.push_values(chunk, |mut b, (_, r)| {
+            b.push_bind(&r.scope)
+                .push_bind(&r.key)
+                .push_bind(&r.fingerprint)
+                .push_bind(i64::from(r.status))
+                .push_bind(&r.body)
+                .push_bind(now)
+                .push_bind(r.expires_at);
+        });
+        q.push(" ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key");
+        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
+            inserted.insert((row.try_get(0).map_err(error::other)?, row.try_get(1).map_err(error::other)?));
         }
     }
+    let dups: Vec<(usize, CommitOutcome)> = keyed
+        .iter()
+        .filter(|(_, r)| !inserted.remove(&(r.scope.clone(), r.key.clone())))
+        .map(|(i, _)| (*i, CommitOutcome::Duplicate))
+        .collect();
     if !dups.is_empty() {
         return Ok(Err(dups));
     }
@@ -120,31 +134,35 @@ async fn write_ops(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<
         return Ok(Err(out));
     }
 
-    // (2) One update per card.
+    // (2) One row per card, checked against the version its first operation
+    // saw; the ids that come back are the cards that were updated.
+    let groups = decide_groups(ops);
     let mut updated = HashSet::new();
-    for g in decide_groups(ops) {
-        let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
-        let done = sqlx::query(
-            "UPDATE cards SET stamps = $3, points = $4, state = $5, version = $6, next_expiry_at = $7, updated_at = $8
-                 WHERE id = $1 AND version = $2",
-        )
-        .bind(g.card_id.0)
-        .bind(g.expected_version)
-        .bind(stamps)
-        .bind(points)
-        .bind(Json(&g.last.book))
-        .bind(g.last.new_version)
-        .bind(g.last.next_expiry_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-        if done.rows_affected() == 1 {
-            updated.insert(g.card_id);
+    for chunk in groups.chunks(CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("WITH v (id, expected, stamps, points, state, version, next_expiry_at) AS (");
+        q.push_values(chunk, |mut b, g| {
+            let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
+            b.push_bind(g.card_id.0)
+                .push_bind(g.expected_version)
+                .push_bind(stamps)
+                .push_bind(points)
+                .push_bind(Json(&g.last.book))
+                .push_bind(g.last.new_version)
+                .push_bind(g.last.next_expiry_at);
+        });
+        q.push(
+            ") UPDATE cards SET stamps = v.stamps, points = v.points, state = v.state, version = v.version,
+                 next_expiry_at = v.next_expiry_at, updated_at = ",
+        );
+        q.push_bind(now);
+        q.push(" FROM v WHERE cards.id = v.id AND cards.version = v.expected RETURNING cards.id");
+        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
+            updated.insert(CardId(row.try_get(0).map_err(error::other)?));
         }
     }
 
-    // (3) Conflicted cards keep no idempotency record.
+    // (3) Conflicted cards keep no idempotency record (rare: one statement each).
     for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
         if let Some(r) = &op.idempotency {
             sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
@@ -157,47 +175,48 @@ async fn write_ops(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<
     }
 
     // (4) Ledger and outbox rows of what committed.
-    for op in ops.iter().filter(|op| updated.contains(&op.card.card_id)) {
-        let x = &op.entry;
-        sqlx::query(
+    let committed: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
+    for chunk in committed.chunks(CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
-                     program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
-                     reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-        )
-        .bind(x.id)
-        .bind(x.card_id.0)
-        .bind(x.customer_id.0)
-        .bind(x.business_id.0)
-        .bind(x.store_id.map(|s| s.0))
-        .bind(x.program_id)
-        .bind(x.program_version)
-        .bind(x.kind.as_str())
-        .bind(if x.points { 0 } else { x.delta })
-        .bind(if x.points { x.delta } else { 0 })
-        .bind(if x.points { "points" } else { "stamps" })
-        .bind(x.balance_after)
-        .bind(x.amount_minor)
-        .bind(&x.currency)
-        .bind(x.reward_id)
-        .bind(x.reverses_id)
-        .bind(x.terminal_id)
-        .bind(x.staff_id)
-        .bind(Json(entry_metadata(x)))
-        .bind(x.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-        let o = &op.outbox;
-        sqlx::query("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(o.event_id)
-            .bind(o.card_id.map(|c| c.0))
-            .bind(&o.topic)
-            .bind(Json(&o.payload))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
+                 program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
+                 reward_id, reverses_id, terminal_id, staff_id, metadata, created_at) ",
+        );
+        q.push_values(chunk, |mut b, op| {
+            let x = &op.entry;
+            b.push_bind(x.id)
+                .push_bind(x.card_id.0)
+                .push_bind(x.customer_id.0)
+                .push_bind(x.business_id.0)
+                .push_bind(x.store_id.map(|s| s.0))
+                .push_bind(x.program_id)
+                .push_bind(x.program_version)
+                .push_bind(x.kind.as_str())
+                .push_bind(if x.points { 0 } else { x.delta })
+                .push_bind(if x.points { x.delta } else { 0 })
+                .push_bind(if x.points { "points" } else { "stamps" })
+                .push_bind(x.balance_after)
+                .push_bind(x.amount_minor)
+                .push_bind(&x.currency)
+                .push_bind(x.reward_id)
+                .push_bind(x.reverses_id)
+                .push_bind(x.terminal_id)
+                .push_bind(x.staff_id)
+                .push_bind(Json(entry_metadata(x)))
+                .push_bind(x.created_at);
+        });
+        q.build().execute(&mut *tx).await.map_err(error::other)?;
+
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) ");
+        q.push_values(chunk, |mut b, op| {
+            let o = &op.outbox;
+            b.push_bind(o.event_id)
+                .push_bind(o.card_id.map(|c| c.0))
+                .push_bind(&o.topic)
+                .push_bind(Json(&o.payload))
+                .push_bind(now);
+        });
+        q.build().execute(&mut *tx).await.map_err(error::other)?;
     }
     Ok(Ok(updated))
 }
@@ -315,7 +334,7 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let now = Utc::now();
         for seq in seqs {
             sqlx::query("UPDATE outbox SET delivered_at = $2 WHERE seq = $1")
@@ -329,7 +348,7 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         for seq in seqs {
             sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE seq = $1")
                 .bind(seq)
@@ -353,7 +372,7 @@ impl LedgerRepo for SqliteStore {
         idempotency: Option<(String, String)>,
         decide: Box<dyn FnOnce(Option<Card>, Option<IdempotencyRecord>) -> Option<CommitOp> + Send>,
     ) -> StoreResult<Option<CommitOutcome>> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
         let sql = format!("{} WHERE c.id = $1 ", super::cards::CARD);
         let row =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(card.0).fetch_optional(&mut *tx).await.map_err(error::other)?;
@@ -396,7 +415,7 @@ impl LedgerRepo for SqliteStore {
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM idempotency WHERE expires_at < $1")
             .bind(before)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(done.rows_affected())

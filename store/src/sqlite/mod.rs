@@ -1,11 +1,21 @@
 //! The SQLite adapter (the embedded default). The same tables as PostgreSQL
 //! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.
-//! Generated in shape from the PostgreSQL adapter; keep the two in step.
+//! Generated in shape from the PostgreSQL adapter (all but this file and
+//! `ledger.rs`, by `scripts/gen-sqlite-adapter.py`); keep the two in step.
+//!
+//! Two pools over one file. SQLite lets one writer in at a time; a second
+//! connection that wants to write meets `SQLITE_BUSY` and sleeps in SQLite's
+//! busy handler (1, 2, 5, 10… ms) however soon the lock frees, which under load
+//! turned into tail latency and idle CPU. So every method that writes runs on
+//! `writer()`, a pool of exactly one connection, where writers wait their turn
+//! in order and wake the moment it is free; reads run on `pool()`, read-only
+//! connections that WAL lets proceed beside the writer.
 
 mod analytics;
 mod audit;
 mod businesses;
 mod cards;
+pub(crate) mod checkpoint;
 mod customers;
 mod exports;
 mod history;
@@ -17,6 +27,8 @@ mod sessions;
 mod staff;
 mod terminals;
 
+use std::sync::{Arc, Weak};
+
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use stampede_domain::ports::{HealthCheck, Store, StoreResult};
@@ -25,23 +37,39 @@ use crate::error;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    reads: SqlitePool,
+    writes: SqlitePool,
+    /// While any clone lives, the WAL checkpointer (`checkpoint.rs`) runs.
+    _alive: Arc<()>,
 }
 
 impl SqliteStore {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    /// `writes` should hold one connection (see the module docs); `reads` may
+    /// be read-only.
+    pub fn new(reads: SqlitePool, writes: SqlitePool) -> Self {
+        Self { reads, writes, _alive: Arc::new(()) }
     }
 
+    /// A handle that stops being upgradable when the last clone is dropped.
+    pub(crate) fn alive(&self) -> Weak<()> {
+        Arc::downgrade(&self._alive)
+    }
+
+    /// The read pool.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.reads
+    }
+
+    /// The one writer connection.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writes
     }
 }
 
 #[async_trait]
 impl HealthCheck for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(error::other)?;
+        sqlx::query("SELECT 1").execute(&self.reads).await.map_err(error::other)?;
         Ok(())
     }
 }

@@ -46,7 +46,7 @@ impl PlaceRepo for SqliteStore {
         .bind(business_id.0)
         .bind(name)
         .bind(Utc::now())
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(error::other)?;
         brand_from_row(&row).map_err(error::other)
@@ -80,7 +80,7 @@ impl PlaceRepo for SqliteStore {
         .bind(&new.timezone)
         .bind(Utc::now())
         .bind(sqlx::types::Json(&new.address))
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(error::other)?;
         store_from_row(&row).map_err(error::other)
@@ -121,7 +121,7 @@ impl PlaceRepo for SqliteStore {
         .bind(&b.name)
         .bind(b.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         match row {
@@ -180,7 +180,7 @@ impl PlaceRepo for SqliteStore {
         .bind(sqlx::types::Json(&s.address))
         .bind(s.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         match row {

@@ -57,7 +57,7 @@ fn campaign_from_row(row: &SqliteRow) -> Result<Campaign, sqlx::Error> {
 #[async_trait]
 impl ProgramRepo for SqliteStore {
     async fn create_program(&self, p: &Program) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO programs
                  (id, business_id, kind, name, description, rules, availability, version, is_active, created_at, updated_at)
@@ -105,7 +105,7 @@ impl ProgramRepo for SqliteStore {
 
     async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>> {
         let now = Utc::now();
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE programs SET name = $3, description = $4, rules = $5, availability = $6, is_active = $7,
                  updated_at = $8, version = version + 1
@@ -175,7 +175,7 @@ impl ProgramRepo for SqliteStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -217,7 +217,7 @@ impl ProgramRepo for SqliteStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         match row {
@@ -240,7 +240,7 @@ impl ProgramRepo for SqliteStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -274,7 +274,7 @@ impl ProgramRepo for SqliteStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         match row {

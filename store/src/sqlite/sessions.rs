@@ -23,7 +23,7 @@ impl SessionRepo for SqliteStore {
         .bind(t.subject_id)
         .bind(Utc::now())
         .bind(t.expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -39,7 +39,7 @@ impl SessionRepo for SqliteStore {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         if let Some(row) = row {
@@ -52,7 +52,7 @@ impl SessionRepo for SqliteStore {
         }
         let row = sqlx::query("SELECT family_id, rotated_at FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.writer())
             .await
             .map_err(error::other)?;
         let Some(row) = row else { return Ok(RefreshOutcome::Invalid) };
@@ -69,7 +69,7 @@ impl SessionRepo for SqliteStore {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
             .bind(family_id)
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())
@@ -91,7 +91,7 @@ impl SessionRepo for SqliteStore {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL")
             .bind(subject_id)
             .bind(now)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())
@@ -108,7 +108,7 @@ impl SessionRepo for SqliteStore {
         .bind(sqlx::types::Json(&t.payload))
         .bind(Utc::now())
         .bind(t.expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -128,7 +128,7 @@ impl SessionRepo for SqliteStore {
         .bind(token_hash)
         .bind(purpose.as_str())
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .map_err(error::other)?;
         let Some(row) = row else { return Ok(None) };

@@ -92,7 +92,7 @@ impl StaffRepo for SqliteStore {
     }
 
     async fn create_staff(&self, new: NewStaff, memberships: &[Membership]) -> StoreResult<Staff> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let staff = insert(&mut tx, new, memberships).await?;
         tx.commit().await.map_err(error::other)?;
         Ok(staff)
@@ -105,7 +105,7 @@ impl StaffRepo for SqliteStore {
     ) -> StoreResult<Option<(Business, Staff)>> {
         // BEGIN IMMEDIATE takes the write lock before the count, so two processes
         // starting at once cannot both see an empty staff table.
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
         let existing: i64 =
             sqlx::query_scalar("SELECT count(*) FROM staff").fetch_one(&mut *tx).await.map_err(error::other)?;
         if existing > 0 {
@@ -143,7 +143,7 @@ impl StaffRepo for SqliteStore {
             .bind(id.0)
             .bind(password_hash)
             .bind(Utc::now())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())
@@ -172,7 +172,7 @@ impl StaffRepo for SqliteStore {
         business_id: BusinessId,
         memberships: &[Membership],
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query("DELETE FROM staff_memberships WHERE staff_id = $1 AND business_id = $2")
             .bind(id.0)
             .bind(business_id.0)
@@ -184,7 +184,7 @@ impl StaffRepo for SqliteStore {
     }
 
     async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         insert_memberships(&mut tx, id, memberships).await?;
         tx.commit().await.map_err(error::other)
     }

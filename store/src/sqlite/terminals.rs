@@ -43,7 +43,7 @@ impl TerminalRepo for SqliteStore {
         .bind(&t.key_prefix)
         .bind(&t.key_hash)
         .bind(t.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
@@ -70,7 +70,7 @@ impl TerminalRepo for SqliteStore {
         let done = sqlx::query("UPDATE terminals SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(at)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(done.rows_affected() == 1)
@@ -80,7 +80,7 @@ impl TerminalRepo for SqliteStore {
         sqlx::query("UPDATE terminals SET last_used_at = $2 WHERE id = $1")
             .bind(id)
             .bind(at)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(error::other)?;
         Ok(())
