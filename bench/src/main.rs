@@ -209,9 +209,13 @@ async fn compare(
                 }
             );
             let mut pair = (0.0, 0.0);
+            // Settings to try on the servers it starts come from this
+            // process's own `STAMPEDE_*` variables (the engine, database and
+            // port are set by the bench itself).
+            let extra: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STAMPEDE_")).collect();
             for hot in [false, true] {
                 say(&format!("starting a server: {label}…"));
-                let server = Server::start(&bin, backend, engine_name, &[]).await?;
+                let server = Server::start(&bin, backend, engine_name, &extra).await?;
                 say(&format!("seeding {} cards…", cli.cards));
                 let world = seed(&server.db, &seed_options(cli)).await?;
                 let shared = Shared::new(server.base.clone(), world);

@@ -54,7 +54,15 @@ impl Server {
             .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "300")
             .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "3");
         for (k, v) in extra_env {
-            cmd.env(k, v);
+            if !matches!(
+                k.as_str(),
+                "STAMPEDE_SERVER__PORT"
+                    | "STAMPEDE_DATABASE__BACKEND"
+                    | "STAMPEDE_DATABASE__URL"
+                    | "STAMPEDE_RUNTIME__ENGINE"
+            ) {
+                cmd.env(k, v);
+            }
         }
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
