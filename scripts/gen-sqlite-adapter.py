@@ -10,7 +10,7 @@ import sys
 def conv(s):
     s=s.replace('PgStore','SqliteStore').replace('PgRow','SqliteRow').replace('PgConnection','SqliteConnection').replace('PgPool','SqlitePool')
     s=s.replace('sqlx::postgres::','sqlx::sqlite::')
-    s=s.replace('QueryBuilder::<Postgres>','QueryBuilder::<Sqlite>').replace('use sqlx::{Postgres, QueryBuilder, Row};','use sqlx::{QueryBuilder, Row, Sqlite};')
+    s=s.replace('QueryBuilder::<Postgres>','QueryBuilder::<Sqlite>').replace('use sqlx::{Postgres, QueryBuilder, Row};','use sqlx::{QueryBuilder, Row, Sqlite};').replace('use sqlx::{Postgres, QueryBuilder};','use sqlx::{QueryBuilder, Sqlite};')
     for sch in ['customer.','business.','loyalty.','analytics.','identity.']:
         for kw in ['INTO ','FROM ','UPDATE ']:
             s=s.replace(kw+sch,kw)

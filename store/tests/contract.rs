@@ -748,11 +748,14 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
     store.mark_delivered(&[pending[0].seq, pending[1].seq]).await.expect("delivered");
     let rest = store.pending_outbox(10).await.expect("pending");
     assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].seq, pending[2].seq, "the one not marked is still pending");
     assert_eq!(store.outbox_backlog().await.expect("backlog"), 1);
 
     let messages: Vec<_> = ops.iter().map(|o| TransactionMessage::from_entry(&o.entry, Some("r".into()))).collect();
     store.put_transactions(&messages).await.expect("put");
     store.put_transactions(&messages[..2]).await.expect("put again: idempotent");
+    let pair = [messages[0].clone(), messages[0].clone()];
+    store.put_transactions(&pair).await.expect("put one id twice in one call");
     assert_eq!(store.count_history().await.expect("count"), 3);
     let page = store.card_history(a.id, PageRequest::new(None, Some(2))).await.expect("history");
     assert_eq!(page.items[0], messages[2]);

@@ -1,5 +1,8 @@
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use sqlx::types::Json;
+use sqlx::{QueryBuilder, Sqlite};
 use stampede_domain::ids::{CardId, CustomerId};
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::page::{Page, PageRequest};
@@ -13,20 +16,25 @@ use crate::error;
 #[async_trait]
 impl HistoryStore for SqliteStore {
     async fn put_transactions(&self, items: &[TransactionMessage]) -> StoreResult<()> {
+        // One multi-row statement per 500 items (a statement per item held
+        // SQLite's one writer connection for a round trip each); an id twice
+        // in one call is written once.
+        let mut seen = HashSet::new();
+        let unique: Vec<&TransactionMessage> = items.iter().filter(|m| seen.insert(m.transaction_id)).collect();
         let mut tx = self.writer().begin().await.map_err(error::other)?;
-        for m in items {
-            sqlx::query(
-                "INSERT INTO transaction_history (transaction_id, card_id, customer_id, at, item)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (transaction_id) DO NOTHING",
-            )
-            .bind(m.transaction_id)
-            .bind(m.card_id.0)
-            .bind(m.customer_id.0)
-            .bind(m.timestamp)
-            .bind(Json(m))
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
+        for chunk in unique.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO transaction_history (transaction_id, card_id, customer_id, at, item) ",
+            );
+            q.push_values(chunk, |mut b, m| {
+                b.push_bind(m.transaction_id)
+                    .push_bind(m.card_id.0)
+                    .push_bind(m.customer_id.0)
+                    .push_bind(m.timestamp)
+                    .push_bind(Json(*m));
+            });
+            q.push(" ON CONFLICT (transaction_id) DO NOTHING");
+            q.build().execute(&mut *tx).await.map_err(error::other)?;
         }
         tx.commit().await.map_err(error::other)
     }
