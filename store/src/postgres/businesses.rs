@@ -50,8 +50,12 @@ pub(super) async fn insert(conn: &mut PgConnection, new: NewBusiness) -> StoreRe
 #[async_trait]
 impl BusinessRepo for PgStore {
     async fn create_business(&self, new: NewBusiness) -> StoreResult<Business> {
-        let mut conn = self.pool().acquire().await.map_err(error::other)?;
-        insert(&mut conn, new).await
+        // A transaction (of one statement) so the write is plain to see, also
+        // to the SQLite generator, which routes writing methods to its writer.
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let business = insert(&mut tx, new).await?;
+        tx.commit().await.map_err(error::other)?;
+        Ok(business)
     }
 
     async fn get_business(&self, id: BusinessId) -> StoreResult<Option<Business>> {

@@ -40,19 +40,19 @@ pub struct SqliteStore {
     reads: SqlitePool,
     writes: SqlitePool,
     /// While any clone lives, the WAL checkpointer (`checkpoint.rs`) runs.
-    _alive: Arc<()>,
+    alive: Arc<()>,
 }
 
 impl SqliteStore {
     /// `writes` should hold one connection (see the module docs); `reads` may
     /// be read-only.
     pub fn new(reads: SqlitePool, writes: SqlitePool) -> Self {
-        Self { reads, writes, _alive: Arc::new(()) }
+        Self { reads, writes, alive: Arc::new(()) }
     }
 
     /// A handle that stops being upgradable when the last clone is dropped.
     pub(crate) fn alive(&self) -> Weak<()> {
-        Arc::downgrade(&self._alive)
+        Arc::downgrade(&self.alive)
     }
 
     /// The read pool.
