@@ -21,6 +21,17 @@ pub(crate) fn other(err: sqlx::Error) -> StoreError {
     map(err, "record")
 }
 
+/// Map an error of the direct SQLite path (`sqlite::direct`), by the same
+/// rules: busy or locked is transient, the rest is an internal error.
+pub(crate) fn sqlite_direct(err: rusqlite::Error) -> StoreError {
+    let code = err.sqlite_error().map(|e| e.extended_code.to_string());
+    if is_transient(code.as_deref()) {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Other(err.to_string())
+    }
+}
+
 /// SQLSTATEs (PostgreSQL) and result codes (SQLite) that say "try again".
 fn is_transient(code: Option<&str>) -> bool {
     matches!(

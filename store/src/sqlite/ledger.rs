@@ -1,16 +1,15 @@
 //! The transaction path on SQLite: the same steps as the PostgreSQL adapter
-//! (see there), as a loop of prepared statements inside one `BEGIN IMMEDIATE`
-//! transaction: SQLite runs in process, so a statement costs microseconds and
-//! the commit (one fsync) is what a batch amortises. Written by hand, not
-//! generated.
-
-use std::collections::HashSet;
+//! (see there). The group commit itself runs on the writer connection's handle
+//! (`direct`): one `BEGIN IMMEDIATE` transaction, a prepared statement per step
+//! run once per operation; SQLite runs in process, so a statement costs
+//! microseconds and the commit (one fsync) is what a batch amortises. Written
+//! by hand, not generated.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
@@ -20,7 +19,7 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::error;
-use crate::ledger_common::{Attempt, Retry, decide_groups, entry_metadata, split_metadata};
+use crate::ledger_common::{Attempt, Retry, split_metadata};
 
 pub(super) const ENTRY: &str =
     "SELECT id, card_id, customer_id, business_id, store_id, program_id, program_version, kind,
@@ -80,168 +79,18 @@ impl SqliteStore {
         tx.commit().await.map_err(error::other)
     }
 
-    /// One attempt. `Err(dups)` names operations whose key was already stored.
+    /// One attempt. `Err(dups)` names operations whose key was already
+    /// stored. Runs on the writer connection's handle, on this thread (see
+    /// `direct`): one hand-off to sqlx's connection thread per batch.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
-        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await.map_err(error::other)?;
-        let written = write_ops(&mut tx, ops).await?;
-        if written.is_ok() {
-            tx.commit().await.map_err(error::other)?;
-        }
-        Ok(written) // on duplicates, dropping `tx` rolls back
+        let mut conn = self.writer().acquire().await.map_err(error::other)?;
+        let mut locked = conn.lock_handle().await.map_err(error::other)?;
+        super::direct::write_batch(locked.as_raw_handle(), ops).map_err(error::sqlite_direct)
     }
 }
 
-/// Take one unit of stock per operation on a stocked reward, in order. The
-/// operations that find none left are returned, to be dropped.
-async fn take_stock(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<Option<Vec<(usize, CommitOutcome)>>> {
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let Some(reward) = op.stock_reward else { continue };
-        let done = sqlx::query("UPDATE rewards SET stock = stock - 1 WHERE id = $1 AND stock > 0")
-            .bind(reward)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        if done.rows_affected() == 0 {
-            out.push((i, CommitOutcome::OutOfStock));
-        }
-    }
-    Ok(if out.is_empty() { None } else { Some(out) })
-}
-
-/// Rows per multi-row statement: 20 columns × 400 stays far below SQLite's
-/// 32,766 bound parameters.
+/// Rows per `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 400;
-
-/// The statements of a batch, inside the caller's transaction. Each step is
-/// one multi-row statement per `CHUNK` operations, not one per operation: on
-/// SQLite every statement is a round trip to the connection's thread, and the
-/// one writer connection is what every write in the process queues for, so
-/// its time per batch is what bounds throughput.
-async fn write_ops(tx: &mut SqliteConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
-    let now = Utc::now();
-
-    // (1) Idempotency records; a key that comes back was inserted now. Two
-    // operations of one batch with the same key: the first one inserted it.
-    let keyed: Vec<(usize, &IdempotencyRecord)> =
-        ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
-    let mut inserted: HashSet<(String, String)> = HashSet::new();
-    for chunk in keyed.chunks(CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at, expires_at) ",
-        );
-        q.push_values(chunk, |mut b, (_, r)| {
-            b.push_bind(&r.scope)
-                .push_bind(&r.key)
-                .push_bind(&r.fingerprint)
-                .push_bind(i64::from(r.status))
-                .push_bind(&r.body)
-                .push_bind(now)
-                .push_bind(r.expires_at);
-        });
-        q.push(" ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key");
-        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
-            inserted.insert((row.try_get(0).map_err(error::other)?, row.try_get(1).map_err(error::other)?));
-        }
-    }
-    let dups: Vec<(usize, CommitOutcome)> = keyed
-        .iter()
-        .filter(|(_, r)| !inserted.remove(&(r.scope.clone(), r.key.clone())))
-        .map(|(i, _)| (*i, CommitOutcome::Duplicate))
-        .collect();
-    if !dups.is_empty() {
-        return Ok(Err(dups));
-    }
-    if let Some(out) = take_stock(tx, ops).await? {
-        return Ok(Err(out));
-    }
-
-    // (2) One row per card, checked against the version its first operation
-    // saw; the ids that come back are the cards that were updated.
-    let groups = decide_groups(ops);
-    let mut updated = HashSet::new();
-    for chunk in groups.chunks(CHUNK) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("WITH v (id, expected, stamps, points, state, version, next_expiry_at) AS (");
-        q.push_values(chunk, |mut b, g| {
-            let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
-            b.push_bind(g.card_id.0)
-                .push_bind(g.expected_version)
-                .push_bind(stamps)
-                .push_bind(points)
-                .push_bind(Json(&g.last.book))
-                .push_bind(g.last.new_version)
-                .push_bind(g.last.next_expiry_at);
-        });
-        q.push(
-            ") UPDATE cards SET stamps = v.stamps, points = v.points, state = v.state, version = v.version,
-                 next_expiry_at = v.next_expiry_at, updated_at = ",
-        );
-        q.push_bind(now);
-        q.push(" FROM v WHERE cards.id = v.id AND cards.version = v.expected RETURNING cards.id");
-        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
-            updated.insert(CardId(row.try_get(0).map_err(error::other)?));
-        }
-    }
-
-    // (3) Conflicted cards keep no idempotency record (rare: one statement each).
-    for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
-        if let Some(r) = &op.idempotency {
-            sqlx::query("DELETE FROM idempotency WHERE scope = $1 AND key = $2")
-                .bind(&r.scope)
-                .bind(&r.key)
-                .execute(&mut *tx)
-                .await
-                .map_err(error::other)?;
-        }
-    }
-
-    // (4) Ledger and outbox rows of what committed.
-    let committed: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
-    for chunk in committed.chunks(CHUNK) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
-                 program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
-                 reward_id, reverses_id, terminal_id, staff_id, metadata, created_at) ",
-        );
-        q.push_values(chunk, |mut b, op| {
-            let x = &op.entry;
-            b.push_bind(x.id)
-                .push_bind(x.card_id.0)
-                .push_bind(x.customer_id.0)
-                .push_bind(x.business_id.0)
-                .push_bind(x.store_id.map(|s| s.0))
-                .push_bind(x.program_id)
-                .push_bind(x.program_version)
-                .push_bind(x.kind.as_str())
-                .push_bind(if x.points { 0 } else { x.delta })
-                .push_bind(if x.points { x.delta } else { 0 })
-                .push_bind(if x.points { "points" } else { "stamps" })
-                .push_bind(x.balance_after)
-                .push_bind(x.amount_minor)
-                .push_bind(&x.currency)
-                .push_bind(x.reward_id)
-                .push_bind(x.reverses_id)
-                .push_bind(x.terminal_id)
-                .push_bind(x.staff_id)
-                .push_bind(Json(entry_metadata(x)))
-                .push_bind(x.created_at);
-        });
-        q.build().execute(&mut *tx).await.map_err(error::other)?;
-
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) ");
-        q.push_values(chunk, |mut b, op| {
-            let o = &op.outbox;
-            b.push_bind(o.event_id)
-                .push_bind(o.card_id.map(|c| c.0))
-                .push_bind(&o.topic)
-                .push_bind(Json(&o.payload))
-                .push_bind(now);
-        });
-        q.build().execute(&mut *tx).await.map_err(error::other)?;
-    }
-    Ok(Ok(updated))
-}
 
 fn idempotency_from_row(row: &SqliteRow) -> StoreResult<IdempotencyRecord> {
     let status: i64 = row.try_get("status").map_err(error::other)?;
@@ -398,7 +247,11 @@ impl LedgerRepo for SqliteStore {
             None => None,
         };
         let Some(op) = decide(current, stored) else { return Ok(None) };
-        let outcome = match write_ops(&mut tx, &[&op]).await? {
+        let written = {
+            let mut locked = tx.lock_handle().await.map_err(error::other)?;
+            super::direct::write_in_transaction(locked.as_raw_handle(), &[&op]).map_err(error::sqlite_direct)?
+        };
+        let outcome = match written {
             Ok(updated) if updated.contains(&op.card.card_id) => CommitOutcome::Committed,
             Ok(_) => CommitOutcome::Conflict,
             Err(drops) => drops.first().map(|d| d.1).unwrap_or(CommitOutcome::Duplicate),

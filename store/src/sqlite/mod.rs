@@ -17,6 +17,7 @@ mod businesses;
 mod cards;
 pub(crate) mod checkpoint;
 mod customers;
+mod direct;
 mod exports;
 mod history;
 mod inbox;
