@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use moka::future::Cache;
+use stampede_domain::card::Card;
 use stampede_domain::ids::{BusinessId, CardId, CustomerId};
 use stampede_domain::ports::{Store, StoreResult};
 use uuid::Uuid;
@@ -16,6 +17,16 @@ pub struct CardFacts {
     pub program_id: Uuid,
     pub business_id: BusinessId,
     pub customer_id: CustomerId,
+}
+
+/// A card found in the directory.
+pub struct Resolved {
+    pub facts: CardFacts,
+    /// The whole card, when the lookup had to read it from the store: its
+    /// state as of now, which the card runtime can start from instead of
+    /// reading it again (a copy gone stale is caught by the commit's version
+    /// check).
+    pub fresh: Option<Box<Card>>,
 }
 
 pub struct Directory {
@@ -30,23 +41,42 @@ impl Directory {
     }
 
     pub async fn by_id(&self, id: CardId) -> StoreResult<Option<CardFacts>> {
-        if let Some(f) = self.by_id.get(&id).await {
-            return Ok(Some(f));
-        }
-        let Some(card) = self.store.get_card(id).await? else { return Ok(None) };
-        let facts =
-            CardFacts { id, program_id: card.program_id, business_id: card.business_id, customer_id: card.customer_id };
-        self.by_id.insert(id, facts).await;
-        Ok(Some(facts))
+        Ok(self.resolve_id(id).await?.map(|r| r.facts))
     }
 
     pub async fn by_code(&self, code: &str) -> StoreResult<Option<CardFacts>> {
+        Ok(self.resolve_code(code).await?.map(|r| r.facts))
+    }
+
+    /// The card's facts and, when they were not cached, the card as read just
+    /// now (so the caller need not read it again).
+    pub async fn resolve_id(&self, id: CardId) -> StoreResult<Option<Resolved>> {
+        if let Some(facts) = self.by_id.get(&id).await {
+            return Ok(Some(Resolved { facts, fresh: None }));
+        }
+        let Some(card) = self.store.get_card(id).await? else { return Ok(None) };
+        Ok(Some(self.remember(card).await))
+    }
+
+    /// As [`Directory::resolve_id`], by the code scanned at the counter.
+    pub async fn resolve_code(&self, code: &str) -> StoreResult<Option<Resolved>> {
         let code = code.trim().to_ascii_uppercase();
         if let Some(id) = self.by_code.get(&code).await {
-            return self.by_id(id).await;
+            return self.resolve_id(id).await;
         }
         let Some(card) = self.store.find_card_by_code(&code).await? else { return Ok(None) };
         self.by_code.insert(code, card.id).await;
-        self.by_id(card.id).await
+        Ok(Some(self.remember(card).await))
+    }
+
+    async fn remember(&self, card: Card) -> Resolved {
+        let facts = CardFacts {
+            id: card.id,
+            program_id: card.program_id,
+            business_id: card.business_id,
+            customer_id: card.customer_id,
+        };
+        self.by_id.insert(card.id, facts).await;
+        Resolved { facts, fresh: Some(Box::new(card)) }
     }
 }

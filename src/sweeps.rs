@@ -30,6 +30,7 @@ pub async fn expire_due(store: &dyn Store, cache: &dyn Cache, engine: &dyn CardE
             idempotency: None,
             render: render_transaction,
             at: now,
+            card_hint: Some(Box::new(card)),
         };
         if let Ok(CardReply::Done { .. }) = engine.execute(request).await {
             expired += 1;

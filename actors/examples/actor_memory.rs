@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
                     idempotency: None,
                     render,
                     at,
+                    card_hint: None,
                 };
                 let _ = e.execute(req).await;
             }));

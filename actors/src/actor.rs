@@ -64,8 +64,10 @@ struct Loaded {
     facts: CardFacts,
     committed: CardState,
     speculative: CardState,
-    /// Transactions of this card cancelled (committed or in flight).
-    reversed: HashSet<Uuid>,
+    /// Transactions of this card cancelled (committed or in flight): read
+    /// from the store when the first cancellation arrives, not at activation
+    /// (most cards are never cancelled on).
+    reversed: Option<HashSet<Uuid>>,
 }
 
 /// What an actor remembers of idempotency keys: the full answers of the
@@ -78,18 +80,24 @@ pub struct KeyMemory {
     pub seen_max: usize,
 }
 
+/// What every card actor uses and none owns: one pointer per actor, so an
+/// idle actor costs little more than its card.
+pub struct Shared {
+    pub store: Arc<dyn Store>,
+    pub writers: Writers,
+    pub registry: Arc<Registry>,
+    pub metrics: RuntimeMetrics,
+    /// Messages a mailbox holds (and commands deferred during a reload).
+    pub mailbox: usize,
+    pub keys: KeyMemory,
+}
+
 pub struct CardActor {
     id: CardId,
-    store: Arc<dyn Store>,
-    writers: Writers,
-    registry: Arc<Registry>,
-    metrics: RuntimeMetrics,
+    shared: Arc<Shared>,
     last_used: Arc<AtomicU64>,
-    mailbox: usize,
-    recent_capacity: usize,
     /// Made on the first commit: an actor that only serves reads stays small.
     seen: Option<Box<crate::seen::SeenKeys>>,
-    keys: KeyMemory,
     loaded: Option<Loaded>,
     /// Set when the card does not exist, or loading failed.
     unavailable: Option<RuntimeError>,
@@ -99,70 +107,35 @@ pub struct CardActor {
     /// reload instead of piling more doomed operations onto the pipeline.
     deferred: VecDeque<Execute>,
     recent: VecDeque<(String, Recent)>,
+    /// The card as the request that started this actor read it: used instead
+    /// of a read at start.
+    preloaded: Option<Box<Card>>,
 }
 
 impl CardActor {
-    #[expect(clippy::too_many_arguments, reason = "built in one place, by the registry")]
-    pub fn new(
-        id: CardId,
-        store: Arc<dyn Store>,
-        writers: Writers,
-        registry: Arc<Registry>,
-        metrics: RuntimeMetrics,
-        last_used: Arc<AtomicU64>,
-        mailbox: usize,
-        keys: KeyMemory,
-    ) -> Self {
+    pub fn new(id: CardId, shared: Arc<Shared>, last_used: Arc<AtomicU64>, preloaded: Option<Box<Card>>) -> Self {
         Self {
             id,
-            store,
-            writers,
-            registry,
-            metrics,
+            shared,
             last_used,
-            mailbox,
-            recent_capacity: keys.answers,
             seen: None,
-            keys,
             loaded: None,
             unavailable: None,
             inflight: 0,
             stale: false,
             deferred: VecDeque::new(),
             recent: VecDeque::new(),
+            preloaded,
         }
     }
 
     /// Load (or reload) the card, blocking the mailbox meanwhile.
     fn load(&mut self, ctx: &mut Context<Self>) {
-        let store = Arc::clone(&self.store);
+        let store = Arc::clone(&self.shared.store);
         let id = self.id;
-        let fut = async move {
-            let card = store.get_card(id).await?;
-            let reversed = match &card {
-                Some(_) => store.card_reversals(id).await?,
-                None => Vec::new(),
-            };
-            Ok::<(Option<Card>, Vec<Uuid>), stampede_domain::ports::StoreError>((card, reversed))
-        };
-        ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
-            Ok((Some(card), reversed)) => {
-                let state = card.state();
-                act.loaded = Some(Loaded {
-                    facts: CardFacts::of(&card),
-                    committed: state.clone(),
-                    speculative: state,
-                    reversed: reversed.into_iter().collect(),
-                });
-                act.unavailable = None;
-                act.stale = false;
-                // Run what waited for the reload, in arrival order.
-                let waiting: Vec<Execute> = act.deferred.drain(..).collect();
-                for msg in waiting {
-                    <CardActor as Handler<Execute>>::handle(act, msg, ctx);
-                }
-            }
-            Ok((None, _)) => {
+        ctx.wait(async move { store.get_card(id).await }.into_actor(self).map(|result, act, ctx| match result {
+            Ok(Some(card)) => act.install(&card, ctx),
+            Ok(None) => {
                 act.unavailable = Some(RuntimeError::NotFound);
                 ctx.stop();
             }
@@ -177,6 +150,40 @@ impl CardActor {
         }));
     }
 
+    /// Start from `card` (just read), then run what waited for it.
+    fn install(&mut self, card: &Card, ctx: &mut Context<Self>) {
+        let state = card.state();
+        self.loaded =
+            Some(Loaded { facts: CardFacts::of(card), committed: state.clone(), speculative: state, reversed: None });
+        self.unavailable = None;
+        self.stale = false;
+        // Run what waited for the reload, in arrival order.
+        let waiting: Vec<Execute> = self.deferred.drain(..).collect();
+        for msg in waiting {
+            <CardActor as Handler<Execute>>::handle(self, msg, ctx);
+        }
+    }
+
+    /// Read which of the card's transactions are cancelled, then run `msg`
+    /// (a cancellation), blocking the mailbox meanwhile so order holds.
+    fn load_reversals(&mut self, msg: Execute, ctx: &mut Context<Self>) {
+        let store = Arc::clone(&self.shared.store);
+        let id = self.id;
+        let fut = async move { store.card_reversals(id).await };
+        ctx.wait(fut.into_actor(self).map(move |result, act, ctx| match result {
+            Ok(ids) => {
+                if let Some(l) = act.loaded.as_mut() {
+                    l.reversed = Some(ids.into_iter().collect());
+                }
+                <CardActor as Handler<Execute>>::handle(act, msg, ctx);
+            }
+            Err(e) => {
+                tracing::warn!(card = %act.id, error = %e, "loading a card's cancellations failed");
+                let _ = msg.reply.send(Err(RuntimeError::Unavailable));
+            }
+        }));
+    }
+
     fn touch(&self) {
         self.last_used.store(crate::registry::now_millis(), Ordering::Relaxed);
     }
@@ -187,7 +194,7 @@ impl CardActor {
             return;
         }
         self.recent.push_back((key, entry));
-        while self.recent.len() > self.recent_capacity {
+        while self.recent.len() > self.shared.keys.answers {
             // Never forget a pending key: its waiters need the answer.
             match self.recent.iter().position(|(_, r)| matches!(r, Recent::Done { .. })) {
                 Some(i) => {
@@ -214,7 +221,7 @@ impl CardActor {
                 match &answer {
                     Ok(CardReply::Done { status, body, .. }) => {
                         slot.1 = Recent::Done { fingerprint, status: *status, body: body.clone() };
-                        let KeyMemory { seen_for, seen_max, .. } = self.keys;
+                        let KeyMemory { seen_for, seen_max, .. } = self.shared.keys;
                         self.seen
                             .get_or_insert_with(|| Box::new(crate::seen::SeenKeys::new(seen_for, seen_max)))
                             .insert(&key, std::time::Instant::now());
@@ -247,14 +254,17 @@ impl Actor for CardActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.mailbox);
-        self.metrics.activations.inc();
-        self.load(ctx);
+        ctx.set_mailbox_capacity(self.shared.mailbox);
+        self.shared.metrics.activations.inc();
+        match self.preloaded.take() {
+            Some(card) => self.install(&card, ctx),
+            None => self.load(ctx),
+        }
     }
 
     fn stopped(&mut self, ctx: &mut Self::Context) {
-        self.metrics.passivations.inc();
-        self.registry.forget(self.id, &ctx.address());
+        self.shared.metrics.passivations.inc();
+        self.shared.registry.forget(self.id, &ctx.address());
     }
 }
 
@@ -288,8 +298,8 @@ impl Handler<Execute> for CardActor {
             return;
         }
         if self.stale {
-            if self.deferred.len() >= self.mailbox {
-                self.metrics.overloaded.inc();
+            if self.deferred.len() >= self.shared.mailbox {
+                self.shared.metrics.overloaded.inc();
                 let _ = reply.send(Err(RuntimeError::Overloaded));
             } else {
                 self.deferred.push_back(Execute { request: req, reply });
@@ -313,7 +323,7 @@ impl Handler<Execute> for CardActor {
             match recent {
                 Recent::Done { fingerprint, status, body } => {
                     let answer = if *fingerprint == idem.fingerprint {
-                        self.metrics.replays.inc();
+                        self.shared.metrics.replays.inc();
                         Ok(CardReply::Done { status: *status, body: body.clone(), replayed: true })
                     } else {
                         Err(RuntimeError::KeyReused)
@@ -322,7 +332,7 @@ impl Handler<Execute> for CardActor {
                 }
                 Recent::Pending { fingerprint, waiters } => {
                     if *fingerprint == idem.fingerprint {
-                        self.metrics.replays.inc();
+                        self.shared.metrics.replays.inc();
                         waiters.push(reply);
                     } else {
                         let _ = reply.send(Err(RuntimeError::KeyReused));
@@ -337,8 +347,8 @@ impl Handler<Execute> for CardActor {
         if let (Some(k), Some(idem)) = (&key, &req.idempotency)
             && self.seen.as_mut().is_some_and(|seen| seen.contains(k, std::time::Instant::now()))
         {
-            self.metrics.replays.inc();
-            let store = Arc::clone(&self.store);
+            self.shared.metrics.replays.inc();
+            let store = Arc::clone(&self.shared.store);
             let (scope, ikey, fingerprint) = (idem.scope.clone(), idem.key.clone(), idem.fingerprint.clone());
             actix::spawn(async move {
                 let answer = match store.get_idempotency(&scope, &ikey).await {
@@ -356,10 +366,14 @@ impl Handler<Execute> for CardActor {
         }
 
         // Apply the rules to the speculative state.
+        if matches!(req.command, Command::Cancel { .. }) && loaded.reversed.is_none() {
+            self.load_reversals(Execute { request: req, reply }, ctx);
+            return;
+        }
         if let Command::Cancel { original, .. } = &req.command
-            && loaded.reversed.contains(&original.id)
+            && loaded.reversed.as_ref().is_some_and(|r| r.contains(&original.id))
         {
-            self.metrics.refused("not_cancellable");
+            self.shared.metrics.refused("not_cancellable");
             let _ = reply.send(Ok(CardReply::Refused(stampede_domain::card::Refusal::NotCancellable)));
             return;
         }
@@ -369,10 +383,10 @@ impl Handler<Execute> for CardActor {
             Err(refusal) => {
                 // Perhaps the request ran before (a retry after a restart, when
                 // the effect makes it impossible now): the stored answer wins.
-                self.metrics.refused(refusal.code());
-                let store = Arc::clone(&self.store);
+                self.shared.metrics.refused(refusal.code());
+                let store = Arc::clone(&self.shared.store);
                 let idem = req.idempotency.clone();
-                let metrics = self.metrics.clone();
+                let metrics = self.shared.metrics.clone();
                 tokio::spawn(async move {
                     let answer = match idem {
                         Some(i) => match store.get_idempotency(&i.scope, &i.key).await {
@@ -394,13 +408,13 @@ impl Handler<Execute> for CardActor {
         let prepared = prepare(&req, loaded.facts, &loaded.speculative, &next, &effect);
         let prepared_expected = prepared.op.card.expected_version;
         let (done_tx, done_rx) = oneshot::channel();
-        let writer = self.writers.for_card(self.id);
+        let writer = self.shared.writers.for_card(self.id);
         match writer.try_send(WriteRequest { op: prepared.op, done: done_tx }) {
             Ok(()) => {
-                self.metrics.writer_queue.inc();
+                self.shared.metrics.writer_queue.inc();
             }
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
-                self.metrics.overloaded.inc();
+                self.shared.metrics.overloaded.inc();
                 let _ = reply.send(Err(RuntimeError::Overloaded));
                 return;
             }
@@ -410,12 +424,12 @@ impl Handler<Execute> for CardActor {
             }
         }
         // Accepted: the speculative state moves on.
-        if let Some(r) = effect.reverses {
-            loaded.reversed.insert(r);
+        if let (Some(r), Some(reversed)) = (effect.reverses, loaded.reversed.as_mut()) {
+            reversed.insert(r);
         }
         loaded.speculative = next.clone();
         self.inflight += 1;
-        self.metrics.actor_inflight.inc();
+        self.shared.metrics.actor_inflight.inc();
         if let (Some(k), Some(idem)) = (&key, &req.idempotency) {
             self.remember(k.clone(), Recent::Pending { fingerprint: idem.fingerprint.clone(), waiters: Vec::new() });
         }
@@ -426,7 +440,7 @@ impl Handler<Execute> for CardActor {
         let wait = async move { done_rx.await.unwrap_or(Err(())) };
         ctx.spawn(wait.into_actor(self).map(move |outcome, act, ctx| {
             act.inflight -= 1;
-            act.metrics.actor_inflight.dec();
+            act.shared.metrics.actor_inflight.dec();
             match outcome {
                 Ok(CommitOutcome::Committed) => {
                     if let Some(l) = act.loaded.as_mut()
@@ -442,8 +456,8 @@ impl Handler<Execute> for CardActor {
                     // restart): answer with what was stored. Our speculative
                     // state counted an effect that did not happen: reload.
                     act.stale = true;
-                    let store = Arc::clone(&act.store);
-                    let metrics = act.metrics.clone();
+                    let store = Arc::clone(&act.shared.store);
+                    let metrics = act.shared.metrics.clone();
                     let lookup = async move {
                         let Some(i) = idem else { return Err(RuntimeError::Unavailable) };
                         match store.get_idempotency(&i.scope, &i.key).await {
@@ -459,14 +473,14 @@ impl Handler<Execute> for CardActor {
                 }
                 Ok(CommitOutcome::OutOfStock) => {
                     act.stale = true;
-                    act.metrics.refused("out_of_stock");
+                    act.shared.metrics.refused("out_of_stock");
                     act.settle(key, reply, Ok(CardReply::Refused(stampede_domain::card::Refusal::OutOfStock)));
                 }
                 Ok(CommitOutcome::Conflict) => {
                     tracing::debug!(card = %act.id, expected = expected_version, inflight = act.inflight, "version conflict");
                     act.stale = true;
-                    if let (Some(r), Some(l)) = (reversed, act.loaded.as_mut()) {
-                        l.reversed.remove(&r);
+                    if let (Some(r), Some(set)) = (reversed, act.loaded.as_mut().and_then(|l| l.reversed.as_mut())) {
+                        set.remove(&r);
                     }
                     act.settle(key, reply, Err(RuntimeError::Conflict));
                 }

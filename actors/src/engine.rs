@@ -12,7 +12,7 @@ use stampede_domain::ids::CardId;
 use stampede_domain::ports::Store;
 use tokio::sync::oneshot;
 
-use crate::actor::{Execute, Snapshot};
+use crate::actor::{Execute, Shared, Snapshot};
 use crate::metrics::RuntimeMetrics;
 use crate::registry::{Registry, Spawner};
 use crate::request::{CardReply, CardRequest, RuntimeError};
@@ -98,22 +98,37 @@ impl ActorEngine {
         let registry = Arc::new(Registry::new(metrics.clone()));
         let spawner = Spawner {
             arbiters: Arc::new(handles),
-            store,
-            writers,
-            mailbox: config.mailbox,
-            keys: crate::actor::KeyMemory {
-                answers: config.recent_keys,
-                seen_for: config.seen_keys_for,
-                seen_max: config.seen_keys_max,
-            },
+            shared: Arc::new(Shared {
+                store,
+                writers,
+                registry: Arc::clone(&registry),
+                metrics: metrics.clone(),
+                mailbox: config.mailbox,
+                keys: crate::actor::KeyMemory {
+                    answers: config.recent_keys,
+                    seen_for: config.seen_keys_for,
+                    seen_max: config.seen_keys_max,
+                },
+            }),
         };
         let sweeper = Arc::clone(&registry);
         let (idle, cap) = (config.idle_timeout, config.max_actors);
         spawner.arbiters[0].spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
+            // The most actors since memory was last handed back.
+            let mut high = 0usize;
             loop {
                 tick.tick().await;
                 sweeper.sweep(idle, cap);
+                // Passivated actors' memory goes back to the allocator, which
+                // keeps it; after a large drop, hand it back to the system.
+                let now = sweeper.len();
+                high = high.max(now);
+                if high - now >= (high / 10).max(10_000) {
+                    sweeper.shrink();
+                    crate::memory::release_free_memory();
+                    high = now;
+                }
             }
         });
         Arc::new(Self { registry, spawner, metrics, _system: system })
@@ -130,10 +145,12 @@ impl ActorEngine {
 
     async fn once(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
         let card = request.card_id;
+        let mut request = request;
+        let mut hint = request.card_hint.take();
         let mut message = Some(Execute { request: Box::new(request), reply: oneshot::channel().0 });
         // An actor that just stopped is replaced once.
         for _ in 0..2 {
-            let addr = self.registry.get_or_start(card, &self.spawner);
+            let addr = self.registry.get_or_start(card, &self.spawner, &mut hint);
             let (tx, rx) = oneshot::channel();
             let mut msg = message.take().ok_or(RuntimeError::Unavailable)?;
             msg.reply = tx;
@@ -166,6 +183,8 @@ impl CardEngine for ActorEngine {
             idempotency: request.idempotency.clone(),
             render: request.render,
             at: request.at,
+            // The retry follows a conflict: the card changed, so read it anew.
+            card_hint: None,
         };
         match self.once(request).await {
             Err(RuntimeError::Conflict) => self.once(retry).await,

@@ -9,7 +9,8 @@
 //!   guarantees, to measure against;
 //! - [`prepare`]: what both write for an effect (ledger row, card update,
 //!   idempotency record, outbox event);
-//! - [`request`]: requests and replies; [`metrics`]: what the runtime exports.
+//! - [`request`]: requests and replies; [`metrics`]: what the runtime exports;
+//!   `memory`: returning passivated actors' memory to the system.
 //!
 //! The guarantees: an answer is sent only after its effect is committed; one
 //! idempotency key applies at most once (the database constraint is the
@@ -18,6 +19,7 @@
 
 pub mod actor;
 pub mod engine;
+mod memory;
 pub mod metrics;
 pub mod naive;
 pub mod prepare;

@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use dashmap::DashMap;
+use stampede_domain::card::Card;
 use stampede_domain::ids::CardId;
-use stampede_domain::ports::Store;
 
-use crate::actor::{CardActor, Passivate};
+use crate::actor::{CardActor, Passivate, Shared};
 use crate::metrics::RuntimeMetrics;
-use crate::writer::Writers;
 
 pub fn now_millis() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -37,10 +36,7 @@ pub struct Registry {
 #[derive(Clone)]
 pub struct Spawner {
     pub arbiters: Arc<Vec<ArbiterHandle>>,
-    pub store: Arc<dyn Store>,
-    pub writers: Writers,
-    pub mailbox: usize,
-    pub keys: crate::actor::KeyMemory,
+    pub shared: Arc<Shared>,
 }
 
 impl Registry {
@@ -56,19 +52,23 @@ impl Registry {
         self.map.is_empty()
     }
 
-    /// The card's actor, started if there is none.
-    pub fn get_or_start(self: &Arc<Self>, id: CardId, spawner: &Spawner) -> Addr<CardActor> {
+    /// The card's actor, started if there is none (from `hint`, the card as
+    /// the caller just read it, when given: it is taken only if an actor starts).
+    pub fn get_or_start(
+        self: &Arc<Self>,
+        id: CardId,
+        spawner: &Spawner,
+        hint: &mut Option<Box<Card>>,
+    ) -> Addr<CardActor> {
         if let Some(e) = self.map.get(&id) {
             return e.addr.clone();
         }
         let entry = self.map.entry(id).or_insert_with(|| {
             let last_used = Arc::new(AtomicU64::new(now_millis()));
             let arbiter = &spawner.arbiters[(id.0.as_u64_pair().1 as usize) % spawner.arbiters.len()];
-            let (registry, s, lu, metrics) =
-                (Arc::clone(self), spawner.clone(), Arc::clone(&last_used), self.metrics.clone());
-            let addr = CardActor::start_in_arbiter(arbiter, move |_| {
-                CardActor::new(id, s.store, s.writers, registry, metrics, lu, s.mailbox, s.keys)
-            });
+            let (shared, lu) = (Arc::clone(&spawner.shared), Arc::clone(&last_used));
+            let preloaded = hint.take().filter(|c| c.id == id);
+            let addr = CardActor::start_in_arbiter(arbiter, move |_| CardActor::new(id, shared, lu, preloaded));
             Entry { addr, last_used }
         });
         let addr = entry.addr.clone();
@@ -93,6 +93,11 @@ impl Registry {
     pub fn drop_stopped(&self, id: CardId) {
         self.map.remove_if(&id, |_, e| !e.addr.connected());
         self.metrics.active_actors.set(self.map.len() as i64);
+    }
+
+    /// Give back the map's room for entries no longer there.
+    pub fn shrink(&self) {
+        self.map.shrink_to_fit();
     }
 
     /// Passivate the idle and, above `cap`, the least recently used.

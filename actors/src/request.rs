@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use stampede_domain::card::{Command, Refusal};
+use stampede_domain::card::{Card, Command, Refusal};
 use stampede_domain::ids::{CardId, StoreId};
 use stampede_domain::ledger::LedgerEntry;
 use stampede_domain::program::{Campaign, ProgramRules};
@@ -62,6 +62,11 @@ pub struct CardRequest {
     pub render: Render,
     /// When the caller received it (for the transaction's timestamp).
     pub at: DateTime<Utc>,
+    /// The card as the caller read it just now, if it did (to authorize the
+    /// request). A card actor that is not running starts from this copy
+    /// instead of reading the card again; a copy that went stale meanwhile is
+    /// refused by the commit's version check, and the actor then reloads.
+    pub card_hint: Option<Box<Card>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

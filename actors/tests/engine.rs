@@ -107,6 +107,7 @@ fn stamp(w: &World, card: CardId, key: Option<String>) -> CardRequest {
         }),
         render,
         at: now,
+        card_hint: None,
     }
 }
 
@@ -197,6 +198,84 @@ async fn passivation_and_reactivation() {
     }
     assert!(matches!(engine.execute(stamp(&w, w.cards[0], None)).await, Ok(CardReply::Done { .. })));
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 2);
+}
+
+async fn passivate(engine: &ActorEngine) {
+    engine.passivate_all();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while engine.active_actors() > 0 {
+        assert!(std::time::Instant::now() < deadline, "actors stop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An actor started from the caller's copy of the card: a copy that went
+/// stale (another commit since) is refused by the version check, the actor
+/// reloads, and the engine's retry applies the command once, on the real state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_card_hint_is_caught_and_retried() {
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let card = w.cards[0];
+    let stale = w.store.get_card(card).await.expect("get").expect("card");
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    assert!(matches!(engine.execute(stamp(&w, card, None)).await, Ok(CardReply::Done { .. })));
+    passivate(&engine).await;
+
+    let mut req = stamp(&w, card, Some("hinted".into()));
+    req.card_hint = Some(Box::new(stale.clone()));
+    let Ok(CardReply::Done { body, replayed: false, .. }) = engine.execute(req).await else {
+        panic!("the retry applies the command")
+    };
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(body["balance"], 2, "applied on the committed state, not the stale copy");
+    let now = w.store.get_card(card).await.expect("get").expect("card");
+    assert_eq!((now.balance, now.version), (2, stale.version + 2));
+
+    // A fresh copy is used as is: no conflict, one more stamp.
+    passivate(&engine).await;
+    let mut req = stamp(&w, card, None);
+    req.card_hint = Some(Box::new(now));
+    assert!(matches!(engine.execute(req).await, Ok(CardReply::Done { .. })));
+    assert_eq!(w.store.get_card(card).await.expect("get").expect("card").balance, 3);
+}
+
+/// Which transactions are cancelled is read from the store when the first
+/// cancellation reaches a (re)started actor: a second cancellation of the same
+/// transaction after passivation is refused even if the caller thought it open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_are_remembered_across_passivation() {
+    use stampede_domain::card::{Original, Refusal};
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let card = w.cards[0];
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    for key in ["s1", "s2"] {
+        assert!(matches!(engine.execute(stamp(&w, card, Some(key.into()))).await, Ok(CardReply::Done { .. })));
+    }
+    let page = w.store.card_entries(card, stampede_domain::page::PageRequest::new(None, Some(10))).await.expect("page");
+    let first = page.items.iter().min_by_key(|e| e.created_at).expect("entry").clone();
+    let cancel = |key: &str| {
+        let mut req = stamp(&w, card, Some(key.into()));
+        req.command = Command::Cancel {
+            original: Original {
+                id: first.id,
+                kind: first.kind,
+                delta: first.delta,
+                created_at: first.created_at,
+                already_cancelled: false,
+            },
+            window: chrono::Duration::hours(1),
+            at: chrono::Utc::now(),
+        };
+        req
+    };
+    assert!(matches!(engine.execute(cancel("c1")).await, Ok(CardReply::Done { .. })));
+    // In the same actor: known in memory.
+    assert_eq!(engine.execute(cancel("c2")).await, Ok(CardReply::Refused(Refusal::NotCancellable)));
+    // In a new actor: read from the store.
+    passivate(&engine).await;
+    assert_eq!(engine.execute(cancel("c3")).await, Ok(CardReply::Refused(Refusal::NotCancellable)));
+    let after = w.store.get_card(card).await.expect("get").expect("card");
+    assert_eq!(after.balance, 1, "two stamps, one cancelled once");
 }
 
 /// A hot card under new commands mixed with retries of recent keys: every

@@ -75,6 +75,7 @@ pub async fn adjust(
         idempotency: Some(idem),
         render: render_transaction,
         at: now,
+        card_hint: None,
     };
     let result = state.engine.execute(request).await;
     if let Ok(CardReply::Done { replayed: false, body: ref b, .. }) = result {

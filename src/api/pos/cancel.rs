@@ -60,5 +60,5 @@ pub async fn cancel(
     let at = stampede_domain::ledger::now();
     let reason = body.reason.map(|r| r.chars().take(500).collect::<String>());
     let meta = EntryMeta { metadata: serde_json::json!({ "reason": reason }), ..Default::default() };
-    run(&state, &req, &auth, &t, move |_| Command::Cancel { original, window, at }, meta, Some(key)).await
+    run(&state, &req, &auth, t, move |_| Command::Cancel { original, window, at }, meta, Some(key)).await
 }

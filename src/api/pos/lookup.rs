@@ -25,7 +25,10 @@ pub async fn lookup(
     let now = Utc::now();
     let balance = match state.engine.cached_state(t.card.id).await {
         Some(s) => s.balance_at(now),
-        None => state.store.get_card(t.card.id).await?.ok_or_else(ApiError::not_found)?.state().balance_at(now),
+        None => match t.fresh {
+            Some(card) => card.state().balance_at(now),
+            None => state.store.get_card(t.card.id).await?.ok_or_else(ApiError::not_found)?.state().balance_at(now),
+        },
     };
     let rewards: Vec<_> = t.bundle.rewards.iter().filter(|r| r.available_at(now)).collect();
     let redeemable: Vec<_> = rewards.iter().filter(|r| r.cost <= balance).collect();

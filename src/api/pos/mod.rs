@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, RuntimeError};
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::business::Store;
-use stampede_domain::card::{AtStore, Command};
+use stampede_domain::card::{AtStore, Card, Command};
 use stampede_domain::ids::{CardId, StoreId};
 use stampede_domain::ledger::LedgerEntry;
 use utoipa::ToSchema;
@@ -28,7 +28,7 @@ use crate::api::observe::RequestId;
 use crate::api::problem::{ApiError, Code};
 use crate::auth::principal::{PosActor, PosAuth};
 use crate::cached::{self, ProgramBundle};
-use crate::directory::CardFacts;
+use crate::directory::{CardFacts, Resolved};
 use crate::state::AppState;
 
 /// The store, if the POS actor may operate there: a terminal only at its own
@@ -60,19 +60,21 @@ pub struct PosTarget {
     pub store: Store,
     pub card: CardFacts,
     pub bundle: ProgramBundle,
+    /// The card as read just now, if the directory had to read it.
+    pub fresh: Option<Box<Card>>,
 }
 
 /// Resolve the store and the card, check the card belongs to the store's
 /// business and its program runs at this store.
 pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &CardRef) -> Result<PosTarget, ApiError> {
     let store = operated_store(state, auth, store_id).await?;
-    let facts = match (card.card_id, card.card_code.as_deref()) {
-        (Some(id), _) => state.directory.by_id(CardId(id)).await?,
-        (None, Some(code)) => state.directory.by_code(code).await?,
+    let found = match (card.card_id, card.card_code.as_deref()) {
+        (Some(id), _) => state.directory.resolve_id(CardId(id)).await?,
+        (None, Some(code)) => state.directory.resolve_code(code).await?,
         (None, None) => return Err(ApiError::field("card_id", "give card_id or card_code")),
     };
-    let facts = facts
-        .filter(|c| c.business_id == store.business_id)
+    let Resolved { facts, fresh } = found
+        .filter(|c| c.facts.business_id == store.business_id)
         .ok_or_else(|| ApiError::new(Code::NotFound).detail("no such card at this business"))?;
     let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), facts.program_id)
         .await?
@@ -83,7 +85,7 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
     if !bundle.program.availability.includes(&store.place()) {
         return Err(ApiError::refused("not_available_here", "the program does not run at this store"));
     }
-    Ok(PosTarget { store, card: facts, bundle })
+    Ok(PosTarget { store, card: facts, bundle, fresh })
 }
 
 /// The `Idempotency-Key` of a write: required, 1 to 255 visible characters.
@@ -218,7 +220,7 @@ pub async fn run(
     state: &AppState,
     req: &HttpRequest,
     auth: &PosAuth,
-    t: &PosTarget,
+    t: PosTarget,
     command: impl FnOnce(AtStore) -> Command,
     meta: EntryMeta,
     idempotency: Option<IdempotencyInput>,
@@ -241,6 +243,7 @@ pub async fn run(
         idempotency,
         render: render_transaction,
         at: now,
+        card_hint: t.fresh,
     };
     reply(state.engine.execute(request).await)
 }

@@ -51,5 +51,5 @@ pub async fn earn_points(
         ..Default::default()
     };
     let amount_minor = body.amount_minor;
-    run(&state, &req, &auth, &t, |store| Command::EarnPoints { store, amount_minor }, meta, Some(key)).await
+    run(&state, &req, &auth, t, |store| Command::EarnPoints { store, amount_minor }, meta, Some(key)).await
 }

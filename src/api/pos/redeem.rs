@@ -46,5 +46,5 @@ pub async fn redeem(
     // A stocked reward's unit is taken in the same database transaction as the
     // redemption (the stock is shared by every card); out of stock refuses it.
     let at = stampede_domain::ledger::now();
-    run(&state, &req, &auth, &t, move |_| Command::Redeem { reward, at }, EntryMeta::default(), Some(key)).await
+    run(&state, &req, &auth, t, move |_| Command::Redeem { reward, at }, EntryMeta::default(), Some(key)).await
 }

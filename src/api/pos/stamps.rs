@@ -47,5 +47,5 @@ pub async fn issue_stamps(
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     let meta = EntryMeta { amount_minor: body.purchase_minor, ..Default::default() };
     let (count, purchase_minor) = (body.count, body.purchase_minor);
-    run(&state, &req, &auth, &t, |store| Command::IssueStamps { store, count, purchase_minor }, meta, Some(key)).await
+    run(&state, &req, &auth, t, |store| Command::IssueStamps { store, count, purchase_minor }, meta, Some(key)).await
 }

@@ -1,0 +1,21 @@
+//! Handing memory freed by passivated actors back to the operating system.
+//!
+//! glibc's allocator keeps freed memory for reuse; after a million actors
+//! passivate, the process would keep the RSS of its busiest moment. The sweeper
+//! calls [`release_free_memory`] after a large drop in active actors.
+
+/// Return the allocator's free pages to the system (glibc: `malloc_trim`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "glibc's malloc_trim has no safe wrapper; it is the one way to return freed heap pages")]
+pub fn release_free_memory() {
+    // SAFETY: `malloc_trim` has no preconditions: it only walks the
+    // allocator's own free lists (under the allocator's locks) and releases
+    // whole free pages; no pointer of ours is involved.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators return memory on their own terms: nothing to do.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_free_memory() {}
