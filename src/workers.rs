@@ -89,6 +89,12 @@ impl Handlers {
             let outcomes = self.analytics.handle_batch(msgs).instrument(span).await;
             return outcomes.into_iter().map(|o| o.map(|_| ())).collect();
         }
+        if topic == "transaction" {
+            let span = tracing::info_span!("worker", topic, messages = msgs.len());
+            let bodies: Vec<&str> = msgs.iter().map(|m| m.body.as_str()).collect();
+            let outcomes = self.loyalty.handle_batch(&bodies).instrument(span).await;
+            return outcomes.into_iter().map(|o| o.map(|_| ())).collect();
+        }
         let mut outcomes = Vec::with_capacity(msgs.len());
         for msg in msgs {
             outcomes.push(self.handle(topic, msg).await);

@@ -67,11 +67,15 @@ async fn reward_earned_email_is_sent_once(backend: DatabaseBackend) {
     let card = CardId(c.stamp_card.parse().expect("uuid"));
     let history = store.card_history(card, PageRequest::new(None, Some(200))).await.expect("history");
     assert_eq!(history.items.len(), 3);
-    for _ in 0..2 {
-        for tx in &history.items {
-            loyalty.handle(&serde_json::to_string(tx).expect("json")).await.expect("loyalty");
-        }
+    let bodies: Vec<String> = history.items.iter().map(|tx| serde_json::to_string(tx).expect("json")).collect();
+    for body in &bodies {
+        loyalty.handle(body).await.expect("loyalty");
     }
+    // The same messages as one batch (the in-process workers' path): the
+    // program's rewards are read once, and each message gets its own outcome.
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let queued: Vec<usize> = loyalty.handle_batch(&refs).await.into_iter().map(|o| o.expect("loyalty").len()).collect();
+    assert_eq!(queued.iter().sum::<usize>(), 1, "only the crossing transaction queues an email: {queued:?}");
     let emails = queue.take("email", 100);
     assert_eq!(emails.len(), 2, "the crossing transaction queued its email on each delivery");
     assert_eq!(emails[0].id, emails[1].id, "with the same event id");

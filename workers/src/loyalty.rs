@@ -11,7 +11,8 @@
 //! changes a card itself: the expiry sweep goes through the card runtime's
 //! commands and versioned commit (`stampede::sweeps`), as POS traffic does.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -21,6 +22,9 @@ use stampede_domain::messages::{EmailMessage, derived_id};
 use stampede_domain::ports::{Queue, QueueMessage, Store};
 
 use crate::failure::Failure;
+
+/// Rewards by program, as read during one batch.
+type Rewards = HashMap<uuid::Uuid, Vec<stampede_domain::program::Reward>>;
 
 pub struct LoyaltyProcessor {
     pub store: Arc<dyn Store>,
@@ -99,13 +103,29 @@ impl LoyaltyProcessor {
 
     /// Handle one transaction message; returns the emails it queued.
     pub async fn handle(&self, body: &str) -> Result<Vec<EmailMessage>, Failure> {
+        self.handle_with(body, &mut HashMap::new()).await
+    }
+
+    /// Handle a batch of transaction messages, one outcome each, reading each
+    /// program's rewards once per batch rather than once per message (under
+    /// load a batch is a few hundred transactions of a handful of programs).
+    pub async fn handle_batch(&self, bodies: &[&str]) -> Vec<Result<Vec<EmailMessage>, Failure>> {
+        let mut rewards = HashMap::new();
+        let mut out = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            out.push(self.handle_with(body, &mut rewards).await);
+        }
+        out
+    }
+
+    async fn handle_with(&self, body: &str, rewards: &mut Rewards) -> Result<Vec<EmailMessage>, Failure> {
         let tx: TransactionMessage =
             serde_json::from_str(body).map_err(|e| Failure::Permanent(format!("not a transaction message: {e}")))?;
         if tx.schema_version != TransactionMessage::SCHEMA_VERSION {
             return Err(Failure::Permanent(format!("unknown schema version {}", tx.schema_version)));
         }
         let mut queued = Vec::new();
-        if let Some(email) = self.reward_earned(&tx).await? {
+        if let Some(email) = self.reward_earned(&tx, rewards).await? {
             queued.push(email);
         }
         self.publish(&queued).await?;
@@ -113,7 +133,11 @@ impl LoyaltyProcessor {
     }
 
     /// The "reward earned" email, if this transaction crossed a reward's cost.
-    async fn reward_earned(&self, tx: &TransactionMessage) -> Result<Option<EmailMessage>, Failure> {
+    async fn reward_earned(
+        &self,
+        tx: &TransactionMessage,
+        known: &mut Rewards,
+    ) -> Result<Option<EmailMessage>, Failure> {
         let earning =
             matches!(tx.transaction_type, TxKind::StampIssuance | TxKind::PointsAddition | TxKind::Adjustment);
         if !earning || tx.amount <= 0 {
@@ -121,7 +145,10 @@ impl LoyaltyProcessor {
         }
         let before = tx.balance_after - tx.amount;
         let now = Utc::now();
-        let rewards = self.store.list_rewards(tx.program_id).await?;
+        let rewards = match known.entry(tx.program_id) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(self.store.list_rewards(tx.program_id).await?),
+        };
         // The most valuable reward the card newly covers.
         let Some(reward) = rewards
             .iter()
