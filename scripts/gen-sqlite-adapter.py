@@ -18,9 +18,10 @@ def conv(s):
     s=s.replace('is_active = false','is_active = 0').replace('marketing_consent = false','marketing_consent = 0')
     return s
 import os
-# ledger.rs differs by design (UNNEST batches on PostgreSQL, a statement loop on
-# SQLite), and mod.rs by its pools (SQLite has one writer connection beside
-# the readers): both are written by hand.
+# ledger.rs differs by design (UNNEST batches on PostgreSQL; on SQLite the group
+# commit runs on the writer's handle, in direct.rs), and mod.rs by its pools
+# (SQLite has one writer connection beside the readers): written by hand, as are
+# SQLite's own direct.rs and checkpoint.rs (no PostgreSQL twin).
 files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs') and f not in ('ledger.rs', 'mod.rs'))
 
 WRITES=re.compile(r'\b(INSERT|UPDATE|DELETE)\b|\.(begin|begin_with)\(')
