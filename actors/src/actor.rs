@@ -63,11 +63,22 @@ enum Recent {
 struct Loaded {
     facts: CardFacts,
     committed: CardState,
-    speculative: CardState,
+    /// The state after the operations in flight; `None` while nothing is in
+    /// flight (it is then the committed state), so an idle actor keeps one copy.
+    ahead: Option<Box<CardState>>,
     /// Transactions of this card cancelled (committed or in flight): read
     /// from the store when the first cancellation arrives, not at activation
     /// (most cards are never cancelled on).
-    reversed: Option<HashSet<Uuid>>,
+    #[expect(clippy::box_collection, reason = "8 bytes, not 48, in every actor; set only on cards with cancellations")]
+    reversed: Option<Box<HashSet<Uuid>>>,
+}
+
+impl Loaded {
+    /// The committed state plus the operations in flight: what the next
+    /// command is applied to.
+    fn speculative(&self) -> &CardState {
+        self.ahead.as_deref().unwrap_or(&self.committed)
+    }
 }
 
 /// What an actor remembers of idempotency keys: the full answers of the
@@ -152,9 +163,7 @@ impl CardActor {
 
     /// Start from `card` (just read), then run what waited for it.
     fn install(&mut self, card: &Card, ctx: &mut Context<Self>) {
-        let state = card.state();
-        self.loaded =
-            Some(Loaded { facts: CardFacts::of(card), committed: state.clone(), speculative: state, reversed: None });
+        self.loaded = Some(Loaded { facts: CardFacts::of(card), committed: card.state(), ahead: None, reversed: None });
         self.unavailable = None;
         self.stale = false;
         // Run what waited for the reload, in arrival order.
@@ -173,7 +182,7 @@ impl CardActor {
         ctx.wait(fut.into_actor(self).map(move |result, act, ctx| match result {
             Ok(ids) => {
                 if let Some(l) = act.loaded.as_mut() {
-                    l.reversed = Some(ids.into_iter().collect());
+                    l.reversed = Some(Box::new(ids.into_iter().collect()));
                 }
                 <CardActor as Handler<Execute>>::handle(act, msg, ctx);
             }
@@ -244,8 +253,15 @@ impl CardActor {
     }
 
     fn after_completion(&mut self, ctx: &mut Context<Self>) {
-        if self.stale && self.inflight == 0 {
+        if self.inflight > 0 {
+            return;
+        }
+        if self.stale {
             self.load(ctx);
+        } else if let Some(l) = self.loaded.as_mut() {
+            // Everything in flight committed: the speculative state is the
+            // committed one again.
+            l.ahead = None;
         }
     }
 }
@@ -377,35 +393,35 @@ impl Handler<Execute> for CardActor {
             let _ = reply.send(Ok(CardReply::Refused(stampede_domain::card::Refusal::NotCancellable)));
             return;
         }
-        let (next, effect) = match loaded.speculative.execute(&req.program.rules, &req.program.campaigns, &req.command)
-        {
-            Ok(done) => done,
-            Err(refusal) => {
-                // Perhaps the request ran before (a retry after a restart, when
-                // the effect makes it impossible now): the stored answer wins.
-                self.shared.metrics.refused(refusal.code());
-                let store = Arc::clone(&self.shared.store);
-                let idem = req.idempotency.clone();
-                let metrics = self.shared.metrics.clone();
-                tokio::spawn(async move {
-                    let answer = match idem {
-                        Some(i) => match store.get_idempotency(&i.scope, &i.key).await {
-                            Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
-                                metrics.replays.inc();
-                                Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
-                            }
-                            Ok(Some(_)) => Err(RuntimeError::KeyReused),
-                            Ok(None) => Ok(CardReply::Refused(refusal)),
-                            Err(_) => Err(RuntimeError::Unavailable),
-                        },
-                        None => Ok(CardReply::Refused(refusal)),
-                    };
-                    let _ = reply.send(answer);
-                });
-                return;
-            }
-        };
-        let prepared = prepare(&req, loaded.facts, &loaded.speculative, &next, &effect);
+        let (next, effect) =
+            match loaded.speculative().execute(&req.program.rules, &req.program.campaigns, &req.command) {
+                Ok(done) => done,
+                Err(refusal) => {
+                    // Perhaps the request ran before (a retry after a restart, when
+                    // the effect makes it impossible now): the stored answer wins.
+                    self.shared.metrics.refused(refusal.code());
+                    let store = Arc::clone(&self.shared.store);
+                    let idem = req.idempotency.clone();
+                    let metrics = self.shared.metrics.clone();
+                    tokio::spawn(async move {
+                        let answer = match idem {
+                            Some(i) => match store.get_idempotency(&i.scope, &i.key).await {
+                                Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
+                                    metrics.replays.inc();
+                                    Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
+                                }
+                                Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                                Ok(None) => Ok(CardReply::Refused(refusal)),
+                                Err(_) => Err(RuntimeError::Unavailable),
+                            },
+                            None => Ok(CardReply::Refused(refusal)),
+                        };
+                        let _ = reply.send(answer);
+                    });
+                    return;
+                }
+            };
+        let prepared = prepare(&req, loaded.facts, loaded.speculative(), &next, &effect);
         let prepared_expected = prepared.op.card.expected_version;
         let (done_tx, done_rx) = oneshot::channel();
         let writer = self.shared.writers.for_card(self.id);
@@ -427,7 +443,10 @@ impl Handler<Execute> for CardActor {
         if let (Some(r), Some(reversed)) = (effect.reverses, loaded.reversed.as_mut()) {
             reversed.insert(r);
         }
-        loaded.speculative = next.clone();
+        match loaded.ahead.as_mut() {
+            Some(ahead) => **ahead = next.clone(),
+            None => loaded.ahead = Some(Box::new(next.clone())),
+        }
         self.inflight += 1;
         self.shared.metrics.actor_inflight.inc();
         if let (Some(k), Some(idem)) = (&key, &req.idempotency) {
