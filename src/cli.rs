@@ -83,14 +83,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `stampede worker` needs of the settings, checked before anything
+/// opens (a configuration error, exit code 2, naming the key).
+pub fn check_worker(settings: &Settings) -> Result<(), String> {
+    if settings.queue.backend != crate::configuration::QueueBackend::Sqs {
+        return Err("queue.backend: `stampede worker` reads the SQS queues; set queue.backend = \"sqs\" \
+             (the embedded default runs the workers inside `stampede serve`)"
+            .into());
+    }
+    Ok(())
+}
+
 pub async fn worker(settings: Settings) -> anyhow::Result<()> {
     use std::sync::Arc;
-    if settings.queue.backend != crate::configuration::QueueBackend::Sqs {
-        anyhow::bail!(
-            "queue.backend: `stampede worker` reads the SQS queues; set queue.backend = \"sqs\" \
-             (the embedded default runs the workers inside `stampede serve`)"
-        );
-    }
+    check_worker(&settings).map_err(anyhow::Error::msg)?;
     let store = stampede_store::open(&settings.database_options()).await?;
     let adapters = crate::startup::build_adapters(&settings, &store).await;
     let conf = adapters.aws.clone().ok_or_else(|| anyhow::anyhow!("aws: no AWS configuration"))?;

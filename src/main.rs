@@ -35,6 +35,12 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Command::Worker => {
+            if let Err(e) = cli::check_worker(&settings) {
+                eprintln!("stampede: {e}");
+                return ExitCode::from(2);
+            }
+        }
         _ => {}
     }
     let result = actix_web::rt::System::new().block_on(async move {

@@ -57,6 +57,17 @@ fn bad_value_stops_start_up() {
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }
 
+/// `stampede worker` on the embedded default (in-process queues) is a
+/// configuration error: exit code 2, one line naming the key, nothing opened.
+#[test]
+fn worker_without_sqs_is_a_configuration_error() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = stampede(dir.path(), &[]).arg("worker").stdin(Stdio::null()).output().expect("run");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_one_line_failure(&out, "queue.backend: `stampede worker` reads the SQS queues");
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
 #[test]
 fn unreachable_postgres_stops_start_up() {
     let dir = tempfile::tempdir().expect("dir");
