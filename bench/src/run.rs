@@ -47,6 +47,25 @@ async fn metrics(client: &reqwest::Client, base: &str) -> String {
     }
 }
 
+/// Wait (up to 30 s) until the server's outbox is delivered, then a second
+/// more: the step after an overloaded one then measures the load it offers,
+/// not the backlog the overload left behind.
+async fn settle(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let m = metrics(client, base).await;
+        let backlog = m
+            .lines()
+            .find_map(|l| l.strip_prefix("stampede_outbox_backlog "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if backlog.is_none_or(|b| b <= 0.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
 /// One step, with the server's CPU, memory and commit statistics around it.
 pub async fn measured_step(
     shared: &Arc<Shared>,
@@ -85,7 +104,8 @@ fn within(r: &StepResult, targets: &Targets) -> bool {
 }
 
 /// Step the offered rate up until p99 or errors break the targets; then run
-/// half the best rate once more; then check correctness.
+/// half the best rate once more, after the overload's backlog drained; then
+/// check correctness.
 pub async fn sweep(
     shared: &Arc<Shared>,
     t: &Target<'_>,
@@ -126,6 +146,7 @@ pub async fn sweep(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let half_load = if best > 0.0 {
+        settle(&shared.client, t.base).await;
         let step = Step { rate: best / 2.0, duration: plan.step, hot_card: plan.hot_card, abuser: false };
         let r = measured_step(shared, t, mix, step, plan.max_inflight).await;
         progress(&format!(
