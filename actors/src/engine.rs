@@ -143,9 +143,8 @@ impl ActorEngine {
         self.registry.sweep(Duration::ZERO, usize::MAX);
     }
 
-    async fn once(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
+    async fn once(&self, mut request: CardRequest) -> Result<CardReply, RuntimeError> {
         let card = request.card_id;
-        let mut request = request;
         let mut hint = request.card_hint.take();
         let mut message = Some(Execute { request: Box::new(request), reply: oneshot::channel().0 });
         // An actor that just stopped is replaced once.

@@ -54,12 +54,7 @@ impl Registry {
 
     /// The card's actor, started if there is none (from `hint`, the card as
     /// the caller just read it, when given: it is taken only if an actor starts).
-    pub fn get_or_start(
-        self: &Arc<Self>,
-        id: CardId,
-        spawner: &Spawner,
-        hint: &mut Option<Box<Card>>,
-    ) -> Addr<CardActor> {
+    pub fn get_or_start(&self, id: CardId, spawner: &Spawner, hint: &mut Option<Box<Card>>) -> Addr<CardActor> {
         if let Some(e) = self.map.get(&id) {
             return e.addr.clone();
         }
