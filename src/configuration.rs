@@ -124,7 +124,8 @@ impl Default for DatabaseSettings {
     }
 }
 
-/// Where committed transactions are copied for history queries.
+/// Where history queries read committed transactions: the SQL ledger itself,
+/// or DynamoDB, which the outbox relay fills moments after each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryBackend {

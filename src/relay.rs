@@ -1,5 +1,6 @@
 //! The outbox relay: copies committed outbox rows, in commit order, to the
-//! transaction history store and to the queues (`transaction` for the loyalty
+//! transaction history store (DynamoDB; the SQL history is the ledger itself,
+//! so there it writes nothing) and to the queues (`transaction` for the loyalty
 //! processor, `analytics` for the analytics processor), then marks them delivered.
 //! Both writes are idempotent by transaction id (history) or de-duplicated by
 //! consumers (queues), so a crash between them and the mark repeats them

@@ -373,9 +373,9 @@ pub trait LedgerRepo: Send + Sync {
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// Where committed transactions are copied for history queries: a SQL table in
-/// the embedded default, DynamoDB in the AWS shape. Writes are idempotent by
-/// transaction id.
+/// Where history queries read committed transactions: the SQL ledger itself
+/// (its `put_transactions` has nothing to do), or DynamoDB in the AWS shape,
+/// which the outbox relay fills. Writes are idempotent by transaction id.
 #[async_trait]
 pub trait HistoryStore: Send + Sync {
     async fn put_transactions(&self, items: &[crate::ledger::TransactionMessage]) -> StoreResult<()>;

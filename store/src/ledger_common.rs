@@ -115,3 +115,10 @@ pub(crate) fn split_metadata(mut m: serde_json::Value) -> (Vec<Uuid>, serde_json
         .unwrap_or_default();
     (campaigns, m)
 }
+
+/// The message the relay published for a ledger entry (the request id is in
+/// the entry's metadata): what the SQL history store reads back.
+pub(crate) fn history_message(e: &LedgerEntry) -> stampede_domain::ledger::TransactionMessage {
+    let request_id = e.metadata.get("request_id").and_then(|r| r.as_str()).map(str::to_owned);
+    stampede_domain::ledger::TransactionMessage::from_entry(e, request_id)
+}

@@ -17,6 +17,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "admin", include_str!("../../migrations/postgres/0003_admin.sql")),
     (4, "runtime", include_str!("../../migrations/postgres/0004_runtime.sql")),
     (5, "workers", include_str!("../../migrations/postgres/0005_workers.sql")),
+    (6, "history_is_the_ledger", include_str!("../../migrations/postgres/0006_history_is_the_ledger.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -26,6 +27,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (3, "admin", include_str!("../../migrations/sqlite/0003_admin.sql")),
     (4, "runtime", include_str!("../../migrations/sqlite/0004_runtime.sql")),
     (5, "workers", include_str!("../../migrations/sqlite/0005_workers.sql")),
+    (6, "history_is_the_ledger", include_str!("../../migrations/sqlite/0006_history_is_the_ledger.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

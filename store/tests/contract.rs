@@ -751,15 +751,28 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
     assert_eq!(rest[0].seq, pending[2].seq, "the one not marked is still pending");
     assert_eq!(store.outbox_backlog().await.expect("backlog"), 1);
 
-    let messages: Vec<_> = ops.iter().map(|o| TransactionMessage::from_entry(&o.entry, Some("r".into()))).collect();
+    // The SQL history is the ledger: what the relay would publish for each
+    // committed entry reads back, newest first, by card and by customer;
+    // putting the messages again changes nothing.
+    // (Built from the entries as read back: the database keeps its own
+    // timestamp precision.)
+    let mut entries = store.card_entries(a.id, PageRequest::new(None, None)).await.expect("entries").items;
+    entries.reverse();
+    assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), ops.iter().map(|o| o.entry.id).collect::<Vec<_>>());
+    let messages: Vec<_> = entries.iter().map(|e| TransactionMessage::from_entry(e, Some("r1".into()))).collect();
     store.put_transactions(&messages).await.expect("put");
     store.put_transactions(&messages[..2]).await.expect("put again: idempotent");
-    let pair = [messages[0].clone(), messages[0].clone()];
-    store.put_transactions(&pair).await.expect("put one id twice in one call");
     assert_eq!(store.count_history().await.expect("count"), 3);
     let page = store.card_history(a.id, PageRequest::new(None, Some(2))).await.expect("history");
-    assert_eq!(page.items[0], messages[2]);
-    assert!(page.next_cursor.is_some());
+    assert_eq!(page.items, vec![messages[2].clone(), messages[1].clone()]);
+    let rest = store.card_history(a.id, PageRequest::new(page.next_cursor, Some(2))).await.expect("history");
+    assert_eq!((rest.items, rest.next_cursor), (vec![messages[0].clone()], None));
+    let mine = store.customer_history(a.customer_id, PageRequest::new(None, Some(2))).await.expect("customer");
+    assert_eq!(mine.items, page.items);
+    let mine = store.customer_history(a.customer_id, PageRequest::new(mine.next_cursor, None)).await.expect("customer");
+    assert_eq!(mine.items, vec![messages[0].clone()]);
+    let nobody = store.customer_history(CustomerId(Uuid::now_v7()), PageRequest::new(None, None)).await.expect("none");
+    assert!(nobody.items.is_empty());
     assert_eq!(store.purge_idempotency(Utc::now()).await.expect("purge"), 0);
     assert_eq!(w.program, a.program_id);
 }

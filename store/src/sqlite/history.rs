@@ -1,78 +1,46 @@
-use std::collections::HashSet;
-
 use async_trait::async_trait;
-use sqlx::types::Json;
-use sqlx::{QueryBuilder, Sqlite};
 use stampede_domain::ids::{CardId, CustomerId};
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::page::{Page, PageRequest};
-use stampede_domain::ports::{HistoryStore, StoreResult};
+use stampede_domain::ports::{HistoryStore, LedgerRepo, StoreResult};
 
 use super::SqliteStore;
+use super::ledger::{ENTRY, entry_from_row};
 use crate::error;
+use crate::ledger_common::history_message as message;
 
-/// The transaction history store in SQL (the embedded default's stand-in for
-/// DynamoDB): one row per transaction id, written idempotently.
+/// The transaction history of the SQL backend is the ledger itself: every
+/// committed transaction is a ledger row, written in the commit that
+/// acknowledged it, so there is nothing to copy (DynamoDB's history is the
+/// copy the relay fills). Reads page the ledger, newest first.
 #[async_trait]
 impl HistoryStore for SqliteStore {
-    async fn put_transactions(&self, items: &[TransactionMessage]) -> StoreResult<()> {
-        // One multi-row statement per 500 items (a statement per item held
-        // SQLite's one writer connection for a round trip each); an id twice
-        // in one call is written once.
-        let mut seen = HashSet::new();
-        let unique: Vec<&TransactionMessage> = items.iter().filter(|m| seen.insert(m.transaction_id)).collect();
-        let mut tx = self.writer().begin().await.map_err(error::other)?;
-        for chunk in unique.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO transaction_history (transaction_id, card_id, customer_id, at, item) ",
-            );
-            q.push_values(chunk, |mut b, m| {
-                b.push_bind(m.transaction_id)
-                    .push_bind(m.card_id.0)
-                    .push_bind(m.customer_id.0)
-                    .push_bind(m.timestamp)
-                    .push_bind(Json(*m));
-            });
-            q.push(" ON CONFLICT (transaction_id) DO NOTHING");
-            q.build().execute(&mut *tx).await.map_err(error::other)?;
-        }
-        tx.commit().await.map_err(error::other)
+    async fn put_transactions(&self, _items: &[TransactionMessage]) -> StoreResult<()> {
+        // The ledger rows are there since their commit: a second copy would
+        // only cost the writer (on SQLite, the one writer) index pages.
+        Ok(())
     }
 
     async fn card_history(&self, card: CardId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
-        let rows: Vec<Json<TransactionMessage>> = sqlx::query_scalar(
-            "SELECT item FROM transaction_history
-             WHERE card_id = $1 AND ($2 IS NULL OR transaction_id < $2)
-             ORDER BY transaction_id DESC LIMIT $3",
-        )
-        .bind(card.0)
-        .bind(page.after)
-        .bind(page.fetch_limit())
-        .fetch_all(self.pool())
-        .await
-        .map_err(error::other)?;
-        Ok(Page::from_rows(rows.into_iter().map(|j| j.0).collect(), page, |m| m.transaction_id))
+        let entries = self.card_entries(card, page).await?;
+        Ok(Page { items: entries.items.iter().map(message).collect(), next_cursor: entries.next_cursor })
     }
 
     async fn customer_history(&self, customer: CustomerId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
-        let rows: Vec<Json<TransactionMessage>> = sqlx::query_scalar(
-            "SELECT item FROM transaction_history
-             WHERE customer_id = $1 AND ($2 IS NULL OR transaction_id < $2)
-             ORDER BY transaction_id DESC LIMIT $3",
-        )
-        .bind(customer.0)
-        .bind(page.after)
-        .bind(page.fetch_limit())
-        .fetch_all(self.pool())
-        .await
-        .map_err(error::other)?;
-        Ok(Page::from_rows(rows.into_iter().map(|j| j.0).collect(), page, |m| m.transaction_id))
+        let sql = format!("{ENTRY} WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(customer.0)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        let items = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
+        let page = Page::from_rows(items, page, |e| e.id);
+        Ok(Page { items: page.items.iter().map(message).collect(), next_cursor: page.next_cursor })
     }
 
     async fn count_history(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM transaction_history")
-            .fetch_one(self.pool())
-            .await
-            .map_err(error::other)
+        sqlx::query_scalar("SELECT count(*) FROM transactions").fetch_one(self.pool()).await.map_err(error::other)
     }
 }
