@@ -237,9 +237,8 @@ impl Application {
                     actor_threads: rt.actor_threads,
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
                     max_actors: rt.max_actors,
-                    recent_keys: 256,
-                    seen_keys_for: Duration::from_secs(600),
-                    seen_keys_max: 100_000,
+                    // What actors remember of idempotency keys: the runtime's defaults.
+                    ..Default::default()
                 },
                 runtime_metrics.clone(),
             ),

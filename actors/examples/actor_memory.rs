@@ -2,13 +2,22 @@
 //! the RSS growth, passivate them all, measure again.
 //!
 //! `cargo run --release -p stampede-actors --example actor_memory -- 200000`
+//! activates each card with a command that changes nothing (an `Expire` with
+//! nothing due): the card state alone. With `stamp` after the count, each card
+//! takes one idempotent stamp instead (a POS sale): its actor then also keeps
+//! the answer for retries until the card is quiet for `answers_for` (2 s here),
+//! and the key itself for the `seen` window; RSS is measured with the answers
+//! and again after they are dropped.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stampede_actors::{ActorEngine, CardEngine, CardRequest, EntryMeta, ProgramContext, RuntimeConfig, RuntimeMetrics};
-use stampede_domain::card::Command;
-use stampede_domain::ids::CardId;
+use stampede_actors::{
+    ActorEngine, CardEngine, CardRequest, EntryMeta, IdempotencyInput, ProgramContext, RuntimeConfig, RuntimeMetrics,
+};
+use stampede_domain::access::Place;
+use stampede_domain::card::{AtStore, Command};
+use stampede_domain::ids::{BusinessId, CardId, StoreId};
 use stampede_domain::program::{ProgramRules, StampRules};
 use stampede_store::testing::TestDatabase;
 use uuid::Uuid;
@@ -22,13 +31,19 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn render(_: &stampede_domain::ledger::LedgerEntry) -> (u16, Vec<u8>) {
-    (201, Vec::new())
+fn render(e: &stampede_domain::ledger::LedgerEntry) -> (u16, Vec<u8>) {
+    // About the size of the API's answer to a sale (~450 bytes of JSON).
+    (201, serde_json::to_vec(&serde_json::json!({ "transaction": e })).unwrap_or_default())
+}
+
+fn per_actor(from: u64, to: u64, n: usize) -> f64 {
+    (to.saturating_sub(from) * 1024) as f64 / n as f64
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let stamp = std::env::args().nth(2).as_deref() == Some("stamp");
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     let program = Uuid::now_v7();
@@ -81,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
         expiry_days: None,
     });
     let ctx = Arc::new(ProgramContext { program_id: program, version: 1, rules, campaigns: Vec::new() });
-    let config = RuntimeConfig { max_actors: n * 2, ..Default::default() };
+    let answers_for = Duration::from_secs(2);
+    let config = RuntimeConfig { max_actors: n * 2, answers_for, ..Default::default() };
     let engine = ActorEngine::start(Arc::clone(&store), config, RuntimeMetrics::new());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib();
@@ -93,12 +109,25 @@ async fn main() -> anyhow::Result<()> {
             let (e, ctx) = (Arc::clone(&engine), Arc::clone(&ctx));
             handles.push(tokio::spawn(async move {
                 let at = chrono::Utc::now();
+                let (command, idempotency) = if stamp {
+                    let place = Place::store(BusinessId(business), None, StoreId::new());
+                    let store = AtStore { place, tz: chrono_tz::Tz::UTC, at };
+                    let key = IdempotencyInput {
+                        scope: "t:memory".into(),
+                        key: Uuid::now_v7().to_string(),
+                        fingerprint: vec![7; 32],
+                        ttl: Duration::from_secs(86_400),
+                    };
+                    (Command::IssueStamps { store, count: 1, purchase_minor: None }, Some(key))
+                } else {
+                    (Command::Expire { at }, None)
+                };
                 let req = CardRequest {
                     card_id: card,
                     program: ctx,
-                    command: Command::Expire { at },
+                    command,
                     meta: EntryMeta::default(),
-                    idempotency: None,
+                    idempotency,
                     render,
                     at,
                     card_hint: None,
@@ -110,15 +139,25 @@ async fn main() -> anyhow::Result<()> {
             let _ = h.await;
         }
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let took = started.elapsed();
     let active = rss_kib();
     println!(
-        "activated {} actors in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor",
+        "activated {} actors ({}) in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor",
         engine.active_actors(),
-        started.elapsed().as_secs_f64(),
+        if stamp { "one idempotent stamp each" } else { "no change" },
+        took.as_secs_f64(),
         before,
         active,
-        (active.saturating_sub(before) * 1024) as f64 / n as f64
+        per_actor(before, active, n)
+    );
+    // Quiet for longer than `answers_for`: the sweeper tells them to drop their answers.
+    tokio::time::sleep(answers_for + Duration::from_secs(4)).await;
+    let quiet = rss_kib();
+    println!(
+        "quiet for {} s: RSS {} KiB, {:.0} bytes per idle actor",
+        (answers_for + Duration::from_secs(4)).as_secs(),
+        quiet,
+        per_actor(before, quiet, n)
     );
     engine.passivate_all();
     let deadline = Instant::now() + Duration::from_secs(120);

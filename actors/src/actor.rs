@@ -42,6 +42,13 @@ pub struct Execute {
 #[rtype(result = "()")]
 pub struct Passivate;
 
+/// The card went quiet: drop the full answers kept for retries. A later retry
+/// of one of those keys is still recognised (`seen`) and answered from the
+/// store's idempotency record.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget;
+
 /// The committed state, for reads.
 #[derive(Message)]
 #[rtype(result = "Option<CardState>")]
@@ -290,6 +297,18 @@ impl Handler<Passivate> for CardActor {
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
         if self.inflight == 0 && self.deferred.is_empty() {
             ctx.stop();
+        }
+    }
+}
+
+impl Handler<Forget> for CardActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Forget, _: &mut Self::Context) {
+        // Pending keys stay: their waiters need the answer.
+        self.recent.retain(|(_, r)| matches!(r, Recent::Pending { .. }));
+        if self.recent.is_empty() {
+            self.recent = VecDeque::new();
         }
     }
 }

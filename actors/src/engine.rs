@@ -43,6 +43,9 @@ pub struct RuntimeConfig {
     pub max_actors: usize,
     /// Idempotency keys whose full answers each actor keeps (the fast path).
     pub recent_keys: usize,
+    /// An actor that received nothing for this long drops those answers
+    /// (retries come within seconds; a late one is answered from the store).
+    pub answers_for: Duration,
     /// How long, and how many, committed keys each actor recognises as
     /// retries beyond those (answered from the store, never applied again).
     pub seen_keys_for: Duration,
@@ -60,6 +63,7 @@ impl Default for RuntimeConfig {
             idle_timeout: Duration::from_secs(300),
             max_actors: 1_000_000,
             recent_keys: 256,
+            answers_for: Duration::from_secs(30),
             seen_keys_for: Duration::from_secs(600),
             seen_keys_max: 100_000,
         }
@@ -112,14 +116,14 @@ impl ActorEngine {
             }),
         };
         let sweeper = Arc::clone(&registry);
-        let (idle, cap) = (config.idle_timeout, config.max_actors);
+        let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
         spawner.arbiters[0].spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             // The most actors since memory was last handed back.
             let mut high = 0usize;
             loop {
                 tick.tick().await;
-                sweeper.sweep(idle, cap);
+                sweeper.sweep(idle, quiet, cap);
                 // Passivated actors' memory goes back to the allocator, which
                 // keeps it; after a large drop, hand it back to the system.
                 let now = sweeper.len();
@@ -140,7 +144,7 @@ impl ActorEngine {
 
     /// Ask every idle actor to stop (tests and benchmarks measure passivation).
     pub fn passivate_all(&self) {
-        self.registry.sweep(Duration::ZERO, usize::MAX);
+        self.registry.sweep(Duration::ZERO, Duration::MAX, usize::MAX);
     }
 
     async fn once(&self, mut request: CardRequest) -> Result<CardReply, RuntimeError> {

@@ -10,7 +10,7 @@
 //! - [`prepare`]: what both write for an effect (ledger row, card update,
 //!   idempotency record, outbox event);
 //! - [`request`]: requests and replies; [`metrics`]: what the runtime exports;
-//!   `memory`: returning passivated actors' memory to the system.
+//!   [`memory`]: returning passivated actors' memory to the system.
 //!
 //! The guarantees: an answer is sent only after its effect is committed; one
 //! idempotency key applies at most once (the database constraint is the
@@ -19,7 +19,7 @@
 
 pub mod actor;
 pub mod engine;
-mod memory;
+pub mod memory;
 pub mod metrics;
 pub mod naive;
 pub mod prepare;

@@ -15,12 +15,16 @@ use dashmap::DashMap;
 use stampede_domain::card::Card;
 use stampede_domain::ids::CardId;
 
-use crate::actor::{CardActor, Passivate, Shared};
+use crate::actor::{CardActor, Forget, Passivate, Shared};
 use crate::metrics::RuntimeMetrics;
 
 pub fn now_millis() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
+
+/// How long after going quiet an actor may still be told to forget (the
+/// sweeper runs once a second).
+const QUIET_WINDOW_MS: u64 = 3_000;
 
 struct Entry {
     addr: Addr<CardActor>,
@@ -95,16 +99,25 @@ impl Registry {
         self.map.shrink_to_fit();
     }
 
-    /// Passivate the idle and, above `cap`, the least recently used.
-    pub fn sweep(&self, idle: Duration, cap: usize) {
+    /// Passivate the idle and, above `cap`, the least recently used; tell
+    /// the actors that just went quiet for `quiet` to drop their answers.
+    pub fn sweep(&self, idle: Duration, quiet: Duration, cap: usize) {
         let now = now_millis();
         let idle_ms = idle.as_millis() as u64;
+        let quiet_ms = u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX);
         let mut ages: Vec<(u64, CardId)> = Vec::with_capacity(self.map.len());
         for e in self.map.iter() {
             let last = e.last_used.load(Ordering::Relaxed);
-            if now.saturating_sub(last) >= idle_ms {
+            let age = now.saturating_sub(last);
+            if age >= idle_ms {
                 let _ = e.addr.try_send(Passivate);
             } else {
+                // Only those that crossed the line since the last sweeps (one
+                // a second; a window of three): a quiet actor is told a few
+                // times, not once a second until it passivates.
+                if age >= quiet_ms && age < quiet_ms.saturating_add(QUIET_WINDOW_MS) {
+                    let _ = e.addr.try_send(Forget);
+                }
                 ages.push((last, *e.key()));
             }
         }

@@ -364,3 +364,48 @@ async fn retries_of_old_keys_are_answered_without_conflicts() {
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 900);
     assert_eq!(metrics.conflicts.get(), 0, "no retry reached the database as a new operation");
 }
+
+/// A card that went quiet drops the full answers it kept for retries (memory
+/// of idle actors); a retry after that is still a replay of the first answer,
+/// now read from the store's idempotency record, and applies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_card_forgets_its_answers_but_not_its_keys() {
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let config = RuntimeConfig { answers_for: Duration::from_secs(1), ..config() };
+    let engine = ActorEngine::start(Arc::clone(&w.store), config, RuntimeMetrics::new());
+    let card = w.cards[0];
+    let first = match engine.execute(stamp(&w, card, Some("k1".into()))).await {
+        Ok(CardReply::Done { body, replayed: false, .. }) => body,
+        other => panic!("unexpected {other:?}"),
+    };
+    let second = engine.execute(stamp(&w, card, Some("k2".into()))).await;
+    assert!(matches!(second, Ok(CardReply::Done { replayed: false, .. })), "{second:?}");
+    // While the card is busy, a retry is answered from the actor's memory:
+    // even with k1's stored record gone.
+    let far = chrono::Utc::now() + chrono::Duration::days(30);
+    assert_eq!(w.store.purge_idempotency(far).await.expect("purge"), 2);
+    match engine.execute(stamp(&w, card, Some("k1".into()))).await {
+        Ok(CardReply::Done { body, replayed: true, .. }) => assert_eq!(body, first),
+        other => panic!("a retry from memory: {other:?}"),
+    }
+    // Quiet for longer than `answers_for`: the sweeper (once a second) tells
+    // the actor to forget. k2 is now recognised as committed, but its answer
+    // must come from the store, where it is gone: the actor says so rather than
+    // apply k2 again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(engine.active_actors(), 1, "the actor is still active");
+    let retry = engine.execute(stamp(&w, card, Some("k2".into()))).await;
+    assert!(matches!(retry, Err(stampede_actors::RuntimeError::Unavailable)), "{retry:?}");
+    assert_eq!(w.store.get_card(card).await.expect("get").expect("card").balance, 2, "nothing applied twice");
+    // With the record in place (the normal case), such a retry replays it.
+    let k3 = match engine.execute(stamp(&w, card, Some("k3".into()))).await {
+        Ok(CardReply::Done { body, .. }) => body,
+        other => panic!("unexpected {other:?}"),
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    match engine.execute(stamp(&w, card, Some("k3".into()))).await {
+        Ok(CardReply::Done { body, replayed: true, .. }) => assert_eq!(body, k3),
+        other => panic!("a retry from the store: {other:?}"),
+    }
+    assert_eq!(w.store.get_card(card).await.expect("get").expect("card").balance, 3);
+}
