@@ -1,9 +1,9 @@
 //! The outbox relay: copies committed outbox rows, in commit order, to the
 //! transaction history store (DynamoDB; the SQL history is the ledger itself,
 //! so there it writes nothing) and to the queues (`transaction` for the loyalty
-//! processor, `analytics` for the analytics processor), then marks them delivered.
+//! processor, `analytics` for the analytics processor), then deletes them.
 //! Both writes are idempotent by transaction id (history) or de-duplicated by
-//! consumers (queues), so a crash between them and the mark repeats them
+//! consumers (queues), so a crash between them and the delete repeats them
 //! harmlessly. Failures back off and retry; the backlog is in `/metrics`.
 
 use std::sync::Arc;
@@ -33,7 +33,7 @@ impl Relay {
         let result = self.deliver(&pending).await;
         match result {
             Ok(()) => {
-                self.store.mark_delivered(&seqs).await.map_err(|e| e.to_string())?;
+                self.store.delete_delivered(&seqs).await.map_err(|e| e.to_string())?;
                 if let Ok(n) = self.store.outbox_backlog().await {
                     self.backlog.set(n);
                 }

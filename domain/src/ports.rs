@@ -350,7 +350,9 @@ pub trait LedgerRepo: Send + Sync {
     async fn cards_due_for_expiry(&self, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<CardId>>;
     /// Undelivered outbox rows in order, at most `limit`.
     async fn pending_outbox(&self, limit: i64) -> StoreResult<Vec<crate::ledger::PendingEvent>>;
-    async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()>;
+    /// Remove delivered rows: their events are on their way, and the ledger
+    /// is the record (a delivered row kept would only grow the database).
+    async fn delete_delivered(&self, seqs: &[i64]) -> StoreResult<()>;
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()>;
     async fn outbox_backlog(&self) -> StoreResult<i64>;
     /// The naive path: in one transaction, lock the card (`SELECT … FOR UPDATE`

@@ -745,7 +745,7 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
         "in commit order"
     );
     store.mark_attempted(&[pending[0].seq]).await.expect("attempted");
-    store.mark_delivered(&[pending[0].seq, pending[1].seq]).await.expect("delivered");
+    store.delete_delivered(&[pending[0].seq, pending[1].seq]).await.expect("delivered");
     let rest = store.pending_outbox(10).await.expect("pending");
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].seq, pending[2].seq, "the one not marked is still pending");

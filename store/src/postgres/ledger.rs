@@ -344,10 +344,9 @@ impl LedgerRepo for PgStore {
             .map_err(error::other)
     }
 
-    async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
-        sqlx::query("UPDATE loyalty.outbox SET delivered_at = $2 WHERE seq = ANY($1)")
+    async fn delete_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM loyalty.outbox WHERE seq = ANY($1)")
             .bind(seqs)
-            .bind(Utc::now())
             .execute(self.pool())
             .await
             .map_err(error::other)?;

@@ -61,13 +61,11 @@ impl SqliteStore {
     /// statement per `CHUNK` rows in one transaction. A statement per row held
     /// the one writer connection for a round trip each: a relay pass of a few
     /// hundred rows stalled every group commit behind it for tens of ms.
-    async fn update_outbox(&self, set: &'static str, at: Option<DateTime<Utc>>, seqs: &[i64]) -> StoreResult<()> {
+    /// Run `statement` (an UPDATE or DELETE of `outbox`) on the rows `seqs`.
+    async fn outbox_rows(&self, statement: &'static str, seqs: &[i64]) -> StoreResult<()> {
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         for chunk in seqs.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(set);
-            if let Some(at) = at {
-                q.push_bind(at);
-            }
+            let mut q = QueryBuilder::<Sqlite>::new(statement);
             q.push(" WHERE seq IN (");
             let mut list = q.separated(", ");
             for seq in chunk {
@@ -204,13 +202,12 @@ impl LedgerRepo for SqliteStore {
             .map_err(error::other)
     }
 
-    async fn mark_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
-        let now = Utc::now();
-        self.update_outbox("UPDATE outbox SET delivered_at = ", Some(now), seqs).await
+    async fn delete_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
+        self.outbox_rows("DELETE FROM outbox", seqs).await
     }
 
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()> {
-        self.update_outbox("UPDATE outbox SET attempts = attempts + 1", None, seqs).await
+        self.outbox_rows("UPDATE outbox SET attempts = attempts + 1", seqs).await
     }
 
     async fn outbox_backlog(&self) -> StoreResult<i64> {
