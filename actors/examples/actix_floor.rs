@@ -15,6 +15,10 @@ use actix::prelude::*;
 use dashmap::DashMap;
 use uuid::Uuid;
 
+fn heap_kib() -> u64 {
+    stampede_actors::memory::heap_in_use().map(|b| b as u64 / 1024).unwrap_or(0)
+}
+
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -49,16 +53,17 @@ fn main() {
     sys.block_on(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let registry: DashMap<Uuid, (Addr<Empty>, Arc<AtomicU64>)> = DashMap::new();
-        let before = rss_kib();
+        let (before, heap_before) = (rss_kib(), heap_kib());
         for i in 0..n {
             let addr = Empty::start_in_arbiter(&handles[i % handles.len()], |_| Empty);
             registry.insert(Uuid::now_v7(), (addr, Arc::new(AtomicU64::new(0))));
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let active = rss_kib();
+        let (active, heap_active) = (rss_kib(), heap_kib());
         println!(
-            "{n} empty actix actors: RSS {before} → {active} KiB, {:.0} bytes per actor",
-            (active.saturating_sub(before) * 1024) as f64 / n as f64
+            "{n} empty actix actors: RSS {before} → {active} KiB, {:.0} bytes per actor (heap in use {:.0})",
+            (active.saturating_sub(before) * 1024) as f64 / n as f64,
+            (heap_active.saturating_sub(heap_before) * 1024) as f64 / n as f64
         );
         for e in registry.iter() {
             e.value().0.do_send(Stop);

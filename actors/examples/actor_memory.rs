@@ -5,7 +5,7 @@
 //! activates each card with a command that changes nothing (an `Expire` with
 //! nothing due): the card state alone. With `stamp` after the count, each card
 //! takes one idempotent stamp instead (a POS sale): its actor then also keeps
-//! the answer for retries until the card is quiet for `answers_for` (2 s here),
+//! the answer for retries until the card is quiet for `answers_for` (30 s),
 //! and the key itself for the `seen` window; RSS is measured with the answers
 //! and again after they are dropped.
 
@@ -38,6 +38,11 @@ fn render(e: &stampede_domain::ledger::LedgerEntry) -> (u16, Vec<u8>) {
 
 fn per_actor(from: u64, to: u64, n: usize) -> f64 {
     (to.saturating_sub(from) * 1024) as f64 / n as f64
+}
+
+/// The allocator's bytes in use, in KiB (0 where it cannot tell).
+fn heap_kib() -> u64 {
+    stampede_actors::memory::heap_in_use().map(|b| b as u64 / 1024).unwrap_or(0)
 }
 
 #[tokio::main]
@@ -96,11 +101,13 @@ async fn main() -> anyhow::Result<()> {
         expiry_days: None,
     });
     let ctx = Arc::new(ProgramContext { program_id: program, version: 1, rules, campaigns: Vec::new() });
-    let answers_for = Duration::from_secs(2);
+    // The runtime's default; the first figure below is "with answers" only if
+    // activating takes less than this (200k stamps take ~20 s here).
+    let answers_for = RuntimeConfig::default().answers_for;
     let config = RuntimeConfig { max_actors: n * 2, answers_for, ..Default::default() };
     let engine = ActorEngine::start(Arc::clone(&store), config, RuntimeMetrics::new());
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = rss_kib();
+    let (before, heap_before) = (rss_kib(), heap_kib());
     let started = Instant::now();
     // An Expire with nothing due is refused: it activates the card and changes nothing.
     let mut handles = Vec::new();
@@ -140,24 +147,30 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let took = started.elapsed();
-    let active = rss_kib();
+    if stamp && took >= answers_for {
+        println!("(activating took longer than answers_for: the first actors have dropped their answers already)");
+    }
+    let (active, heap_active) = (rss_kib(), heap_kib());
     println!(
-        "activated {} actors ({}) in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor",
+        "activated {} actors ({}) in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor \
+         (heap in use {:.0} bytes per actor)",
         engine.active_actors(),
         if stamp { "one idempotent stamp each" } else { "no change" },
         took.as_secs_f64(),
         before,
         active,
-        per_actor(before, active, n)
+        per_actor(before, active, n),
+        per_actor(heap_before, heap_active, n)
     );
     // Quiet for longer than `answers_for`: the sweeper tells them to drop their answers.
     tokio::time::sleep(answers_for + Duration::from_secs(4)).await;
-    let quiet = rss_kib();
+    let (quiet, heap_quiet) = (rss_kib(), heap_kib());
     println!(
-        "quiet for {} s: RSS {} KiB, {:.0} bytes per idle actor",
+        "quiet for {} s: RSS {} KiB, {:.0} bytes per idle actor (heap in use {:.0} bytes per actor)",
         (answers_for + Duration::from_secs(4)).as_secs(),
         quiet,
-        per_actor(before, quiet, n)
+        per_actor(before, quiet, n),
+        per_actor(heap_before, heap_quiet, n)
     );
     engine.passivate_all();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -165,12 +178,15 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib();
+    let (after, heap_after) = (rss_kib(), heap_kib());
     println!(
-        "after passivating: {} actors, RSS {} KiB ({:+.1}% of the RSS before activation)",
+        "after passivating: {} actors, RSS {} KiB ({:+.1}% of the RSS before activation); \
+         heap in use {} → {} KiB",
         engine.active_actors(),
         after,
-        (after as f64 / before as f64 - 1.0) * 100.0
+        (after as f64 / before as f64 - 1.0) * 100.0,
+        heap_before,
+        heap_after
     );
     Ok(())
 }

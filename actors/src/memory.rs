@@ -3,6 +3,7 @@
 //! glibc's allocator keeps freed memory for reuse; after a million actors
 //! passivate, the process would keep the RSS of its busiest moment. The sweeper
 //! calls [`release_free_memory`] after a large drop in active actors.
+//! [`heap_in_use`] is for measurements (the memory examples).
 
 /// Return the allocator's free pages to the system (glibc: `malloc_trim`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -19,3 +20,19 @@ pub fn release_free_memory() {
 /// Other allocators return memory on their own terms: nothing to do.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_free_memory() {}
+
+/// Bytes the allocator has handed out and not got back (glibc: `mallinfo2`),
+/// for measurements: unlike RSS, it falls as soon as memory is freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(unsafe_code, reason = "glibc's mallinfo2 has no safe wrapper")]
+pub fn heap_in_use() -> Option<usize> {
+    // SAFETY: `mallinfo2` takes no arguments and returns a struct by value; it
+    // reads the allocator's statistics under its own locks.
+    let info = unsafe { libc::mallinfo2() };
+    Some(info.uordblks + info.hblkhd)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn heap_in_use() -> Option<usize> {
+    None
+}
