@@ -22,6 +22,9 @@ use uuid::Uuid;
 /// What the load generator needs to know about the seeded world.
 #[derive(Debug, Clone)]
 pub struct World {
+    /// Made for this run: its ledger rows are this run's, whatever else the
+    /// database holds.
+    pub business: Uuid,
     pub stores: Vec<Uuid>,
     /// (terminal key, its store).
     pub terminals: Vec<(String, Uuid)>,
@@ -203,6 +206,7 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
         }
     }
     Ok(World {
+        business: business.id.0,
         stores,
         terminals,
         cards,

@@ -32,6 +32,18 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
         ratios: vec![],
     });
     assert!(md.contains("| smoke |"), "{md}");
+
+    // A second run against the same database (as against a server someone
+    // keeps running): the check counts this run's rows, not the first one's.
+    let again =
+        seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 2, initial_balance: 20 })
+            .await
+            .expect("seed again");
+    let shared = Shared::new(app.address.clone(), again);
+    let step = Step { rate: 40.0, duration: Duration::from_secs(2), hot_card: true, abuser: false };
+    let second = fixed(&shared, &target, engine, "again", step, Mix::default(), 1000).await.expect("run again");
+    assert!(second.check.passed, "{:?}", second.check.problems);
+    assert_eq!(second.check.ledger_rows, second.check.acknowledged_writes as i64);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
