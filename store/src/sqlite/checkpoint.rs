@@ -20,6 +20,9 @@ use sqlx::{Connection, SqliteConnection};
 /// How often the WAL is checkpointed.
 const EVERY: Duration = Duration::from_millis(500);
 
+/// A checkpoint slower than this is logged (it may delay commits beside it).
+const SLOW: Duration = Duration::from_millis(20);
+
 /// Checkpoint every `EVERY` until `alive` can no longer be upgraded (the store
 /// was dropped).
 pub(crate) fn spawn(options: SqliteConnectOptions, alive: Weak<()>) {
@@ -42,9 +45,18 @@ pub(crate) fn spawn(options: SqliteConnectOptions, alive: Weak<()>) {
                 }
             }
             let Some(c) = conn.as_mut() else { continue };
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *c).await {
-                tracing::warn!(error = %e, "WAL checkpoint failed");
-                conn = None;
+            let started = std::time::Instant::now();
+            let pass: Result<(i64, i64, i64), _> =
+                sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *c).await;
+            match pass {
+                Ok((_, wal_pages, copied)) if started.elapsed() > SLOW => {
+                    tracing::info!(ms = started.elapsed().as_secs_f64() * 1e3, wal_pages, copied, "slow WAL checkpoint")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                    conn = None;
+                }
             }
         }
         if let Some(c) = conn {

@@ -81,11 +81,27 @@ impl SqliteStore {
     /// stored. Runs on the writer connection's handle, on this thread (see
     /// `direct`): one hand-off to sqlx's connection thread per batch.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
+        let started = std::time::Instant::now();
         let mut conn = self.writer().acquire().await.map_err(error::other)?;
         let mut locked = conn.lock_handle().await.map_err(error::other)?;
-        super::direct::write_batch(locked.as_raw_handle(), ops).map_err(error::sqlite_direct)
+        let waited = started.elapsed();
+        let attempt = super::direct::write_batch(locked.as_raw_handle(), ops).map_err(error::sqlite_direct);
+        let wrote = started.elapsed() - waited;
+        // A slow commit holds up every request behind it: say where the time went.
+        if waited + wrote > SLOW_COMMIT {
+            tracing::info!(
+                waited_ms = waited.as_secs_f64() * 1e3,
+                wrote_ms = wrote.as_secs_f64() * 1e3,
+                ops = ops.len(),
+                "slow group commit (waited for the writer connection, then wrote)"
+            );
+        }
+        attempt
     }
 }
+
+/// A group commit slower than this is logged with where its time went.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Rows per `IN (…)` list: far below SQLite's 32,766 bound parameters.
 const CHUNK: usize = 400;
