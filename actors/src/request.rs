@@ -94,7 +94,4 @@ pub enum RuntimeError {
     /// The idempotency key was used for a different request (422).
     #[error("idempotency key reused with a different request")]
     KeyReused,
-    /// A request with this key is still being processed (409).
-    #[error("a request with this idempotency key is in progress")]
-    InFlight,
 }

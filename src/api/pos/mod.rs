@@ -273,8 +273,5 @@ pub fn reply(result: Result<CardReply, RuntimeError>) -> Result<HttpResponse, Ap
         Err(RuntimeError::KeyReused) => {
             Err(ApiError::refused("idempotency_key_reused", "this Idempotency-Key was used for a different request"))
         }
-        Err(RuntimeError::InFlight) => {
-            Err(ApiError::new(Code::Conflict).detail("a request with this Idempotency-Key is in progress"))
-        }
     }
 }
