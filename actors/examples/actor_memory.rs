@@ -23,12 +23,7 @@ use stampede_store::testing::TestDatabase;
 use uuid::Uuid;
 
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    stampede_actors::memory::resident_kib()
 }
 
 fn render(e: &stampede_domain::ledger::LedgerEntry) -> (u16, Vec<u8>) {

@@ -3,7 +3,7 @@
 //! glibc's allocator keeps freed memory for reuse; after a million actors
 //! passivate, the process would keep the RSS of its busiest moment. The sweeper
 //! calls [`release_free_memory`] after a large drop in active actors.
-//! [`heap_in_use`] is for measurements (the memory examples).
+//! [`heap_in_use`] and [`resident_kib`] are for measurements (the memory examples).
 
 /// Return the allocator's free pages to the system (glibc: `malloc_trim`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -35,4 +35,15 @@ pub fn heap_in_use() -> Option<usize> {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn heap_in_use() -> Option<usize> {
     None
+}
+
+/// The process's resident set size in KiB, from `/proc/self/status` (0 where
+/// there is none), for measurements.
+pub fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
 }

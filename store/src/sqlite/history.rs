@@ -5,7 +5,7 @@ use stampede_domain::page::{Page, PageRequest};
 use stampede_domain::ports::{HistoryStore, LedgerRepo, StoreResult};
 
 use super::SqliteStore;
-use super::ledger::{ENTRY, entry_from_row};
+use super::ledger::Owner;
 use crate::error;
 use crate::ledger_common::history_message as message;
 
@@ -27,17 +27,8 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn customer_history(&self, customer: CustomerId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
-        let sql = format!("{ENTRY} WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(customer.0)
-            .bind(page.after)
-            .bind(page.fetch_limit())
-            .fetch_all(self.pool())
-            .await
-            .map_err(error::other)?;
-        let items = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
-        let page = Page::from_rows(items, page, |e| e.id);
-        Ok(Page { items: page.items.iter().map(message).collect(), next_cursor: page.next_cursor })
+        let entries = self.entries_page(Owner::Customer, customer.0, page).await?;
+        Ok(Page { items: entries.items.iter().map(message).collect(), next_cursor: entries.next_cursor })
     }
 
     async fn count_history(&self) -> StoreResult<i64> {

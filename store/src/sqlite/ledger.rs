@@ -167,16 +167,7 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn card_entries(&self, card: CardId, page: PageRequest) -> StoreResult<Page<LedgerEntry>> {
-        let sql = format!("{ENTRY} WHERE card_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(card.0)
-            .bind(page.after)
-            .bind(page.fetch_limit())
-            .fetch_all(self.pool())
-            .await
-            .map_err(error::other)?;
-        let items = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
-        Ok(Page::from_rows(items, page, |e| e.id))
+        self.entries_page(Owner::Card, card.0, page).await
     }
 
     async fn cards_due_for_expiry(&self, at: DateTime<Utc>, limit: i64) -> StoreResult<Vec<CardId>> {
@@ -290,5 +281,39 @@ impl LedgerRepo for SqliteStore {
             .await
             .map_err(error::other)?;
         Ok(done.rows_affected())
+    }
+}
+
+/// Whose ledger a page is of.
+#[derive(Clone, Copy)]
+pub(super) enum Owner {
+    Card,
+    Customer,
+}
+
+impl SqliteStore {
+    /// A page of a card's or a customer's ledger, newest first (both columns
+    /// are indexed).
+    pub(super) async fn entries_page(
+        &self,
+        owner: Owner,
+        id: Uuid,
+        page: PageRequest,
+    ) -> StoreResult<Page<LedgerEntry>> {
+        let sql = match owner {
+            Owner::Card => format!("{ENTRY} WHERE card_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"),
+            Owner::Customer => {
+                format!("{ENTRY} WHERE customer_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
+            }
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        let items = rows.iter().map(entry_from_row).collect::<Result<Vec<_>, _>>().map_err(error::other)?;
+        Ok(Page::from_rows(items, page, |e| e.id))
     }
 }
