@@ -434,14 +434,12 @@ impl PgStore {
         id: Uuid,
         page: PageRequest,
     ) -> StoreResult<Page<LedgerEntry>> {
-        let sql = match owner {
-            Owner::Card => {
-                format!("{ENTRY} WHERE card_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
-            }
-            Owner::Customer => {
-                format!("{ENTRY} WHERE customer_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3")
-            }
+        // Static column names only: the id and the cursor are bound.
+        let column = match owner {
+            Owner::Card => "card_id",
+            Owner::Customer => "customer_id",
         };
+        let sql = format!("{ENTRY} WHERE {column} = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(page.after)

@@ -22,13 +22,11 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn card_history(&self, card: CardId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
-        let entries = self.card_entries(card, page).await?;
-        Ok(Page { items: entries.items.iter().map(message).collect(), next_cursor: entries.next_cursor })
+        Ok(self.card_entries(card, page).await?.map(|e| message(&e)))
     }
 
     async fn customer_history(&self, customer: CustomerId, page: PageRequest) -> StoreResult<Page<TransactionMessage>> {
-        let entries = self.entries_page(Owner::Customer, customer.0, page).await?;
-        Ok(Page { items: entries.items.iter().map(message).collect(), next_cursor: entries.next_cursor })
+        Ok(self.entries_page(Owner::Customer, customer.0, page).await?.map(|e| message(&e)))
     }
 
     async fn count_history(&self) -> StoreResult<i64> {
