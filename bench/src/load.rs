@@ -86,6 +86,11 @@ pub struct StepResult {
     /// Failures that are not the expected refusals or the rate-limited abuser.
     pub error_rate: f64,
     pub server_cpu_ms_per_op: Option<f64>,
+    /// The load generator's own CPU per served operation: it shares the cores.
+    pub bench_cpu_ms_per_op: Option<f64>,
+    /// How busy all cores were during the step (0–1): near 1, the machine
+    /// itself is the bound, whoever uses it.
+    pub machine_busy: Option<f64>,
     pub server_rss_kib: Option<u64>,
     pub mean_batch_size: Option<f64>,
     pub mean_commit_ms: Option<f64>,
@@ -339,6 +344,8 @@ pub fn summarise(
         outcomes: outcomes.clone(),
         error_rate: if total == 0 { 0.0 } else { errors as f64 / total as f64 },
         server_cpu_ms_per_op: None,
+        bench_cpu_ms_per_op: None,
+        machine_busy: None,
         server_rss_kib: None,
         mean_batch_size: None,
         mean_commit_ms: None,

@@ -59,14 +59,14 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n#### {} — {}\n", run.label, run.scenario);
         let _ = writeln!(
             s,
-            "| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | CPU ms/op | RSS MiB | batch | commit ms |"
+            "| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | server CPU ms/op | bench CPU ms/op | machine busy | RSS MiB | batch | commit ms |"
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for st in run.steps.iter().chain(run.half_load.iter()) {
             let opt = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 s,
-                "| {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} | {} | {} |",
+                "| {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} | {} | {} | {} | {} |",
                 st.offered_rps,
                 st.achieved_rps,
                 st.p50_ms,
@@ -76,6 +76,8 @@ pub fn markdown(r: &Report) -> String {
                 st.max_ms,
                 st.error_rate * 100.0,
                 opt(st.server_cpu_ms_per_op, 3),
+                opt(st.bench_cpu_ms_per_op, 3),
+                st.machine_busy.map(|b| format!("{:.0}%", b * 100.0)).unwrap_or_else(|| "–".into()),
                 opt(st.server_rss_kib.map(|k| k as f64 / 1024.0), 0),
                 opt(st.mean_batch_size, 1),
                 opt(st.mean_commit_ms, 2),

@@ -9,7 +9,7 @@ use stampede_store::DatabaseOptions;
 use crate::check::check;
 use crate::load::{Mix, Shared, Step, StepResult, summarise};
 use crate::report::RunReport;
-use crate::server::{cpu_seconds, histogram_totals, memory_kib};
+use crate::server::{cpu_seconds, histogram_totals, machine_ticks, memory_kib};
 
 #[derive(Debug, Clone)]
 pub struct Targets {
@@ -76,14 +76,22 @@ pub async fn measured_step(
 ) -> StepResult {
     let cpu0 = t.pid.and_then(cpu_seconds);
     let m0 = metrics(&shared.client, t.base).await;
+    let (own0, machine0) = (cpu_seconds(std::process::id()), machine_ticks());
     let (hist, outcomes, total, elapsed) = shared.step(mix, step, max_inflight).await;
+    let (own1, machine1) = (cpu_seconds(std::process::id()), machine_ticks());
     let m1 = metrics(&shared.client, t.base).await;
     let cpu1 = t.pid.and_then(cpu_seconds);
     let mut r = summarise(&step, &hist, &outcomes, total, elapsed);
-    if let (Some(a), Some(b)) = (cpu0, cpu1)
-        && r.ok > 0
+    let per_op = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if r.ok > 0 => Some((b - a) * 1000.0 / r.ok as f64),
+        _ => None,
+    };
+    r.server_cpu_ms_per_op = per_op(cpu0, cpu1);
+    r.bench_cpu_ms_per_op = per_op(own0, own1);
+    if let (Some((busy0, all0)), Some((busy1, all1))) = (machine0, machine1)
+        && all1 > all0
     {
-        r.server_cpu_ms_per_op = Some((b - a) * 1000.0 / r.ok as f64);
+        r.machine_busy = Some((busy1 - busy0) as f64 / (all1 - all0) as f64);
     }
     r.server_rss_kib = t.pid.and_then(memory_kib).map(|(_, peak)| peak);
     let (bs0, bc0) = histogram_totals(&m0, "stampede_commit_batch_size");
