@@ -103,7 +103,7 @@ impl ActorEngine {
         let spawner = Spawner {
             arbiters: Arc::new(handles),
             shared: Arc::new(Shared {
-                store,
+                store: Arc::clone(&store),
                 writers,
                 registry: Arc::clone(&registry),
                 metrics: metrics.clone(),
@@ -119,19 +119,29 @@ impl ActorEngine {
         let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
         spawner.arbiters[0].spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            // The most actors since memory was last handed back.
-            let mut high = 0usize;
+            // The most actors since memory was last handed back, and a second ago.
+            let (mut high, mut last) = (0usize, 0usize);
             loop {
                 tick.tick().await;
                 sweeper.sweep(idle, quiet, cap);
                 // Passivated actors' memory goes back to the allocator, which
-                // keeps it; after a large drop, hand it back to the system.
+                // keeps it; after a large drop, once it stopped falling (the
+                // stopped actors' memory is freed by then), hand it back to
+                // the system. Handed back during the fall, most of it stayed
+                // resident: 80 MiB left of 1.5 GiB at 1M actors, 27 MiB in use.
                 let now = sweeper.len();
                 high = high.max(now);
-                if high - now >= (high / 10).max(10_000) {
+                let settled = now >= last;
+                last = now;
+                if settled && high - now >= (high / 10).max(10_000) {
                     sweeper.shrink();
-                    crate::memory::release_free_memory();
                     high = now;
+                    // The store's caches filled while those cards were read.
+                    let store = Arc::clone(&store);
+                    actix::spawn(async move {
+                        store.release_memory().await;
+                        crate::memory::release_free_memory();
+                    });
                 }
             }
         });

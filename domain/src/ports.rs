@@ -43,6 +43,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait HealthCheck: Send + Sync {
     /// Answers when the backing store accepts a trivial query.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Hand back memory the store keeps on this side for reuse (an embedded
+    /// database's page caches), after a large drop in load, so it can go back
+    /// to the system. Connections in use are left alone. Nothing by default.
+    async fn release_memory(&self) {}
 }
 
 #[async_trait]

@@ -44,6 +44,7 @@ macro_rules! contract {
 
 contract!(
     ping_answers,
+    releasing_memory_keeps_the_store_working,
     business_round_trip,
     businesses_page_by_id,
     deactivate_checks_version,
@@ -114,6 +115,31 @@ fn new_staff(e: &str) -> NewStaff {
 
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
+}
+
+/// Releasing memory mid-traffic (the card runtime does it after a large
+/// passivation) neither loses data nor waits for connections in use.
+async fn releasing_memory_keeps_the_store_working(store: Arc<dyn Store>) {
+    let created = store.create_business(new_business("Warm Cache")).await.expect("create");
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for _ in 0..20 {
+                    store.get_business(created.id).await.expect("read").expect("exists");
+                }
+            })
+        })
+        .collect();
+    store.release_memory().await;
+    store.release_memory().await;
+    for r in readers {
+        r.await.expect("reader");
+    }
+    let read = store.get_business(created.id).await.expect("read after").expect("exists");
+    assert_eq!(read.name, "Warm Cache");
+    let second = store.create_business(new_business("After")).await.expect("write after");
+    assert!(store.get_business(second.id).await.expect("read").is_some());
 }
 
 async fn business_round_trip(store: Arc<dyn Store>) {
@@ -808,4 +834,37 @@ async fn sqlite_wal_is_checkpointed_beside_the_writer() {
         }
     }
     assert_eq!(found, 1, "the committed row reached the database file");
+}
+
+/// A WAL that grew past the limit (here a 24 MiB bulk write from another
+/// connection) is cut back to it once a checkpoint caught up and the store's
+/// writer starts the WAL over; before, it kept its largest size for good.
+#[tokio::test]
+async fn sqlite_wal_is_cut_back_after_a_checkpoint() {
+    use sqlx::Connection;
+    let db = TestDatabase::sqlite();
+    let store = db.open().await;
+    let main = std::path::PathBuf::from(&db.options.url);
+    let wal = main.with_file_name("stampede.db-wal");
+    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&main).pragma("wal_autocheckpoint", "0");
+    let mut bulk = sqlx::SqliteConnection::connect_with(&opts).await.expect("open");
+    sqlx::query("CREATE TABLE scratch (b BLOB)").execute(&mut bulk).await.expect("create");
+    let mut tx = bulk.begin().await.expect("begin");
+    for _ in 0..24 {
+        sqlx::query("INSERT INTO scratch VALUES (zeroblob(1048576))").execute(&mut *tx).await.expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let grown = std::fs::metadata(&wal).expect("wal").len();
+    assert!(grown > stampede_store::WAL_SIZE_LIMIT, "the WAL grew to {grown} bytes");
+    // Every frame copied into the database file, so the next write starts over.
+    let (busy, _, _): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut bulk).await.expect("checkpoint");
+    assert_eq!(busy, 0);
+    bulk.close().await.expect("close");
+    store
+        .create_business(NewBusiness { name: name("After the import"), description: None, tax_id: None, website: None })
+        .await
+        .expect("business");
+    let now = std::fs::metadata(&wal).expect("wal").len();
+    assert!(now <= stampede_store::WAL_SIZE_LIMIT, "the WAL is {now} bytes after the writer started it over");
 }
