@@ -35,7 +35,22 @@ pub type Reply = oneshot::Sender<Result<CardReply, RuntimeError>>;
 pub struct Execute {
     pub request: Box<CardRequest>,
     pub reply: Reply,
+    /// How often this actor already ran it again after a version conflict.
+    pub reruns: u8,
+    /// Its key is known not to be committed (a lookup said so, or its
+    /// commit was refused as a conflict): no lookup before applying it.
+    pub verified: bool,
 }
+
+impl Execute {
+    pub fn new(request: Box<CardRequest>, reply: Reply) -> Self {
+        Self { request, reply, reruns: 0, verified: false }
+    }
+}
+
+/// A command whose commit met a version conflict runs again after the reload,
+/// at most this often, before the conflict reaches the caller.
+const MAX_RERUNS: u8 = 2;
 
 /// Stop if idle (nothing in flight).
 #[derive(Message)]
@@ -120,6 +135,8 @@ pub struct CardActor {
     /// Set when the card does not exist, or loading failed.
     unavailable: Option<RuntimeError>,
     inflight: usize,
+    /// Idempotency lookups in flight (a crowded card's unknown keys).
+    lookups: usize,
     stale: bool,
     /// Commands that arrived while the state was stale: they run after the
     /// reload instead of piling more doomed operations onto the pipeline.
@@ -140,6 +157,7 @@ impl CardActor {
             loaded: None,
             unavailable: None,
             inflight: 0,
+            lookups: 0,
             stale: false,
             deferred: VecDeque::new(),
             recent: VecDeque::new(),
@@ -259,6 +277,24 @@ impl CardActor {
         let _ = reply.send(answer);
     }
 
+    /// `request` to run again, with every duplicate that waited for its
+    /// answer (each finds it pending again, and waits again): its pending
+    /// entry is dropped. Known not to be committed, so none is looked up.
+    fn run_again(&mut self, key: Option<String>, request: Box<CardRequest>, reply: Reply, reruns: u8) -> Vec<Execute> {
+        let mut waiters = Vec::new();
+        if let Some(key) = key
+            && let Some(i) = self.recent.iter().position(|(k, _)| *k == key)
+            && let Some((_, Recent::Pending { waiters: w, .. })) = self.recent.remove(i)
+        {
+            waiters = w;
+        }
+        let copies: Vec<Execute> = waiters
+            .into_iter()
+            .map(|w| Execute { request: Box::new(request.again()), reply: w, reruns, verified: true })
+            .collect();
+        std::iter::once(Execute { request, reply, reruns, verified: true }).chain(copies).collect()
+    }
+
     fn after_completion(&mut self, ctx: &mut Context<Self>) {
         if self.inflight > 0 {
             return;
@@ -295,7 +331,7 @@ impl Handler<Passivate> for CardActor {
     type Result = ();
 
     fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
-        if self.inflight == 0 && self.deferred.is_empty() {
+        if self.inflight == 0 && self.lookups == 0 && self.deferred.is_empty() {
             ctx.stop();
         }
     }
@@ -327,7 +363,7 @@ impl Handler<Execute> for CardActor {
 
     fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
         self.touch();
-        let Execute { request: req, reply } = msg;
+        let Execute { request: req, reply, reruns, verified } = msg;
         if let Some(e) = self.unavailable {
             let _ = reply.send(Err(e));
             return;
@@ -337,7 +373,7 @@ impl Handler<Execute> for CardActor {
                 self.shared.metrics.overloaded.inc();
                 let _ = reply.send(Err(RuntimeError::Overloaded));
             } else {
-                self.deferred.push_back(Execute { request: req, reply });
+                self.deferred.push_back(Execute { request: req, reply, reruns, verified });
             }
             return;
         }
@@ -400,9 +436,46 @@ impl Handler<Execute> for CardActor {
             return;
         }
 
+        // A card that took more keys than `seen` holds: an unknown key may be
+        // a retry of one it dropped, which would fail its commit as a
+        // duplicate and every command pipelined behind it as a conflict.
+        // Look it up first; meanwhile it is pending, so duplicates wait.
+        if let (Some(k), Some(idem)) = (&key, &req.idempotency)
+            && !verified
+            && self.seen.as_mut().is_some_and(|seen| seen.is_crowded(std::time::Instant::now()))
+        {
+            self.remember(k.clone(), Recent::Pending { fingerprint: idem.fingerprint.clone(), waiters: Vec::new() });
+            let store = Arc::clone(&self.shared.store);
+            let (scope, ikey, fingerprint) = (idem.scope.clone(), idem.key.clone(), idem.fingerprint.clone());
+            let lookup = async move { store.get_idempotency(&scope, &ikey).await };
+            self.lookups += 1;
+            self.shared.metrics.key_lookups.inc();
+            ctx.spawn(lookup.into_actor(self).map(move |found, act, ctx| {
+                act.lookups -= 1;
+                match found {
+                    Ok(Some(rec)) if rec.fingerprint == fingerprint => {
+                        act.shared.metrics.replays.inc();
+                        act.settle(
+                            key,
+                            reply,
+                            Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true }),
+                        );
+                    }
+                    Ok(Some(_)) => act.settle(key, reply, Err(RuntimeError::KeyReused)),
+                    Ok(None) => {
+                        for msg in act.run_again(key, req, reply, reruns) {
+                            <CardActor as Handler<Execute>>::handle(act, msg, ctx);
+                        }
+                    }
+                    Err(_) => act.settle(key, reply, Err(RuntimeError::Unavailable)),
+                }
+            }));
+            return;
+        }
+
         // Apply the rules to the speculative state.
         if matches!(req.command, Command::Cancel { .. }) && loaded.reversed.is_none() {
-            self.load_reversals(Execute { request: req, reply }, ctx);
+            self.load_reversals(Execute { request: req, reply, reruns, verified }, ctx);
             return;
         }
         if let Command::Cancel { original, .. } = &req.command
@@ -520,7 +593,19 @@ impl Handler<Execute> for CardActor {
                     if let (Some(r), Some(set)) = (reversed, act.loaded.as_mut().and_then(|l| l.reversed.as_mut())) {
                         set.remove(&r);
                     }
-                    act.settle(key, reply, Err(RuntimeError::Conflict));
+                    if reruns < MAX_RERUNS {
+                        // Usually our own pipeline diverged: an operation ahead
+                        // of this one was not applied (a key that turned out
+                        // to be a duplicate, a reward out of stock), so this one
+                        // was computed on a state that never was. Run it again
+                        // on the card as reloaded, with any duplicates that
+                        // waited for it, instead of failing the caller.
+                        act.shared.metrics.reruns.inc();
+                        let again = act.run_again(key, req, reply, reruns + 1);
+                        act.deferred.extend(again);
+                    } else {
+                        act.settle(key, reply, Err(RuntimeError::Conflict));
+                    }
                 }
                 Err(()) => {
                     act.stale = true;

@@ -160,7 +160,7 @@ impl ActorEngine {
     async fn once(&self, mut request: CardRequest) -> Result<CardReply, RuntimeError> {
         let card = request.card_id;
         let mut hint = request.card_hint.take();
-        let mut message = Some(Execute { request: Box::new(request), reply: oneshot::channel().0 });
+        let mut message = Some(Execute::new(Box::new(request), oneshot::channel().0));
         // An actor that just stopped is replaced once.
         for _ in 0..2 {
             let addr = self.registry.get_or_start(card, &self.spawner, &mut hint);
@@ -186,19 +186,9 @@ impl ActorEngine {
 #[async_trait]
 impl CardEngine for ActorEngine {
     async fn execute(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
-        // A version conflict (another process changed the card) is retried once,
-        // after the actor has reloaded the card.
-        let retry = CardRequest {
-            card_id: request.card_id,
-            program: Arc::clone(&request.program),
-            command: request.command.clone(),
-            meta: request.meta.clone(),
-            idempotency: request.idempotency.clone(),
-            render: request.render,
-            at: request.at,
-            // The retry follows a conflict: the card changed, so read it anew.
-            card_hint: None,
-        };
+        // A version conflict the actor could not resolve by running the
+        // command again itself (see `actor.rs`) is retried once more here.
+        let retry = request.again();
         match self.once(request).await {
             Err(RuntimeError::Conflict) => self.once(retry).await,
             other => other,

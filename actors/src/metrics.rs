@@ -26,6 +26,11 @@ pub struct RuntimeMetrics {
     pub commit_failures: Counter,
     pub conflicts: Counter,
     pub replays: Counter,
+    /// Keys looked up in the store before applying (a card with more keys
+    /// per window than its actor remembers).
+    pub key_lookups: Counter,
+    /// Commands run again by their actor after a version conflict.
+    pub reruns: Counter,
     pub overloaded: Counter,
     pub refusals: Family<CodeLabel, Counter>,
 }
@@ -43,6 +48,8 @@ impl RuntimeMetrics {
             commit_failures: Counter::default(),
             conflicts: Counter::default(),
             replays: Counter::default(),
+            key_lookups: Counter::default(),
+            reruns: Counter::default(),
             overloaded: Counter::default(),
             refusals: Family::default(),
         }
@@ -63,6 +70,16 @@ impl RuntimeMetrics {
         r.register("commit_failures", "Group commits that failed", self.commit_failures.clone());
         r.register("card_version_conflicts", "Operations refused by the version check", self.conflicts.clone());
         r.register("idempotent_replays", "Requests answered with a stored answer", self.replays.clone());
+        r.register(
+            "idempotency_lookups",
+            "Keys looked up before applying, on cards with more keys than their actor remembers",
+            self.key_lookups.clone(),
+        );
+        r.register(
+            "card_command_reruns",
+            "Commands run again by their actor after a version conflict",
+            self.reruns.clone(),
+        );
         r.register("overloaded_refusals", "Requests refused because a queue was full", self.overloaded.clone());
         r.register("pos_refusals", "POS commands refused by the rules, by code", self.refusals.clone());
     }

@@ -69,6 +69,23 @@ pub struct CardRequest {
     pub card_hint: Option<Box<Card>>,
 }
 
+impl CardRequest {
+    /// The same request, to run again after the card changed under it: no
+    /// hint (the card must be read anew).
+    pub fn again(&self) -> Self {
+        Self {
+            card_id: self.card_id,
+            program: Arc::clone(&self.program),
+            command: self.command.clone(),
+            meta: self.meta.clone(),
+            idempotency: self.idempotency.clone(),
+            render: self.render,
+            at: self.at,
+            card_hint: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardReply {
     /// Committed now, or (`replayed`) the stored answer of an earlier request

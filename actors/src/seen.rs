@@ -18,6 +18,9 @@ pub struct SeenKeys {
     ttl: Duration,
     max: usize,
     seeds: (std::hash::RandomState, std::hash::RandomState),
+    /// Until when keys dropped for room (not for age) would still have been
+    /// inside the window: meanwhile an unknown key may be one of them.
+    crowded_until: Option<Instant>,
 }
 
 impl SeenKeys {
@@ -28,6 +31,7 @@ impl SeenKeys {
             ttl,
             max,
             seeds: (std::hash::RandomState::new(), std::hash::RandomState::new()),
+            crowded_until: None,
         }
     }
 
@@ -49,6 +53,14 @@ impl SeenKeys {
         self.at.contains_key(&h)
     }
 
+    /// Whether a key this set does not hold may still have been committed
+    /// within the window: it had to drop keys for room (a card taking more
+    /// than `max` keys per window) and those would not have expired yet.
+    pub fn is_crowded(&mut self, now: Instant) -> bool {
+        self.evict(now);
+        self.crowded_until.is_some_and(|t| now < t)
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.at.len()
@@ -66,6 +78,9 @@ impl SeenKeys {
                 break;
             }
             self.order.pop_front();
+            if !expired {
+                self.crowded_until = Some(t + self.ttl);
+            }
             // Only the newest insertion of a key removes it.
             if self.at.get(&h) == Some(&t) {
                 self.at.remove(&h);
@@ -94,7 +109,13 @@ mod tests {
         s.insert("d", t0);
         assert!(!s.contains("a", t0), "over the cap, the oldest goes");
         assert_eq!(s.len(), 3);
+        assert!(s.is_crowded(t0), "a key dropped for room was still inside the window");
+        assert!(!s.is_crowded(t0 + Duration::from_secs(61)), "until it would have expired anyway");
         assert!(!s.contains("d", t0 + Duration::from_secs(61)), "older than the window");
         assert!(s.is_empty());
+        let mut roomy = SeenKeys::new(Duration::from_secs(60), 3);
+        roomy.insert("a", t0);
+        assert!(!roomy.contains("b", t0 + Duration::from_secs(61)));
+        assert!(!roomy.is_crowded(t0 + Duration::from_secs(61)), "keys that expired by age leave no doubt");
     }
 }

@@ -211,13 +211,14 @@ async fn passivate(engine: &ActorEngine) {
 
 /// An actor started from the caller's copy of the card: a copy that went
 /// stale (another commit since) is refused by the version check, the actor
-/// reloads, and the engine's retry applies the command once, on the real state.
+/// reloads and runs the command again, once, on the real state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_card_hint_is_caught_and_retried() {
     let w = world(DatabaseBackend::Sqlite, 1).await;
     let card = w.cards[0];
     let stale = w.store.get_card(card).await.expect("get").expect("card");
-    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    let metrics = RuntimeMetrics::new();
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone());
     assert!(matches!(engine.execute(stamp(&w, card, None)).await, Ok(CardReply::Done { .. })));
     passivate(&engine).await;
 
@@ -230,6 +231,7 @@ async fn a_stale_card_hint_is_caught_and_retried() {
     assert_eq!(body["balance"], 2, "applied on the committed state, not the stale copy");
     let now = w.store.get_card(card).await.expect("get").expect("card");
     assert_eq!((now.balance, now.version), (2, stale.version + 2));
+    assert_eq!((metrics.conflicts.get(), metrics.reruns.get()), (1, 1), "run again by the actor");
 
     // A fresh copy is used as is: no conflict, one more stamp.
     passivate(&engine).await;
@@ -363,6 +365,51 @@ async fn retries_of_old_keys_are_answered_without_conflicts() {
     }
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 900);
     assert_eq!(metrics.conflicts.get(), 0, "no retry reached the database as a new operation");
+}
+
+/// A card that took more keys than its actor remembers (here 50): a retry of
+/// a key it dropped would reach the database as a duplicate, and everything
+/// pipelined behind it would fail its version check. So while keys dropped
+/// for room are still inside the window, unknown keys are looked up first:
+/// retries get their first answer, new commands apply once, nothing
+/// conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowded_card_looks_unknown_keys_up_first() {
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let metrics = RuntimeMetrics::new();
+    let config = RuntimeConfig { recent_keys: 8, seen_keys_max: 50, ..config() };
+    let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config, metrics.clone());
+    let mut first = Vec::new();
+    for i in 0..200usize {
+        match engine.execute(stamp(&w, w.cards[0], Some(format!("old{i}")))).await.expect("first run") {
+            CardReply::Done { body, .. } => first.push(body),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut tasks = Vec::new();
+    for i in 0..400usize {
+        // Alternate: a retry of one of the first 200 keys, a new command; and
+        // every tenth new command sent twice at once.
+        let key = if i % 2 == 0 { format!("old{}", i / 2) } else { format!("new{i}") };
+        let copies = if i % 20 == 1 { 2 } else { 1 };
+        for _ in 0..copies {
+            let (e, req) = (Arc::clone(&engine), stamp(&w, w.cards[0], Some(key.clone())));
+            tasks.push((i, tokio::spawn(async move { e.execute(req).await })));
+        }
+    }
+    for (i, t) in tasks {
+        match t.await.expect("task") {
+            Ok(CardReply::Done { body, replayed, .. }) if i % 2 == 0 => {
+                assert!(replayed, "retry {i} is a replay");
+                assert_eq!(body, first[i / 2], "with the first answer");
+            }
+            Ok(CardReply::Done { .. }) => {}
+            other => panic!("command {i}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 400);
+    assert_eq!(metrics.conflicts.get(), 0, "no retry reached the database as a new operation");
+    assert!(metrics.key_lookups.get() >= 400, "unknown keys were looked up: {}", metrics.key_lookups.get());
 }
 
 /// A card that went quiet drops the full answers it kept for retries (memory
