@@ -329,29 +329,31 @@ async fn concurrent_duplicates_stay_in_the_actor() {
     assert_eq!(metrics.conflicts.get(), 0, "no duplicate reached the database");
 }
 
-/// Retries of keys far older than the actor's 256 remembered answers (as a
-/// client retrying a sale from minutes ago), mixed with new commands on a hot
-/// card: each is answered with its first answer from the store, none is
-/// applied again, and nothing pipelined behind them conflicts.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retries_of_old_keys_are_answered_without_conflicts() {
-    let w = world(DatabaseBackend::Postgres, 1).await;
-    let metrics = RuntimeMetrics::new();
-    let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone());
+/// Run `n` commands on the first card, one after another, with keys
+/// `old0`…: their answers, in order.
+async fn first_answers(engine: &Arc<dyn CardEngine>, w: &World, n: usize) -> Vec<Vec<u8>> {
     let mut first = Vec::new();
-    for i in 0..600usize {
-        let req = stamp(&w, w.cards[0], Some(format!("old{i}")));
-        match engine.execute(req).await.expect("first run") {
+    for i in 0..n {
+        match engine.execute(stamp(w, w.cards[0], Some(format!("old{i}")))).await.expect("first run") {
             CardReply::Done { body, .. } => first.push(body),
             other => panic!("unexpected {other:?}"),
         }
     }
+    first
+}
+
+/// Send at once, alternately, a retry of each key whose first answer is in
+/// `first` and a new command (every `twice_every`-th new one sent twice):
+/// every retry is a replay of its first answer, every command is answered.
+async fn retries_among_new(engine: &Arc<dyn CardEngine>, w: &World, first: &[Vec<u8>], twice_every: Option<usize>) {
     let mut tasks = Vec::new();
-    for i in 0..600usize {
-        // Alternate: a retry of one of the first 300 keys, a new command.
+    for i in 0..2 * first.len() {
         let key = if i % 2 == 0 { format!("old{}", i / 2) } else { format!("new{i}") };
-        let (e, req) = (Arc::clone(&engine), stamp(&w, w.cards[0], Some(key)));
-        tasks.push((i, tokio::spawn(async move { e.execute(req).await })));
+        let copies = if twice_every.is_some_and(|n| i % (2 * n) == 1) { 2 } else { 1 };
+        for _ in 0..copies {
+            let (e, req) = (Arc::clone(engine), stamp(w, w.cards[0], Some(key.clone())));
+            tasks.push((i, tokio::spawn(async move { e.execute(req).await })));
+        }
     }
     for (i, t) in tasks {
         match t.await.expect("task") {
@@ -363,6 +365,19 @@ async fn retries_of_old_keys_are_answered_without_conflicts() {
             other => panic!("command {i}: unexpected {other:?}"),
         }
     }
+}
+
+/// Retries of keys far older than the actor's 256 remembered answers (as a
+/// client retrying a sale from minutes ago), mixed with new commands on a hot
+/// card: each is answered with its first answer from the store, none is
+/// applied again, and nothing pipelined behind them conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_of_old_keys_are_answered_without_conflicts() {
+    let w = world(DatabaseBackend::Postgres, 1).await;
+    let metrics = RuntimeMetrics::new();
+    let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone());
+    let first = first_answers(&engine, &w, 600).await;
+    retries_among_new(&engine, &w, &first[..300], None).await;
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 900);
     assert_eq!(metrics.conflicts.get(), 0, "no retry reached the database as a new operation");
 }
@@ -379,34 +394,9 @@ async fn a_crowded_card_looks_unknown_keys_up_first() {
     let metrics = RuntimeMetrics::new();
     let config = RuntimeConfig { recent_keys: 8, seen_keys_max: 50, ..config() };
     let engine: Arc<dyn CardEngine> = ActorEngine::start(Arc::clone(&w.store), config, metrics.clone());
-    let mut first = Vec::new();
-    for i in 0..200usize {
-        match engine.execute(stamp(&w, w.cards[0], Some(format!("old{i}")))).await.expect("first run") {
-            CardReply::Done { body, .. } => first.push(body),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    let mut tasks = Vec::new();
-    for i in 0..400usize {
-        // Alternate: a retry of one of the first 200 keys, a new command; and
-        // every tenth new command sent twice at once.
-        let key = if i % 2 == 0 { format!("old{}", i / 2) } else { format!("new{i}") };
-        let copies = if i % 20 == 1 { 2 } else { 1 };
-        for _ in 0..copies {
-            let (e, req) = (Arc::clone(&engine), stamp(&w, w.cards[0], Some(key.clone())));
-            tasks.push((i, tokio::spawn(async move { e.execute(req).await })));
-        }
-    }
-    for (i, t) in tasks {
-        match t.await.expect("task") {
-            Ok(CardReply::Done { body, replayed, .. }) if i % 2 == 0 => {
-                assert!(replayed, "retry {i} is a replay");
-                assert_eq!(body, first[i / 2], "with the first answer");
-            }
-            Ok(CardReply::Done { .. }) => {}
-            other => panic!("command {i}: unexpected {other:?}"),
-        }
-    }
+    let first = first_answers(&engine, &w, 200).await;
+    // Every tenth new command is also sent twice at once.
+    retries_among_new(&engine, &w, &first, Some(10)).await;
     assert_eq!(w.store.get_card(w.cards[0]).await.expect("get").expect("card").balance, 400);
     assert_eq!(metrics.conflicts.get(), 0, "no retry reached the database as a new operation");
     assert!(metrics.key_lookups.get() >= 400, "unknown keys were looked up: {}", metrics.key_lookups.get());

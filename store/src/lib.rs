@@ -27,4 +27,4 @@ pub mod ratelimit;
 pub mod sqlite;
 pub mod testing;
 
-pub use open::{DatabaseBackend, DatabaseOptions, OpenError, SqliteSync, WAL_SIZE_LIMIT, open};
+pub use open::{DatabaseBackend, DatabaseOptions, OpenError, SqliteSync, open};

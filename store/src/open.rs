@@ -14,11 +14,6 @@ use crate::migrations;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 
-/// The size (bytes) SQLite cuts its WAL file back to when the writer starts it
-/// over after a checkpoint caught up. Between two checkpoints (500 ms apart)
-/// the WAL holds far less under load, so steady writing never truncates.
-pub const WAL_SIZE_LIMIT: u64 = 16 * 1024 * 1024;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatabaseBackend {
@@ -115,17 +110,8 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
             let writes = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(opts.connect_timeout)
-                // Checkpoints run beside it, not inside its commits. A WAL
-                // that grew (a bulk import, a checkpoint held back by a long
-                // read) is cut back when the writer next starts it over;
-                // without a limit it kept its largest size (480 MiB after
-                // seeding 100k cards).
-                .connect_with(
-                    connect
-                        .clone()
-                        .pragma("wal_autocheckpoint", "0")
-                        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string()),
-                )
+                // Checkpoints run beside it, not inside its commits.
+                .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await
                 .map_err(unreachable)?;
             if opts.migrate {

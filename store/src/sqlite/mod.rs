@@ -36,6 +36,8 @@ use stampede_domain::ports::{HealthCheck, Store, StoreResult};
 
 use crate::error;
 
+pub use checkpoint::WAL_KEEP;
+
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     reads: SqlitePool,
