@@ -152,7 +152,9 @@ impl ActorEngine {
         self.registry.len()
     }
 
-    /// Ask every idle actor to stop (tests and benchmarks measure passivation).
+    /// Ask idle actors to stop, at most [`crate::registry::WAKE_PER_SWEEP`]
+    /// per call: call again while some remain (tests and benchmarks measure
+    /// passivation).
     pub fn passivate_all(&self) {
         self.registry.sweep(Duration::ZERO, Duration::MAX, usize::MAX);
     }
