@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix::prelude::*;
 use stampede_domain::card::{Card, CardState, Command};
 use stampede_domain::ids::CardId;
-use stampede_domain::ledger::CommitOutcome;
+use stampede_domain::ledger::{CommitOutcome, IdempotencyRecord};
 use stampede_domain::ports::Store;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -45,6 +45,16 @@ pub struct Execute {
 impl Execute {
     pub fn new(request: Box<CardRequest>, reply: Reply) -> Self {
         Self { request, reply, reruns: 0, verified: false }
+    }
+}
+
+/// What a stored idempotency record answers a request with `fingerprint`: its
+/// first answer, replayed, or a refusal if the key was used for another request.
+fn stored_answer(rec: IdempotencyRecord, fingerprint: &[u8]) -> Result<CardReply, RuntimeError> {
+    if rec.fingerprint == fingerprint {
+        Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
+    } else {
+        Err(RuntimeError::KeyReused)
     }
 }
 
@@ -428,10 +438,7 @@ impl Handler<Execute> for CardActor {
             let (scope, ikey, fingerprint) = (idem.scope.clone(), idem.key.clone(), idem.fingerprint.clone());
             actix::spawn(async move {
                 let answer = match store.get_idempotency(&scope, &ikey).await {
-                    Ok(Some(rec)) if rec.fingerprint == fingerprint => {
-                        Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
-                    }
-                    Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                    Ok(Some(rec)) => stored_answer(rec, &fingerprint),
                     // Committed moments ago, so the record is there; absent only
                     // if it expired, which the window rules out.
                     Ok(None) | Err(_) => Err(RuntimeError::Unavailable),
@@ -458,15 +465,13 @@ impl Handler<Execute> for CardActor {
             ctx.spawn(lookup.into_actor(self).map(move |found, act, ctx| {
                 act.lookups -= 1;
                 match found {
-                    Ok(Some(rec)) if rec.fingerprint == fingerprint => {
-                        act.shared.metrics.replays.inc();
-                        act.settle(
-                            key,
-                            reply,
-                            Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true }),
-                        );
+                    Ok(Some(rec)) => {
+                        let answer = stored_answer(rec, &fingerprint);
+                        if answer.is_ok() {
+                            act.shared.metrics.replays.inc();
+                        }
+                        act.settle(key, reply, answer);
                     }
-                    Ok(Some(_)) => act.settle(key, reply, Err(RuntimeError::KeyReused)),
                     Ok(None) => {
                         for msg in act.run_again(key, req, reply, reruns) {
                             <CardActor as Handler<Execute>>::handle(act, msg, ctx);
@@ -503,11 +508,9 @@ impl Handler<Execute> for CardActor {
                     tokio::spawn(async move {
                         let answer = match idem {
                             Some(i) => match store.get_idempotency(&i.scope, &i.key).await {
-                                Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
+                                Ok(Some(rec)) => stored_answer(rec, &i.fingerprint).inspect(|_| {
                                     metrics.replays.inc();
-                                    Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
-                                }
-                                Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                                }),
                                 Ok(None) => Ok(CardReply::Refused(refusal)),
                                 Err(_) => Err(RuntimeError::Unavailable),
                             },
@@ -577,11 +580,9 @@ impl Handler<Execute> for CardActor {
                     let lookup = async move {
                         let Some(i) = idem else { return Err(RuntimeError::Unavailable) };
                         match store.get_idempotency(&i.scope, &i.key).await {
-                            Ok(Some(rec)) if rec.fingerprint == i.fingerprint => {
-                                metrics.replays.inc();
-                                Ok(CardReply::Done { status: rec.status, body: rec.body, replayed: true })
-                            }
-                            Ok(Some(_)) => Err(RuntimeError::KeyReused),
+                            Ok(Some(rec)) => stored_answer(rec, &i.fingerprint).inspect(|_| {
+                                    metrics.replays.inc();
+                                }),
                             _ => Err(RuntimeError::Unavailable),
                         }
                     };

@@ -128,7 +128,7 @@ impl ActorEngine {
                 // keeps it; after a large drop, once it stopped falling (the
                 // stopped actors' memory is freed by then), hand it back to
                 // the system. Handed back during the fall, most of it stayed
-                // resident: 80 MiB left of 1.5 GiB at 1M actors, 27 MiB in use.
+                // resident (80 MiB left of 1.5 GiB at 1M actors).
                 let now = sweeper.len();
                 high = high.max(now);
                 let settled = now >= last;
