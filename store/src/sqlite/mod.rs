@@ -42,19 +42,21 @@ pub use checkpoint::WAL_KEEP;
 pub struct SqliteStore {
     reads: SqlitePool,
     writes: SqlitePool,
-    /// While any clone lives, the WAL checkpointer (`checkpoint.rs`) runs.
-    alive: Arc<()>,
+    /// The writer pool again, for the WAL checkpointer (`checkpoint.rs`): it
+    /// runs while any clone of the store lives, and ends when it cannot
+    /// upgrade its weak handle to this.
+    alive: Arc<SqlitePool>,
 }
 
 impl SqliteStore {
     /// `writes` should hold one connection (see the module docs); `reads` may
     /// be read-only.
     pub fn new(reads: SqlitePool, writes: SqlitePool) -> Self {
-        Self { reads, writes, alive: Arc::new(()) }
+        Self { alive: Arc::new(writes.clone()), reads, writes }
     }
 
-    /// A handle that stops being upgradable when the last clone is dropped.
-    pub(crate) fn alive(&self) -> Weak<()> {
+    /// The writer pool, as long as some clone of the store lives.
+    pub(crate) fn alive(&self) -> Weak<SqlitePool> {
         Arc::downgrade(&self.alive)
     }
 
