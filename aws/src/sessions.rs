@@ -5,7 +5,11 @@
 //! `ott#<purpose>#<hex sha-256>` for one-time tokens. GSI1 (`FamilyId`,
 //! `IssuedAt`) finds a family, GSI2 (`SubjectId`, `IssuedAt`) an account's
 //! sessions. Rotation and consumption are conditional updates, so of two
-//! concurrent uses exactly one wins, as with the SQL adapter. TTL only tidies
+//! concurrent uses exactly one wins, as with the SQL adapter. A revoked family
+//! also gets an item of its own, `fam#<id>` with `RevokedAt`: a new token is
+//! stored only together with a check that this item is not there (one
+//! transaction), so a replay that revoked the family before the winner stored
+//! its successor keeps the successor out. TTL only tidies
 //! up: every read checks `ExpiresAt` itself (moto, and DynamoDB for up to two
 //! days, keep expired items).
 
@@ -13,7 +17,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
 use stampede_domain::identity::{
     NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, SubjectKind, TokenPurpose,
@@ -35,6 +40,13 @@ fn hex(bytes: &[u8]) -> String {
 fn refresh_key(hash: &[u8]) -> String {
     format!("rt#{}", hex(hash))
 }
+
+fn family_key(family_id: Uuid) -> String {
+    format!("fam#{family_id}")
+}
+
+/// How long a revoked family's item is kept: longer than any refresh token lives.
+const FAMILY_ITEM_DAYS: i64 = 400;
 
 fn one_time_key(purpose: TokenPurpose, hash: &[u8]) -> String {
     format!("ott#{}#{}", purpose.as_str(), hex(hash))
@@ -142,9 +154,13 @@ impl DynamoSessions {
 #[async_trait]
 impl SessionRepo for DynamoSessions {
     async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
-        let res = self
-            .client
-            .put_item()
+        let unrevoked = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("TokenHash", s(family_key(t.family_id)))
+            .condition_expression("attribute_not_exists(RevokedAt)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let put = Put::builder()
             .table_name(&self.table)
             .item("TokenHash", s(refresh_key(&t.token_hash)))
             .item("FamilyId", s(t.family_id))
@@ -153,12 +169,32 @@ impl SessionRepo for DynamoSessions {
             .item("IssuedAt", s(time(Utc::now())))
             .item("ExpiresAt", n(t.expires_at.timestamp()))
             .condition_expression("attribute_not_exists(TokenHash)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let res = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(unrevoked).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await;
         match res {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict("refresh token")),
-            Err(e) => Err(sdk_error("dynamodb put session", e)),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    let failed = |i: usize| {
+                        c.cancellation_reasons().get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                    };
+                    if failed(0) {
+                        Err(StoreError::Conflict("refresh token family revoked"))
+                    } else if failed(1) {
+                        Err(StoreError::Conflict("refresh token"))
+                    } else {
+                        Err(sdk_error("dynamodb put session", e))
+                    }
+                }
+                _ => Err(sdk_error("dynamodb put session", e)),
+            },
         }
     }
 
@@ -203,6 +239,17 @@ impl SessionRepo for DynamoSessions {
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        // First the family's own item, which keeps new tokens out (module docs).
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(family_key(family_id)))
+            .update_expression("SET RevokedAt = if_not_exists(RevokedAt, :now), ExpiresAt = :expires")
+            .expression_attribute_values(":now", s(time(now)))
+            .expression_attribute_values(":expires", n((now + chrono::Duration::days(FAMILY_ITEM_DAYS)).timestamp()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("dynamodb revoke session family", e))?;
         let keys = self.keys_on("GSI1", "FamilyId", family_id).await?;
         self.revoke_keys(keys, now).await
     }

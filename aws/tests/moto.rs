@@ -314,6 +314,7 @@ async fn dynamodb_sessions_keep_the_session_contract() {
     let (conf, r) = bootstrapped().await;
     let sessions = stampede_aws::sessions::DynamoSessions::from_conf(&conf, &r.sessions_table);
     contracts::refresh_tokens_rotate_once_and_reuse_revokes_the_family(&sessions).await;
+    contracts::a_revoked_family_takes_no_new_tokens(&sessions).await;
     contracts::logout_revokes_the_family(&sessions).await;
     contracts::one_time_tokens_are_used_once(&sessions).await;
 }

@@ -144,7 +144,15 @@ impl LocalIssuer {
                     SubjectKind::Customer => PrincipalKind::Customer,
                     SubjectKind::Staff => PrincipalKind::Staff,
                 };
-                self.continue_session(sessions, family_id, kind, subject_id, mcp).await.map(Some)
+                match self.continue_session(sessions, family_id, kind, subject_id, mcp).await {
+                    // A replay of the same token revoked the family meanwhile:
+                    // its successor was refused, and so is this use.
+                    Err(IssueError::Store(StoreError::Conflict(_))) => {
+                        tracing::warn!("refresh token replayed while it was being rotated: family revoked");
+                        Ok(None)
+                    }
+                    other => other.map(Some),
+                }
             }
             RefreshOutcome::Reused => {
                 tracing::warn!("refresh token replayed: family revoked");

@@ -40,6 +40,23 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: &dyn
     assert_eq!(store.rotate_refresh_token(b"old", Utc::now()).await.expect("expired"), RefreshOutcome::Invalid);
 }
 
+/// Two racing uses of one token: the winner rotates it, the loser finds it
+/// rotated and revokes the family before the winner has stored its successor.
+/// The successor must not join the dead family.
+pub async fn a_revoked_family_takes_no_new_tokens(store: &dyn SessionRepo) {
+    let family = Uuid::now_v7();
+    let subject = Uuid::now_v7();
+    store.insert_refresh_token(refresh(b"first", family, subject)).await.expect("insert");
+    let now = Utc::now();
+    assert!(matches!(store.rotate_refresh_token(b"first", now).await.expect("winner"), RefreshOutcome::Rotated { .. }));
+    assert_eq!(store.rotate_refresh_token(b"first", now).await.expect("loser"), RefreshOutcome::Reused);
+    let late = store.insert_refresh_token(refresh(b"successor", family, subject)).await;
+    assert!(matches!(late, Err(stampede_domain::ports::StoreError::Conflict(_))), "refused: {late:?}");
+    assert_eq!(store.rotate_refresh_token(b"successor", now).await.expect("successor"), RefreshOutcome::Invalid);
+    // Another family of the same account is untouched.
+    store.insert_refresh_token(refresh(b"elsewhere", Uuid::now_v7(), subject)).await.expect("other family");
+}
+
 pub async fn logout_revokes_the_family(store: &dyn SessionRepo) {
     let family = Uuid::now_v7();
     let subject = Uuid::now_v7();

@@ -56,6 +56,7 @@ contract!(
     stores_belong_to_their_business,
     terminals_round_trip_and_revoke,
     refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+    a_revoked_family_takes_no_new_tokens,
     logout_revokes_the_family,
     one_time_tokens_are_used_once,
     profile_updates_and_erasure,
@@ -346,6 +347,10 @@ async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
 
 async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: Arc<dyn Store>) {
     contracts::refresh_tokens_rotate_once_and_reuse_revokes_the_family(store.as_ref()).await;
+}
+
+async fn a_revoked_family_takes_no_new_tokens(store: Arc<dyn Store>) {
+    contracts::a_revoked_family_takes_no_new_tokens(store.as_ref()).await;
 }
 
 async fn logout_revokes_the_family(store: Arc<dyn Store>) {

@@ -13,9 +13,16 @@ use crate::error;
 #[async_trait]
 impl SessionRepo for PgStore {
     async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
-        sqlx::query(
+        // A family is dead once any of its tokens was revoked: no new token
+        // joins it. The family's advisory lock (also taken by `revoke_family`)
+        // orders this insert and a concurrent revocation, which otherwise
+        // would not see each other's uncommitted rows.
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        lock_family(&mut tx, t.family_id).await?;
+        let inserted = sqlx::query(
             "INSERT INTO identity.sessions (token_hash, family_id, subject_kind, subject_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE NOT EXISTS (SELECT 1 FROM identity.sessions WHERE family_id = $2 AND revoked_at IS NOT NULL)",
         )
         .bind(&t.token_hash)
         .bind(t.family_id)
@@ -23,9 +30,13 @@ impl SessionRepo for PgStore {
         .bind(t.subject_id)
         .bind(Utc::now())
         .bind(t.expires_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
+        tx.commit().await.map_err(error::other)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict("refresh token family revoked"));
+        }
         Ok(())
     }
 
@@ -66,13 +77,15 @@ impl SessionRepo for PgStore {
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        lock_family(&mut tx, family_id).await?;
         sqlx::query("UPDATE identity.sessions SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
             .bind(family_id)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        Ok(())
+        tx.commit().await.map_err(error::other)
     }
 
     async fn revoke_by_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {
@@ -137,4 +150,14 @@ impl SessionRepo for PgStore {
             payload: row.try_get::<sqlx::types::Json<serde_json::Value>, _>("payload").map_err(error::other)?.0,
         }))
     }
+}
+
+/// The family's transaction-scoped advisory lock: see `insert_refresh_token`.
+async fn lock_family(tx: &mut sqlx::PgConnection, family_id: Uuid) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))")
+        .bind(family_id)
+        .execute(tx)
+        .await
+        .map_err(error::other)?;
+    Ok(())
 }

@@ -13,9 +13,14 @@ use crate::error;
 #[async_trait]
 impl SessionRepo for SqliteStore {
     async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
-        sqlx::query(
+        // A family is dead once any of its tokens was revoked. Refusing a new
+        // token into it closes the race where a replay revokes the family
+        // between the winner's rotation and its successor's insert; the one
+        // writer connection orders the two.
+        let inserted = sqlx::query(
             "INSERT INTO sessions (token_hash, family_id, subject_kind, subject_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE family_id = $2 AND revoked_at IS NOT NULL)",
         )
         .bind(&t.token_hash)
         .bind(t.family_id)
@@ -26,6 +31,9 @@ impl SessionRepo for SqliteStore {
         .execute(self.writer())
         .await
         .map_err(error::other)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict("refresh token family revoked"));
+        }
         Ok(())
     }
 
