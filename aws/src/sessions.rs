@@ -103,9 +103,20 @@ impl DynamoSessions {
         Ok(out.item)
     }
 
-    /// Keys of every refresh token on an index (a family or an account).
+    /// Keys of every item on an index (a family or an account).
     async fn keys_on(&self, index: &str, attribute: &str, value: Uuid) -> StoreResult<Vec<String>> {
-        let mut keys = Vec::new();
+        let items = self.items_on(index, attribute, value).await?;
+        Ok(items.iter().filter_map(|i| get_s(i, "TokenHash").map(str::to_owned)).collect())
+    }
+
+    /// Every item on an index (the indexes project all attributes).
+    async fn items_on(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: Uuid,
+    ) -> StoreResult<Vec<HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let out = self
@@ -120,12 +131,27 @@ impl DynamoSessions {
                 .send()
                 .await
                 .map_err(|e| sdk_error("dynamodb query sessions", e))?;
-            keys.extend(out.items.unwrap_or_default().iter().filter_map(|i| get_s(i, "TokenHash").map(str::to_owned)));
+            items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(keys);
+                return Ok(items);
             }
         }
+    }
+
+    /// The family's own item, which keeps new tokens out (module docs).
+    async fn mark_family_revoked(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(family_key(family_id)))
+            .update_expression("SET RevokedAt = if_not_exists(RevokedAt, :now), ExpiresAt = :expires")
+            .expression_attribute_values(":now", s(time(now)))
+            .expression_attribute_values(":expires", n((now + chrono::Duration::days(FAMILY_ITEM_DAYS)).timestamp()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("dynamodb revoke session family", e))?;
+        Ok(())
     }
 
     /// Mark tokens revoked (those already revoked keep their first time).
@@ -239,17 +265,7 @@ impl SessionRepo for DynamoSessions {
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        // First the family's own item, which keeps new tokens out (module docs).
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("TokenHash", s(family_key(family_id)))
-            .update_expression("SET RevokedAt = if_not_exists(RevokedAt, :now), ExpiresAt = :expires")
-            .expression_attribute_values(":now", s(time(now)))
-            .expression_attribute_values(":expires", n((now + chrono::Duration::days(FAMILY_ITEM_DAYS)).timestamp()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("dynamodb revoke session family", e))?;
+        self.mark_family_revoked(family_id, now).await?;
         let keys = self.keys_on("GSI1", "FamilyId", family_id).await?;
         self.revoke_keys(keys, now).await
     }
@@ -262,9 +278,17 @@ impl SessionRepo for DynamoSessions {
     }
 
     async fn revoke_all_sessions(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-        let keys = self.keys_on("GSI2", "SubjectId", subject_id).await?;
+        let items = self.items_on("GSI2", "SubjectId", subject_id).await?;
         // One-time tokens of the account are on the same index; only sessions go.
-        self.revoke_keys(keys.into_iter().filter(|k| k.starts_with("rt#")).collect(), now).await
+        let sessions: Vec<_> =
+            items.iter().filter(|i| get_s(i, "TokenHash").is_some_and(|k| k.starts_with("rt#"))).collect();
+        let families: std::collections::BTreeSet<Uuid> =
+            sessions.iter().filter_map(|i| get_uuid(i, "FamilyId").ok()).collect();
+        for family in families {
+            self.mark_family_revoked(family, now).await?;
+        }
+        let keys = sessions.iter().filter_map(|i| get_s(i, "TokenHash").map(str::to_owned)).collect();
+        self.revoke_keys(keys, now).await
     }
 
     async fn insert_one_time_token(&self, t: NewOneTimeToken) -> StoreResult<()> {

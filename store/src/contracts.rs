@@ -53,8 +53,13 @@ pub async fn a_revoked_family_takes_no_new_tokens(store: &dyn SessionRepo) {
     let late = store.insert_refresh_token(refresh(b"successor", family, subject)).await;
     assert!(matches!(late, Err(stampede_domain::ports::StoreError::Conflict(_))), "refused: {late:?}");
     assert_eq!(store.rotate_refresh_token(b"successor", now).await.expect("successor"), RefreshOutcome::Invalid);
-    // Another family of the same account is untouched.
-    store.insert_refresh_token(refresh(b"elsewhere", Uuid::now_v7(), subject)).await.expect("other family");
+    // Another family of the same account is untouched...
+    let other = Uuid::now_v7();
+    store.insert_refresh_token(refresh(b"elsewhere", other, subject)).await.expect("other family");
+    // ...until the account logs out everywhere: then it takes no new token either.
+    store.revoke_all_sessions(subject, Utc::now()).await.expect("revoke all");
+    let late = store.insert_refresh_token(refresh(b"after logout", other, subject)).await;
+    assert!(matches!(late, Err(stampede_domain::ports::StoreError::Conflict(_))), "refused: {late:?}");
 }
 
 pub async fn logout_revokes_the_family(store: &dyn SessionRepo) {

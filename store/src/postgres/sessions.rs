@@ -101,13 +101,26 @@ impl SessionRepo for PgStore {
     }
 
     async fn revoke_all_sessions(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        // Every family's lock, in one order (each other holder takes only one,
+        // so no two transactions wait on each other in a cycle).
+        let families: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT DISTINCT family_id FROM identity.sessions WHERE subject_id = $1 ORDER BY family_id",
+        )
+        .bind(subject_id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        for family in families {
+            lock_family(&mut tx, family).await?;
+        }
         sqlx::query("UPDATE identity.sessions SET revoked_at = $2 WHERE subject_id = $1 AND revoked_at IS NULL")
             .bind(subject_id)
             .bind(now)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        Ok(())
+        tx.commit().await.map_err(error::other)
     }
 
     async fn insert_one_time_token(&self, t: NewOneTimeToken) -> StoreResult<()> {
