@@ -357,10 +357,10 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
         }
     }
     // On DynamoDB the conditional update admits exactly one use. moto_server
-    // evaluates a condition and applies the update in separate steps on its
-    // request threads, so two racing uses can both pass there (seen once in a
-    // full test run): what this asserts is what must hold either way, that a
-    // race is caught as reuse by every use that lost it.
+    // handles requests on several threads and its lock covers only choosing
+    // the backend, so two racing uses can both pass there (seen once in a full
+    // test run): what this asserts is what must hold either way, that a race
+    // is caught as reuse by every use that lost it.
     assert!(rotated >= 1, "one concurrent use wins");
     assert_eq!(rotated + reused, 8, "every use that lost the race is taken as reuse (the family is revoked)");
 }
