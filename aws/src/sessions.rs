@@ -7,9 +7,11 @@
 //! sessions. Rotation and consumption are conditional updates, so of two
 //! concurrent uses exactly one wins, as with the SQL adapter. A revoked family
 //! also gets an item of its own, `fam#<id>` with `RevokedAt`: a new token is
-//! stored only together with a check that this item is not there (one
-//! transaction), so a replay that revoked the family before the winner stored
-//! its successor keeps the successor out. TTL only tidies
+//! stored, and a token rotated, only together with a check that this item is
+//! not there (one transaction). So a replay that revoked the family before the
+//! winner stored its successor keeps the successor out, and a successor stored
+//! just before, which the revocation's query on GSI1 (eventually consistent)
+//! may miss, can't be used. TTL only tidies
 //! up: every read checks `ExpiresAt` itself (moto, and DynamoDB for up to two
 //! days, keep expired items).
 
@@ -18,7 +20,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, SecondsFormat, Utc};
 use stampede_domain::identity::{
     NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, SubjectKind, TokenPurpose,
@@ -226,10 +228,19 @@ impl SessionRepo for DynamoSessions {
 
     async fn rotate_refresh_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
         let key = refresh_key(token_hash);
-        // The conditional update is the arbiter between concurrent uses.
-        let res = self
-            .client
-            .update_item()
+        // The token's family never changes, so it is read first; the
+        // transaction's conditions then decide, atomically, between concurrent
+        // uses (the update) and against a revocation whose index query missed
+        // this token (the family's item).
+        let Some(item) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
+        let family_id = get_uuid(&item, "FamilyId")?;
+        let unrevoked = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("TokenHash", s(family_key(family_id)))
+            .condition_expression("attribute_not_exists(RevokedAt)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let rotate = Update::builder()
             .table_name(&self.table)
             .key("TokenHash", s(&key))
             .update_expression("SET RotatedAt = :now")
@@ -239,29 +250,58 @@ impl SessionRepo for DynamoSessions {
             )
             .expression_attribute_values(":now", s(time(now)))
             .expression_attribute_values(":epoch", n(now.timestamp()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res {
-            Ok(out) => {
-                let item = out.attributes.unwrap_or_default();
-                let kind = get_s(&item, "SubjectKind").and_then(SubjectKind::parse);
-                Ok(RefreshOutcome::Rotated {
-                    family_id: get_uuid(&item, "FamilyId")?,
-                    subject_kind: kind.ok_or_else(|| StoreError::Other("session item: bad SubjectKind".into()))?,
-                    subject_id: get_uuid(&item, "SubjectId")?,
-                })
-            }
-            Err(e) if is_condition_failure(&e) => {
-                let Some(item) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
-                if item.contains_key("RotatedAt") {
-                    self.revoke_family(get_uuid(&item, "FamilyId")?, now).await?;
-                    return Ok(RefreshOutcome::Reused);
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        // DynamoDB cancels a transaction that meets another one on the same
+        // item (`TransactionConflict`): then it is tried again, and a use
+        // that lost finds the token rotated below.
+        let mut attempts = 0;
+        let family_revoked = loop {
+            attempts += 1;
+            let res = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().condition_check(unrevoked.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(rotate.clone()).build())
+                .send()
+                .await;
+            let e = match res {
+                Ok(_) => {
+                    let kind = get_s(&item, "SubjectKind").and_then(SubjectKind::parse);
+                    return Ok(RefreshOutcome::Rotated {
+                        family_id,
+                        subject_kind: kind.ok_or_else(|| StoreError::Other("session item: bad SubjectKind".into()))?,
+                        subject_id: get_uuid(&item, "SubjectId")?,
+                    });
                 }
-                Ok(RefreshOutcome::Invalid)
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else {
+                return Err(sdk_error("dynamodb rotate session", e));
+            };
+            let code = |i: usize| c.cancellation_reasons().get(i).and_then(|r| r.code());
+            let failed = |i: usize| code(i) == Some("ConditionalCheckFailed");
+            if failed(0) || failed(1) {
+                break failed(0);
             }
-            Err(e) => Err(sdk_error("dynamodb rotate session", e)),
+            let conflict = (0..2).any(|i| code(i) == Some("TransactionConflict"));
+            if !conflict || attempts == 3 {
+                return Err(sdk_error("dynamodb rotate session", e));
+            }
+        };
+        // A use that lost to another is reuse, whatever else failed (DynamoDB
+        // need not report every failed condition of a cancelled transaction).
+        let Some(current) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
+        if current.contains_key("RotatedAt") {
+            self.revoke_family(family_id, now).await?;
+            return Ok(RefreshOutcome::Reused);
         }
+        if family_revoked {
+            // This token escaped the revocation's index query: it is refused,
+            // and revoked too, for tidiness.
+            self.revoke_keys(vec![key], now).await?;
+        }
+        Ok(RefreshOutcome::Invalid)
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {

@@ -356,13 +356,55 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
             RefreshOutcome::Invalid => {}
         }
     }
-    // On DynamoDB the conditional update admits exactly one use. moto_server
+    // On DynamoDB the transaction's condition on the token admits exactly one use. moto_server
     // handles requests on several threads and its lock covers only choosing
     // the backend, so two racing uses can both pass there (seen once in a full
     // test run): what this asserts is what must hold either way, that a race
     // is caught as reuse by every use that lost it.
     assert!(rotated >= 1, "one concurrent use wins");
     assert_eq!(rotated + reused, 8, "every use that lost the race is taken as reuse (the family is revoked)");
+}
+
+/// A successor stored just before its family was revoked may be missed by the
+/// revocation's query on GSI1 (eventually consistent on DynamoDB; moto's is
+/// not, so the miss is made here by writing only the family's item, as
+/// `revoke_family` does first). Rotation checks that item, so the successor
+/// can't be used.
+#[tokio::test]
+async fn a_token_the_revocation_missed_is_refused_by_its_familys_item() {
+    use stampede_domain::identity::{NewRefreshToken, RefreshOutcome, SubjectKind};
+    use stampede_domain::ports::SessionRepo;
+    let (conf, r) = bootstrapped().await;
+    let sessions = stampede_aws::sessions::DynamoSessions::from_conf(&conf, &r.sessions_table);
+    let family = Uuid::now_v7();
+    let token = |hash: &[u8]| NewRefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: family,
+        subject_kind: SubjectKind::Customer,
+        subject_id: Uuid::now_v7(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    sessions.insert_refresh_token(token(b"missed")).await.expect("insert");
+    sessions.insert_refresh_token(token(b"other")).await.expect("insert");
+    aws_sdk_dynamodb::Client::new(&conf)
+        .put_item()
+        .table_name(&r.sessions_table)
+        .item("TokenHash", aws_sdk_dynamodb::types::AttributeValue::S(format!("fam#{family}")))
+        .item("RevokedAt", aws_sdk_dynamodb::types::AttributeValue::S(chrono::Utc::now().to_rfc3339()))
+        .send()
+        .await
+        .expect("put the family's item");
+    let outcome = sessions.rotate_refresh_token(b"missed", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(outcome, RefreshOutcome::Invalid), "a token of a revoked family is refused: {outcome:?}");
+    // Refused again, and not taken as reuse: it was never rotated.
+    let again = sessions.rotate_refresh_token(b"missed", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(again, RefreshOutcome::Invalid), "{again:?}");
+    // A token of another family still rotates.
+    let mut unrelated = token(b"unrelated");
+    unrelated.family_id = Uuid::now_v7();
+    sessions.insert_refresh_token(unrelated).await.expect("insert");
+    let fine = sessions.rotate_refresh_token(b"unrelated", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(fine, RefreshOutcome::Rotated { .. }), "{fine:?}");
 }
 
 #[tokio::test]
