@@ -18,6 +18,27 @@ pub fn moto_url() -> Result<String, String> {
         .map_err(|_| "MOTO_URL is not set: run the tests with scripts/test, which starts moto_server".to_owned())
 }
 
+/// Everything moto holds (`/moto-api/data.json`: sent mail under `ses`).
+/// moto builds that dump by walking its backends while other tests' requests
+/// change them, and now and then answers with an error page instead (seen
+/// once in a full run): asked again, up to 10 times.
+pub async fn moto_data(endpoint: &str) -> Result<serde_json::Value, String> {
+    let url = format!("{endpoint}/moto-api/data.json");
+    let mut last = String::new();
+    for _ in 0..10 {
+        match reqwest::get(&url).await {
+            Ok(r) if r.status().is_success() => match r.json().await {
+                Ok(v) => return Ok(v),
+                Err(e) => last = e.to_string(),
+            },
+            Ok(r) => last = format!("HTTP {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("{url}: {last}"))
+}
+
 /// The SDK configuration for an endpoint, with moto's test credentials.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     crate::sdk_config(&AwsOptions {

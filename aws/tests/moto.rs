@@ -234,12 +234,7 @@ async fn ses_sends_rendered_mail_from_the_verified_sender() {
     };
     mailer.send(&mail).await.expect("send");
 
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
-        .await
-        .expect("moto data")
-        .json()
-        .await
-        .expect("json");
+    let data = stampede_aws::testing::moto_data(&moto_url()).await.expect("moto data");
     let sent = data["ses"]["Message"].to_string();
     assert!(sent.contains(&to), "sent mail to {to} not found");
     assert!(sent.contains("Your reward is ready"));
@@ -454,8 +449,7 @@ async fn every_email_template_goes_out_through_ses_rendered_by_stampede() {
             .expect("send");
         subjects.push(rendered.subject);
     }
-    let data: serde_json::Value =
-        reqwest::get(format!("{}/moto-api/data.json", moto_url())).await.expect("moto").json().await.expect("json");
+    let data = stampede_aws::testing::moto_data(&moto_url()).await.expect("moto data");
     let sent: Vec<&serde_json::Value> = data["ses"]["Message"]
         .as_array()
         .expect("messages")

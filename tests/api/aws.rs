@@ -545,7 +545,7 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
             })
             .unwrap_or(0)
     };
-    let data = reqwest::get(format!("{moto}/moto-api/data.json")).await.expect("moto").json().await.expect("json");
+    let data = stampede_aws::testing::moto_data(&moto).await.expect("moto data");
     assert_eq!(sent(data), 1);
 
     // Every message again (a redelivery of the whole run): nothing new is sent.
@@ -566,7 +566,7 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
     sqs.publish("transaction", &again).await.expect("redeliver");
     assert!(drain(&workers, "transaction").await >= 2);
     assert!(drain(&workers, "email").await >= 1, "handled, as a duplicate");
-    let data = reqwest::get(format!("{moto}/moto-api/data.json")).await.expect("moto").json().await.expect("json");
+    let data = stampede_aws::testing::moto_data(&moto).await.expect("moto data");
     assert_eq!(sent(data), 1, "no second email");
 
     // A poison message: fails on every receive, then SQS moves it to the DLQ.
