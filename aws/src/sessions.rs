@@ -141,6 +141,17 @@ impl DynamoSessions {
         }
     }
 
+    /// The check, inside a transaction, that the family's own item does not
+    /// say it was revoked (module docs).
+    fn family_unrevoked(&self, family_id: Uuid) -> StoreResult<ConditionCheck> {
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("TokenHash", s(family_key(family_id)))
+            .condition_expression("attribute_not_exists(RevokedAt)")
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
     /// The family's own item, which keeps new tokens out (module docs).
     async fn mark_family_revoked(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
         self.client
@@ -182,12 +193,7 @@ impl DynamoSessions {
 #[async_trait]
 impl SessionRepo for DynamoSessions {
     async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
-        let unrevoked = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key("TokenHash", s(family_key(t.family_id)))
-            .condition_expression("attribute_not_exists(RevokedAt)")
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let unrevoked = self.family_unrevoked(t.family_id)?;
         let put = Put::builder()
             .table_name(&self.table)
             .item("TokenHash", s(refresh_key(&t.token_hash)))
@@ -234,12 +240,7 @@ impl SessionRepo for DynamoSessions {
         // this token (the family's item).
         let Some(item) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
         let family_id = get_uuid(&item, "FamilyId")?;
-        let unrevoked = ConditionCheck::builder()
-            .table_name(&self.table)
-            .key("TokenHash", s(family_key(family_id)))
-            .condition_expression("attribute_not_exists(RevokedAt)")
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let unrevoked = self.family_unrevoked(family_id)?;
         let rotate = Update::builder()
             .table_name(&self.table)
             .key("TokenHash", s(&key))
