@@ -42,6 +42,8 @@ impl Handler<Stop> for Empty {
 
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    // As the card runtime does when it starts.
+    stampede_actors::memory::fix_allocator_thresholds();
     let sys = System::new();
     let arbiters: Vec<Arbiter> = (0..2).map(|_| Arbiter::new()).collect();
     let handles: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();

@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
     let engine = ActorEngine::start(Arc::clone(&store), config, RuntimeMetrics::new());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (before, heap_before) = (rss_kib(), heap_kib());
+    print_largest_mappings("before activating");
     let started = Instant::now();
     // An Expire with nothing due is refused: it activates the card and changes nothing.
     let mut handles = Vec::new();
@@ -187,5 +188,30 @@ async fn main() -> anyhow::Result<()> {
         heap_before,
         heap_after
     );
+    print_largest_mappings("after passivating");
     Ok(())
+}
+
+/// The mappings holding the most resident memory, from `/proc/self/smaps`:
+/// what stays resident after passivating, and whose it is (a thread's malloc
+/// arena is an anonymous mapping at a 64 MiB boundary).
+fn print_largest_mappings(label: &str) {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut maps: Vec<(u64, &str)> = Vec::new();
+    let mut mapping = "";
+    for line in smaps.lines() {
+        // A mapping's header starts with its address range ("7f…-7f… rw-p …");
+        // its fields ("Rss:        12 kB") follow.
+        let first = line.split_whitespace().next().unwrap_or("");
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            mapping = line;
+        } else if let Some(kib) = line.strip_prefix("Rss:") {
+            maps.push((kib.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0), mapping));
+        }
+    }
+    maps.sort_by_key(|m| std::cmp::Reverse(m.0));
+    println!("{label}: the largest resident mappings");
+    for (kib, m) in maps.iter().take(6) {
+        println!("  {kib:>8} KiB  {}", m.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
 }

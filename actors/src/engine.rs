@@ -81,6 +81,8 @@ impl ActorEngine {
     /// Start the arbiters, the writers and the sweeper. Works inside or outside
     /// an actix system: the runtime brings its own threads.
     pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
+        // Before the arbiters allocate: what passivation frees can then go back.
+        crate::memory::fix_allocator_thresholds();
         let (tx, rx) = std::sync::mpsc::channel();
         let cfg = config.clone();
         let m = metrics.clone();
