@@ -4,10 +4,12 @@
 //! - [`load`]: open-loop load with latency from the scheduled send time;
 //! - [`check`]: the correctness check after every run;
 //! - [`server`]: starting a server process and reading its CPU, memory, metrics;
+//! - [`disk`]: the database's disk, probed before and after a run, watched per step;
 //! - [`report`]: JSON, Markdown and an SVG chart under `bench/results/`;
 //! - [`run`]: the scenarios (`sweep`, `hot-card`, `burst`, `soak`, `smoke`).
 
 pub mod check;
+pub mod disk;
 pub mod load;
 pub mod report;
 pub mod run;

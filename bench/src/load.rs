@@ -94,6 +94,8 @@ pub struct StepResult {
     pub server_rss_kib: Option<u64>,
     pub mean_batch_size: Option<f64>,
     pub mean_commit_ms: Option<f64>,
+    /// What the database's disk did meanwhile (`disk`).
+    pub disk: Option<crate::disk::DiskStep>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -349,5 +351,6 @@ pub fn summarise(
         server_rss_kib: None,
         mean_batch_size: None,
         mean_commit_ms: None,
+        disk: None,
     }
 }

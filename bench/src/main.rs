@@ -172,8 +172,12 @@ async fn external(cli: &Cli, ext: &External, scenario: &str, rate: Option<f64>) 
             let step = Step { rate, duration: Duration::from_secs(cli.step_secs), hot_card: false, abuser: false };
             let r = fixed(&shared, &t, "external", name, step, Mix::default(), cli.max_inflight).await?;
             say(&format!(
-                "  {name}: achieved {:.0}/s p99 {:.1} ms check {}",
-                r.steps[0].achieved_rps, r.steps[0].p99_ms, r.check.passed
+                "  {name}: achieved {:.0}/s p99 {:.1} ms check {}; disk before {}, after {}",
+                r.steps[0].achieved_rps,
+                r.steps[0].p99_ms,
+                r.check.passed,
+                stampede_bench::disk::describe(&r.disk_before),
+                stampede_bench::disk::describe(&r.disk_after)
             ));
             r
         }

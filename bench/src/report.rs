@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::check::CheckReport;
+use crate::disk::{DiskProbe, describe};
 use crate::load::StepResult;
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +20,10 @@ pub struct RunReport {
     pub max_sustainable_rps: f64,
     pub half_load: Option<StepResult>,
     pub check: CheckReport,
+    /// Synchronous writes timed in the database's folder before and after
+    /// the run: a quiet disk or a stalling one (`disk`).
+    pub disk_before: Option<DiskProbe>,
+    pub disk_after: Option<DiskProbe>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,14 +64,21 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "\n#### {} — {}\n", run.label, run.scenario);
         let _ = writeln!(
             s,
-            "| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | server CPU ms/op | bench CPU ms/op | machine busy | RSS MiB | batch | commit ms |"
+            "Disk, {} synced 4 KiB writes: before the run {}; after it {}.\n",
+            run.disk_before.as_ref().or(run.disk_after.as_ref()).map_or(0, |p| p.writes),
+            describe(&run.disk_before),
+            describe(&run.disk_after)
         );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | server CPU ms/op | bench CPU ms/op | machine busy | RSS MiB | batch | commit ms | disk MB/s | disk write ms |"
+        );
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for st in run.steps.iter().chain(run.half_load.iter()) {
             let opt = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 s,
-                "| {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} | {} | {} | {} | {} |",
+                "| {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2}% | {} | {} | {} | {} | {} | {} | {} | {} |",
                 st.offered_rps,
                 st.achieved_rps,
                 st.p50_ms,
@@ -81,6 +93,8 @@ pub fn markdown(r: &Report) -> String {
                 opt(st.server_rss_kib.map(|k| k as f64 / 1024.0), 0),
                 opt(st.mean_batch_size, 1),
                 opt(st.mean_commit_ms, 2),
+                opt(st.disk.map(|d| d.write_mb_s), 0),
+                opt(st.disk.and_then(|d| d.write_wait_ms), 2),
             );
         }
         let mut outcomes: std::collections::BTreeMap<&str, u64> = Default::default();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use stampede_store::DatabaseOptions;
 
 use crate::check::check;
+use crate::disk::{DiskProbe, PROBE_WRITES, describe};
 use crate::load::{Mix, Shared, Step, StepResult, summarise};
 use crate::report::RunReport;
 use crate::server::{cpu_seconds, histogram_totals, machine_ticks, memory_kib};
@@ -76,9 +77,10 @@ pub async fn measured_step(
 ) -> StepResult {
     let cpu0 = t.pid.and_then(cpu_seconds);
     let m0 = metrics(&shared.client, t.base).await;
-    let (own0, machine0) = (cpu_seconds(std::process::id()), machine_ticks());
+    let device = crate::disk::Device::of(&crate::disk::database_folder(t.db));
+    let (own0, machine0, disk0) = (cpu_seconds(std::process::id()), machine_ticks(), device.and_then(|d| d.counters()));
     let (hist, outcomes, total, elapsed) = shared.step(mix, step, max_inflight).await;
-    let (own1, machine1) = (cpu_seconds(std::process::id()), machine_ticks());
+    let (own1, machine1, disk1) = (cpu_seconds(std::process::id()), machine_ticks(), device.and_then(|d| d.counters()));
     let m1 = metrics(&shared.client, t.base).await;
     let cpu1 = t.pid.and_then(cpu_seconds);
     let mut r = summarise(&step, &hist, &outcomes, total, elapsed);
@@ -94,6 +96,9 @@ pub async fn measured_step(
         r.machine_busy = Some((busy1 - busy0) as f64 / (all1 - all0) as f64);
     }
     r.server_rss_kib = t.pid.and_then(memory_kib).map(|(_, peak)| peak);
+    if let (Some(a), Some(b)) = (disk0, disk1) {
+        r.disk = Some(a.until(&b));
+    }
     let (bs0, bc0) = histogram_totals(&m0, "stampede_commit_batch_size");
     let (bs1, bc1) = histogram_totals(&m1, "stampede_commit_batch_size");
     let (cs0, cc0) = histogram_totals(&m0, "stampede_commit_duration_seconds");
@@ -105,6 +110,13 @@ pub async fn measured_step(
         r.mean_commit_ms = Some((cs1 - cs0) * 1000.0 / (cc1 - cc0));
     }
     r
+}
+
+/// The disk probe (`disk`), off the runtime's threads; `None` where the
+/// database's folder cannot be written.
+async fn probe_disk(t: &Target<'_>) -> Option<DiskProbe> {
+    let folder = crate::disk::database_folder(t.db);
+    tokio::task::spawn_blocking(move || crate::disk::probe(&folder, PROBE_WRITES).ok()).await.ok().flatten()
 }
 
 fn within(r: &StepResult, targets: &Targets) -> bool {
@@ -123,6 +135,8 @@ pub async fn sweep(
     mix: Mix,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<RunReport> {
+    let disk_before = probe_disk(t).await;
+    progress(&format!("  [{label}] disk before the run: {}", describe(&disk_before)));
     // Warm the caches and actors first (not reported).
     let warm = Step { rate: plan.start_rps, duration: Duration::from_secs(3), hot_card: plan.hot_card, abuser: false };
     let _ = shared.step(mix, warm, plan.max_inflight).await;
@@ -175,6 +189,8 @@ pub async fn sweep(
         check.ledger_rows,
         if check.problems.is_empty() { String::new() } else { format!(" — {}", check.problems.join("; ")) }
     ));
+    let disk_after = probe_disk(t).await;
+    progress(&format!("  [{label}] disk after the run: {}", describe(&disk_after)));
     let scenario = if plan.hot_card { "hot-card" } else { "sweep" };
     Ok(RunReport {
         label: label.to_owned(),
@@ -183,6 +199,8 @@ pub async fn sweep(
         max_sustainable_rps: best,
         half_load,
         check,
+        disk_before,
+        disk_after,
     })
 }
 
@@ -196,9 +214,11 @@ pub async fn fixed(
     mix: Mix,
     max_inflight: u64,
 ) -> anyhow::Result<RunReport> {
+    let disk_before = probe_disk(t).await;
     let r = measured_step(shared, t, mix, step, max_inflight).await;
     shared.resolve().await?;
     let check = check(shared, t.db).await?;
+    let disk_after = probe_disk(t).await;
     let best = r.achieved_rps;
     Ok(RunReport {
         label: label.to_owned(),
@@ -207,5 +227,7 @@ pub async fn fixed(
         max_sustainable_rps: best,
         half_load: None,
         check,
+        disk_before,
+        disk_after,
     })
 }

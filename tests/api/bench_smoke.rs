@@ -22,6 +22,10 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
     let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: false, abuser: false };
     let run = fixed(&shared, &target, engine, "smoke", step, Mix::default(), 1000).await.expect("run");
     assert!(run.check.passed, "{:?}", run.check.problems);
+    // The disk was probed around the run (its figures are the machine's; none is asserted).
+    let probe = run.disk_before.as_ref().expect("the disk probe ran before the run");
+    assert_eq!(probe.writes, stampede_bench::disk::PROBE_WRITES);
+    assert!(run.disk_after.is_some());
     assert!(run.check.acknowledged_writes > 50, "{:?}", run.check);
     assert_eq!(run.steps[0].requests, 180);
     let md = stampede_bench::report::markdown(&stampede_bench::report::Report {
@@ -32,6 +36,7 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
         ratios: vec![],
     });
     assert!(md.contains("| smoke |"), "{md}");
+    assert!(md.contains("Disk, 300 synced 4 KiB writes: before the run median"), "{md}");
 
     // A second run against the same database (as against a server someone
     // keeps running): the check counts this run's rows, not the first one's.
