@@ -190,6 +190,35 @@ impl DynamoSessions {
     }
 }
 
+/// Transactions a rotation tries before it gives up on conflicts.
+const ROTATE_ATTEMPTS: u32 = 3;
+
+/// What a cancelled rotation calls for, from its cancellation reasons (the
+/// family's condition check first, then the token's update).
+#[derive(Debug, PartialEq, Eq)]
+enum Cancelled {
+    /// A condition failed; `family_revoked` when the family's did.
+    Refused { family_revoked: bool },
+    /// Another transaction was on one of the items: try again.
+    Retry,
+    /// Anything else, or a conflict on the last attempt: an error.
+    GiveUp,
+}
+
+/// A failed condition decides, whatever else DynamoDB reports; a conflict is
+/// tried again until the `attempt`th (from 1) is the last.
+fn after_cancellation(codes: [Option<&str>; 2], attempt: u32) -> Cancelled {
+    let failed = |i: usize| codes[i] == Some("ConditionalCheckFailed");
+    if failed(0) || failed(1) {
+        return Cancelled::Refused { family_revoked: failed(0) };
+    }
+    if codes.contains(&Some("TransactionConflict")) && attempt < ROTATE_ATTEMPTS {
+        Cancelled::Retry
+    } else {
+        Cancelled::GiveUp
+    }
+}
+
 #[async_trait]
 impl SessionRepo for DynamoSessions {
     async fn insert_refresh_token(&self, t: NewRefreshToken) -> StoreResult<()> {
@@ -281,13 +310,10 @@ impl SessionRepo for DynamoSessions {
                 return Err(sdk_error("dynamodb rotate session", e));
             };
             let code = |i: usize| c.cancellation_reasons().get(i).and_then(|r| r.code());
-            let failed = |i: usize| code(i) == Some("ConditionalCheckFailed");
-            if failed(0) || failed(1) {
-                break failed(0);
-            }
-            let conflict = (0..2).any(|i| code(i) == Some("TransactionConflict"));
-            if !conflict || attempts == 3 {
-                return Err(sdk_error("dynamodb rotate session", e));
+            match after_cancellation([code(0), code(1)], attempts) {
+                Cancelled::Refused { family_revoked } => break family_revoked,
+                Cancelled::Retry => {}
+                Cancelled::GiveUp => return Err(sdk_error("dynamodb rotate session", e)),
             }
         };
         // A use that lost to another is reuse, whatever else failed (DynamoDB
@@ -386,5 +412,42 @@ impl SessionRepo for DynamoSessions {
             Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(sdk_error("dynamodb consume one-time token", e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cancelled, ROTATE_ATTEMPTS, after_cancellation};
+
+    const FAILED: Option<&str> = Some("ConditionalCheckFailed");
+    const CONFLICT: Option<&str> = Some("TransactionConflict");
+    const NONE: Option<&str> = Some("None");
+
+    #[test]
+    fn a_failed_condition_decides_and_says_whose_it_was() {
+        assert_eq!(after_cancellation([FAILED, NONE], 1), Cancelled::Refused { family_revoked: true });
+        assert_eq!(after_cancellation([NONE, FAILED], 1), Cancelled::Refused { family_revoked: false });
+        assert_eq!(after_cancellation([FAILED, FAILED], 1), Cancelled::Refused { family_revoked: true });
+        // Beside a conflict, and on the last attempt, a failed condition still decides.
+        assert_eq!(
+            after_cancellation([CONFLICT, FAILED], ROTATE_ATTEMPTS),
+            Cancelled::Refused { family_revoked: false }
+        );
+    }
+
+    #[test]
+    fn a_conflict_is_tried_again_until_the_last_attempt() {
+        for attempt in 1..ROTATE_ATTEMPTS {
+            assert_eq!(after_cancellation([CONFLICT, NONE], attempt), Cancelled::Retry);
+            assert_eq!(after_cancellation([NONE, CONFLICT], attempt), Cancelled::Retry);
+        }
+        assert_eq!(after_cancellation([NONE, CONFLICT], ROTATE_ATTEMPTS), Cancelled::GiveUp);
+    }
+
+    #[test]
+    fn any_other_reason_is_an_error() {
+        assert_eq!(after_cancellation([NONE, NONE], 1), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([None, None], 1), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([NONE, Some("ValidationError")], 1), Cancelled::GiveUp);
     }
 }
