@@ -48,23 +48,32 @@ async fn metrics(client: &reqwest::Client, base: &str) -> String {
     }
 }
 
-/// Wait (up to 30 s) until the server's outbox is delivered, then a second
-/// more: the step after an overloaded one then measures the load it offers,
-/// not the backlog the overload left behind.
-async fn settle(client: &reqwest::Client, base: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+/// A counter or gauge of a Prometheus text exposition.
+fn metric_value(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).and_then(|v| v.trim().parse::<f64>().ok())
+}
+
+/// Wait (up to 30 s) until the server's outbox is delivered and its
+/// in-process workers have stopped handling messages (their counter still for
+/// 500 ms), then a second more: the step after an overloaded one then
+/// measures the load it offers, not the backlog the overload left behind.
+async fn settle(client: &reqwest::Client, base: &str) -> Duration {
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_secs(30);
+    let mut handled: Option<f64> = None;
     while std::time::Instant::now() < deadline {
         let m = metrics(client, base).await;
-        let backlog = m
-            .lines()
-            .find_map(|l| l.strip_prefix("stampede_outbox_backlog "))
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        if backlog.is_none_or(|b| b <= 0.0) {
+        let backlog = metric_value(&m, "stampede_outbox_backlog");
+        let now = metric_value(&m, "stampede_worker_messages_handled_total");
+        if backlog.is_none_or(|b| b <= 0.0) && (now.is_none() || now == handled) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        handled = now;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let waited = started.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await;
+    waited
 }
 
 /// One step, with the server's CPU, memory and commit statistics around it.
@@ -168,12 +177,15 @@ pub async fn sweep(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let half_load = if best > 0.0 {
-        settle(&shared.client, t.base).await;
+        let waited = settle(&shared.client, t.base).await;
         let step = Step { rate: best / 2.0, duration: plan.step, hot_card: plan.hot_card, abuser: false };
         let r = measured_step(shared, t, mix, step, plan.max_inflight).await;
         progress(&format!(
-            "  [{label}] half load {:.0}/s: p99 {:.1} ms p99.9 {:.1} ms",
-            r.offered_rps, r.p99_ms, r.p999_ms
+            "  [{label}] half load {:.0}/s (after {:.1} s for the backlog): p99 {:.1} ms p99.9 {:.1} ms",
+            r.offered_rps,
+            waited.as_secs_f64(),
+            r.p99_ms,
+            r.p999_ms
         ));
         Some(r)
     } else {
@@ -230,4 +242,18 @@ pub async fn fixed(
         disk_before,
         disk_after,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metric_value;
+
+    #[test]
+    fn a_metric_is_read_by_its_exact_name() {
+        let m = "# HELP stampede_outbox_backlog Outbox rows\nstampede_outbox_backlog 3\n\
+                 stampede_worker_messages_handled_total 120\nstampede_outbox_backlog_x 9\n";
+        assert_eq!(metric_value(m, "stampede_outbox_backlog"), Some(3.0));
+        assert_eq!(metric_value(m, "stampede_worker_messages_handled_total"), Some(120.0));
+        assert_eq!(metric_value(m, "stampede_worker_dead_letters_total"), None);
+    }
 }
