@@ -93,20 +93,22 @@ pub(crate) fn spawn(options: SqliteConnectOptions, writer: Weak<SqlitePool>) {
             let mut pass: Result<(i64, i64, i64), _> = sqlx::query_as(PASS).fetch_one(&mut *c).await;
             // Catch up before holding the writer: while a pass took long, the
             // commits that landed meanwhile are many; copy them from here.
-            let mut last = started.elapsed();
+            let (mut last, mut passes) = (started.elapsed(), 1);
             for _ in 0..CATCH_UP {
                 if last <= SHORT || pass.is_err() {
                     break;
                 }
                 let again = std::time::Instant::now();
                 pass = sqlx::query_as(PASS).fetch_one(&mut *c).await;
-                last = again.elapsed();
+                (last, passes) = (again.elapsed(), passes + 1);
             }
             match pass {
                 Ok((_, wal_pages, copied)) => {
                     if started.elapsed() > SLOW {
+                        // All of part 1's passes; none of them blocks the writer.
                         tracing::info!(
                             ms = started.elapsed().as_secs_f64() * 1e3,
+                            passes,
                             wal_pages,
                             copied,
                             "slow WAL checkpoint"
