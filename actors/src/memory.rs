@@ -39,8 +39,8 @@ pub const TRIM_THRESHOLD: usize = 128 * 1024;
 /// the free space at the top of a thread's arena: that goes back only when a
 /// free leaves more than the trim threshold there. After a million actors
 /// passivated, the tops of two threads' arenas kept 38 MiB resident (RSS +129% of
-/// the start); with these two values fixed, +9.1–9.5% (1,000,000 activations,
-/// `actor_memory`).
+/// the start); with these two values fixed, +9.5–13.5% over three runs
+/// (1,000,000 activations, `actor_memory`).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(unsafe_code, reason = "glibc's mallopt has no safe wrapper")]
 pub fn fix_allocator_thresholds() {

@@ -10,7 +10,7 @@ use crate::check::check;
 use crate::disk::{DiskProbe, PROBE_WRITES, describe};
 use crate::load::{Mix, Shared, Step, StepResult, summarise};
 use crate::report::RunReport;
-use crate::server::{cpu_seconds, histogram_totals, machine_ticks, memory_kib};
+use crate::server::{cpu_seconds, histogram_totals, machine_ticks, memory_kib, metric_value};
 
 #[derive(Debug, Clone)]
 pub struct Targets {
@@ -46,11 +46,6 @@ async fn metrics(client: &reqwest::Client, base: &str) -> String {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
-}
-
-/// A counter or gauge of a Prometheus text exposition.
-fn metric_value(metrics: &str, name: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')).and_then(|v| v.trim().parse::<f64>().ok())
 }
 
 /// Wait (up to 30 s) until the server's outbox is delivered and its
@@ -242,18 +237,4 @@ pub async fn fixed(
         disk_before,
         disk_after,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::metric_value;
-
-    #[test]
-    fn a_metric_is_read_by_its_exact_name() {
-        let m = "# HELP stampede_outbox_backlog Outbox rows\nstampede_outbox_backlog 3\n\
-                 stampede_worker_messages_handled_total 120\nstampede_outbox_backlog_x 9\n";
-        assert_eq!(metric_value(m, "stampede_outbox_backlog"), Some(3.0));
-        assert_eq!(metric_value(m, "stampede_worker_messages_handled_total"), Some(120.0));
-        assert_eq!(metric_value(m, "stampede_worker_dead_letters_total"), None);
-    }
 }

@@ -126,15 +126,41 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// Sum and count of a Prometheus histogram in a text exposition.
+/// One sample of a Prometheus text exposition, by its exact name (the first
+/// series, whatever its labels).
+pub fn metric_value(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?;
+        rest.starts_with([' ', '{']).then(|| rest.rsplit(' ').next()?.trim().parse::<f64>().ok())?
+    })
+}
+
+/// Sum and count of a Prometheus histogram in a text exposition (0 where absent).
 pub fn histogram_totals(metrics: &str, name: &str) -> (f64, f64) {
-    let value = |suffix: &str| {
-        metrics
-            .lines()
-            .find(|l| l.starts_with(&format!("{name}_{suffix} ")) || l.starts_with(&format!("{name}_{suffix}{{")))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let value = |suffix: &str| metric_value(metrics, &format!("{name}_{suffix}")).unwrap_or(0.0);
     (value("sum"), value("count"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{histogram_totals, metric_value};
+
+    #[test]
+    fn a_metric_is_read_by_its_exact_name() {
+        let m = "# HELP stampede_outbox_backlog Outbox rows\nstampede_outbox_backlog 3\n\
+                 stampede_worker_messages_handled_total 120\nstampede_outbox_backlog_x 9\n";
+        assert_eq!(metric_value(m, "stampede_outbox_backlog"), Some(3.0));
+        assert_eq!(metric_value(m, "stampede_worker_messages_handled_total"), Some(120.0));
+        assert_eq!(metric_value(m, "stampede_worker_dead_letters_total"), None);
+    }
+
+    #[test]
+    fn a_histograms_sum_and_count_are_read_with_or_without_labels() {
+        let m = "stampede_commit_batch_size_sum 12.5\nstampede_commit_batch_size_count 5\n\
+                 stampede_commit_duration_seconds_sum{backend=\"sqlite\"} 0.25\n\
+                 stampede_commit_duration_seconds_count{backend=\"sqlite\"} 100\n";
+        assert_eq!(histogram_totals(m, "stampede_commit_batch_size"), (12.5, 5.0));
+        assert_eq!(histogram_totals(m, "stampede_commit_duration_seconds"), (0.25, 100.0));
+        assert_eq!(histogram_totals(m, "stampede_missing"), (0.0, 0.0));
+    }
 }
