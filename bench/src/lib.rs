@@ -5,11 +5,13 @@
 //! - [`check`]: the correctness check after every run;
 //! - [`server`]: starting a server process and reading its CPU, memory, metrics;
 //! - [`disk`]: the database's disk, probed before and after a run, watched per step;
+//! - [`flush`]: the writes seeding left pending, finished before the steps;
 //! - [`report`]: JSON, Markdown and an SVG chart under `bench/results/`;
 //! - [`run`]: the scenarios (`sweep`, `hot-card`, `burst`, `soak`, `smoke`).
 
 pub mod check;
 pub mod disk;
+pub mod flush;
 pub mod load;
 pub mod report;
 pub mod run;

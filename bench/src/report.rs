@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::check::CheckReport;
 use crate::disk::{DiskProbe, describe};
+use crate::flush::Flushed;
 use crate::load::StepResult;
 
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +21,10 @@ pub struct RunReport {
     pub max_sustainable_rps: f64,
     pub half_load: Option<StepResult>,
     pub check: CheckReport,
+    /// The writes still pending before the first step and before the
+    /// half-load step, finished before they ran (`flush`).
+    pub flushed_before: Option<Flushed>,
+    pub flushed_before_half: Option<Flushed>,
     /// Synchronous writes timed in the database's folder before and after
     /// the run: a quiet disk or a stalling one (`disk`).
     pub disk_before: Option<DiskProbe>,
@@ -69,6 +74,11 @@ pub fn markdown(r: &Report) -> String {
             describe(&run.disk_before),
             describe(&run.disk_after)
         );
+        for (when, f) in [("the steps", &run.flushed_before), ("the half-load step", &run.flushed_before_half)] {
+            if let Some(f) = f {
+                let _ = writeln!(s, "Pending writes before {when}: {}.\n", crate::flush::describe(f));
+            }
+        }
         let _ = writeln!(
             s,
             "| offered | achieved | p50 | p90 | p99 | p99.9 | max | errors | server CPU ms/op | bench CPU ms/op | machine busy | RSS MiB | batch | commit ms | disk MB/s | disk write ms |"

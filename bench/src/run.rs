@@ -8,6 +8,7 @@ use stampede_store::DatabaseOptions;
 
 use crate::check::check;
 use crate::disk::{DiskProbe, PROBE_WRITES, describe};
+use crate::flush::{Flushed, flush};
 use crate::load::{Mix, Shared, Step, StepResult, summarise};
 use crate::report::RunReport;
 use crate::server::{cpu_seconds, histogram_totals, machine_ticks, memory_kib, metric_value};
@@ -50,9 +51,10 @@ async fn metrics(client: &reqwest::Client, base: &str) -> String {
 
 /// Wait (up to 30 s) until the server's outbox is delivered and its
 /// in-process workers have stopped handling messages (their counter still for
-/// 500 ms), then a second more: the step after an overloaded one then
-/// measures the load it offers, not the backlog the overload left behind.
-async fn settle(client: &reqwest::Client, base: &str) -> Duration {
+/// 500 ms), finish the writes still on their way to the disk ([`flush`]),
+/// then wait a second more: the step after an overloaded one then measures
+/// the load it offers, not the backlog the overload left behind.
+async fn settle(client: &reqwest::Client, base: &str, db: &DatabaseOptions) -> (Duration, Flushed) {
     let started = std::time::Instant::now();
     let deadline = started + Duration::from_secs(30);
     let mut handled: Option<f64> = None;
@@ -67,8 +69,9 @@ async fn settle(client: &reqwest::Client, base: &str) -> Duration {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let waited = started.elapsed();
+    let flushed = flush(db).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    waited
+    (waited, flushed)
 }
 
 /// One step, with the server's CPU, memory and commit statistics around it.
@@ -139,12 +142,14 @@ pub async fn sweep(
     mix: Mix,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<RunReport> {
-    let disk_before = probe_disk(t).await;
-    progress(&format!("  [{label}] disk before the run: {}", describe(&disk_before)));
     // Warm the caches and actors first (not reported).
     let warm = Step { rate: plan.start_rps, duration: Duration::from_secs(3), hot_card: plan.hot_card, abuser: false };
     let _ = shared.step(mix, warm, plan.max_inflight).await;
     progress(&format!("  [{label}] warmed up"));
+    let flushed = flush(t.db).await;
+    progress(&format!("  [{label}] pending writes: {}", crate::flush::describe(&flushed)));
+    let disk_before = probe_disk(t).await;
+    progress(&format!("  [{label}] disk before the run: {}", describe(&disk_before)));
     let mut steps = Vec::new();
     let mut best: f64 = 0.0;
     let mut rate = plan.start_rps;
@@ -171,20 +176,21 @@ pub async fn sweep(
         // Let queues drain between steps.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let half_load = if best > 0.0 {
-        let waited = settle(&shared.client, t.base).await;
+    let (half_load, flushed_before_half) = if best > 0.0 {
+        let (waited, flushed) = settle(&shared.client, t.base, t.db).await;
         let step = Step { rate: best / 2.0, duration: plan.step, hot_card: plan.hot_card, abuser: false };
         let r = measured_step(shared, t, mix, step, plan.max_inflight).await;
         progress(&format!(
-            "  [{label}] half load {:.0}/s (after {:.1} s for the backlog): p99 {:.1} ms p99.9 {:.1} ms",
+            "  [{label}] half load {:.0}/s (after {:.1} s for the backlog; {}): p99 {:.1} ms p99.9 {:.1} ms",
             r.offered_rps,
             waited.as_secs_f64(),
+            crate::flush::describe(&flushed),
             r.p99_ms,
             r.p999_ms
         ));
-        Some(r)
+        (Some(r), Some(flushed))
     } else {
-        None
+        (None, None)
     };
     progress(&format!("  [{label}] resolving writes without a definitive answer, then checking…"));
     shared.resolve().await?;
@@ -206,6 +212,8 @@ pub async fn sweep(
         max_sustainable_rps: best,
         half_load,
         check,
+        flushed_before: Some(flushed),
+        flushed_before_half,
         disk_before,
         disk_after,
     })
@@ -221,6 +229,7 @@ pub async fn fixed(
     mix: Mix,
     max_inflight: u64,
 ) -> anyhow::Result<RunReport> {
+    let flushed = flush(t.db).await;
     let disk_before = probe_disk(t).await;
     let r = measured_step(shared, t, mix, step, max_inflight).await;
     shared.resolve().await?;
@@ -234,6 +243,8 @@ pub async fn fixed(
         max_sustainable_rps: best,
         half_load: None,
         check,
+        flushed_before: Some(flushed),
+        flushed_before_half: None,
         disk_before,
         disk_after,
     })

@@ -26,6 +26,13 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
     let probe = run.disk_before.as_ref().expect("the disk probe ran before the run");
     assert_eq!(probe.writes, stampede_bench::disk::PROBE_WRITES);
     assert!(run.disk_after.is_some());
+    // The writes pending before the run were finished first; on PostgreSQL
+    // that includes a CHECKPOINT, which the test server's superuser may run.
+    let flushed = run.flushed_before.as_ref().expect("pending writes were flushed before the run");
+    match backend {
+        DatabaseBackend::Postgres => assert_eq!(flushed.checkpoint, Some(Ok(()))),
+        DatabaseBackend::Sqlite => assert_eq!(flushed.checkpoint, None),
+    }
     assert!(run.check.acknowledged_writes > 50, "{:?}", run.check);
     assert_eq!(run.steps[0].requests, 180);
     let md = stampede_bench::report::markdown(&stampede_bench::report::Report {
@@ -37,6 +44,7 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
     });
     assert!(md.contains("| smoke |"), "{md}");
     assert!(md.contains("Disk, 300 synced 4 KiB writes: before the run median"), "{md}");
+    assert!(md.contains("Pending writes before the steps: "), "{md}");
 
     // A second run against the same database (as against a server someone
     // keeps running): the check counts this run's rows, not the first one's.
