@@ -195,6 +195,7 @@ mod tests {
             backend,
             url: url.into(),
             max_connections: 1,
+            min_connections: 1,
             connect_timeout: Duration::from_secs(1),
             migrate: false,
             sqlite_sync: stampede_store::SqliteSync::Full,

@@ -118,6 +118,7 @@ fn db_options(url: &str) -> DatabaseOptions {
         backend,
         url: url.to_owned(),
         max_connections: 2,
+        min_connections: 1,
         connect_timeout: Duration::from_secs(5),
         migrate: false,
         sqlite_sync: SqliteSync::Normal,

@@ -37,6 +37,8 @@ pub struct DatabaseOptions {
     /// `postgres://…` or a SQLite file path / `sqlite://…` URL.
     pub url: String,
     pub max_connections: u32,
+    /// PostgreSQL connections opened by `open` and kept (at most `max_connections`).
+    pub min_connections: u32,
     pub connect_timeout: Duration,
     pub migrate: bool,
     pub sqlite_sync: SqliteSync,
@@ -64,15 +66,29 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
             // and then report only "timed out", losing the reason.
             let probe = tokio::time::timeout(opts.connect_timeout, PgConnection::connect_with(&connect)).await;
             match probe {
-                Ok(Ok(conn)) => drop(conn),
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                }
                 Ok(Err(e)) => return Err(OpenError::Unreachable { address, reason: e.to_string() }),
                 Err(_) => {
                     return Err(OpenError::Unreachable { address, reason: "timed out".into() });
                 }
             }
+            // Over TCP, each new connection gets TCP_NODELAY (`postgres::nodelay`).
+            let tcp_port = (!connect.get_host().starts_with('/')).then(|| connect.get_port());
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
+                .min_connections(opts.min_connections.min(opts.max_connections))
                 .acquire_timeout(opts.connect_timeout)
+                .after_connect(move |_conn, _meta| {
+                    Box::pin(async move {
+                        if let Some(port) = tcp_port {
+                            let n = crate::postgres::nodelay::set_on_sockets_to(port);
+                            tracing::debug!(sockets = n, "TCP_NODELAY set on new database connections");
+                        }
+                        Ok(())
+                    })
+                })
                 .connect_with(connect)
                 .await
                 .map_err(|e| OpenError::Unreachable { address, reason: e.to_string() })?;

@@ -64,6 +64,7 @@ fn options(backend: DatabaseBackend, url: String) -> DatabaseOptions {
         backend,
         url,
         max_connections: 5,
+        min_connections: 1,
         connect_timeout: Duration::from_secs(5),
         migrate: true,
         sqlite_sync: SqliteSync::Normal,

@@ -278,6 +278,31 @@ async fn reopening_keeps_data_on_both_backends() {
     }
 }
 
+/// The PostgreSQL pool's connections have Nagle's algorithm off
+/// (`postgres::nodelay`): PostgreSQL names each of this database's client
+/// ports, and the process's socket on each port is checked.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn postgres_pool_connections_have_nodelay() {
+    use sqlx::Connection;
+    let db = TestDatabase::postgres().await;
+    let store = db.open().await;
+    store.ping().await.expect("ping");
+    let name = db.options.url.rsplit('/').next().expect("database name").to_owned();
+    let mut admin = sqlx::PgConnection::connect(&stampede_store::testing::pg_admin_url()).await.expect("admin");
+    let ports: Vec<i32> =
+        sqlx::query_scalar("SELECT client_port FROM pg_stat_activity WHERE datname = $1 AND client_port > 0")
+            .bind(&name)
+            .fetch_all(&mut admin)
+            .await
+            .expect("client ports");
+    assert!(!ports.is_empty(), "the pool holds a connection");
+    for port in ports {
+        let port = u16::try_from(port).expect("a port");
+        assert_eq!(stampede_store::postgres::nodelay::is_set_on_local_port(port), Some(true), "client port {port}");
+    }
+}
+
 async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
     let b = store.create_business(new_business("Chain")).await.expect("business");
     let other = store.create_business(new_business("Other")).await.expect("business");

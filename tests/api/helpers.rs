@@ -137,7 +137,7 @@ pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path, extra: &str)
     };
     let toml = format!(
         "data_dir = {data:?}\n[server]\nport = 0\nworkers = 2\npublic_url = \"http://stampede.test\"\n\
-         [database]\nbackend = \"{backend}\"\nurl = {url:?}\nsqlite_synchronous = \"normal\"\n\
+         [database]\nbackend = \"{backend}\"\nurl = {url:?}\nsqlite_synchronous = \"normal\"\nmin_connections = 1\n\
          [log]\nlevel = \"warn\"\n[bootstrap]\nowner_email = \"owner@shop.test\"\n{extra}\n",
         data = data_dir.display().to_string(),
         url = db.options.url,

@@ -65,14 +65,31 @@ pub(super) fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
 impl PgStore {
     /// One attempt. `Err(dups)` names operations whose key was already stored.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
+        let started = std::time::Instant::now();
         let mut tx = self.pool().begin().await.map_err(error::other)?;
+        let began = started.elapsed();
         let written = write_ops(&mut tx, ops).await?;
+        let wrote = started.elapsed();
         if written.is_ok() {
             tx.commit().await.map_err(error::other)?;
+        }
+        // A slow commit holds up every request behind it: say where the time went.
+        let total = started.elapsed();
+        if total > SLOW_COMMIT {
+            tracing::info!(
+                began_ms = began.as_secs_f64() * 1e3,
+                statements_ms = (wrote - began).as_secs_f64() * 1e3,
+                commit_ms = (total - wrote).as_secs_f64() * 1e3,
+                ops = ops.len(),
+                "slow group commit (a pooled connection and BEGIN, the statements, COMMIT)"
+            );
         }
         Ok(written) // on duplicates, dropping `tx` rolls back
     }
 }
+
+/// A group commit slower than this is logged with where its time went.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Take one unit of stock per operation on a stocked reward, in order. The
 /// operations that find none left are returned, to be dropped.

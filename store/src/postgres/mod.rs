@@ -10,6 +10,7 @@ mod exports;
 mod history;
 mod inbox;
 mod ledger;
+pub mod nodelay;
 mod places;
 mod programs;
 mod sessions;
