@@ -451,10 +451,11 @@ impl Handler<Execute> for CardActor {
         // A card that took more keys than `seen` holds: an unknown key may be
         // a retry of one it dropped, which would fail its commit as a
         // duplicate and every command pipelined behind it as a conflict.
-        // Look it up first; meanwhile it is pending, so duplicates wait.
+        // If it may be one (`seen` says which), look it up first; meanwhile
+        // it is pending, so duplicates wait.
         if let (Some(k), Some(idem)) = (&key, &req.idempotency)
             && !verified
-            && self.seen.as_mut().is_some_and(|seen| seen.is_crowded(std::time::Instant::now()))
+            && self.seen.as_mut().is_some_and(|seen| seen.may_have_dropped(k, std::time::Instant::now()))
         {
             self.remember(k.clone(), Recent::Pending { fingerprint: idem.fingerprint.clone(), waiters: Vec::new() });
             let store = Arc::clone(&self.shared.store);

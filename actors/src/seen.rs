@@ -7,6 +7,15 @@
 //!
 //! Keys older than the window still never apply twice (the database's unique
 //! key refuses them); they only cost a reload, as before.
+//!
+//! A card that takes more keys than `max` within the window (a hot card)
+//! drops keys while a retry of them could still come. Those keys go into
+//! Bloom filters ([`Dropped`]): an unknown key the filters do not hold was
+//! certainly not dropped, so only those they may hold (the dropped ones,
+//! and false positives: about 0.07% of new keys for each full filter, one
+//! per 16,384 dropped keys still inside the window) are looked up in the
+//! store before they apply. Before the filters, every unknown key of such a card was looked up,
+//! a read per operation for as long as the window lasted.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
@@ -18,9 +27,8 @@ pub struct SeenKeys {
     ttl: Duration,
     max: usize,
     seeds: (std::hash::RandomState, std::hash::RandomState),
-    /// Until when keys dropped for room (not for age) would still have been
-    /// inside the window: meanwhile an unknown key may be one of them.
-    crowded_until: Option<Instant>,
+    /// Keys dropped for room (not for age) while still inside the window.
+    dropped: Dropped,
 }
 
 impl SeenKeys {
@@ -31,7 +39,7 @@ impl SeenKeys {
             ttl,
             max,
             seeds: (std::hash::RandomState::new(), std::hash::RandomState::new()),
-            crowded_until: None,
+            dropped: Dropped::default(),
         }
     }
 
@@ -53,12 +61,14 @@ impl SeenKeys {
         self.at.contains_key(&h)
     }
 
-    /// Whether a key this set does not hold may still have been committed
-    /// within the window: it had to drop keys for room (a card taking more
-    /// than `max` keys per window) and those would not have expired yet.
-    pub fn is_crowded(&mut self, now: Instant) -> bool {
+    /// Whether `key`, which this set does not hold, may still have been
+    /// committed within the window: it may be one of the keys dropped for room
+    /// (a card taking more than `max` keys per window) that would not have
+    /// expired yet. `false` is certain; `true` asks for a lookup.
+    pub fn may_have_dropped(&mut self, key: &str, now: Instant) -> bool {
         self.evict(now);
-        self.crowded_until.is_some_and(|t| now < t)
+        let h = self.hash(key);
+        self.dropped.may_hold(h, now)
     }
 
     #[cfg(test)]
@@ -78,12 +88,12 @@ impl SeenKeys {
                 break;
             }
             self.order.pop_front();
-            if !expired {
-                self.crowded_until = Some(t + self.ttl);
-            }
             // Only the newest insertion of a key removes it.
             if self.at.get(&h) == Some(&t) {
                 self.at.remove(&h);
+                if !expired {
+                    self.dropped.add(h, t + self.ttl);
+                }
             }
         }
         if self.at.is_empty() && self.order.capacity() > 64 {
@@ -91,6 +101,74 @@ impl SeenKeys {
             self.order = VecDeque::new();
             self.at = HashMap::new();
         }
+    }
+}
+
+/// Keys per filter: 32 KiB of bits at 16 bits a key, with 7 probes, gives
+/// about 0.07% false positives when full.
+const GENERATION_KEYS: usize = 16_384;
+const GENERATION_BITS: usize = GENERATION_KEYS * 16;
+const PROBES: u64 = 7;
+/// Filters a card keeps (2 MiB, ~1M dropped keys per window); past that,
+/// every unknown key is looked up until the oldest would have expired.
+const MAX_GENERATIONS: usize = 64;
+
+/// Dropped keys, in Bloom filters filled one after another. Keys are dropped
+/// in the order they were inserted, so each filter's deadline (the latest
+/// time one of its keys stays inside the window) is no earlier than the one
+/// before it, and expired filters leave from the front.
+#[derive(Default)]
+pub struct Dropped {
+    generations: VecDeque<Generation>,
+    /// Past `MAX_GENERATIONS`: until when any unknown key may be dropped one.
+    overflow_until: Option<Instant>,
+}
+
+struct Generation {
+    bits: Box<[u64]>,
+    keys: usize,
+    until: Instant,
+}
+
+impl Generation {
+    fn probes(h: u128) -> impl Iterator<Item = usize> {
+        // Double hashing over the key's two independent 64-bit halves.
+        let (a, b) = (h as u64, ((h >> 64) as u64) | 1);
+        (0..PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) % GENERATION_BITS as u64) as usize)
+    }
+}
+
+impl Dropped {
+    fn add(&mut self, h: u128, until: Instant) {
+        if self.generations.back().is_none_or(|g| g.keys >= GENERATION_KEYS) {
+            if self.generations.len() >= MAX_GENERATIONS {
+                self.overflow_until = Some(self.overflow_until.map_or(until, |t| t.max(until)));
+                return;
+            }
+            let bits = vec![0u64; GENERATION_BITS / 64].into_boxed_slice();
+            self.generations.push_back(Generation { bits, keys: 0, until });
+        }
+        if let Some(g) = self.generations.back_mut() {
+            for bit in Generation::probes(h) {
+                g.bits[bit / 64] |= 1 << (bit % 64);
+            }
+            g.keys += 1;
+            g.until = g.until.max(until);
+        }
+    }
+
+    fn may_hold(&mut self, h: u128, now: Instant) -> bool {
+        while self.generations.front().is_some_and(|g| g.until <= now) {
+            self.generations.pop_front();
+        }
+        if self.overflow_until.is_some_and(|t| t <= now) {
+            self.overflow_until = None;
+        }
+        self.overflow_until.is_some()
+            || self
+                .generations
+                .iter()
+                .any(|g| Generation::probes(h).all(|bit| g.bits[bit / 64] & (1 << (bit % 64)) != 0))
     }
 }
 
@@ -109,13 +187,43 @@ mod tests {
         s.insert("d", t0);
         assert!(!s.contains("a", t0), "over the cap, the oldest goes");
         assert_eq!(s.len(), 3);
-        assert!(s.is_crowded(t0), "a key dropped for room was still inside the window");
-        assert!(!s.is_crowded(t0 + Duration::from_secs(61)), "until it would have expired anyway");
+        assert!(s.may_have_dropped("a", t0), "a key dropped for room was still inside the window");
+        assert!(!s.may_have_dropped("zz", t0), "a key never seen was not dropped");
+        assert!(!s.may_have_dropped("a", t0 + Duration::from_secs(61)), "until it would have expired anyway");
         assert!(!s.contains("d", t0 + Duration::from_secs(61)), "older than the window");
         assert!(s.is_empty());
         let mut roomy = SeenKeys::new(Duration::from_secs(60), 3);
         roomy.insert("a", t0);
         assert!(!roomy.contains("b", t0 + Duration::from_secs(61)));
-        assert!(!roomy.is_crowded(t0 + Duration::from_secs(61)), "keys that expired by age leave no doubt");
+        assert!(!roomy.may_have_dropped("a", t0 + Duration::from_secs(61)), "keys that expired by age leave no doubt");
+    }
+
+    #[test]
+    fn dropped_keys_are_always_recognised_and_new_keys_rarely_mistaken() {
+        let t0 = Instant::now();
+        let mut s = SeenKeys::new(Duration::from_secs(600), 1_000);
+        for i in 0..50_000 {
+            s.insert(&format!("k{i}"), t0);
+        }
+        // 49,000 dropped for room, over four filters: none is missed.
+        assert!((0..49_000).all(|i| s.may_have_dropped(&format!("k{i}"), t0)));
+        let mistaken = (0..100_000).filter(|i| s.may_have_dropped(&format!("new{i}"), t0)).count();
+        assert!(mistaken < 500, "{mistaken} of 100,000 new keys would be looked up");
+        // Once every dropped key would have expired, the filters go.
+        let later = t0 + Duration::from_secs(601);
+        assert!(!s.may_have_dropped("k0", later));
+        assert!(s.dropped.generations.is_empty());
+    }
+
+    #[test]
+    fn past_the_last_filter_every_unknown_key_is_looked_up_for_the_window() {
+        let t0 = Instant::now();
+        let mut d = Dropped::default();
+        for i in 0..(MAX_GENERATIONS * GENERATION_KEYS + 1) as u128 {
+            d.add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835), t0 + Duration::from_secs(60));
+        }
+        assert_eq!(d.generations.len(), MAX_GENERATIONS);
+        assert!(d.may_hold(u128::MAX - 7, t0), "with a key it could not hold, any key may be dropped");
+        assert!(!d.may_hold(u128::MAX - 7, t0 + Duration::from_secs(61)), "until the window passed");
     }
 }
