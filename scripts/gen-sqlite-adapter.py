@@ -21,8 +21,9 @@ import os
 # ledger.rs differs by design (UNNEST batches on PostgreSQL; on SQLite the group
 # commit runs on the writer's handle, in direct.rs), and mod.rs by its pools
 # (SQLite has one writer connection beside the readers): written by hand, as are
-# SQLite's own direct.rs and checkpoint.rs (no PostgreSQL twin).
-files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs') and f not in ('ledger.rs', 'mod.rs'))
+# SQLite's own direct.rs and checkpoint.rs (no PostgreSQL twin); nodelay.rs is
+# PostgreSQL's alone (TCP sockets).
+files=sorted(f for f in os.listdir('postgres') if f.endswith('.rs') and f not in ('ledger.rs', 'mod.rs', 'nodelay.rs'))
 
 WRITES=re.compile(r'\b(INSERT|UPDATE|DELETE)\b|\.(begin|begin_with)\(')
 # (A method that writes through a helper opens a transaction for it, so this
