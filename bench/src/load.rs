@@ -119,8 +119,14 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 
 impl Shared {
     pub fn new(base: String, world: World) -> Arc<Self> {
+        // At most 64 idle connections kept (a store's terminals keep a few
+        // each). An overloaded step opens thousands (18,553 seen), and with
+        // 4,096 kept idle the half-load step after it reused connections the
+        // server had meanwhile closed (its keep-alive is 5 s): p99 12.3 and
+        // 19.1 ms at 2,327/s on the hot card, against 6.9 and 7.2 ms with 64
+        // (`bench/results/ab-idlepool-*`).
         let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(4096)
+            .pool_max_idle_per_host(64)
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
