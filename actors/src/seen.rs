@@ -14,8 +14,8 @@
 //! certainly not dropped, so only those they may hold (the dropped ones,
 //! and false positives: about 0.07% of new keys for each full filter, one
 //! per 16,384 dropped keys still inside the window) are looked up in the
-//! store before they apply. Before the filters, every unknown key of such a card was looked up,
-//! a read per operation for as long as the window lasted.
+//! store before they apply. Before the filters, every unknown key of such a
+//! card was looked up: a read per operation for as long as the window lasted.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
@@ -68,7 +68,7 @@ impl SeenKeys {
     pub fn may_have_dropped(&mut self, key: &str, now: Instant) -> bool {
         self.evict(now);
         let h = self.hash(key);
-        self.dropped.may_hold(h, now)
+        self.dropped.may_hold(h)
     }
 
     #[cfg(test)]
@@ -96,6 +96,7 @@ impl SeenKeys {
                 }
             }
         }
+        self.dropped.expire(now);
         if self.at.is_empty() && self.order.capacity() > 64 {
             // An actor that went quiet gives its memory back.
             self.order = VecDeque::new();
@@ -157,13 +158,17 @@ impl Dropped {
         }
     }
 
-    fn may_hold(&mut self, h: u128, now: Instant) -> bool {
+    /// Drop the filters (and the overflow) whose keys have all left the window.
+    fn expire(&mut self, now: Instant) {
         while self.generations.front().is_some_and(|g| g.until <= now) {
             self.generations.pop_front();
         }
         if self.overflow_until.is_some_and(|t| t <= now) {
             self.overflow_until = None;
         }
+    }
+
+    fn may_hold(&self, h: u128) -> bool {
         self.overflow_until.is_some()
             || self
                 .generations
@@ -223,7 +228,10 @@ mod tests {
             d.add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835), t0 + Duration::from_secs(60));
         }
         assert_eq!(d.generations.len(), MAX_GENERATIONS);
-        assert!(d.may_hold(u128::MAX - 7, t0), "with a key it could not hold, any key may be dropped");
-        assert!(!d.may_hold(u128::MAX - 7, t0 + Duration::from_secs(61)), "until the window passed");
+        d.expire(t0);
+        assert!(d.may_hold(u128::MAX - 7), "with a key it could not hold, any key may be dropped");
+        d.expire(t0 + Duration::from_secs(61));
+        assert!(!d.may_hold(u128::MAX - 7), "until the window passed");
+        assert!(d.generations.is_empty());
     }
 }
