@@ -376,10 +376,9 @@ pub struct RuntimeSettings {
     pub max_batch: usize,
     /// Operations waiting per writer before POS calls get 503.
     pub writer_queue: usize,
-    /// Messages per card actor before POS calls get 503.
+    /// Commands a card actor holds while it loads its card, before POS calls
+    /// get 503.
     pub mailbox: usize,
-    /// Threads the card actors run on.
-    pub actor_threads: usize,
     /// An idle card actor is passivated after this long.
     pub idle_timeout_secs: u64,
     /// At most this many card actors in memory (least recently used go first).
@@ -400,7 +399,6 @@ impl Default for RuntimeSettings {
             max_batch: 500,
             writer_queue: 20_000,
             mailbox: 256,
-            actor_threads: 2,
             idle_timeout_secs: 300,
             max_actors: 1_000_000,
             idempotency_ttl_hours: 24,
@@ -560,7 +558,6 @@ impl Settings {
             ("runtime.max_batch", rt.max_batch),
             ("runtime.writer_queue", rt.writer_queue),
             ("runtime.mailbox", rt.mailbox),
-            ("runtime.actor_threads", rt.actor_threads),
             ("runtime.max_actors", rt.max_actors),
         ] {
             if v == 0 {

@@ -234,7 +234,6 @@ impl Application {
                     max_batch: rt.max_batch,
                     writer_queue: rt.writer_queue,
                     mailbox: rt.mailbox,
-                    actor_threads: rt.actor_threads,
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
                     max_actors: rt.max_actors,
                     // What actors remember of idempotency keys: the runtime's defaults.

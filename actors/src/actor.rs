@@ -1,4 +1,6 @@
 //! One actor per active card: the only writer of that card in this process.
+//! It runs in a [`crate::cell::Cell`] (one message at a time, on the thread
+//! that delivers it).
 //!
 //! A command is applied to the card's *speculative* state (committed state plus
 //! the operations still in flight) synchronously, inside the message handler, so
@@ -11,9 +13,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix::prelude::*;
 use stampede_domain::card::{Card, CardState, Command};
 use stampede_domain::ids::CardId;
 use stampede_domain::ledger::{CommitOutcome, IdempotencyRecord};
@@ -21,17 +21,16 @@ use stampede_domain::ports::Store;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::cell::Ctx;
 use crate::metrics::RuntimeMetrics;
 use crate::prepare::{CardFacts, prepare};
 use crate::registry::Registry;
 use crate::request::{CardReply, CardRequest, RuntimeError};
-use crate::writer::{WriteRequest, Writers};
+use crate::writer::{Done, WriteRequest, WriteResult, Writers};
 
 pub type Reply = oneshot::Sender<Result<CardReply, RuntimeError>>;
 
 /// Run a command on this card.
-#[derive(Message)]
-#[rtype(result = "()")]
 pub struct Execute {
     pub request: Box<CardRequest>,
     pub reply: Reply,
@@ -61,23 +60,6 @@ fn stored_answer(rec: IdempotencyRecord, fingerprint: &[u8]) -> Result<CardReply
 /// A command whose commit met a version conflict runs again after the reload,
 /// at most this often, before the conflict reaches the caller.
 const MAX_RERUNS: u8 = 2;
-
-/// Stop if idle (nothing in flight).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Passivate;
-
-/// The card went quiet: drop the full answers kept for retries. A later retry
-/// of one of those keys is still recognised (`seen`) and answered from the
-/// store's idempotency record.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Forget;
-
-/// The committed state, for reads.
-#[derive(Message)]
-#[rtype(result = "Option<CardState>")]
-pub struct Snapshot;
 
 enum Recent {
     /// In flight: requests with the same key wait for its answer.
@@ -138,36 +120,30 @@ pub struct Shared {
 pub struct CardActor {
     id: CardId,
     shared: Arc<Shared>,
-    last_used: Arc<AtomicU64>,
     /// Made on the first commit: an actor that only serves reads stays small.
     seen: Option<Box<crate::seen::SeenKeys>>,
     loaded: Option<Loaded>,
     /// Set when the card does not exist, or loading failed.
     unavailable: Option<RuntimeError>,
+    /// Commits in flight and idempotency lookups in flight (a crowded card's
+    /// unknown keys): `u32`, as every byte here is in every idle card.
     inflight: u32,
-    /// Idempotency lookups in flight (a crowded card's unknown keys). Both
-    /// counters are `u32`: the actor lives inside a tokio task cell aligned to
-    /// 128 bytes, and 8 bytes more (a `usize` here) cost 128 per actor.
     lookups: u32,
     stale: bool,
     /// Commands that arrived while the state was stale: they run after the
     /// reload instead of piling more doomed operations onto the pipeline.
     /// Boxed: 8 bytes in every actor instead of 32, for a queue only a
-    /// reloading card uses (see `lookups` on why each byte counts).
+    /// reloading card uses.
     #[expect(clippy::box_collection, reason = "8 bytes, not 32, in every actor; used only while reloading")]
     deferred: Option<Box<VecDeque<Execute>>>,
     recent: VecDeque<(String, Recent)>,
-    /// The card as the request that started this actor read it: used instead
-    /// of a read at start.
-    preloaded: Option<Box<Card>>,
 }
 
 impl CardActor {
-    pub fn new(id: CardId, shared: Arc<Shared>, last_used: Arc<AtomicU64>, preloaded: Option<Box<Card>>) -> Self {
+    pub fn new(id: CardId, shared: Arc<Shared>) -> Self {
         Self {
             id,
             shared,
-            last_used,
             seen: None,
             loaded: None,
             unavailable: None,
@@ -176,15 +152,66 @@ impl CardActor {
             stale: false,
             deferred: None,
             recent: VecDeque::new(),
-            preloaded,
         }
     }
 
-    /// Load (or reload) the card, blocking the mailbox meanwhile.
-    fn load(&mut self, ctx: &mut Context<Self>) {
+    /// Start from `preloaded` (the card as the request that started this
+    /// actor read it) or, without it, read the card first.
+    pub(crate) fn started(&mut self, preloaded: Option<Box<Card>>, ctx: &mut Ctx<'_>) {
+        self.shared.metrics.activations.inc();
+        match preloaded.filter(|c| c.id == self.id) {
+            Some(card) => self.install(&card, ctx),
+            None => self.load(ctx),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
+    }
+
+    /// Commands held while the actor blocks, at most.
+    pub(crate) fn mailbox(&self) -> usize {
+        self.shared.mailbox
+    }
+
+    /// Refuse `msg`: too much is waiting already.
+    pub(crate) fn overloaded(&self, msg: Execute) {
+        self.shared.metrics.overloaded.inc();
+        let _ = msg.reply.send(Err(RuntimeError::Overloaded));
+    }
+
+    /// Answer a command that reached this actor as it stopped: with why it
+    /// stopped.
+    pub(crate) fn refuse_stopped(&self, msg: Execute) {
+        let _ = msg.reply.send(Err(self.unavailable.unwrap_or(RuntimeError::Unavailable)));
+    }
+
+    /// Nothing in flight and nothing waiting: it may stop.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.inflight == 0 && self.lookups == 0 && self.deferred.is_none()
+    }
+
+    /// The committed state, for reads.
+    pub(crate) fn snapshot(&self) -> Option<CardState> {
+        self.loaded.as_ref().map(|l| l.committed.clone())
+    }
+
+    /// The card went quiet: drop the full answers kept for retries. A later
+    /// retry of one of those keys is still recognised (`seen`) and answered
+    /// from the store's idempotency record. Pending keys stay: their waiters
+    /// need the answer.
+    pub(crate) fn forget_answers(&mut self) {
+        self.recent.retain(|(_, r)| matches!(r, Recent::Pending { .. }));
+        if self.recent.is_empty() {
+            self.recent = VecDeque::new();
+        }
+    }
+
+    /// Load (or reload) the card; the actor handles nothing else meanwhile.
+    fn load(&mut self, ctx: &mut Ctx<'_>) {
         let store = Arc::clone(&self.shared.store);
         let id = self.id;
-        ctx.wait(async move { store.get_card(id).await }.into_actor(self).map(|result, act, ctx| match result {
+        ctx.wait(async move { store.get_card(id).await }, |result, act, ctx| match result {
             Ok(Some(card)) => act.install(&card, ctx),
             Ok(None) => {
                 act.unavailable = Some(RuntimeError::NotFound);
@@ -198,43 +225,39 @@ impl CardActor {
                 }
                 ctx.stop();
             }
-        }));
+        });
     }
 
     /// Start from `card` (just read), then run what waited for it.
-    fn install(&mut self, card: &Card, ctx: &mut Context<Self>) {
+    fn install(&mut self, card: &Card, ctx: &mut Ctx<'_>) {
         self.loaded = Some(Loaded { facts: CardFacts::of(card), committed: card.state(), ahead: None, reversed: None });
         self.unavailable = None;
         self.stale = false;
         // Run what waited for the reload, in arrival order.
         let waiting = self.deferred.take().map(|d| *d).unwrap_or_default();
         for msg in waiting {
-            <CardActor as Handler<Execute>>::handle(self, msg, ctx);
+            self.execute(msg, ctx);
         }
     }
 
     /// Read which of the card's transactions are cancelled, then run `msg`
     /// (a cancellation), blocking the mailbox meanwhile so order holds.
-    fn load_reversals(&mut self, msg: Execute, ctx: &mut Context<Self>) {
+    fn load_reversals(&mut self, msg: Execute, ctx: &mut Ctx<'_>) {
         let store = Arc::clone(&self.shared.store);
         let id = self.id;
         let fut = async move { store.card_reversals(id).await };
-        ctx.wait(fut.into_actor(self).map(move |result, act, ctx| match result {
+        ctx.wait(fut, move |result, act, ctx| match result {
             Ok(ids) => {
                 if let Some(l) = act.loaded.as_mut() {
                     l.reversed = Some(Box::new(ids.into_iter().collect()));
                 }
-                <CardActor as Handler<Execute>>::handle(act, msg, ctx);
+                act.execute(msg, ctx);
             }
             Err(e) => {
                 tracing::warn!(card = %act.id, error = %e, "loading a card's cancellations failed");
                 let _ = msg.reply.send(Err(RuntimeError::Unavailable));
             }
-        }));
-    }
-
-    fn touch(&self) {
-        self.last_used.store(crate::registry::now_millis(), Ordering::Relaxed);
+        });
     }
 
     fn remember(&mut self, key: String, entry: Recent) {
@@ -310,7 +333,7 @@ impl CardActor {
         std::iter::once(Execute { request, reply, reruns, verified: true }).chain(copies).collect()
     }
 
-    fn after_completion(&mut self, ctx: &mut Context<Self>) {
+    fn after_completion(&mut self, ctx: &mut Ctx<'_>) {
         if self.inflight > 0 {
             return;
         }
@@ -324,60 +347,9 @@ impl CardActor {
     }
 }
 
-impl Actor for CardActor {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.shared.mailbox);
-        self.shared.metrics.activations.inc();
-        match self.preloaded.take() {
-            Some(card) => self.install(&card, ctx),
-            None => self.load(ctx),
-        }
-    }
-
-    fn stopped(&mut self, ctx: &mut Self::Context) {
-        self.shared.metrics.passivations.inc();
-        self.shared.registry.forget(self.id, &ctx.address());
-    }
-}
-
-impl Handler<Passivate> for CardActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Passivate, ctx: &mut Self::Context) {
-        if self.inflight == 0 && self.lookups == 0 && self.deferred.is_none() {
-            ctx.stop();
-        }
-    }
-}
-
-impl Handler<Forget> for CardActor {
-    type Result = ();
-
-    fn handle(&mut self, _: Forget, _: &mut Self::Context) {
-        // Pending keys stay: their waiters need the answer.
-        self.recent.retain(|(_, r)| matches!(r, Recent::Pending { .. }));
-        if self.recent.is_empty() {
-            self.recent = VecDeque::new();
-        }
-    }
-}
-
-impl Handler<Snapshot> for CardActor {
-    type Result = Option<CardState>;
-
-    fn handle(&mut self, _: Snapshot, _: &mut Self::Context) -> Option<CardState> {
-        self.touch();
-        self.loaded.as_ref().map(|l| l.committed.clone())
-    }
-}
-
-impl Handler<Execute> for CardActor {
-    type Result = ();
-
-    fn handle(&mut self, msg: Execute, ctx: &mut Self::Context) {
-        self.touch();
+impl CardActor {
+    /// Run a command on the card.
+    pub(crate) fn execute(&mut self, msg: Execute, ctx: &mut Ctx<'_>) {
         let Execute { request: req, reply, reruns, verified } = msg;
         if let Some(e) = self.unavailable {
             let _ = reply.send(Err(e));
@@ -436,7 +408,7 @@ impl Handler<Execute> for CardActor {
             self.shared.metrics.replays.inc();
             let store = Arc::clone(&self.shared.store);
             let (scope, ikey, fingerprint) = (idem.scope.clone(), idem.key.clone(), idem.fingerprint.clone());
-            actix::spawn(async move {
+            tokio::spawn(async move {
                 let answer = match store.get_idempotency(&scope, &ikey).await {
                     Ok(Some(rec)) => stored_answer(rec, &fingerprint),
                     // Committed moments ago, so the record is there; absent only
@@ -463,7 +435,7 @@ impl Handler<Execute> for CardActor {
             let lookup = async move { store.get_idempotency(&scope, &ikey).await };
             self.lookups += 1;
             self.shared.metrics.key_lookups.inc();
-            ctx.spawn(lookup.into_actor(self).map(move |found, act, ctx| {
+            ctx.spawn(lookup, move |found, act, ctx| {
                 act.lookups -= 1;
                 match found {
                     Ok(Some(rec)) => {
@@ -475,12 +447,12 @@ impl Handler<Execute> for CardActor {
                     }
                     Ok(None) => {
                         for msg in act.run_again(key, req, reply, reruns) {
-                            <CardActor as Handler<Execute>>::handle(act, msg, ctx);
+                            act.execute(msg, ctx);
                         }
                     }
                     Err(_) => act.settle(key, reply, Err(RuntimeError::Unavailable)),
                 }
-            }));
+            });
             return;
         }
 
@@ -524,22 +496,21 @@ impl Handler<Execute> for CardActor {
             };
         let prepared = prepare(&req, loaded.facts, loaded.speculative(), &next, &effect);
         let prepared_expected = prepared.op.card.expected_version;
-        let (done_tx, done_rx) = oneshot::channel();
-        let writer = self.shared.writers.for_card(self.id);
-        match writer.try_send(WriteRequest { op: prepared.op, done: done_tx }) {
-            Ok(()) => {
-                self.shared.metrics.writer_queue.inc();
-            }
-            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => {
+        // A place in the writer's queue first: what goes there answers the
+        // caller, so a full queue must be known before it is built.
+        let shared = Arc::clone(&self.shared);
+        let permit = match shared.writers.for_card(self.id).try_reserve() {
+            Ok(permit) => permit,
+            Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
                 self.shared.metrics.overloaded.inc();
                 let _ = reply.send(Err(RuntimeError::Overloaded));
                 return;
             }
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => {
                 let _ = reply.send(Err(RuntimeError::Unavailable));
                 return;
             }
-        }
+        };
         // Accepted: the speculative state moves on.
         if let (Some(r), Some(reversed)) = (effect.reverses, loaded.reversed.as_mut()) {
             reversed.insert(r);
@@ -557,8 +528,10 @@ impl Handler<Execute> for CardActor {
         let expected_version = prepared_expected;
         let idem = req.idempotency.clone();
         let reversed = effect.reverses;
-        let wait = async move { done_rx.await.unwrap_or(Err(())) };
-        ctx.spawn(wait.into_actor(self).map(move |outcome, act, ctx| {
+        let op = prepared.op;
+        // The writer calls this when the batch holding `op` committed (or
+        // failed); it runs in this actor like any message.
+        let done = ctx.callback(move |outcome: WriteResult, act: &mut CardActor, ctx: &mut Ctx<'_>| {
             act.inflight -= 1;
             act.shared.metrics.actor_inflight.dec();
             match outcome {
@@ -587,7 +560,7 @@ impl Handler<Execute> for CardActor {
                             _ => Err(RuntimeError::Unavailable),
                         }
                     };
-                    ctx.spawn(lookup.into_actor(act).map(move |answer, act, _| act.settle(key, reply, answer)));
+                    ctx.spawn(lookup, move |answer, act, _| act.settle(key, reply, answer));
                 }
                 Ok(CommitOutcome::OutOfStock) => {
                     act.stale = true;
@@ -620,18 +593,8 @@ impl Handler<Execute> for CardActor {
                 }
             }
             act.after_completion(ctx);
-        }));
-    }
-}
-#[cfg(test)]
-mod tests {
-    /// Every idle card keeps one `CardActor` inside a tokio task cell, which
-    /// is aligned to 128 bytes: 8 bytes more than this (a `usize` counter)
-    /// cost 128 bytes per actor (measured with `actor_memory`: 1,252 →
-    /// 1,384 bytes in use). Growing it past this needs a new measurement.
-    #[test]
-    fn a_card_actor_stays_within_its_allocation_class() {
-        let size = std::mem::size_of::<super::CardActor>();
-        assert!(size <= 328, "CardActor is {size} bytes: measure memory per idle actor before raising this");
+        });
+        self.shared.metrics.writer_queue.inc();
+        permit.send(WriteRequest { op, done: Done::new(done) });
     }
 }

@@ -5,16 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::prelude::*;
 use async_trait::async_trait;
 use stampede_domain::card::CardState;
 use stampede_domain::ids::CardId;
 use stampede_domain::ports::Store;
 use tokio::sync::oneshot;
 
-use crate::actor::{Execute, Shared, Snapshot};
+use crate::actor::{Execute, Shared};
 use crate::metrics::RuntimeMetrics;
-use crate::registry::{Registry, Spawner};
+use crate::registry::Registry;
 use crate::request::{CardReply, CardRequest, RuntimeError};
 use crate::writer::Writers;
 
@@ -35,10 +34,9 @@ pub struct RuntimeConfig {
     pub max_batch: usize,
     /// Operations a writer's queue holds before callers get 503.
     pub writer_queue: usize,
-    /// Messages a card actor's mailbox holds before callers get 503.
+    /// Commands a card actor holds while it loads its card, before callers
+    /// get 503.
     pub mailbox: usize,
-    /// Threads the card actors run on.
-    pub actor_threads: usize,
     pub idle_timeout: Duration,
     pub max_actors: usize,
     /// Idempotency keys whose full answers each actor keeps (the fast path).
@@ -59,7 +57,6 @@ impl Default for RuntimeConfig {
             max_batch: 500,
             writer_queue: 20_000,
             mailbox: 256,
-            actor_threads: 2,
             idle_timeout: Duration::from_secs(300),
             max_actors: 1_000_000,
             recent_keys: 256,
@@ -72,82 +69,54 @@ impl Default for RuntimeConfig {
 
 pub struct ActorEngine {
     registry: Arc<Registry>,
-    spawner: Spawner,
-    metrics: RuntimeMetrics,
-    _system: std::thread::JoinHandle<()>,
+    shared: Arc<Shared>,
+    _thread: std::thread::JoinHandle<()>,
 }
 
 impl ActorEngine {
-    /// Start the arbiters, the writers and the sweeper. Works inside or outside
-    /// an actix system: the runtime brings its own threads.
+    /// Start the writers and the sweeper, on a thread of their own (works
+    /// inside or outside any runtime). The actors themselves need no thread:
+    /// a request runs on its card's actor on the caller's thread (see `cell`).
     pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
-        // Before the arbiters allocate: what passivation frees can then go back.
+        // Before the actors allocate: what passivation frees can then go back.
         crate::memory::fix_allocator_thresholds();
         let (tx, rx) = std::sync::mpsc::channel();
+        let registry = Arc::new(Registry::new(metrics.clone()));
         let cfg = config.clone();
         let m = metrics.clone();
         let st = Arc::clone(&store);
-        let system = std::thread::Builder::new()
+        let sweeper = Arc::clone(&registry);
+        let thread = std::thread::Builder::new()
             .name("card-runtime".into())
             .spawn(move || {
-                let sys = System::new();
-                let arbiters: Vec<Arbiter> = (0..cfg.actor_threads.max(1)).map(|_| Arbiter::new()).collect();
-                let handles: Vec<ArbiterHandle> = arbiters.iter().map(|a| a.handle()).collect();
-                let writers =
-                    sys.block_on(async { Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, st, m) });
-                let _ = tx.send((handles, writers));
-                sys.run().ok();
-                drop(arbiters);
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the card runtime could not start");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let writers = Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, Arc::clone(&st), m);
+                    let _ = tx.send(writers);
+                    sweep(sweeper, st, cfg).await;
+                });
             })
             .expect("start the card runtime thread");
-        let (handles, writers) = rx.recv().expect("the card runtime started");
-        let registry = Arc::new(Registry::new(metrics.clone()));
-        let spawner = Spawner {
-            arbiters: Arc::new(handles),
-            shared: Arc::new(Shared {
-                store: Arc::clone(&store),
-                writers,
-                registry: Arc::clone(&registry),
-                metrics: metrics.clone(),
-                mailbox: config.mailbox,
-                keys: crate::actor::KeyMemory {
-                    answers: config.recent_keys,
-                    seen_for: config.seen_keys_for,
-                    seen_max: config.seen_keys_max,
-                },
-            }),
-        };
-        let sweeper = Arc::clone(&registry);
-        let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
-        spawner.arbiters[0].spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            // The most actors since memory was last handed back, and a second ago.
-            let (mut high, mut last) = (0usize, 0usize);
-            loop {
-                tick.tick().await;
-                sweeper.sweep(idle, quiet, cap);
-                // Passivated actors' memory goes back to the allocator, which
-                // keeps it; after a large drop, once it stopped falling (the
-                // stopped actors' memory is freed by then), hand it back to
-                // the system. Handed back during the fall, most of it stayed
-                // resident (80 MiB left of 1.5 GiB at 1M actors).
-                let now = sweeper.len();
-                high = high.max(now);
-                let settled = now >= last;
-                last = now;
-                if settled && high - now >= (high / 10).max(10_000) {
-                    sweeper.shrink();
-                    high = now;
-                    // The store's caches filled while those cards were read.
-                    let store = Arc::clone(&store);
-                    actix::spawn(async move {
-                        store.release_memory().await;
-                        crate::memory::release_free_memory();
-                    });
-                }
-            }
+        let writers = rx.recv().expect("the card runtime started");
+        let shared = Arc::new(Shared {
+            store: Arc::clone(&store),
+            writers,
+            registry: Arc::clone(&registry),
+            metrics: metrics.clone(),
+            mailbox: config.mailbox,
+            keys: crate::actor::KeyMemory {
+                answers: config.recent_keys,
+                seen_for: config.seen_keys_for,
+                seen_max: config.seen_keys_max,
+            },
         });
-        Arc::new(Self { registry, spawner, metrics, _system: system })
+        Arc::new(Self { registry, shared, _thread: thread })
     }
 
     pub fn active_actors(&self) -> usize {
@@ -167,17 +136,13 @@ impl ActorEngine {
         let mut message = Some(Execute::new(Box::new(request), oneshot::channel().0));
         // An actor that just stopped is replaced once.
         for _ in 0..2 {
-            let addr = self.registry.get_or_start(card, &self.spawner, &mut hint);
+            let cell = self.registry.get_or_start(card, &self.shared, &mut hint);
             let (tx, rx) = oneshot::channel();
             let mut msg = message.take().ok_or(RuntimeError::Unavailable)?;
             msg.reply = tx;
-            match addr.try_send(msg) {
+            match cell.execute(msg) {
                 Ok(()) => return rx.await.unwrap_or(Err(RuntimeError::Unavailable)),
-                Err(SendError::Full(_)) => {
-                    self.metrics.overloaded.inc();
-                    return Err(RuntimeError::Overloaded);
-                }
-                Err(SendError::Closed(back)) => {
+                Err(back) => {
                     self.registry.drop_stopped(card);
                     message = Some(back);
                 }
@@ -200,11 +165,41 @@ impl CardEngine for ActorEngine {
     }
 
     async fn cached_state(&self, card: CardId) -> Option<CardState> {
-        let addr = self.registry.peek(card)?;
-        addr.send(Snapshot).await.ok().flatten()
+        self.registry.peek(card)?.snapshot()
     }
 
     fn name(&self) -> &'static str {
         "actors"
+    }
+}
+
+/// Once a second: passivate idle actors, and hand memory back after many did.
+async fn sweep(registry: Arc<Registry>, store: Arc<dyn Store>, config: RuntimeConfig) {
+    let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // The most actors since memory was last handed back, and a second ago.
+    let (mut high, mut last) = (0usize, 0usize);
+    loop {
+        tick.tick().await;
+        registry.sweep(idle, quiet, cap);
+        // Passivated actors' memory goes back to the allocator, which keeps
+        // it; after a large drop, once it stopped falling (the stopped
+        // actors' memory is freed by then), hand it back to the system.
+        // Handed back during the fall, most of it stayed resident (80 MiB
+        // left of 1.5 GiB at 1M actors).
+        let now = registry.len();
+        high = high.max(now);
+        let settled = now >= last;
+        last = now;
+        if settled && high - now >= (high / 10).max(10_000) {
+            registry.shrink();
+            high = now;
+            // The store's caches filled while those cards were read.
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store.release_memory().await;
+                crate::memory::release_free_memory();
+            });
+        }
     }
 }

@@ -1,21 +1,19 @@
 //! The registry of active card actors: activation on first use, passivation
 //! when idle or when there are more than the cap (least recently used first).
 //!
-//! Actors run on a few dedicated arbiters (threads with their own event loop);
-//! a card always lands on the same one. A sweeper passivates, once a second,
-//! the actors idle longer than the timeout and, above the cap, the least
-//! recently used. It scans the registry: O(active actors) per second.
+//! A sweeper passivates, once a second, the actors idle longer than the
+//! timeout and, above the cap, the least recently used. It scans the
+//! registry: O(active actors) per second.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actix::prelude::*;
 use dashmap::DashMap;
 use stampede_domain::card::Card;
 use stampede_domain::ids::CardId;
 
-use crate::actor::{CardActor, Forget, Passivate, Shared};
+use crate::actor::Shared;
+use crate::cell::Cell;
 use crate::metrics::RuntimeMetrics;
 
 pub fn now_millis() -> u64 {
@@ -26,28 +24,15 @@ pub fn now_millis() -> u64 {
 /// sweeper runs once a second).
 const QUIET_WINDOW_MS: u64 = 3_000;
 
-/// At most this many actors are sent a message by one sweep (one a second).
-/// Every actor woken at once is queued on its arbiter's run queue, which grows
-/// to hold them all and never shrinks: passivating a million at once left
-/// ~7 MiB in use for good (heap 19.7 → 26.9 MiB); 20,000 at a time left none
-/// (20.0 → 19.0 MiB). A million idle actors then take under a minute to stop.
+/// At most this many actors are passivated or told to forget by one sweep
+/// (one a second). The sweep runs on the writers' thread; a million actors
+/// passivated at once would hold it, and every commit, for a second or more.
+/// A million idle actors take under a minute to stop.
 pub const WAKE_PER_SWEEP: usize = 20_000;
 
-struct Entry {
-    addr: Addr<CardActor>,
-    last_used: Arc<AtomicU64>,
-}
-
 pub struct Registry {
-    map: DashMap<CardId, Entry>,
+    map: DashMap<CardId, Arc<Cell>>,
     metrics: RuntimeMetrics,
-}
-
-/// What a new actor needs, besides its card.
-#[derive(Clone)]
-pub struct Spawner {
-    pub arbiters: Arc<Vec<ArbiterHandle>>,
-    pub shared: Arc<Shared>,
 }
 
 impl Registry {
@@ -65,39 +50,32 @@ impl Registry {
 
     /// The card's actor, started if there is none (from `hint`, the card as
     /// the caller just read it, when given: it is taken only if an actor starts).
-    pub fn get_or_start(&self, id: CardId, spawner: &Spawner, hint: &mut Option<Box<Card>>) -> Addr<CardActor> {
+    pub fn get_or_start(&self, id: CardId, shared: &Arc<Shared>, hint: &mut Option<Box<Card>>) -> Arc<Cell> {
         if let Some(e) = self.map.get(&id) {
-            return e.addr.clone();
+            return Arc::clone(e.value());
         }
-        let entry = self.map.entry(id).or_insert_with(|| {
-            let last_used = Arc::new(AtomicU64::new(now_millis()));
-            let arbiter = &spawner.arbiters[(id.0.as_u64_pair().1 as usize) % spawner.arbiters.len()];
-            let (shared, lu) = (Arc::clone(&spawner.shared), Arc::clone(&last_used));
-            let preloaded = hint.take().filter(|c| c.id == id);
-            let addr = CardActor::start_in_arbiter(arbiter, move |_| CardActor::new(id, shared, lu, preloaded));
-            Entry { addr, last_used }
-        });
-        let addr = entry.addr.clone();
+        let entry = self.map.entry(id).or_insert_with(|| Cell::start(id, Arc::clone(shared), hint.take()));
+        let cell = Arc::clone(entry.value());
         // Release the shard lock before `len`, which locks every shard.
         drop(entry);
         self.metrics.active_actors.set(self.map.len() as i64);
-        addr
+        cell
     }
 
     /// The card's actor, if it is active.
-    pub fn peek(&self, id: CardId) -> Option<Addr<CardActor>> {
-        self.map.get(&id).map(|e| e.addr.clone())
+    pub fn peek(&self, id: CardId) -> Option<Arc<Cell>> {
+        self.map.get(&id).map(|e| Arc::clone(e.value()))
     }
 
     /// Called by an actor that stops: drop its entry (if still its own).
-    pub fn forget(&self, id: CardId, addr: &Addr<CardActor>) {
-        self.map.remove_if(&id, |_, e| e.addr == *addr);
+    pub fn forget(&self, id: CardId, cell: &Arc<Cell>) {
+        self.map.remove_if(&id, |_, c| Arc::ptr_eq(c, cell));
         self.metrics.active_actors.set(self.map.len() as i64);
     }
 
     /// Drop an entry whose actor has stopped.
     pub fn drop_stopped(&self, id: CardId) {
-        self.map.remove_if(&id, |_, e| !e.addr.connected());
+        self.map.remove_if(&id, |_, c| c.is_stopped());
         self.metrics.active_actors.set(self.map.len() as i64);
     }
 
@@ -108,35 +86,33 @@ impl Registry {
 
     /// Passivate the idle and, above `cap`, the least recently used; tell
     /// the actors that just went quiet for `quiet` to drop their answers.
-    /// At most [`WAKE_PER_SWEEP`] actors are told anything; the rest are told
-    /// by later sweeps.
+    /// At most [`WAKE_PER_SWEEP`] actors are passivated or told anything;
+    /// the rest are by later sweeps.
     pub fn sweep(&self, idle: Duration, quiet: Duration, cap: usize) {
         let now = now_millis();
         let idle_ms = idle.as_millis() as u64;
         let quiet_ms = u64::try_from(quiet.as_millis()).unwrap_or(u64::MAX);
-        let mut budget = WAKE_PER_SWEEP;
-        let mut wake = |addr: &Addr<CardActor>, passivate: bool| {
-            if budget > 0 {
-                budget -= 1;
-                if passivate {
-                    let _ = addr.try_send(Passivate);
-                } else {
-                    let _ = addr.try_send(Forget);
-                }
-            }
-        };
+        let mut passivate: Vec<CardId> = Vec::new();
+        let mut forget: Vec<Arc<Cell>> = Vec::new();
         let mut ages: Vec<(u64, CardId)> = Vec::with_capacity(self.map.len());
+        // Decide while iterating; act after: the map's shard locks are held
+        // while it is iterated, and passivating removes entries.
         for e in self.map.iter() {
-            let last = e.last_used.load(Ordering::Relaxed);
+            let last = e.last_used();
             let age = now.saturating_sub(last);
             if age >= idle_ms {
-                wake(&e.addr, true);
+                if passivate.len() + forget.len() < WAKE_PER_SWEEP {
+                    passivate.push(*e.key());
+                }
             } else {
                 // Only those that crossed the line since the last sweeps (one
                 // a second; a window of three): a quiet actor is told a few
                 // times, not once a second until it passivates.
-                if age >= quiet_ms && age < quiet_ms.saturating_add(QUIET_WINDOW_MS) {
-                    wake(&e.addr, false);
+                if age >= quiet_ms
+                    && age < quiet_ms.saturating_add(QUIET_WINDOW_MS)
+                    && passivate.len() + forget.len() < WAKE_PER_SWEEP
+                {
+                    forget.push(Arc::clone(e.value()));
                 }
                 ages.push((last, *e.key()));
             }
@@ -144,11 +120,26 @@ impl Registry {
         if ages.len() > cap {
             let excess = ages.len() - cap;
             ages.select_nth_unstable(excess - 1);
-            for (_, id) in &ages[..excess] {
-                if let Some(e) = self.map.get(id) {
-                    wake(&e.addr, true);
-                }
-            }
+            let room = WAKE_PER_SWEEP.saturating_sub(passivate.len() + forget.len());
+            passivate.extend(ages[..excess].iter().take(room).map(|(_, id)| *id));
+        }
+        for cell in forget {
+            cell.forget_answers();
+        }
+        let mut stopped = 0u64;
+        for id in passivate {
+            // `Some(false)`: it had stopped on its own (and counted itself).
+            let mut now_stopped = false;
+            self.map.remove_if(&id, |_, c| {
+                let passivated = c.try_passivate();
+                now_stopped = passivated == Some(true);
+                passivated.is_some()
+            });
+            stopped += u64::from(now_stopped);
+        }
+        if stopped > 0 {
+            self.metrics.passivations.inc_by(stopped);
+            self.metrics.active_actors.set(self.map.len() as i64);
         }
     }
 }

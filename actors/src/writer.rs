@@ -12,7 +12,7 @@ use std::time::Instant;
 use stampede_domain::ids::CardId;
 use stampede_domain::ledger::{CommitOp, CommitOutcome};
 use stampede_domain::ports::Store;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::metrics::RuntimeMetrics;
 
@@ -20,7 +20,33 @@ pub type WriteResult = Result<CommitOutcome, ()>;
 
 pub struct WriteRequest {
     pub op: CommitOp,
-    pub done: oneshot::Sender<WriteResult>,
+    pub done: Done,
+}
+
+/// Called, on the writer's thread, once the batch holding an operation
+/// committed or failed: the card's actor takes it from there. Dropped
+/// uncalled (a writer that died), it reports a failure, so the actor never
+/// waits for good.
+pub struct Done(Option<Box<dyn FnOnce(WriteResult) + Send>>);
+
+impl Done {
+    pub fn new(f: impl FnOnce(WriteResult) + Send + 'static) -> Self {
+        Self(Some(Box::new(f)))
+    }
+
+    pub fn call(mut self, result: WriteResult) {
+        if let Some(f) = self.0.take() {
+            f(result);
+        }
+    }
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f(Err(()));
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -57,25 +83,29 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, max_batch: usize, store: Arc<
             }
         }
         metrics.writer_queue.dec_by(batch.len() as i64);
-        let ops: Vec<CommitOp> = batch.iter().map(|w| w.op.clone()).collect();
+        let (ops, dones): (Vec<CommitOp>, Vec<_>) = batch.drain(..).map(|w| (w.op, w.done)).unzip();
         let started = Instant::now();
         let result = store.commit_batch(&ops).await;
         metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
         metrics.batch_size.observe(ops.len() as f64);
         match result {
             Ok(outcomes) => {
-                for (w, outcome) in batch.drain(..).zip(outcomes) {
-                    if outcome == CommitOutcome::Conflict {
+                // One outcome per operation; one missing (a store's bug)
+                // reports a failure, as dropping `done` would.
+                let mut outcomes = outcomes.into_iter();
+                for done in dones {
+                    let outcome = outcomes.next();
+                    if outcome == Some(CommitOutcome::Conflict) {
                         metrics.conflicts.inc();
                     }
-                    let _ = w.done.send(Ok(outcome));
+                    done.call(outcome.ok_or(()));
                 }
             }
             Err(e) => {
                 metrics.commit_failures.inc();
                 tracing::error!(error = %e, size = ops.len(), "group commit failed");
-                for w in batch.drain(..) {
-                    let _ = w.done.send(Err(()));
+                for done in dones {
+                    done.call(Err(()));
                 }
             }
         }

@@ -131,14 +131,7 @@ async fn hot_card(engine: Arc<dyn CardEngine>, w: &World, n: usize) {
 }
 
 fn config() -> RuntimeConfig {
-    RuntimeConfig {
-        writers: 2,
-        max_batch: 100,
-        writer_queue: 10_000,
-        mailbox: 10_000,
-        actor_threads: 2,
-        ..Default::default()
-    }
+    RuntimeConfig { writers: 2, max_batch: 100, writer_queue: 10_000, mailbox: 10_000, ..Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,4 +443,26 @@ async fn a_quiet_card_forgets_its_answers_but_not_its_keys() {
         other => panic!("a retry from the store: {other:?}"),
     }
     assert_eq!(w.store.get_card(card).await.expect("get").expect("card").balance, 3);
+}
+
+/// Commands for a card that does not exist, sent together: every one waits
+/// for the actor's read of the card and is answered "not found"; no actor is
+/// left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_for_a_missing_card_are_answered_not_found() {
+    let w = world(DatabaseBackend::Sqlite, 1).await;
+    let engine = ActorEngine::start(Arc::clone(&w.store), config(), RuntimeMetrics::new());
+    let missing = CardId(Uuid::now_v7());
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (e, req) = (Arc::clone(&engine), stamp(&w, missing, Some(format!("missing-{i}"))));
+            tokio::spawn(async move { e.execute(req).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.expect("task").err(), Some(stampede_actors::RuntimeError::NotFound));
+    }
+    assert_eq!(engine.active_actors(), 0);
+    // The real card next to it is served as usual.
+    assert!(matches!(engine.execute(stamp(&w, w.cards[0], None)).await, Ok(CardReply::Done { .. })));
 }
