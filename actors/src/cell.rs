@@ -11,8 +11,9 @@
 //!   synchronous, so the lock is never held across an `.await`;
 //! - work that waits (a read, a commit) runs outside the actor and comes back
 //!   as a message ([`Ctx::spawn`], [`Ctx::callback`]) that runs like any other;
-//! - an actor can *block* ([`Ctx::wait`]) until one result is back (loading
-//!   its card): whatever arrives meanwhile is held, in order, and runs after;
+//! - an actor can *block* ([`Ctx::wait`]) until a result is back (loading
+//!   its card; every result it blocked for, if more than one): whatever
+//!   arrives meanwhile is held, in order, and runs after;
 //! - an actor can stop ([`Ctx::stop`]); a message to a stopped cell comes
 //!   back to its sender, who starts a new one.
 //!
@@ -51,8 +52,9 @@ pub struct Cell {
 
 struct Slot {
     actor: CardActor,
-    /// Waiting for [`Msg::Unblock`]: everything else is held.
-    blocked: bool,
+    /// Results ([`Msg::Unblock`]) the actor waits for: while any, everything
+    /// else is held.
+    waits: u32,
     stopped: bool,
     /// Messages that arrived while blocked. Boxed: 8 bytes in every cell
     /// instead of 32, for a queue only a loading card uses.
@@ -63,7 +65,7 @@ struct Slot {
 /// What a handler can ask of its cell besides changing the actor.
 pub(crate) struct Ctx<'a> {
     cell: &'a Arc<Cell>,
-    block: bool,
+    waits: u32,
     stop: bool,
 }
 
@@ -90,7 +92,7 @@ impl Ctx<'_> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.block = true;
+        self.waits += 1;
         self.run_outside(work, then, true);
     }
 
@@ -137,17 +139,17 @@ impl Cell {
         let cell = Arc::new(Self {
             id,
             last_used: AtomicU64::new(crate::registry::now_millis()),
-            slot: Mutex::new(Slot { actor: CardActor::new(id, shared), blocked: false, stopped: false, held: None }),
+            slot: Mutex::new(Slot { actor: CardActor::new(id, shared), waits: 0, stopped: false, held: None }),
         });
         {
             let mut slot = cell.lock();
-            let mut ctx = Ctx { cell: &cell, block: false, stop: false };
+            let mut ctx = Ctx { cell: &cell, waits: 0, stop: false };
             slot.actor.started(preloaded, &mut ctx);
             // Starting never stops an actor (a failed read stops it later,
             // from the read's result). Were it to, its first message would
             // come back and the sender replace it; it must not leave the
             // registry from here, whose lock the caller holds.
-            slot.after(ctx.block, ctx.stop);
+            slot.after(ctx.waits, ctx.stop);
         }
         cell
     }
@@ -206,7 +208,7 @@ impl Cell {
     pub fn snapshot(&self) -> Option<CardState> {
         self.last_used.store(crate::registry::now_millis(), Ordering::Relaxed);
         let slot = self.lock();
-        if slot.stopped || slot.blocked {
+        if slot.stopped || slot.waits > 0 {
             return None;
         }
         slot.actor.snapshot()
@@ -222,7 +224,7 @@ impl Cell {
         if slot.stopped {
             return Some(false);
         }
-        if slot.blocked || slot.held.is_some() || !slot.actor.is_idle() {
+        if slot.waits > 0 || slot.held.is_some() || !slot.actor.is_idle() {
             return None;
         }
         slot.stopped = true;
@@ -252,23 +254,23 @@ impl Slot {
     fn run(&mut self, msg: Msg, cell: &Arc<Cell>) -> bool {
         let mut next = Some(msg);
         while let Some(msg) = next.take() {
-            if self.blocked && !matches!(msg, Msg::Unblock(_)) {
+            if self.waits > 0 && !matches!(msg, Msg::Unblock(_)) {
                 self.hold(msg);
                 return false;
             }
-            let mut ctx = Ctx { cell, block: false, stop: false };
+            let mut ctx = Ctx { cell, waits: 0, stop: false };
             match msg {
                 Msg::Execute(m) => self.actor.execute(m, &mut ctx),
                 Msg::Resume(then) => then(&mut self.actor, &mut ctx),
                 Msg::Unblock(then) => {
-                    self.blocked = false;
+                    self.waits = self.waits.saturating_sub(1);
                     then(&mut self.actor, &mut ctx);
                 }
             }
-            if self.after(ctx.block, ctx.stop) {
+            if self.after(ctx.waits, ctx.stop) {
                 return true;
             }
-            if !self.blocked {
+            if self.waits == 0 {
                 next = self.held.as_mut().and_then(|h| h.pop_front());
                 if self.held.as_ref().is_some_and(|h| h.is_empty()) {
                     self.held = None;
@@ -279,10 +281,10 @@ impl Slot {
     }
 
     /// Apply what the handler asked for. Returns whether the actor stopped.
-    fn after(&mut self, block: bool, stop: bool) -> bool {
+    fn after(&mut self, waits: u32, stop: bool) -> bool {
         if stop {
             self.stopped = true;
-            self.blocked = false;
+            self.waits = 0;
             // Commands that waited are answered with why it stopped (the
             // card does not exist, or could not be read); results of other
             // work are dropped, with the reply channels they hold.
@@ -293,9 +295,7 @@ impl Slot {
             }
             return true;
         }
-        if block {
-            self.blocked = true;
-        }
+        self.waits += waits;
         false
     }
 
