@@ -154,10 +154,6 @@ impl Cell {
         cell
     }
 
-    pub fn id(&self) -> CardId {
-        self.id
-    }
-
     pub fn last_used(&self) -> u64 {
         self.last_used.load(Ordering::Relaxed)
     }
@@ -171,36 +167,32 @@ impl Cell {
     /// Run a command. A stopped actor gives it back.
     pub(crate) fn execute(self: &Arc<Self>, msg: Execute) -> Result<(), Execute> {
         self.last_used.store(crate::registry::now_millis(), Ordering::Relaxed);
-        match self.deliver(Msg::Execute(msg)) {
-            Ok(()) => Ok(()),
-            Err(Msg::Execute(back)) => Err(back),
-            // `deliver` gives back what it was given.
-            Err(_) => Ok(()),
-        }
-    }
-
-    /// Handle `msg` now, or hold it if the actor is blocked.
-    pub(crate) fn deliver(self: &Arc<Self>, msg: Msg) -> Result<(), Msg> {
-        let stopped = {
-            let mut slot = self.lock();
-            if slot.stopped {
-                return Err(msg);
-            }
-            slot.run(msg, self)
-        };
-        if stopped {
-            self.stopped();
-        }
-        Ok(())
+        self.deliver(msg, Msg::Execute)
     }
 
     /// A result for an actor that may have stopped since it asked: then it
     /// is dropped, and with it the reply channels it holds (their callers
     /// are answered "unavailable").
     fn deliver_or_drop(self: &Arc<Self>, msg: Msg) {
-        if self.deliver(msg).is_err() {
+        if self.deliver(msg, |m| m).is_err() {
             tracing::debug!(card = %self.id, "a result came back to a stopped actor");
         }
+    }
+
+    /// Handle `msg` now, or hold it if the actor is blocked; a stopped
+    /// actor gives it back, as it came.
+    fn deliver<T>(self: &Arc<Self>, msg: T, wrap: impl FnOnce(T) -> Msg) -> Result<(), T> {
+        let stopped = {
+            let mut slot = self.lock();
+            if slot.stopped {
+                return Err(msg);
+            }
+            slot.run(wrap(msg), self)
+        };
+        if stopped {
+            self.stopped();
+        }
+        Ok(())
     }
 
     /// The committed state, for reads; `None` while the actor is loading or
@@ -310,13 +302,6 @@ impl Slot {
     }
 }
 
-impl Slot {
-    #[cfg(test)]
-    fn size() -> usize {
-        std::mem::size_of::<Self>()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     /// Every idle card is one `Cell` (plus its card's state on the heap) and
@@ -328,7 +313,7 @@ mod tests {
         assert!(
             size <= 360,
             "Cell is {size} bytes (Slot {}): measure memory per idle actor before raising this",
-            super::Slot::size()
+            std::mem::size_of::<super::Slot>()
         );
     }
 }
