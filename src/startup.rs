@@ -259,7 +259,7 @@ impl Application {
             let handlers = Arc::new(crate::workers::Handlers::new(
                 settings,
                 Arc::clone(&store),
-                Arc::clone(&mailer),
+                mailer,
                 Arc::clone(&objects),
                 Arc::clone(&queue),
                 Arc::clone(&unsubscribe),
@@ -292,7 +292,6 @@ impl Application {
             cache,
             limiter,
             limits: Limits::from_settings(&settings.rate_limits),
-            mailer,
             objects,
             history,
             history_reads: settings.history.backend,

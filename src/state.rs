@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stampede_domain::ports::{
-    AuditRepo, Cache, HistoryStore, Limit, Mailer, ObjectStore, Queue, RateLimiter, SessionRepo, Store,
+    AuditRepo, Cache, HistoryStore, Limit, ObjectStore, Queue, RateLimiter, SessionRepo, Store,
 };
 
 use crate::auth::tokens::LocalIssuer;
@@ -25,7 +25,6 @@ pub struct AppState {
     pub cache: Arc<dyn Cache>,
     pub limiter: Arc<dyn RateLimiter>,
     pub limits: Limits,
-    pub mailer: Arc<dyn Mailer>,
     pub objects: Arc<dyn ObjectStore>,
     /// Where committed transactions are copied (SQL or DynamoDB).
     pub history: Arc<dyn HistoryStore>,

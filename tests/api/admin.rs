@@ -356,7 +356,7 @@ async fn team_management(backend: DatabaseBackend) {
         )
         .await;
     assert_eq!(invite.status(), 201);
-    let token = app.token_from_mail("tim@shop.test", "invited you");
+    let token = app.token_from_mail("tim@shop.test", "invited you").await;
     app.post_json(
         "/v1/auth/staff/invitations/accept",
         json!({"token": token, "name": "Tim", "password": "tims password 1"}),

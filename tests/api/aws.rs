@@ -337,6 +337,50 @@ async fn when_aws_is_down_pos_writes_succeed_and_the_outbox_drains_once_it_is_ba
 }
 
 /// A Cognito pool with an app client: (pool id, client id).
+/// The API does not call SES itself: a registration's verification mail is
+/// a message on the SQS `email` queue, which the email worker (Lambda, or
+/// `stampede worker`) sends.
+#[tokio::test]
+async fn account_mail_goes_to_the_email_queue_not_straight_to_ses() {
+    use stampede_workers::email_worker::{EmailWorker, Sent};
+
+    let p = prefix();
+    let r = resources(&p);
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    stampede_aws::bootstrap::run(&conf, &r).await.expect("bootstrap");
+    let app = crate::helpers::spawn_app_with(DatabaseBackend::Postgres, &aws_toml(&moto, &r)).await;
+    let email = format!("ada-{p}@example.com");
+    let res = app
+        .post_json(
+            "/v1/auth/customers/register",
+            json!({"email": email, "password": "correct horse battery", "name": "Ada"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let messages = drain_queue(&sqs, &queue_url(&sqs, &r, "email").await).await;
+    assert_eq!(messages.len(), 1);
+    let attrs = messages[0].message_attributes().expect("attributes");
+    assert_eq!(attrs["type"].string_value(), Some("email.requested"));
+    let body = messages[0].body().expect("body");
+    let message: serde_json::Value = serde_json::from_str(body).expect("json body");
+    assert_eq!(message["template"], "verify_email");
+    assert_eq!(message["to"], email.as_str());
+    assert!(message["values"]["link"].as_str().is_some_and(|l| l.contains("/verify-email?token=")), "{message}");
+
+    // The email worker sends it through SES, once.
+    let worker = EmailWorker {
+        store: Arc::clone(&app.store),
+        mailer: Arc::new(stampede_aws::ses::SesMailer::from_conf(&conf, format!("Stampede <{}>", r.sender), None)),
+        unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+        lease: Duration::from_secs(60),
+    };
+    assert_eq!(worker.handle(body).await.expect("sent"), Sent::Sent);
+    assert_eq!(worker.handle(body).await.expect("a repeat"), Sent::Duplicate);
+}
+
 async fn cognito_pool(conf: &stampede_aws::SdkConfig, name: &str) -> (String, String) {
     let pool = stampede_aws::testing::cognito_pool(conf, name).await.expect("pool");
     (pool.pool_id, pool.client_id)
@@ -442,7 +486,7 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
         )
         .await;
     assert_eq!(invite.status(), 201);
-    let token = app.token_from_mail(&cashier, "");
+    let token = app.token_from_mail(&cashier, "").await;
     let accepted = app
         .post_json("/v1/auth/staff/invitations/accept", json!({"token": token, "name": "Cas", "password": password}))
         .await;

@@ -32,15 +32,29 @@ impl TestApp {
         read_mails(&self.mail_dir())
     }
 
-    /// The token in the last link sent to `to` whose subject contains `subject`.
-    pub fn token_from_mail(&self, to: &str, subject: &str) -> String {
-        let mails = self.mails();
-        let mail = mails
-            .iter()
-            .rfind(|m| m.to == to && m.subject.contains(subject))
-            .unwrap_or_else(|| panic!("no mail to {to} about {subject:?}; have {mails:?}"));
-        let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
-        mail.text[start..].split_whitespace().next().expect("token").to_owned()
+    /// The mails to `to` whose subject contains `subject`, once there are at
+    /// least `n`: account mails go through the email queue, so they are
+    /// written a moment after the request that sent them.
+    pub async fn mails_to(&self, to: &str, subject: &str, n: usize) -> Vec<Mail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mails: Vec<Mail> =
+                self.mails().into_iter().filter(|m| m.to == to && m.subject.contains(subject)).collect();
+            if mails.len() >= n {
+                return mails;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("expected {n} mails to {to} about {subject:?}; have {:?}", self.mails());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The token in the link of the last mail to `to` whose subject contains
+    /// `subject` (waiting for the first, if none is there yet).
+    pub async fn token_from_mail(&self, to: &str, subject: &str) -> String {
+        let mails = self.mails_to(to, subject, 1).await;
+        token_in(mails.last().expect("a mail"))
     }
 
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
@@ -81,6 +95,12 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+/// The token in a mail's link.
+pub fn token_in(mail: &Mail) -> String {
+    let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
+    mail.text[start..].split_whitespace().next().expect("token").to_owned()
 }
 
 fn header(raw: &str, name: &str) -> String {

@@ -20,19 +20,34 @@ pub enum Template {
 }
 
 impl Template {
-    /// The template a message names (`reward_earned`, ...).
+    pub const ALL: [Template; 8] = [
+        Template::VerifyEmail,
+        Template::AccountExists,
+        Template::PasswordReset,
+        Template::StaffInvitation,
+        Template::RewardEarned,
+        Template::PointsExpiring,
+        Template::Marketing,
+        Template::ExportReady,
+    ];
+
+    /// The name a message gives this template (`reward_earned`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Template::VerifyEmail => "verify_email",
+            Template::AccountExists => "account_exists",
+            Template::PasswordReset => "password_reset",
+            Template::StaffInvitation => "staff_invitation",
+            Template::RewardEarned => "reward_earned",
+            Template::PointsExpiring => "points_expiring",
+            Template::Marketing => "marketing",
+            Template::ExportReady => "export_ready",
+        }
+    }
+
+    /// The template a message names.
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "verify_email" => Template::VerifyEmail,
-            "account_exists" => Template::AccountExists,
-            "password_reset" => Template::PasswordReset,
-            "staff_invitation" => Template::StaffInvitation,
-            "reward_earned" => Template::RewardEarned,
-            "points_expiring" => Template::PointsExpiring,
-            "marketing" => Template::Marketing,
-            "export_ready" => Template::ExportReady,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
     fn sources(self) -> (&'static str, &'static str, &'static str) {
@@ -117,6 +132,14 @@ pub fn render(template: Template, values: &[(&str, &str)]) -> Result<Rendered, M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_is_found_by_its_name() {
+        for template in Template::ALL {
+            assert_eq!(Template::from_name(template.name()), Some(template));
+        }
+        assert_eq!(Template::from_name("verify-email"), None);
+    }
 
     #[test]
     fn fills_and_escapes() {

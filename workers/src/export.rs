@@ -250,7 +250,7 @@ impl ExportWorker {
         let email = EmailMessage {
             schema_version: EmailMessage::SCHEMA_VERSION,
             event_id: derived_id(&["export_ready", &export.id.to_string()]),
-            template: "export_ready".into(),
+            template: crate::email::Template::ExportReady.name().into(),
             customer_id: export.customer_id,
             to,
             // A customer's own name replaces "there" at send time.

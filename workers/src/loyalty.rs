@@ -71,7 +71,7 @@ impl LoyaltyProcessor {
             emails.push(EmailMessage {
                 schema_version: EmailMessage::SCHEMA_VERSION,
                 event_id: derived_id(&["points_expiring", &card.id.0.to_string(), &first.timestamp().to_string()]),
-                template: "points_expiring".into(),
+                template: crate::email::Template::PointsExpiring.name().into(),
                 customer_id: Some(card.customer_id),
                 to: None,
                 values,
@@ -169,7 +169,7 @@ impl LoyaltyProcessor {
         Ok(Some(EmailMessage {
             schema_version: EmailMessage::SCHEMA_VERSION,
             event_id: derived_id(&["reward_earned", &tx.transaction_id.to_string()]),
-            template: "reward_earned".into(),
+            template: crate::email::Template::RewardEarned.name().into(),
             customer_id: Some(tx.customer_id),
             to: None,
             values,

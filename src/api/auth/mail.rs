@@ -1,12 +1,16 @@
-//! Sending the identity emails: a one-time token is stored (hashed), its link
-//! rendered into a template and handed to the mail port. A failed send is logged
-//! and does not fail the request: the person can ask again.
+//! Sending the identity emails: a one-time token is stored (hashed), and the
+//! mail with its link is queued on the `email` queue, whose worker renders and
+//! sends it (SES in the AWS shape, files in the embedded default), retrying
+//! what fails. The request never waits on the mail service, and answers in the
+//! same time whether or not it sent mail. A mail that cannot be queued is
+//! logged and does not fail the request: the person can ask again.
 
 use chrono::Utc;
 use serde_json::Value;
 use stampede_domain::identity::{NewOneTimeToken, TokenPurpose};
-use stampede_domain::ports::OutgoingMail;
-use stampede_workers::email::{Template, render};
+use stampede_domain::messages::EmailMessage;
+use stampede_domain::ports::QueueMessage;
+use stampede_workers::email::Template;
 use uuid::Uuid;
 
 use crate::api::problem::ApiError;
@@ -36,22 +40,39 @@ pub async fn one_time_token(
     Ok(token)
 }
 
+/// Queue `template` to `to` with `values` (the worker refuses a template
+/// with a value missing, so a typo never reaches anyone).
 pub async fn send(state: &AppState, to: &str, template: Template, values: &[(&str, &str)]) {
-    let rendered = match render(template, values) {
-        Ok(r) => r,
+    let message = EmailMessage {
+        schema_version: EmailMessage::SCHEMA_VERSION,
+        event_id: Uuid::now_v7(),
+        template: template.name().to_owned(),
+        customer_id: None,
+        to: Some(to.to_owned()),
+        values: values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        request_id: None,
+    };
+    let body = match serde_json::to_string(&message) {
+        Ok(body) => body,
         Err(e) => {
-            tracing::error!(error = %e, ?template, "rendering an email failed");
+            tracing::error!(error = %e, ?template, "encoding an email message failed");
             return;
         }
     };
-    let mail = OutgoingMail {
-        to: to.to_owned(),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        message_id: Uuid::now_v7(),
-    };
-    if let Err(e) = state.mailer.send(&mail).await {
-        tracing::error!(error = %e, ?template, "sending an email failed");
+    let queued = state
+        .queue
+        .publish(
+            "email",
+            &[QueueMessage {
+                id: message.event_id,
+                message_type: EmailMessage::MESSAGE_TYPE.into(),
+                schema_version: EmailMessage::SCHEMA_VERSION,
+                request_id: None,
+                body,
+            }],
+        )
+        .await;
+    if let Err(e) = queued {
+        tracing::error!(error = %e, ?template, "queueing an email failed");
     }
 }
