@@ -102,9 +102,11 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
         return Ok(Err(dups));
     }
 
-    // Stock, one unit per operation on a stocked reward, in order.
+    // Stock, one unit per operation on a stocked reward, in order. Statements
+    // a batch may not need are prepared only when it does: each preparation
+    // parses its SQL again, on the one thread every group commit runs on.
     let mut out = Vec::new();
-    {
+    if ops.iter().any(|op| op.stock_reward.is_some()) {
         let mut take = tx.prepare("UPDATE rewards SET stock = stock - 1 WHERE id = ?1 AND stock > 0")?;
         for (i, op) in ops.iter().enumerate() {
             let Some(reward) = op.stock_reward else { continue };
@@ -146,12 +148,12 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
     }
 
     // (3) Conflicted cards keep no idempotency record.
-    {
+    let conflicted: Vec<_> =
+        ops.iter().filter(|op| !updated.contains(&op.card.card_id)).filter_map(|op| op.idempotency.as_ref()).collect();
+    if !conflicted.is_empty() {
         let mut forget = tx.prepare("DELETE FROM idempotency WHERE scope = ?1 AND key = ?2")?;
-        for op in ops.iter().filter(|op| !updated.contains(&op.card.card_id)) {
-            if let Some(r) = &op.idempotency {
-                forget.execute(params![r.scope, r.key])?;
-            }
+        for r in conflicted {
+            forget.execute(params![r.scope, r.key])?;
         }
     }
 
