@@ -20,6 +20,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "history_is_the_ledger", include_str!("../../migrations/postgres/0006_history_is_the_ledger.sql")),
     (7, "outbox_keeps_only_pending", include_str!("../../migrations/postgres/0007_outbox_keeps_only_pending.sql")),
     (8, "lean_outbox", include_str!("../../migrations/postgres/0008_lean_outbox.sql")),
+    (9, "outbox_without_delivered_at", include_str!("../../migrations/postgres/0009_outbox_without_delivered_at.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -32,6 +33,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (6, "history_is_the_ledger", include_str!("../../migrations/sqlite/0006_history_is_the_ledger.sql")),
     (7, "outbox_keeps_only_pending", include_str!("../../migrations/sqlite/0007_outbox_keeps_only_pending.sql")),
     (8, "lean_outbox", include_str!("../../migrations/sqlite/0008_lean_outbox.sql")),
+    (9, "outbox_without_delivered_at", include_str!("../../migrations/sqlite/0009_outbox_without_delivered_at.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

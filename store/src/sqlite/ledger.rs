@@ -186,7 +186,7 @@ impl LedgerRepo for SqliteStore {
     async fn pending_outbox(&self, limit: i64) -> StoreResult<Vec<PendingEvent>> {
         let rows = sqlx::query(
             "SELECT seq, event_id, card_id, topic, payload, attempts FROM outbox
-             WHERE delivered_at IS NULL ORDER BY seq LIMIT $1",
+             ORDER BY seq LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
@@ -218,10 +218,7 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn outbox_backlog(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
-            .fetch_one(self.pool())
-            .await
-            .map_err(error::other)
+        sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(self.pool()).await.map_err(error::other)
     }
 
     async fn run_locked(
