@@ -129,6 +129,10 @@ pub struct CardActor {
     /// unknown keys): `u32`, as every byte here is in every idle card.
     inflight: u32,
     lookups: u32,
+    /// Which read of the card the state comes from: bumped on every (re)load.
+    /// Operations carry it to the writer, which fails the ones computed on
+    /// top of an operation that failed (see `writer`).
+    generation: u32,
     stale: bool,
     /// Commands that arrived while the state was stale: they run after the
     /// reload instead of piling more doomed operations onto the pipeline.
@@ -149,6 +153,7 @@ impl CardActor {
             unavailable: None,
             inflight: 0,
             lookups: 0,
+            generation: 0,
             stale: false,
             deferred: None,
             recent: VecDeque::new(),
@@ -233,6 +238,7 @@ impl CardActor {
         self.loaded = Some(Loaded { facts: CardFacts::of(card), committed: card.state(), ahead: None, reversed: None });
         self.unavailable = None;
         self.stale = false;
+        self.generation = self.generation.wrapping_add(1);
         // Run what waited for the reload, in arrival order.
         let waiting = self.deferred.take().map(|d| *d).unwrap_or_default();
         for msg in waiting {
@@ -595,6 +601,6 @@ impl CardActor {
             act.after_completion(ctx);
         });
         self.shared.metrics.writer_queue.inc();
-        permit.send(WriteRequest { op, done: Done::new(done) });
+        permit.send(WriteRequest { op, generation: self.generation, done: Done::new(done) });
     }
 }

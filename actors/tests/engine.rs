@@ -30,7 +30,7 @@ struct World {
     store: Arc<dyn Store>,
     program: Arc<ProgramContext>,
     cards: Vec<CardId>,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 async fn world(backend: DatabaseBackend, n: usize) -> World {
@@ -84,7 +84,7 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
         cards.push(store.join_program(p.id, b.id, c.id, &format!("C{i}")).await.expect("join").0.id);
     }
     let program = Arc::new(ProgramContext { program_id: p.id, version: 1, rules, campaigns: Vec::new() });
-    World { store, program, cards, _db: db }
+    World { store, program, cards, db }
 }
 
 fn stamp(w: &World, card: CardId, key: Option<String>) -> CardRequest {
@@ -465,4 +465,93 @@ async fn commands_for_a_missing_card_are_answered_not_found() {
     assert_eq!(engine.active_actors(), 0);
     // The real card next to it is served as usual.
     assert!(matches!(engine.execute(stamp(&w, w.cards[0], None)).await, Ok(CardReply::Done { .. })));
+}
+
+/// Holds the cards table against writes (PostgreSQL) or the database's write
+/// lock (SQLite) from another connection until released: a group commit
+/// started meanwhile waits, and what the actor sends next gathers for the
+/// batch after it.
+enum Hold {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Hold {
+    async fn take(db: &TestDatabase) -> Self {
+        use sqlx::Connection;
+        let url = &db.options.url;
+        match db.options.backend {
+            DatabaseBackend::Sqlite => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(url);
+                let mut c = sqlx::SqliteConnection::connect_with(&opts).await.expect("connect");
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await.expect("write lock");
+                Hold::Sqlite(c)
+            }
+            DatabaseBackend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+                sqlx::query("BEGIN").execute(&mut c).await.expect("begin");
+                // Not the card's row: an update whose version check fails
+                // never waits for a row it does not match.
+                sqlx::query("LOCK TABLE loyalty.cards IN EXCLUSIVE MODE").execute(&mut c).await.expect("lock");
+                Hold::Postgres(c)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Hold::Sqlite(mut c) => sqlx::query("ROLLBACK").execute(&mut c).await.map(drop).expect("release"),
+            Hold::Postgres(mut c) => sqlx::query("ROLLBACK").execute(&mut c).await.map(drop).expect("release"),
+        }
+    }
+}
+
+/// Another process commits to a card its actor holds (the naive engine
+/// here; in production the expiry sweep in Lambda, or a second server), so
+/// the card's version moves one past what the actor knows. Two operations
+/// the actor then pipelines carry the versions `v` and `v + 1`: the first
+/// conflicts, and the second, in a later batch, finds exactly the version it
+/// expects. It was computed on top of the first, which never happened, so it
+/// must fail too and run again on the card as it is: every balance stays the
+/// sum of its ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_computed_on_a_failed_one_never_commit() {
+    for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+        let w = world(backend, 1).await;
+        let card = w.cards[0];
+        let metrics = RuntimeMetrics::new();
+        let engine = Arc::new(ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone()));
+        assert!(matches!(engine.execute(stamp(&w, card, Some("s1".into()))).await, Ok(CardReply::Done { .. })));
+        // Elsewhere: one more stamp, straight to the store.
+        let naive = NaiveEngine::new(Arc::clone(&w.store), RuntimeMetrics::new());
+        assert!(matches!(naive.execute(stamp(&w, card, Some("elsewhere".into()))).await, Ok(CardReply::Done { .. })));
+
+        // Two operations in a row, the first of two stamps, the second of
+        // one, in two batches: the first one's commit waits on a lock while
+        // the second is sent.
+        let hold = Hold::take(&w.db).await;
+        let mut first = stamp(&w, card, Some("a".into()));
+        if let Command::IssueStamps { count, .. } = &mut first.command {
+            *count = 2;
+        }
+        let e = Arc::clone(&engine);
+        let a = tokio::spawn(async move { e.execute(first).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let e = Arc::clone(&engine);
+        let second = stamp(&w, card, Some("b".into()));
+        let b = tokio::spawn(async move { e.execute(second).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        hold.release().await;
+        let (a, b) = (a.await.expect("a"), b.await.expect("b"));
+        assert!(matches!(a, Ok(CardReply::Done { .. })), "{backend:?}: {a:?}");
+        assert!(matches!(b, Ok(CardReply::Done { .. })), "{backend:?}: {b:?}");
+        assert!(metrics.conflicts.get() >= 1, "{backend:?}: the actor's copy was stale");
+
+        let now = w.store.get_card(card).await.expect("get").expect("card");
+        let page =
+            w.store.card_entries(card, stampede_domain::page::PageRequest::new(None, Some(10))).await.expect("page");
+        let sum: i64 = page.items.iter().map(|e| e.delta).sum();
+        assert_eq!((page.items.len(), sum), (4, 5), "{backend:?}: s1, elsewhere, a (2) and b, once each");
+        assert_eq!(now.balance, sum, "{backend:?}: the balance is the sum of the ledger");
+    }
 }
