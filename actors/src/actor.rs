@@ -239,10 +239,21 @@ impl CardActor {
         self.unavailable = None;
         self.stale = false;
         self.generation = self.generation.wrapping_add(1);
-        // Run what waited for the reload, in arrival order.
-        let waiting = self.deferred.take().map(|d| *d).unwrap_or_default();
-        for msg in waiting {
+        self.run_deferred(ctx);
+    }
+
+    /// Run the commands that waited for a reload, in arrival order. One that
+    /// makes the actor wait (a cancellation reading which transactions are
+    /// cancelled) ends the run: the rest stay deferred and run after it
+    /// (`load_reversals`), so none overtakes it, and a second cancellation
+    /// never reads the set again while the first's result is on its way.
+    fn run_deferred(&mut self, ctx: &mut Ctx<'_>) {
+        while !ctx.waiting() && !self.stale {
+            let Some(msg) = self.deferred.as_mut().and_then(|d| d.pop_front()) else { break };
             self.execute(msg, ctx);
+        }
+        if self.deferred.as_ref().is_some_and(|d| d.is_empty()) {
+            self.deferred = None;
         }
     }
 
@@ -252,17 +263,20 @@ impl CardActor {
         let store = Arc::clone(&self.shared.store);
         let id = self.id;
         let fut = async move { store.card_reversals(id).await };
-        ctx.wait(fut, move |result, act, ctx| match result {
-            Ok(ids) => {
-                if let Some(l) = act.loaded.as_mut() {
-                    l.reversed = Some(Box::new(ids.into_iter().collect()));
+        ctx.wait(fut, move |result, act, ctx| {
+            match result {
+                Ok(ids) => {
+                    if let Some(l) = act.loaded.as_mut() {
+                        l.reversed = Some(Box::new(ids.into_iter().collect()));
+                    }
+                    act.execute(msg, ctx);
                 }
-                act.execute(msg, ctx);
+                Err(e) => {
+                    tracing::warn!(card = %act.id, error = %e, "loading a card's cancellations failed");
+                    let _ = msg.reply.send(Err(RuntimeError::Unavailable));
+                }
             }
-            Err(e) => {
-                tracing::warn!(card = %act.id, error = %e, "loading a card's cancellations failed");
-                let _ = msg.reply.send(Err(RuntimeError::Unavailable));
-            }
+            act.run_deferred(ctx);
         });
     }
 

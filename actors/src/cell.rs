@@ -125,6 +125,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether this handler made the actor wait ([`Ctx::wait`]).
+    pub fn waiting(&self) -> bool {
+        self.waits > 0
+    }
+
     /// Stop after this message; the commands held are refused (see
     /// `Slot::after`).
     pub fn stop(&mut self) {

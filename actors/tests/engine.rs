@@ -555,3 +555,79 @@ async fn operations_computed_on_a_failed_one_never_commit() {
         assert_eq!(now.balance, sum, "{backend:?}: the balance is the sum of the ledger");
     }
 }
+
+/// Two cancellations (of two transactions) that ran on a stale copy of the
+/// card wait for its reload, then run again in order. The first reads which
+/// transactions are cancelled; the second waits for that read instead of
+/// making its own, whose older answer would have replaced the set and
+/// forgotten the first cancellation. A third cancellation of the first
+/// transaction is then refused as such, not taken for new (and stopped only
+/// by the database's unique index, failing its whole batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_after_a_reload_run_in_order_and_remember_each_other() {
+    use stampede_domain::card::{Original, Refusal};
+    for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+        let w = world(backend, 1).await;
+        let card = w.cards[0];
+        let metrics = RuntimeMetrics::new();
+        let engine = Arc::new(ActorEngine::start(Arc::clone(&w.store), config(), metrics.clone()));
+        for key in ["s1", "s2"] {
+            assert!(matches!(engine.execute(stamp(&w, card, Some(key.into()))).await, Ok(CardReply::Done { .. })));
+        }
+        let page =
+            w.store.card_entries(card, stampede_domain::page::PageRequest::new(None, Some(10))).await.expect("page");
+        let mut entries = page.items.clone();
+        entries.sort_by_key(|e| e.created_at);
+        let cancel = |key: &str, e: &LedgerEntry| {
+            let mut req = stamp(&w, card, Some(key.into()));
+            req.command = Command::Cancel {
+                original: Original {
+                    id: e.id,
+                    kind: e.kind,
+                    delta: e.delta,
+                    created_at: e.created_at,
+                    already_cancelled: false,
+                },
+                window: chrono::Duration::hours(1),
+                at: chrono::Utc::now(),
+            };
+            req
+        };
+        let naive = NaiveEngine::new(Arc::clone(&w.store), RuntimeMetrics::new());
+        assert!(matches!(naive.execute(stamp(&w, card, Some("elsewhere".into()))).await, Ok(CardReply::Done { .. })));
+
+        // Both cancellations go out on the stale copy, in two batches; both
+        // fail and wait for the reload.
+        let hold = Hold::take(&w.db).await;
+        let e = Arc::clone(&engine);
+        let c1 = cancel("c1", &entries[0]);
+        let first = tokio::spawn(async move { e.execute(c1).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let e = Arc::clone(&engine);
+        let c2 = cancel("c2", &entries[1]);
+        let second = tokio::spawn(async move { e.execute(c2).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        hold.release().await;
+        let (first, second) = (first.await.expect("c1"), second.await.expect("c2"));
+        assert!(matches!(first, Ok(CardReply::Done { .. })), "{backend:?}: {first:?}");
+        assert!(matches!(second, Ok(CardReply::Done { .. })), "{backend:?}: {second:?}");
+        assert!(metrics.reruns.get() >= 2, "{backend:?}: both ran again after the reload");
+
+        assert_eq!(
+            engine.execute(cancel("c3", &entries[0])).await,
+            Ok(CardReply::Refused(Refusal::NotCancellable)),
+            "{backend:?}"
+        );
+        let page =
+            w.store.card_entries(card, stampede_domain::page::PageRequest::new(None, Some(10))).await.expect("page");
+        let mut deltas: Vec<i64> = {
+            let mut items = page.items.clone();
+            items.sort_by_key(|e| e.created_at);
+            items.iter().map(|e| e.delta).collect()
+        };
+        assert_eq!(deltas.len(), 5, "{backend:?}: s1, s2, elsewhere, c1, c2");
+        assert_eq!(deltas.split_off(3), vec![-1, -1], "{backend:?}: each cancellation once");
+        let now = w.store.get_card(card).await.expect("get").expect("card");
+        assert_eq!(now.balance, 1, "{backend:?}: three stamps, two cancelled");
+    }
+}
