@@ -115,6 +115,9 @@ pub struct Shared {
     /// Messages a mailbox holds (and commands deferred during a reload).
     pub mailbox: usize,
     pub keys: KeyMemory,
+    /// Numbers the reads of cards (`CardActor::generation`) across all
+    /// actors, so a new actor for a card never reuses its predecessor's.
+    pub reads: std::sync::atomic::AtomicU32,
 }
 
 pub struct CardActor {
@@ -129,9 +132,9 @@ pub struct CardActor {
     /// unknown keys): `u32`, as every byte here is in every idle card.
     inflight: u32,
     lookups: u32,
-    /// Which read of the card the state comes from: bumped on every (re)load.
-    /// Operations carry it to the writer, which fails the ones computed on
-    /// top of an operation that failed (see `writer`).
+    /// Which read of the card the state comes from: a new number on every
+    /// (re)load. Operations carry it to the writer, which fails the ones
+    /// computed on top of an operation that failed (see `writer`).
     generation: u32,
     stale: bool,
     /// Commands that arrived while the state was stale: they run after the
@@ -238,7 +241,7 @@ impl CardActor {
         self.loaded = Some(Loaded { facts: CardFacts::of(card), committed: card.state(), ahead: None, reversed: None });
         self.unavailable = None;
         self.stale = false;
-        self.generation = self.generation.wrapping_add(1);
+        self.generation = self.shared.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.run_deferred(ctx);
     }
 

@@ -115,6 +115,7 @@ impl ActorEngine {
                 seen_for: config.seen_keys_for,
                 seen_max: config.seen_keys_max,
             },
+            reads: std::sync::atomic::AtomicU32::new(0),
         });
         Arc::new(Self { registry, shared, _thread: thread })
     }
