@@ -424,15 +424,7 @@ async fn every_email_template_goes_out_through_ses_rendered_by_stampede() {
         ("what", "your data"),
         ("expires", "2026-11-27 12:00 UTC"),
     ];
-    let templates = [
-        Template::VerifyEmail,
-        Template::PasswordReset,
-        Template::StaffInvitation,
-        Template::RewardEarned,
-        Template::PointsExpiring,
-        Template::Marketing,
-        Template::ExportReady,
-    ];
+    let templates = Template::ALL;
     let mut subjects = Vec::new();
     for t in templates {
         let rendered = render(t, &values).expect("renders");

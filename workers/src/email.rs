@@ -20,6 +20,7 @@ pub enum Template {
 }
 
 impl Template {
+    /// Every template (`name` is exhaustive; add a new one here too).
     pub const ALL: [Template; 8] = [
         Template::VerifyEmail,
         Template::AccountExists,
@@ -186,16 +187,7 @@ mod tests {
             ("what", "transactions"),
             ("expires", "tomorrow"),
         ];
-        for t in [
-            Template::VerifyEmail,
-            Template::AccountExists,
-            Template::PasswordReset,
-            Template::StaffInvitation,
-            Template::RewardEarned,
-            Template::PointsExpiring,
-            Template::Marketing,
-            Template::ExportReady,
-        ] {
+        for t in Template::ALL {
             let r = render(t, &all).expect("renders");
             assert!(!r.subject.is_empty() && !r.text.is_empty() && r.html.contains("<html"));
         }
