@@ -61,6 +61,10 @@ pub struct Truth {
 pub struct Shared {
     pub client: reqwest::Client,
     pub base: String,
+    /// A second server on the same database, and the percent of writes
+    /// (chosen by idempotency key, so a retry goes where its first try went)
+    /// sent to it.
+    pub second: Option<(String, u64)>,
     pub world: World,
     pub zipf: Zipf,
     pub truth: Mutex<Truth>,
@@ -113,6 +117,12 @@ enum Kind {
     Read(String),
 }
 
+/// Where a key falls, 0 to 99 (FNV-1a): the same key always lands on the
+/// same server.
+fn percentile(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) % 100
+}
+
 fn ms(h: &Histogram<u64>, q: f64) -> f64 {
     h.value_at_quantile(q) as f64 / 1000.0
 }
@@ -134,6 +144,7 @@ impl Shared {
         Arc::new(Self {
             client,
             base,
+            second: None,
             world,
             zipf,
             truth: Mutex::new(Truth::default()),
@@ -180,11 +191,27 @@ impl Shared {
         Kind::Write(w, duplicate)
     }
 
+    /// Send writes whose key falls in `percent` to the server at `base`.
+    pub fn with_second_server(mut self: Arc<Self>, base: String, percent: u64) -> Arc<Self> {
+        if let Some(s) = Arc::get_mut(&mut self) {
+            s.second = Some((base, percent));
+        }
+        self
+    }
+
+    /// Where a write goes: the second server for its share of keys.
+    fn base_for(&self, key: &str) -> &str {
+        match &self.second {
+            Some((base, percent)) if percentile(key) < *percent => base,
+            _ => &self.base,
+        }
+    }
+
     /// Send a write; record what it definitively did. Returns the outcome label.
     pub async fn send_write(&self, w: &Write) -> String {
         let res = self
             .client
-            .post(format!("{}{}", self.base, w.path))
+            .post(format!("{}{}", self.base_for(&w.key), w.path))
             .bearer_auth(&w.terminal)
             .header("idempotency-key", &w.key)
             .json(&w.body)
@@ -358,5 +385,18 @@ pub fn summarise(
         mean_batch_size: None,
         mean_commit_ms: None,
         disk: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn keys_spread_evenly_over_the_percentiles() {
+        let n = 20_000;
+        let under_5 = (0..n).filter(|i| percentile(&format!("b-{i}-0192")) < 5).count();
+        assert!((800..1200).contains(&under_5), "{under_5} of {n} under 5%");
+        assert_eq!(percentile("b-7-x"), percentile("b-7-x"));
     }
 }

@@ -58,6 +58,13 @@ struct Cli {
     /// Where reports go.
     #[arg(long, global = true, default_value = "bench/results")]
     out: PathBuf,
+    /// `compare` only: also start a second server, with the naive engine, on
+    /// each run's database, and send it this percent of the writes (by
+    /// idempotency key): another process writing to the same cards, as the
+    /// expiry sweep in Lambda or a second host does. The check then covers
+    /// both. Server CPU and memory are the first server's.
+    #[arg(long, global = true, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    second_server_percent: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +220,10 @@ async fn compare(
                     Db::Postgres => "postgres",
                 }
             );
+            let label = match cli.second_server_percent {
+                0 => label,
+                p => format!("{label} + {p}% beside"),
+            };
             let mut pair = (0.0, 0.0);
             // Settings to try on the servers it starts come from this
             // process's own `STAMPEDE_*` variables (the engine, database and
@@ -223,7 +234,14 @@ async fn compare(
                 let server = Server::start(&bin, backend, engine_name, &extra).await?;
                 say(&format!("seeding {} cards…", cli.cards));
                 let world = seed(&server.db, &seed_options(cli)).await?;
-                let shared = Shared::new(server.base.clone(), world);
+                let mut shared = Shared::new(server.base.clone(), world);
+                let mut _beside = None;
+                if cli.second_server_percent > 0 {
+                    say("starting a second server (naive) on the same database…");
+                    let second = server.start_beside(&bin, backend, "naive", &extra).await?;
+                    shared = shared.with_second_server(second.base.clone(), cli.second_server_percent);
+                    _beside = Some(second);
+                }
                 let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
                 let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
                 let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, Mix::default(), &say).await?;

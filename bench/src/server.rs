@@ -12,7 +12,9 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub db: DatabaseOptions,
-    _database: TestDatabase,
+    /// The database this server made (dropped with it); `None` for a second
+    /// server on another's database.
+    _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,6 +35,31 @@ impl Server {
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let database = TestDatabase::fresh(backend).await;
+        let options = database.options.clone();
+        Self::serve(bin, backend, options, Some(database), engine, extra_env).await
+    }
+
+    /// A second server, with `engine`, on this one's database: another
+    /// process writing to the same cards (the expiry sweep in Lambda, a
+    /// second host).
+    pub async fn start_beside(
+        &self,
+        bin: &Path,
+        backend: DatabaseBackend,
+        engine: &str,
+        extra_env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
+        Self::serve(bin, backend, self.db.clone(), None, engine, extra_env).await
+    }
+
+    async fn serve(
+        bin: &Path,
+        backend: DatabaseBackend,
+        options: DatabaseOptions,
+        database: Option<TestDatabase>,
+        engine: &str,
+        extra_env: &[(String, String)],
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let backend_name = match backend {
             DatabaseBackend::Sqlite => "sqlite",
@@ -46,7 +73,7 @@ impl Server {
             .env("STAMPEDE_SERVER__PORT", "0")
             .env("STAMPEDE_LOG__LEVEL", "error")
             .env("STAMPEDE_DATABASE__BACKEND", backend_name)
-            .env("STAMPEDE_DATABASE__URL", &database.options.url)
+            .env("STAMPEDE_DATABASE__URL", &options.url)
             .env("STAMPEDE_DATABASE__MAX_CONNECTIONS", "16")
             .env("STAMPEDE_RUNTIME__ENGINE", engine)
             // 100 requests/s per terminal, bursts of 300: the abuser (~200/s on
@@ -79,8 +106,7 @@ impl Server {
         }
         std::thread::spawn(move || for _ in lines {});
         let port = port.ok_or_else(|| anyhow::anyhow!("the server did not start"))?;
-        let db = database.options.clone();
-        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), db, _database: database, _dir: dir })
+        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), db: options, _database: database, _dir: dir })
     }
 
     pub fn pid(&self) -> u32 {
