@@ -9,7 +9,7 @@ use stampede_bench::run::{Target, fixed};
 use stampede_bench::seed::{SeedOptions, seed};
 use stampede_store::DatabaseBackend;
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, spawn_beside};
 
 async fn smoke(backend: DatabaseBackend, engine: &str) {
     let app = spawn_app_with(backend, &format!("[runtime]\nengine = \"{engine}\"\n")).await;
@@ -67,4 +67,23 @@ async fn bench_smoke_actors_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_smoke_naive_postgres() {
     smoke(DatabaseBackend::Postgres, "naive").await;
+}
+
+/// The harness's second writer (`compare --second-server-percent`): a naive
+/// server on the same database takes a fifth of the hot card's writes while
+/// the card's actor holds it, and the check covers what both acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_smoke_with_a_second_writer_postgres() {
+    let app = spawn_app_with(DatabaseBackend::Postgres, "[runtime]\nengine = \"actors\"\n").await;
+    let (beside, _dir) = spawn_beside(&app, "[runtime]\nengine = \"naive\"\n").await;
+    let world =
+        seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20 })
+            .await
+            .expect("seed");
+    let shared = Shared::new(app.address.clone(), world).with_second_server(beside, 20);
+    let target = Target { base: &app.address, pid: None, db: &app.db.options };
+    let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: true, abuser: false };
+    let run = fixed(&shared, &target, "actors", "beside", step, Mix::default(), 1000).await.expect("run");
+    assert!(run.check.passed, "{:?}", run.check.problems);
+    assert!(run.check.acknowledged_writes > 50, "{:?}", run.check);
 }

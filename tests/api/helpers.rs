@@ -169,6 +169,17 @@ pub async fn spawn_app(backend: DatabaseBackend) -> TestApp {
     spawn_app_with(backend, "").await
 }
 
+/// A second server on `app`'s database (another process writing to the same
+/// cards): its address, and the data folder to keep while it runs.
+pub async fn spawn_beside(app: &TestApp, extra: &str) -> (String, tempfile::TempDir) {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let settings = test_settings(&app.db, data_dir.path(), extra);
+    let second = Application::build(&settings).await.expect("build the second app");
+    let address = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    (address, data_dir)
+}
+
 pub async fn spawn_app_with(backend: DatabaseBackend, extra: &str) -> TestApp {
     let db = TestDatabase::fresh(backend).await;
     let data_dir = tempfile::tempdir().expect("temp dir");
