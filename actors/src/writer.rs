@@ -173,8 +173,6 @@ impl Broken {
     }
 
     fn clear(&mut self) {
-        if !self.0.is_empty() {
-            self.0.clear();
-        }
+        self.0.clear();
     }
 }

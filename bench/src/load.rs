@@ -129,6 +129,16 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 
 impl Shared {
     pub fn new(base: String, world: World) -> Arc<Self> {
+        Self::build(base, None, world)
+    }
+
+    /// Like [`Shared::new`], and writes whose key falls in `percent` go to
+    /// the second server at `second`.
+    pub fn with_second_server(base: String, second: String, percent: u64, world: World) -> Arc<Self> {
+        Self::build(base, Some((second, percent)), world)
+    }
+
+    fn build(base: String, second: Option<(String, u64)>, world: World) -> Arc<Self> {
         // At most 64 idle connections kept (a store's terminals keep a few
         // each). An overloaded step opens thousands (18,553 seen), and with
         // 4,096 kept idle the half-load step after it reused connections the
@@ -144,7 +154,7 @@ impl Shared {
         Arc::new(Self {
             client,
             base,
-            second: None,
+            second,
             world,
             zipf,
             truth: Mutex::new(Truth::default()),
@@ -189,14 +199,6 @@ impl Shared {
         let w = Write { key: format!("b-{n}-{}", Uuid::now_v7().simple()), path, terminal, body, card };
         let duplicate = r > 1.0 - mix.redemptions - mix.duplicates && r <= 1.0 - mix.redemptions;
         Kind::Write(w, duplicate)
-    }
-
-    /// Send writes whose key falls in `percent` to the server at `base`.
-    pub fn with_second_server(mut self: Arc<Self>, base: String, percent: u64) -> Arc<Self> {
-        if let Some(s) = Arc::get_mut(&mut self) {
-            s.second = Some((base, percent));
-        }
-        self
     }
 
     /// Where a write goes: the second server for its share of keys.

@@ -234,14 +234,23 @@ async fn compare(
                 let server = Server::start(&bin, backend, engine_name, &extra).await?;
                 say(&format!("seeding {} cards…", cli.cards));
                 let world = seed(&server.db, &seed_options(cli)).await?;
-                let mut shared = Shared::new(server.base.clone(), world);
-                let mut _beside = None;
-                if cli.second_server_percent > 0 {
-                    say("starting a second server (naive) on the same database…");
-                    let second = server.start_beside(&bin, backend, "naive", &extra).await?;
-                    shared = shared.with_second_server(second.base.clone(), cli.second_server_percent);
-                    _beside = Some(second);
-                }
+                // Kept until the run ends: dropping it stops the process.
+                let beside = match cli.second_server_percent {
+                    0 => None,
+                    _ => {
+                        say("starting a second server (naive) on the same database…");
+                        Some(server.start_beside(&bin, backend, "naive", &extra).await?)
+                    }
+                };
+                let shared = match &beside {
+                    Some(second) => Shared::with_second_server(
+                        server.base.clone(),
+                        second.base.clone(),
+                        cli.second_server_percent,
+                        world,
+                    ),
+                    None => Shared::new(server.base.clone(), world),
+                };
                 let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
                 let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
                 let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, Mix::default(), &say).await?;

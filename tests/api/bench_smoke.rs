@@ -80,7 +80,7 @@ async fn bench_smoke_with_a_second_writer_postgres() {
         seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20 })
             .await
             .expect("seed");
-    let shared = Shared::new(app.address.clone(), world).with_second_server(beside, 20);
+    let shared = Shared::with_second_server(app.address.clone(), beside, 20, world);
     let target = Target { base: &app.address, pid: None, db: &app.db.options };
     let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: true, abuser: false };
     let run = fixed(&shared, &target, "actors", "beside", step, Mix::default(), 1000).await.expect("run");

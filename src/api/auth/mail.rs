@@ -1,9 +1,9 @@
 //! Sending the identity emails: a one-time token is stored (hashed), and the
 //! mail with its link is queued on the `email` queue, whose worker renders and
 //! sends it (SES in the AWS shape, files in the embedded default), retrying
-//! what fails. The request never waits on the mail service, and answers in the
-//! same time whether or not it sent mail. A mail that cannot be queued is
-//! logged and does not fail the request: the person can ask again.
+//! what fails. The request never waits on the mail service. A mail that
+//! cannot be queued is logged and does not fail the request: the person can
+//! ask again.
 
 use chrono::Utc;
 use serde_json::Value;
