@@ -2,8 +2,10 @@
 //! binary migrates a database from anywhere (without sqlx's `macros` feature,
 //! which would compile the drivers a second time).
 //!
-//! Adding a migration: put `NNNN_name.sql` in both folders and add a line to each
-//! list below. A test checks that the lists and the folders agree.
+//! Adding a migration: put `NNNN_name.sql` in the folder of each database whose
+//! schema it changes (both, for tables; 0010, a server-side function, is
+//! PostgreSQL's alone) and add a line to its list below. A test checks that the
+//! lists and the folders agree.
 
 use std::borrow::Cow;
 
@@ -21,6 +23,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "outbox_keeps_only_pending", include_str!("../../migrations/postgres/0007_outbox_keeps_only_pending.sql")),
     (8, "lean_outbox", include_str!("../../migrations/postgres/0008_lean_outbox.sql")),
     (9, "outbox_without_delivered_at", include_str!("../../migrations/postgres/0009_outbox_without_delivered_at.sql")),
+    (10, "commit_batch_function", include_str!("../../migrations/postgres/0010_commit_batch_function.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.

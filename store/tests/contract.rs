@@ -73,6 +73,7 @@ contract!(
     business_memberships_are_replaced,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
+    a_batch_takes_stock_in_order_and_drops_what_finds_none,
     outbox_and_history,
 );
 
@@ -784,6 +785,57 @@ async fn duplicates_are_dropped_with_their_dependants(store: Arc<dyn Store>) {
     assert_eq!((a_now.balance, a_now.version), (1, 1), "nothing of the retry was applied");
     assert!(store.get_idempotency("t:test", "k2").await.expect("get").is_none());
     assert_eq!(store.card_entries(a.id, PageRequest::new(None, None)).await.expect("e").items.len(), 1);
+}
+
+/// Two redemptions of a reward with one unit left, on two cards, and one
+/// more operation behind the second: the first takes the unit, the second
+/// finds none and is dropped with its dependant, and the other card's
+/// operations commit. Nothing of the dropped ones is written, and the unit
+/// is taken once although the batch was tried twice.
+async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::CommitOutcome::*;
+    let w = ledger_fixtures::world(&store, 3).await;
+    let (a, b, c) = (&w.cards[0], &w.cards[1], &w.cards[2]);
+    let reward = stampede_domain::program::Reward {
+        id: Uuid::now_v7(),
+        program_id: w.program,
+        name: "Last muffin".into(),
+        description: None,
+        image_url: None,
+        cost: 1,
+        stock: Some(1),
+        active_from: None,
+        active_until: None,
+        is_active: true,
+        version: 1,
+    };
+    store.create_reward(&reward).await.expect("reward");
+    let stocked = |mut op: stampede_domain::ledger::CommitOp| {
+        op.stock_reward = Some(reward.id);
+        op
+    };
+    let batch = vec![
+        ledger_fixtures::op(c, 0, 1, Some("s0")),
+        stocked(ledger_fixtures::op(a, 0, 1, Some("s1"))),
+        stocked(ledger_fixtures::op(b, 0, 1, Some("s2"))),
+        ledger_fixtures::op(b, 1, 2, Some("s3")),
+        ledger_fixtures::op(a, 1, 2, Some("s4")),
+    ];
+    assert_eq!(
+        store.commit_batch(&batch).await.expect("commit"),
+        vec![Committed, Committed, OutOfStock, Conflict, Committed]
+    );
+    assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(0));
+    let b_now = store.get_card(b.id).await.expect("get").expect("card");
+    assert_eq!((b_now.balance, b_now.version), (0, 0), "nothing of b was written");
+    for key in ["s2", "s3"] {
+        assert!(store.get_idempotency("t:test", key).await.expect("get").is_none(), "no record for {key}");
+    }
+    let a_now = store.get_card(a.id).await.expect("get").expect("card");
+    assert_eq!((a_now.balance, a_now.version), (2, 2));
+    assert!(store.get_idempotency("t:test", "s4").await.expect("get").is_some());
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 3);
+    assert!(store.card_entries(b.id, PageRequest::new(None, None)).await.expect("e").items.is_empty());
 }
 
 async fn outbox_and_history(store: Arc<dyn Store>) {

@@ -1,15 +1,14 @@
-//! The transaction path on PostgreSQL: group commits as a handful of multi-row
-//! statements (`UNNEST` over arrays), whatever the batch size.
+//! The transaction path on PostgreSQL: a group commit is one call of the
+//! server-side function `loyalty.commit_batch` (migration 0010), with the
+//! batch as arrays, whatever its size: one round trip, one transaction.
 //!
-//! A batch runs in one transaction: (1) insert the idempotency records, keeping
-//! out those whose key exists (duplicates: the transaction is rolled back and
-//! retried without them and without what depends on them); (2) update every
-//! card with its version check (one row per card: the state after its last
-//! operation, checked against the version before its first); (3) drop the
-//! idempotency records of cards whose check failed; (4) insert the ledger rows
-//! and outbox rows of what is left; commit.
-
-use std::collections::HashSet;
+//! The function (1) inserts the idempotency records; a key already stored
+//! raises, so nothing is written, and the batch is tried again without those
+//! operations and what depends on them; (2) takes stocked rewards' units, likewise;
+//! (3) updates every card with its version check (one row per card: the state
+//! after its last operation, checked against the version before its first);
+//! (4) drops the idempotency records of cards whose check failed; (5) inserts
+//! the ledger rows and outbox rows of what is left.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +19,7 @@ use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
 use stampede_domain::page::{Page, PageRequest};
-use stampede_domain::ports::{LedgerRepo, StoreResult};
+use stampede_domain::ports::{LedgerRepo, StoreError, StoreResult};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -63,190 +62,137 @@ pub(super) fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
 }
 
 impl PgStore {
-    /// One attempt. `Err(dups)` names operations whose key was already stored.
+    /// One attempt, in a transaction of its own: `Err(drops)` names operations
+    /// to drop (keys already stored, rewards out of stock), and nothing of it
+    /// was written.
     async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
         let started = std::time::Instant::now();
-        let mut tx = self.pool().begin().await.map_err(error::other)?;
-        let began = started.elapsed();
-        let written = write_ops(&mut tx, ops).await?;
-        let wrote = started.elapsed();
-        if written.is_ok() {
-            tx.commit().await.map_err(error::other)?;
-        }
+        let mut conn = self.pool().acquire().await.map_err(error::other)?;
+        let acquired = started.elapsed();
+        let attempt = write_ops(&mut conn, ops).await?;
         // A slow commit holds up every request behind it: say where the time went.
         let total = started.elapsed();
         if total > SLOW_COMMIT {
             tracing::info!(
-                began_ms = began.as_secs_f64() * 1e3,
-                statements_ms = (wrote - began).as_secs_f64() * 1e3,
-                commit_ms = (total - wrote).as_secs_f64() * 1e3,
+                acquire_ms = acquired.as_secs_f64() * 1e3,
+                commit_ms = (total - acquired).as_secs_f64() * 1e3,
                 ops = ops.len(),
-                "slow group commit (a pooled connection and BEGIN, the statements, COMMIT)"
+                "slow group commit (a pooled connection, then the call that writes and commits)"
             );
         }
-        Ok(written) // on duplicates, dropping `tx` rolls back
+        Ok(attempt)
     }
 }
 
 /// A group commit slower than this is logged with where its time went.
 const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Take one unit of stock per operation on a stocked reward, in order. The
-/// operations that find none left are returned, to be dropped.
-async fn take_stock(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Option<Vec<(usize, CommitOutcome)>>> {
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let Some(reward) = op.stock_reward else { continue };
-        let done = sqlx::query("UPDATE loyalty.rewards SET stock = stock - 1 WHERE id = $1 AND stock > 0")
-            .bind(reward)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        if done.rows_affected() == 0 {
-            out.push((i, CommitOutcome::OutOfStock));
+/// The SQLSTATEs `loyalty.commit_batch` raises, with the positions of the
+/// operations to drop in the message: keys already stored, rewards out of stock.
+const DUPLICATE_KEYS: &str = "ZD001";
+const OUT_OF_STOCK: &str = "ZS001";
+
+/// The batch, as one call of `loyalty.commit_batch` (migration 0010): one round
+/// trip, in the caller's transaction or, from the pool, in its own.
+async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
+    let now = Utc::now();
+    let keyed: Vec<(usize, &CommitOp, &IdempotencyRecord)> =
+        ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, *op, r))).collect();
+    let stocked: Vec<(usize, Uuid)> =
+        ops.iter().enumerate().filter_map(|(i, op)| op.stock_reward.map(|r| (i, r))).collect();
+    let groups = decide_groups(ops);
+    let e: Vec<&LedgerEntry> = ops.iter().map(|op| &op.entry).collect();
+    let o: Vec<&OutboxEvent> = ops.iter().map(|op| &op.outbox).collect();
+    let answer: Result<Vec<Uuid>, sqlx::Error> = sqlx::query_scalar(
+        "SELECT * FROM loyalty.commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36,
+             $37, $38, $39, $40, $41, $42, $43)",
+    )
+    // keyed operations
+    .bind(keyed.iter().map(|(i, _, _)| *i as i32).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, op, _)| op.card.card_id.0).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.scope.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.key.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.fingerprint.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.status as i16).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.body.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, r)| r.expires_at).collect::<Vec<_>>())
+    // stocked rewards
+    .bind(stocked.iter().map(|(i, _)| *i as i32).collect::<Vec<_>>())
+    .bind(stocked.iter().map(|(_, r)| *r).collect::<Vec<_>>())
+    // one row per card: its first expected version, its last state
+    .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
+    // one row per operation
+    .bind(ops.iter().map(|op| op.card.card_id.0).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.card_id.0).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.customer_id.0).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.business_id.0).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.store_id.map(|s| s.0)).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.program_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.program_version).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.kind.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| if x.points { 0 } else { x.delta }).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| if x.points { x.delta } else { 0 }).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| if x.points { "points" } else { "stamps" }.to_owned()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.balance_after).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.amount_minor).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.currency.clone()).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.reward_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.reverses_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.terminal_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.staff_id).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| entry_metadata(x)).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| x.created_at).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.event_id).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.card_id.map(|c| c.0)).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
+    .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
+    .bind(now)
+    .fetch_all(&mut *conn)
+    .await;
+    match answer {
+        Ok(updated) => Ok(Ok(updated.into_iter().map(CardId).collect())),
+        Err(sqlx::Error::Database(db)) => {
+            let why = match db.code().as_deref() {
+                Some(DUPLICATE_KEYS) => CommitOutcome::Duplicate,
+                Some(OUT_OF_STOCK) => CommitOutcome::OutOfStock,
+                _ => return Err(error::other(sqlx::Error::Database(db))),
+            };
+            let drops = positions(db.message(), ops.len()).ok_or_else(|| {
+                StoreError::Other(format!("loyalty.commit_batch named positions it was not given: {:?}", db.message()))
+            })?;
+            Ok(Err(drops.into_iter().map(|i| (i, why)).collect()))
         }
+        Err(e) => Err(error::other(e)),
     }
-    Ok(if out.is_empty() { None } else { Some(out) })
 }
 
-/// Rows per multi-row statement. Each statement stays well under the loopback
-/// socket's send buffer (16 KiB by default): sqlx sets no TCP_NODELAY, and a
-/// message written in two parts waits ~40 ms for a delayed ACK (Nagle).
-const CHUNK: usize = 24;
+/// The positions in a `commit_batch` exception's message (`"0,3,4"`), each
+/// below `n`; `None` if it is not such a list.
+fn positions(message: &str, n: usize) -> Option<Vec<usize>> {
+    let out: Option<Vec<usize>> = message.split(',').map(|p| p.trim().parse().ok().filter(|&i| i < n)).collect();
+    out.filter(|v| !v.is_empty())
+}
 
-/// The statements of a batch, inside the caller's transaction.
-async fn write_ops(tx: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
-    let now = Utc::now();
+#[cfg(test)]
+mod tests {
+    use super::positions;
 
-    // (1) Idempotency records.
-    let keyed: Vec<(usize, &IdempotencyRecord)> =
-        ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, r))).collect();
-    let mut fresh: HashSet<(String, String)> = HashSet::new();
-    for keyed in keyed.chunks(CHUNK) {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "INSERT INTO loyalty.idempotency (scope, key, fingerprint, status, body, created_at, expires_at)
-                 SELECT s, k, f, st, b, $6, e
-                 FROM UNNEST($1::text[], $2::text[], $3::bytea[], $4::int2[], $5::bytea[], $7::timestamptz[])
-                      AS u(s, k, f, st, b, e)
-                 ON CONFLICT (scope, key) DO NOTHING
-                 RETURNING scope, key",
-        )
-        .bind(keyed.iter().map(|(_, r)| r.scope.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, r)| r.key.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, r)| r.fingerprint.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, r)| r.status as i16).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, r)| r.body.clone()).collect::<Vec<_>>())
-        .bind(now)
-        .bind(keyed.iter().map(|(_, r)| r.expires_at).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(error::other)?;
-        fresh.extend(rows);
+    #[test]
+    fn an_exception_names_positions_in_the_batch() {
+        assert_eq!(positions("0,3,4", 5), Some(vec![0, 3, 4]));
+        assert_eq!(positions("2", 3), Some(vec![2]));
+        assert_eq!(positions("3", 3), None, "past the batch");
+        assert_eq!(positions("", 3), None);
+        assert_eq!(positions("duplicate key value", 3), None);
     }
-    let dups: Vec<(usize, CommitOutcome)> = keyed
-        .iter()
-        .filter(|(_, r)| !fresh.contains(&(r.scope.clone(), r.key.clone())))
-        .map(|(i, _)| (*i, CommitOutcome::Duplicate))
-        .collect();
-    if !dups.is_empty() {
-        return Ok(Err(dups));
-    }
-    if let Some(out) = take_stock(tx, ops).await? {
-        return Ok(Err(out));
-    }
-
-    // (2) One update per card: its first expected version, its last state.
-    let all_groups = decide_groups(ops);
-    let mut updated: HashSet<CardId> = HashSet::new();
-    for groups in all_groups.chunks(CHUNK) {
-        let rows: Vec<Uuid> = sqlx::query_scalar(
-            "UPDATE loyalty.cards AS c
-             SET stamps = u.stamps, points = u.points, state = u.state, version = u.new_version,
-                 next_expiry_at = u.next_expiry_at, updated_at = $8
-             FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::jsonb[], $7::timestamptz[])
-                  AS u(id, expected, new_version, stamps, points, state, next_expiry_at)
-             WHERE c.id = u.id AND c.version = u.expected
-             RETURNING c.id",
-        )
-        .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| if g.last.points { 0 } else { g.last.balance }).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
-        .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(error::other)?;
-        updated.extend(rows.into_iter().map(CardId));
-    }
-
-    // (3) Conflicted cards keep no idempotency record.
-    let lost: Vec<&IdempotencyRecord> =
-        ops.iter().filter(|op| !updated.contains(&op.card.card_id)).filter_map(|op| op.idempotency.as_ref()).collect();
-    if !lost.is_empty() {
-        sqlx::query(
-            "DELETE FROM loyalty.idempotency i USING UNNEST($1::text[], $2::text[]) AS u(s, k)
-                 WHERE i.scope = u.s AND i.key = u.k",
-        )
-        .bind(lost.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
-        .bind(lost.iter().map(|r| r.key.clone()).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-    }
-
-    // (4) Ledger and outbox rows of what committed.
-    let done: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
-    for done in done.chunks(CHUNK) {
-        let e: Vec<&LedgerEntry> = done.iter().map(|op| &op.entry).collect();
-        sqlx::query(
-                "INSERT INTO loyalty.transactions (id, card_id, customer_id, business_id, store_id, program_id,
-                     program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
-                     reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
-                     $7::int8[], $8::text[], $9::int8[], $10::int8[], $11::text[], $12::int8[], $13::int8[], $14::text[],
-                     $15::uuid[], $16::uuid[], $17::uuid[], $18::uuid[], $19::jsonb[], $20::timestamptz[])",
-            )
-            .bind(e.iter().map(|x| x.id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.card_id.0).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.customer_id.0).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.business_id.0).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.store_id.map(|s| s.0)).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.program_id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.program_version).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.kind.as_str().to_owned()).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| if x.points { 0 } else { x.delta }).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| if x.points { x.delta } else { 0 }).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| if x.points { "points" } else { "stamps" }.to_owned()).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.balance_after).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.amount_minor).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.currency.clone()).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.reward_id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.reverses_id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.terminal_id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.staff_id).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| entry_metadata(x)).collect::<Vec<_>>())
-            .bind(e.iter().map(|x| x.created_at).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::other)?;
-        let o: Vec<&OutboxEvent> = done.iter().map(|op| &op.outbox).collect();
-        sqlx::query(
-            "INSERT INTO loyalty.outbox (event_id, card_id, topic, payload, created_at)
-                 SELECT e, c, t, p, $5 FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[]) AS u(e, c, t, p)",
-        )
-        .bind(o.iter().map(|x| x.event_id).collect::<Vec<_>>())
-        .bind(o.iter().map(|x| x.card_id.map(|c| c.0)).collect::<Vec<_>>())
-        .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())
-        .bind(o.iter().map(|x| x.payload.clone()).collect::<Vec<_>>())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
-    }
-    Ok(Ok(updated))
 }
 
 fn idempotency_from_row(row: &PgRow) -> StoreResult<IdempotencyRecord> {

@@ -5,8 +5,8 @@
 //! on crates.io). With Nagle on, a message the client writes in two parts
 //! waits for the server's delayed ACK (40 ms on Linux) before its second part
 //! leaves, while PostgreSQL, which has not got the whole message, has
-//! nothing to answer. The group commit's statements are kept small for that
-//! reason (`ledger::CHUNK`); this covers every other statement too.
+//! nothing to answer. A group commit (`ledger::write_ops`) is one message
+//! whose size grows with the batch, so it depends on this.
 //!
 //! What it does not cover is the connection's start-up, which runs before
 //! the option can be set. On the bench that was the visible cost: a
