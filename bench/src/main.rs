@@ -65,6 +65,12 @@ struct Cli {
     /// both. Server CPU and memory are the first server's.
     #[arg(long, global = true, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
     second_server_percent: u64,
+    /// `compare` only, PostgreSQL runs only: the servers reach the database
+    /// through a proxy that holds each chunk of bytes this many microseconds
+    /// each way, as if it were across a network (RDS in the reference
+    /// deployment; a same-zone round trip is a few hundred microseconds).
+    #[arg(long, global = true, default_value_t = 0)]
+    db_delay_us: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +230,14 @@ async fn compare(
                 0 => label,
                 p => format!("{label} + {p}% beside"),
             };
+            let db_delay = match (db, cli.db_delay_us) {
+                (Db::Postgres, us) if us > 0 => Some(std::time::Duration::from_micros(us)),
+                _ => None,
+            };
+            let label = match db_delay {
+                Some(_) => format!("{label}, database {} µs away each way", cli.db_delay_us),
+                None => label,
+            };
             let mut pair = (0.0, 0.0);
             // Settings to try on the servers it starts come from this
             // process's own `STAMPEDE_*` variables (the engine, database and
@@ -231,7 +245,7 @@ async fn compare(
             let extra: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STAMPEDE_")).collect();
             for hot in [false, true] {
                 say(&format!("starting a server: {label}…"));
-                let server = Server::start(&bin, backend, engine_name, &extra).await?;
+                let server = Server::start_with_delay(&bin, backend, engine_name, &extra, db_delay).await?;
                 say(&format!("seeding {} cards…", cli.cards));
                 let world = seed(&server.db, &seed_options(cli)).await?;
                 // Kept until the run ends: dropping it stops the process.

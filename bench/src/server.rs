@@ -5,8 +5,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use std::time::Duration;
+
 use stampede_store::testing::TestDatabase;
 use stampede_store::{DatabaseBackend, DatabaseOptions};
+
+use crate::netdelay::{DelayProxy, reroute};
 
 pub struct Server {
     pub child: Child,
@@ -15,6 +19,10 @@ pub struct Server {
     /// The database this server made (dropped with it); `None` for a second
     /// server on another's database.
     _database: Option<TestDatabase>,
+    /// How far away the database seems to the server (`--db-delay-us`), and
+    /// the proxy that makes it so.
+    db_delay: Option<Duration>,
+    _proxy: Option<DelayProxy>,
     _dir: tempfile::TempDir,
 }
 
@@ -34,9 +42,22 @@ impl Server {
         engine: &str,
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
+        Self::start_with_delay(bin, backend, engine, extra_env, None).await
+    }
+
+    /// As [`Server::start`]; with `db_delay`, the server reaches PostgreSQL
+    /// through a proxy that holds every chunk that long each way
+    /// (`netdelay.rs`). The bench itself still connects directly.
+    pub async fn start_with_delay(
+        bin: &Path,
+        backend: DatabaseBackend,
+        engine: &str,
+        extra_env: &[(String, String)],
+        db_delay: Option<Duration>,
+    ) -> anyhow::Result<Self> {
         let database = TestDatabase::fresh(backend).await;
         let options = database.options.clone();
-        Self::serve(bin, backend, options, Some(database), engine, extra_env).await
+        Self::serve(bin, backend, options, Some(database), engine, extra_env, db_delay).await
     }
 
     /// A second server, with `engine`, on this one's database: another
@@ -49,7 +70,7 @@ impl Server {
         engine: &str,
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
-        Self::serve(bin, backend, self.db.clone(), None, engine, extra_env).await
+        Self::serve(bin, backend, self.db.clone(), None, engine, extra_env, self.db_delay).await
     }
 
     async fn serve(
@@ -59,8 +80,20 @@ impl Server {
         database: Option<TestDatabase>,
         engine: &str,
         extra_env: &[(String, String)],
+        db_delay: Option<Duration>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let (proxy, url) = match (db_delay, backend) {
+            (Some(delay), DatabaseBackend::Postgres) => {
+                let (upstream, _) = reroute(&options.url, 0)
+                    .ok_or_else(|| anyhow::anyhow!("--db-delay-us: no host:port in {}", options.url))?;
+                let proxy = DelayProxy::start(upstream, delay)?;
+                let (_, url) = reroute(&options.url, proxy.port())
+                    .ok_or_else(|| anyhow::anyhow!("--db-delay-us: no host:port in {}", options.url))?;
+                (Some(proxy), url)
+            }
+            _ => (None, options.url.clone()),
+        };
         let backend_name = match backend {
             DatabaseBackend::Sqlite => "sqlite",
             DatabaseBackend::Postgres => "postgres",
@@ -73,7 +106,7 @@ impl Server {
             .env("STAMPEDE_SERVER__PORT", "0")
             .env("STAMPEDE_LOG__LEVEL", "error")
             .env("STAMPEDE_DATABASE__BACKEND", backend_name)
-            .env("STAMPEDE_DATABASE__URL", &options.url)
+            .env("STAMPEDE_DATABASE__URL", &url)
             .env("STAMPEDE_DATABASE__MAX_CONNECTIONS", "16")
             .env("STAMPEDE_RUNTIME__ENGINE", engine)
             // 100 requests/s per terminal, bursts of 300: the abuser (~200/s on
@@ -106,7 +139,15 @@ impl Server {
         }
         std::thread::spawn(move || for _ in lines {});
         let port = port.ok_or_else(|| anyhow::anyhow!("the server did not start"))?;
-        Ok(Self { child, base: format!("http://127.0.0.1:{port}"), db: options, _database: database, _dir: dir })
+        Ok(Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            db: options,
+            _database: database,
+            db_delay,
+            _proxy: proxy,
+            _dir: dir,
+        })
     }
 
     pub fn pid(&self) -> u32 {
