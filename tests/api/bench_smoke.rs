@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use stampede_bench::load::{Mix, Shared, Step};
+use stampede_bench::netdelay::{DelayProxy, reroute};
 use stampede_bench::run::{Target, fixed};
 use stampede_bench::seed::{SeedOptions, seed};
 use stampede_store::DatabaseBackend;
 
-use crate::helpers::{spawn_app_with, spawn_beside};
+use crate::helpers::{spawn_app_with, spawn_beside_at};
 
 async fn smoke(backend: DatabaseBackend, engine: &str) {
     let app = spawn_app_with(backend, &format!("[runtime]\nengine = \"{engine}\"\n")).await;
@@ -72,10 +73,15 @@ async fn bench_smoke_naive_postgres() {
 /// The harness's second writer (`compare --second-server-percent`): a naive
 /// server on the same database takes a fifth of the hot card's writes while
 /// the card's actor holds it, and the check covers what both acknowledged.
+/// The second server reaches the database through the harness's delay proxy
+/// (`compare --db-delay-us`), so that is exercised with a real server too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_smoke_with_a_second_writer_postgres() {
     let app = spawn_app_with(DatabaseBackend::Postgres, "[runtime]\nengine = \"actors\"\n").await;
-    let (beside, _dir) = spawn_beside(&app, "[runtime]\nengine = \"naive\"\n").await;
+    let (upstream, _) = reroute(&app.db.options.url, 0).expect("a postgres URL");
+    let proxy = DelayProxy::start(upstream, Duration::from_micros(200)).expect("delay proxy");
+    let (_, far) = reroute(&app.db.options.url, proxy.port()).expect("a postgres URL");
+    let (beside, _dir) = spawn_beside_at(&app, &far, "[runtime]\nengine = \"naive\"\n").await;
     let world =
         seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20 })
             .await

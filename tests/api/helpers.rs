@@ -151,6 +151,11 @@ pub fn read_mails(dir: &Path) -> Vec<Mail> {
 /// Settings for a test: port 0, a temporary data folder, the given database,
 /// plus any extra TOML sections.
 pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path, extra: &str) -> Settings {
+    test_settings_at(db, &db.options.url, data_dir, extra)
+}
+
+/// As [`test_settings`], reaching `db` at `url` (through a proxy, say).
+pub fn test_settings_at(db: &TestDatabase, url: &str, data_dir: &std::path::Path, extra: &str) -> Settings {
     let backend = match db.options.backend {
         DatabaseBackend::Sqlite => "sqlite",
         DatabaseBackend::Postgres => "postgres",
@@ -160,7 +165,6 @@ pub fn test_settings(db: &TestDatabase, data_dir: &std::path::Path, extra: &str)
          [database]\nbackend = \"{backend}\"\nurl = {url:?}\nsqlite_synchronous = \"normal\"\nmin_connections = 1\n\
          [log]\nlevel = \"warn\"\n[bootstrap]\nowner_email = \"owner@shop.test\"\n{extra}\n",
         data = data_dir.display().to_string(),
-        url = db.options.url,
     );
     Settings::from_toml(&toml).expect("test settings are valid")
 }
@@ -169,11 +173,12 @@ pub async fn spawn_app(backend: DatabaseBackend) -> TestApp {
     spawn_app_with(backend, "").await
 }
 
-/// A second server on `app`'s database (another process writing to the same
-/// cards): its address, and the data folder to keep while it runs.
-pub async fn spawn_beside(app: &TestApp, extra: &str) -> (String, tempfile::TempDir) {
+/// A second server on `app`'s database, reaching it at `url` (another
+/// process writing to the same cards): its address, and the data folder to
+/// keep while it runs.
+pub async fn spawn_beside_at(app: &TestApp, url: &str, extra: &str) -> (String, tempfile::TempDir) {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(&app.db, data_dir.path(), extra);
+    let settings = test_settings_at(&app.db, url, data_dir.path(), extra);
     let second = Application::build(&settings).await.expect("build the second app");
     let address = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());
