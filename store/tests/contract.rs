@@ -74,6 +74,7 @@ contract!(
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
     a_batch_takes_stock_in_order_and_drops_what_finds_none,
+    the_naive_path_writes_one_operation_under_the_lock,
     outbox_and_history,
 );
 
@@ -836,6 +837,64 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
     assert!(store.get_idempotency("t:test", "s4").await.expect("get").is_some());
     assert_eq!(store.outbox_backlog().await.expect("backlog"), 3);
     assert!(store.card_entries(b.id, PageRequest::new(None, None)).await.expect("e").items.is_empty());
+}
+
+/// `run_locked`, the naive engine's path: `decide` sees the card and the
+/// stored answer under the lock, and what it returns is written as a
+/// one-operation group commit would be, or not at all.
+async fn the_naive_path_writes_one_operation_under_the_lock(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::CommitOutcome::*;
+    let w = ledger_fixtures::world(&store, 1).await;
+    let a = w.cards[0].clone();
+    let key = |k: &str| Some(("t:test".to_owned(), k.to_owned()));
+
+    // A fresh key: decide sees the card at v0 and no stored answer.
+    let card = a.clone();
+    let outcome = store
+        .run_locked(
+            a.id,
+            key("n1"),
+            Box::new(move |current, stored| {
+                assert_eq!(current.map(|c| c.version), Some(0));
+                assert!(stored.is_none());
+                Some(ledger_fixtures::op(&card, 0, 1, Some("n1")))
+            }),
+        )
+        .await
+        .expect("run");
+    assert_eq!(outcome, Some(Committed));
+
+    // The same key again: decide sees the stored answer. Had it written anyway,
+    // the key's record refuses it and nothing of it is written.
+    let card = a.clone();
+    let outcome = store
+        .run_locked(
+            a.id,
+            key("n1"),
+            Box::new(move |_, stored| {
+                assert_eq!(stored.map(|r| r.status), Some(201));
+                Some(ledger_fixtures::op(&card, 1, 2, Some("n1")))
+            }),
+        )
+        .await
+        .expect("run");
+    assert_eq!(outcome, Some(Duplicate));
+
+    // An operation computed on a stale version conflicts; one decide answers
+    // itself writes nothing.
+    let card = a.clone();
+    let stale = store
+        .run_locked(a.id, key("n2"), Box::new(move |_, _| Some(ledger_fixtures::op(&card, 0, 1, Some("n2")))))
+        .await
+        .expect("run");
+    assert_eq!(stale, Some(Conflict));
+    assert_eq!(store.run_locked(a.id, key("n3"), Box::new(|_, _| None)).await.expect("run"), None);
+
+    let now = store.get_card(a.id).await.expect("get").expect("card");
+    assert_eq!((now.balance, now.version), (1, 1), "only the first operation was written");
+    assert!(store.get_idempotency("t:test", "n2").await.expect("get").is_none());
+    assert_eq!(store.card_entries(a.id, PageRequest::new(None, None)).await.expect("e").items.len(), 1);
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 1);
 }
 
 async fn outbox_and_history(store: Arc<dyn Store>) {
