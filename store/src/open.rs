@@ -30,6 +30,10 @@ pub enum SqliteSync {
     Normal,
 }
 
+/// A pooled PostgreSQL connection idle at least this long is pinged before it
+/// is handed out; a busier one is used as it is.
+const IDLE_PING: Duration = Duration::from_secs(10);
+
 /// What `open` needs; the binary builds this from its settings.
 #[derive(Debug, Clone)]
 pub struct DatabaseOptions {
@@ -80,6 +84,20 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
                 .max_connections(opts.max_connections)
                 .min_connections(opts.min_connections.min(opts.max_connections))
                 .acquire_timeout(opts.connect_timeout)
+                // sqlx pings every idle connection before handing it out by
+                // default: a round trip in front of every statement. Only a
+                // connection idle for a while is tested (`IDLE_PING`); one that
+                // broke while busy fails its statement (a 503 to retry) and is
+                // dropped when it comes back, by the ping sqlx makes on release.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= IDLE_PING {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .after_connect(move |_conn, _meta| {
                     Box::pin(async move {
                         if let Some(port) = tcp_port {
@@ -123,9 +141,13 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
                 |e: sqlx::Error| OpenError::Unreachable { address: path.display().to_string(), reason: e.to_string() };
             // One writer connection, created first (it creates the file and
             // migrates), then the read-only readers: see `sqlite/mod.rs`.
+            // No ping before each use (sqlx's default): an in-process
+            // connection does not break while idle, and each ping is a round
+            // trip to the connection's worker thread.
             let writes = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(opts.connect_timeout)
+                .test_before_acquire(false)
                 // Checkpoints run beside it, not inside its commits.
                 .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await
@@ -139,6 +161,7 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
             let reads = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(opts.connect_timeout)
+                .test_before_acquire(false)
                 .connect_with(connect.clone().read_only(true))
                 .await
                 .map_err(unreachable)?;
