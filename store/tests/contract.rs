@@ -305,10 +305,11 @@ async fn postgres_pool_connections_have_nodelay() {
     }
 }
 
-/// Pooled connections are not pinged before each use (`open.rs`), so one the
-/// server dropped fails its next statement; it is then discarded (sqlx pings
-/// on release), and the pool opens a fresh one: the store recovers, after at
-/// most one failure per pooled connection.
+/// Pooled connections used in the last 500 ms are not pinged before use
+/// (`open.rs`), so one the server dropped can fail its next statement; it is
+/// then discarded (sqlx pings on release), and the pool opens a fresh one: the
+/// store recovers, after at most one failure per pooled connection. (Here
+/// there are usually two; none, if the steps took over 500 ms.)
 #[tokio::test]
 async fn postgres_store_recovers_when_the_server_drops_its_connections() {
     use sqlx::Connection;
@@ -338,9 +339,6 @@ async fn postgres_store_recovers_when_the_server_drops_its_connections() {
             }
         }
     };
-    // Fresh from use, the dropped connections were not pinged: the trade made
-    // for one round trip less per statement.
-    assert!(failures >= 1, "a dropped connection fails its next statement");
     assert_eq!(found.map(|f| f.id), Some(b.id));
     store.create_business(new_business("After")).await.expect("writes work again");
 }

@@ -40,9 +40,33 @@ impl PgStore {
 
 #[async_trait]
 impl HealthCheck for PgStore {
+    /// Whether PostgreSQL answers now. A pooled connection that died with an
+    /// earlier outage (they are not tested before each use, `open.rs`) fails
+    /// and is discarded; the check then tries the next, so readiness does not
+    /// report an outage that is over.
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(error::other)?;
-        Ok(())
+        let tries = self.pool.options().get_max_connections() + 1;
+        let mut last = None;
+        for _ in 0..tries {
+            match sqlx::query("SELECT 1").execute(&self.pool).await {
+                Ok(_) => return Ok(()),
+                Err(e) if connection_lost(&e) => last = Some(e),
+                Err(e) => return Err(error::other(e)),
+            }
+        }
+        Err(error::other(last.unwrap_or(sqlx::Error::PoolTimedOut)))
+    }
+}
+
+/// The connection, not the statement, failed: its socket, or the server ended
+/// it (class 08, connection exception; 57P01–57P03, shut down or restarting).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
+        _ => false,
     }
 }
 
