@@ -58,6 +58,16 @@ impl DelayProxy {
         Ok(Self { port, stop })
     }
 
+    /// A proxy in front of the database of a `postgres://` URL, and the URL
+    /// that reaches it through the proxy.
+    pub fn for_url(url: &str, one_way: Duration) -> std::io::Result<(Self, String)> {
+        let no_host = || std::io::Error::other(format!("no host:port in {url}"));
+        let (upstream, _) = reroute(url, 0).ok_or_else(no_host)?;
+        let proxy = Self::start(upstream, one_way)?;
+        let (_, through) = reroute(url, proxy.port).ok_or_else(no_host)?;
+        Ok((proxy, through))
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -4,13 +4,12 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-
 use std::time::Duration;
 
 use stampede_store::testing::TestDatabase;
 use stampede_store::{DatabaseBackend, DatabaseOptions};
 
-use crate::netdelay::{DelayProxy, reroute};
+use crate::netdelay::DelayProxy;
 
 pub struct Server {
     pub child: Child,
@@ -85,11 +84,8 @@ impl Server {
         let dir = tempfile::tempdir()?;
         let (proxy, url) = match (db_delay, backend) {
             (Some(delay), DatabaseBackend::Postgres) => {
-                let (upstream, _) = reroute(&options.url, 0)
-                    .ok_or_else(|| anyhow::anyhow!("--db-delay-us: no host:port in {}", options.url))?;
-                let proxy = DelayProxy::start(upstream, delay)?;
-                let (_, url) = reroute(&options.url, proxy.port())
-                    .ok_or_else(|| anyhow::anyhow!("--db-delay-us: no host:port in {}", options.url))?;
+                let (proxy, url) =
+                    DelayProxy::for_url(&options.url, delay).map_err(|e| anyhow::anyhow!("--db-delay-us: {e}"))?;
                 (Some(proxy), url)
             }
             _ => (None, options.url.clone()),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use stampede_bench::load::{Mix, Shared, Step};
-use stampede_bench::netdelay::{DelayProxy, reroute};
+use stampede_bench::netdelay::DelayProxy;
 use stampede_bench::run::{Target, fixed};
 use stampede_bench::seed::{SeedOptions, seed};
 use stampede_store::DatabaseBackend;
@@ -78,9 +78,7 @@ async fn bench_smoke_naive_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_smoke_with_a_second_writer_postgres() {
     let app = spawn_app_with(DatabaseBackend::Postgres, "[runtime]\nengine = \"actors\"\n").await;
-    let (upstream, _) = reroute(&app.db.options.url, 0).expect("a postgres URL");
-    let proxy = DelayProxy::start(upstream, Duration::from_micros(200)).expect("delay proxy");
-    let (_, far) = reroute(&app.db.options.url, proxy.port()).expect("a postgres URL");
+    let (_proxy, far) = DelayProxy::for_url(&app.db.options.url, Duration::from_micros(200)).expect("delay proxy");
     let (beside, _dir) = spawn_beside_at(&app, &far, "[runtime]\nengine = \"naive\"\n").await;
     let world =
         seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20 })
