@@ -172,10 +172,20 @@ pub enum QueueBackend {
     Sqs,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueSettings {
     pub backend: QueueBackend,
+    /// In process: how long a message the workers took stays hidden from
+    /// other takers. Only a process that died while holding it makes anyone
+    /// wait this long (its messages are handled this much after a restart).
+    pub lease_secs: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { backend: QueueBackend::InProcess, lease_secs: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -564,6 +574,9 @@ impl Settings {
                 return bad(key, "must be greater than 0");
             }
         }
+        if self.queue.lease_secs == 0 {
+            return bad("queue.lease_secs", "must be greater than 0");
+        }
         if rt.idempotency_ttl_hours < 24 {
             return bad("runtime.idempotency_ttl_hours", "must be at least 24");
         }
@@ -748,6 +761,8 @@ mod tests {
         assert!(err.0.starts_with("database.url:"), "{}", err.0);
         let err = Settings::from_toml("[database]\nmax_connections = 4\nmin_connections = 5\n").expect_err("min > max");
         assert!(err.0.starts_with("database.min_connections:"), "{}", err.0);
+        let err = Settings::from_toml("[queue]\nlease_secs = 0\n").expect_err("no lease");
+        assert!(err.0.starts_with("queue.lease_secs:"), "{}", err.0);
         let err = Settings::from_toml("[log]\nlevel = \"=][\"\n").expect_err("bad filter");
         assert!(err.0.starts_with("log.level:"), "{}", err.0);
     }

@@ -70,8 +70,7 @@ impl Relay {
             self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
             // The loyalty processor and the analytics processor each get every
             // committed transaction, on their own queue.
-            self.queue.publish("transaction", &messages).await.map_err(|e| format!("queue: {e}"))?;
-            self.queue.publish("analytics", &messages).await.map_err(|e| format!("queue: {e}"))?;
+            self.queue.publish_to(&["transaction", "analytics"], &messages).await.map_err(|e| format!("queue: {e}"))?;
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use stampede_domain::ports::{AuditRepo, Cache, HistoryStore, Mailer, ObjectStore
 use stampede_store::cache::{MemoryCache, RedisCache, connect_redis};
 use stampede_store::mailbox::FileMailer;
 use stampede_store::objects::FileObjects;
-use stampede_store::queue::InProcessQueue;
+use stampede_store::queue::StoreQueue;
 use stampede_store::ratelimit::{MemoryRateLimiter, RedisRateLimiter};
 
 use crate::api::{self, observe, rejections};
@@ -85,7 +85,7 @@ pub struct Adapters {
     pub queue: Arc<dyn Queue>,
     /// The in-process queues, when the queue backend is in process: the
     /// workers run inside this server then.
-    pub in_process: Option<Arc<InProcessQueue>>,
+    pub in_process: Option<Arc<StoreQueue>>,
     pub sessions: Arc<dyn SessionRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub aws: Option<stampede_aws::SdkConfig>,
@@ -122,8 +122,7 @@ pub async fn build_adapters(settings: &Settings, store: &Arc<dyn stampede_domain
             (Arc::new(stampede_aws::sqs::SqsQueue::from_conf(conf, a.queue_prefix.clone())), None)
         }
         _ => {
-            let q = Arc::new(InProcessQueue::new(100_000));
-            crate::workers::InProcessWorkers::attach(&q);
+            let q = Arc::new(StoreQueue::new(store.clone()));
             (q.clone(), Some(q))
         }
     };
@@ -265,8 +264,14 @@ impl Application {
                 Arc::clone(&unsubscribe),
             ));
             tokio::spawn(
-                crate::workers::InProcessWorkers { queue: q, handlers: Arc::clone(&handlers), handled, dead_letters }
-                    .run(),
+                crate::workers::InProcessWorkers {
+                    queue: q,
+                    handlers: Arc::clone(&handlers),
+                    handled,
+                    dead_letters,
+                    lease: Duration::from_secs(settings.queue.lease_secs),
+                }
+                .run(),
             );
             Arc::new(crate::schedule::Schedules {
                 store: Arc::clone(&store),

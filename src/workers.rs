@@ -1,24 +1,23 @@
 //! Running the queue handlers (`stampede_workers`) outside Lambda:
 //!
 //! - [`InProcessWorkers`] (the embedded default): one task inside `stampede
-//!   serve` drains the in-process `transaction`, `analytics`, `export` and `email` queues. A
-//!   retryable failure puts the message back (up to `MAX_ATTEMPTS`); a
-//!   permanent one, or the last attempt, is logged as a dead letter and
-//!   counted in `/metrics`. The in-process queues are volatile: messages queued
-//!   but not yet handled are lost with the process (the outbox has already
-//!   marked them delivered).
+//!   serve` drains the in-process `transaction`, `analytics`, `export` and
+//!   `email` queues, which are rows of the database (`StoreQueue`), so what
+//!   was queued survives a crash. A message is taken under a lease; a
+//!   retryable failure puts it back for later (up to `MAX_ATTEMPTS`
+//!   deliveries); a permanent one, or the last attempt, buries it (kept in the
+//!   database with the reason, logged, and counted in `/metrics`).
 //! - [`SqsWorkers`] (`stampede worker`, the AWS shape on a plain host): long
 //!   polling per topic, the message kept invisible while it is handled
 //!   (visibility extended on a timer), deleted on success, left for redelivery
 //!   on failure (SQS moves it to the dead-letter queue after the receive count).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
-use stampede_domain::ports::{Queue, QueueMessage};
-use stampede_store::queue::InProcessQueue;
+use stampede_domain::ports::{LeasedMessage, Queue, QueueMessage, StoreResult};
+use stampede_store::queue::StoreQueue;
 use stampede_workers::analytics::AnalyticsProcessor;
 use stampede_workers::email_worker::EmailWorker;
 use stampede_workers::export::ExportWorker;
@@ -28,7 +27,8 @@ use tracing::Instrument;
 
 pub const TOPICS: [&str; 4] = ["transaction", "analytics", "export", "email"];
 const MAX_ATTEMPTS: u32 = 5;
-const BATCH: usize = 100;
+/// Messages per pass of the in-process workers.
+const BATCH: i64 = 200;
 
 /// The handlers of the queues, by topic.
 pub struct Handlers {
@@ -120,73 +120,94 @@ impl Handlers {
 }
 
 pub struct InProcessWorkers {
-    pub queue: Arc<InProcessQueue>,
+    pub queue: Arc<StoreQueue>,
     pub handlers: Arc<Handlers>,
     pub handled: Counter,
     pub dead_letters: Counter,
+    /// How long a taken message stays hidden from other takers
+    /// (`queue.lease_secs`). If it runs out while this process still handles
+    /// the message, another process may take it too: the handlers skip, by
+    /// message id, what was finished before.
+    pub lease: Duration,
 }
 
 impl InProcessWorkers {
-    /// Attach the consumers now, so nothing published before the first pass
-    /// is dropped (a topic without a consumer keeps nothing).
-    pub fn attach(queue: &InProcessQueue) {
-        for topic in TOPICS {
-            let _ = queue.take(topic, 0);
-        }
-    }
-
-    /// One pass over every topic; returns how many messages were taken.
-    pub async fn pass(&self, attempts: &mut HashMap<uuid::Uuid, u32>) -> usize {
-        let mut taken = 0;
-        for topic in TOPICS {
-            let batch = self.queue.take(topic, BATCH);
-            taken += batch.len();
-            let mut retry = Vec::new();
-            let outcomes = self.handlers.handle_batch(topic, &batch).await;
-            for (msg, outcome) in batch.into_iter().zip(outcomes) {
+    /// One pass: take up to `BATCH` messages, hand each topic's to its
+    /// handler as one batch, delete what was handled, put back what failed
+    /// retryably (later with every receive), bury the rest. Returns how many
+    /// messages were taken.
+    pub async fn pass(&self) -> StoreResult<usize> {
+        let repo = self.queue.repo();
+        let now = chrono::Utc::now();
+        let leased = repo.lease_messages(BATCH, now, self.lease).await?;
+        let taken = leased.len();
+        let mut done = Vec::with_capacity(taken);
+        for (topic, batch) in by_topic(leased) {
+            let messages: Vec<QueueMessage> = batch.iter().map(|m| m.message.clone()).collect();
+            let outcomes = self.handlers.handle_batch(&topic, &messages).await;
+            for (m, outcome) in batch.iter().zip(outcomes) {
+                let id = m.message.id;
                 match outcome {
                     Ok(()) => {
-                        attempts.remove(&msg.id);
+                        done.push(m.seq);
                         self.handled.inc();
                     }
-                    Err(Failure::Retryable(why)) => {
-                        let n = attempts.entry(msg.id).or_insert(0);
-                        *n += 1;
-                        if *n >= MAX_ATTEMPTS {
-                            attempts.remove(&msg.id);
-                            self.dead_letters.inc();
-                            tracing::error!(topic, message_id = %msg.id, %why, "dead letter after retries");
-                        } else {
-                            tracing::warn!(topic, message_id = %msg.id, %why, "will retry");
-                            retry.push(msg);
-                        }
+                    Err(Failure::Retryable(why)) if m.receives < MAX_ATTEMPTS => {
+                        let at = now + retry_after(m.receives);
+                        tracing::warn!(topic = topic.as_str(), message_id = %id, receives = m.receives, %why, "will retry");
+                        repo.release_message(m.seq, at).await?;
                     }
-                    Err(Failure::Permanent(why)) => {
-                        attempts.remove(&msg.id);
+                    Err(f) => {
+                        tracing::error!(topic = topic.as_str(), message_id = %id, receives = m.receives, reason = %f, "dead letter");
+                        repo.bury_message(m.seq, &f.to_string()).await?;
                         self.dead_letters.inc();
-                        tracing::error!(topic, message_id = %msg.id, %why, "dead letter");
                     }
                 }
             }
-            if !retry.is_empty() && self.queue.publish(topic, &retry).await.is_err() {
-                tracing::error!(topic, n = retry.len(), "queue full: messages to retry were dropped");
-            }
         }
-        taken
+        if !done.is_empty() {
+            repo.delete_messages(&done).await?;
+        }
+        Ok(taken)
     }
 
+    /// Run forever: drain, then wait for the next publish (or a second, for
+    /// what another process published or what waits for its retry); back off
+    /// while the database fails.
     pub async fn run(self) {
-        let mut attempts = HashMap::new();
-        let mut idle = Duration::from_millis(20);
+        let mut backoff = Duration::from_millis(100);
         loop {
-            if self.pass(&mut attempts).await == 0 || !attempts.is_empty() {
-                tokio::time::sleep(idle).await;
-                idle = (idle * 2).min(Duration::from_millis(200));
-            } else {
-                idle = Duration::from_millis(20);
+            match self.pass().await {
+                Ok(0) => self.queue.published(Duration::from_secs(1)).await,
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::warn!(error = %e, "in-process workers: the queue failed, will retry");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
             }
         }
     }
+}
+
+/// Leased messages grouped by topic, each group in queue order, the groups
+/// in the order of their first message.
+fn by_topic(leased: Vec<LeasedMessage>) -> Vec<(String, Vec<LeasedMessage>)> {
+    let mut groups: Vec<(String, Vec<LeasedMessage>)> = Vec::new();
+    for m in leased {
+        match groups.iter_mut().find(|(t, _)| *t == m.topic) {
+            Some((_, batch)) => batch.push(m),
+            None => groups.push((m.topic.clone(), vec![m])),
+        }
+    }
+    groups
+}
+
+/// How long a message that failed on its `receives`-th delivery waits: 1 s,
+/// then 4, 16, 64 (it is buried after `MAX_ATTEMPTS`, about a minute and a
+/// half after it first failed).
+fn retry_after(receives: u32) -> chrono::Duration {
+    chrono::Duration::seconds(4_i64.pow(receives.saturating_sub(1).min(5)))
 }
 
 /// The handlers over SQS, for `stampede worker`.

@@ -1,7 +1,8 @@
 //! The correctness check after a run: the database must hold exactly what was
 //! acknowledged. Every card's balance is its starting balance plus its
 //! acknowledged deltas; no key applied twice; one ledger row per acknowledged
-//! write; the outbox fully delivered to the history store.
+//! write; the outbox fully delivered to the history store; the in-process
+//! queues drained (what the server's workers buried is reported).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -21,6 +22,10 @@ pub struct CheckReport {
     pub balance_mismatches: usize,
     pub idempotency_violations: u64,
     pub outbox_backlog: i64,
+    /// Messages still waiting in the in-process queues, and buried ones (the
+    /// latter of the whole database, earlier runs included).
+    pub queue_waiting: i64,
+    pub queue_buried: i64,
     pub history_rows: i64,
     pub problems: Vec<String>,
 }
@@ -58,6 +63,12 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
     while backlog > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
         backlog = store.outbox_backlog().await?;
+    }
+    // Then for the in-process workers to drain what the relay queued.
+    let mut queues = store.queue_depth().await?;
+    while queues.0 > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        queues = store.queue_depth().await?;
     }
     // Copy out of the lock: it is never held across an await.
     let (acknowledged, violations, unresolved) = {
@@ -103,6 +114,9 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
     if backlog != 0 {
         problems.push(format!("outbox backlog {backlog} after the run"));
     }
+    if queues.0 != 0 {
+        problems.push(format!("{} messages still queued after the run", queues.0));
+    }
     if history != all_rows {
         problems.push(format!("history store has {history} of {all_rows} transactions"));
     }
@@ -114,6 +128,8 @@ pub async fn check(shared: &Shared, db: &DatabaseOptions) -> anyhow::Result<Chec
         balance_mismatches: mismatches,
         idempotency_violations: violations,
         outbox_backlog: backlog,
+        queue_waiting: queues.0,
+        queue_buried: queues.1,
         history_rows: history,
         problems,
     })

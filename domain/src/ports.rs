@@ -230,6 +230,7 @@ pub trait Store:
     + LedgerRepo
     + HistoryStore
     + InboxRepo
+    + QueueRepo
     + AnalyticsRepo
     + ExportRepo
 {
@@ -515,4 +516,53 @@ pub struct QueueMessage {
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn publish(&self, topic: &str, messages: &[QueueMessage]) -> StoreResult<()>;
+
+    /// The same messages on several topics (the outbox relay's two), at once
+    /// where the backend can.
+    async fn publish_to(&self, topics: &[&str], messages: &[QueueMessage]) -> StoreResult<()> {
+        for topic in topics {
+            self.publish(topic, messages).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A message taken from a queue kept in the database, under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeasedMessage {
+    /// The message's place in the queue: what `delete_messages`,
+    /// `release_message` and `bury_message` name.
+    pub seq: i64,
+    pub topic: String,
+    /// How many times it has been taken, this time included.
+    pub receives: u32,
+    pub message: QueueMessage,
+}
+
+/// The embedded default's queues, kept in the system of record so that a
+/// published message outlives the process that published it, as SQS's do: a
+/// consumer takes messages under a lease (hidden from other takers until it
+/// runs out, so a consumer that dies mid-message only delays it), deletes what
+/// it handled, puts back what failed, and buries what it gives up on (kept,
+/// never taken again).
+#[async_trait]
+pub trait QueueRepo: Send + Sync {
+    /// Each message on each of `topics`, in one database transaction.
+    async fn enqueue(&self, topics: &[&str], messages: &[QueueMessage]) -> StoreResult<()>;
+    /// Up to `max` messages visible at `now`, of any topic, oldest first;
+    /// each is hidden until `now + lease` and its receive count raised.
+    async fn lease_messages(
+        &self,
+        max: i64,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> StoreResult<Vec<LeasedMessage>>;
+    /// Handled: gone from the queue.
+    async fn delete_messages(&self, seqs: &[i64]) -> StoreResult<()>;
+    /// Failed, to be tried again from `at`.
+    async fn release_message(&self, seq: i64, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Given up on: kept with the reason, never taken again.
+    async fn bury_message(&self, seq: i64, reason: &str) -> StoreResult<()>;
+    /// `(waiting, buried)` messages over all topics.
+    async fn queue_depth(&self) -> StoreResult<(i64, i64)>;
 }

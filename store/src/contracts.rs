@@ -166,6 +166,94 @@ pub async fn inbox_handles_each_message_once(store: std::sync::Arc<dyn stampede_
     assert_eq!(fresh, 1);
 }
 
+/// The database-kept queues: oldest first over all topics; a leased message
+/// is hidden until its lease runs out (a taker that died only delays it), each
+/// delivery counted; deleted, released and buried messages behave as named;
+/// concurrent takers never share a message.
+pub async fn queued_messages_are_leased_once_and_outlive_their_taker(
+    store: std::sync::Arc<dyn stampede_domain::ports::Store>,
+) {
+    use stampede_domain::ports::QueueMessage;
+    let msg = |body: &str| QueueMessage {
+        id: Uuid::now_v7(),
+        message_type: "t".into(),
+        schema_version: 1,
+        request_id: Some(format!("req-{body}")),
+        body: body.into(),
+    };
+    let lease = std::time::Duration::from_secs(60);
+    let t0 = Utc::now() + Duration::seconds(1);
+    store.enqueue(&["email"], &[msg("e1"), msg("e2")]).await.expect("enqueue");
+    store.enqueue(&["analytics"], &[msg("a1")]).await.expect("enqueue");
+    store.enqueue(&["email"], &[]).await.expect("nothing to enqueue");
+    assert_eq!(store.queue_depth().await.expect("depth"), (3, 0));
+
+    let first = store.lease_messages(2, t0, lease).await.expect("lease");
+    let got: Vec<(&str, &str, u32)> =
+        first.iter().map(|m| (m.topic.as_str(), m.message.body.as_str(), m.receives)).collect();
+    assert_eq!(got, [("email", "e1", 1), ("email", "e2", 1)]);
+    assert_eq!(first[0].message.request_id.as_deref(), Some("req-e1"));
+    assert_eq!(first[0].message.schema_version, 1);
+    // Hidden while leased: the next taker gets the rest only.
+    let second = store.lease_messages(10, t0, lease).await.expect("lease");
+    assert_eq!(second.iter().map(|m| m.message.body.as_str()).collect::<Vec<_>>(), ["a1"]);
+    assert!(store.lease_messages(10, t0, lease).await.expect("lease").is_empty());
+
+    // e1 handled, e2's taker died, a1 failed and waits for its retry.
+    store.delete_messages(&[first[0].seq]).await.expect("delete");
+    let retry_at = t0 + Duration::seconds(30);
+    store.release_message(second[0].seq, retry_at).await.expect("release");
+    assert!(store.lease_messages(10, t0 + Duration::seconds(29), lease).await.expect("lease").is_empty());
+    let again = store.lease_messages(10, retry_at, lease).await.expect("lease");
+    assert_eq!(again.iter().map(|m| (m.message.body.as_str(), m.receives)).collect::<Vec<_>>(), [("a1", 2)]);
+    // e2's lease runs out: it comes back, as the second delivery.
+    let expired = t0 + Duration::seconds(61);
+    let back = store.lease_messages(10, expired, lease).await.expect("lease");
+    assert_eq!(back.iter().map(|m| (m.message.body.as_str(), m.receives)).collect::<Vec<_>>(), [("e2", 2)]);
+    assert_eq!(back[0].message.id, first[1].message.id);
+
+    // Buried: kept and counted, never taken again.
+    store.bury_message(back[0].seq, "no such template").await.expect("bury");
+    store.delete_messages(&[again[0].seq]).await.expect("delete");
+    assert_eq!(store.queue_depth().await.expect("depth"), (0, 1));
+    assert!(store.lease_messages(10, t0 + Duration::days(1), lease).await.expect("lease").is_empty());
+
+    // One message on two topics (the relay's shape): two deliveries, one id.
+    let both = msg("tx");
+    store.enqueue(&["transaction", "analytics"], std::slice::from_ref(&both)).await.expect("enqueue");
+    let two = store.lease_messages(10, Utc::now() + Duration::seconds(1), lease).await.expect("lease");
+    assert_eq!(
+        two.iter().map(|m| (m.topic.as_str(), m.message.id)).collect::<Vec<_>>(),
+        [("transaction", both.id), ("analytics", both.id)]
+    );
+    store.delete_messages(&two.iter().map(|m| m.seq).collect::<Vec<_>>()).await.expect("delete");
+
+    // Concurrent takers share nothing, and between them take everything.
+    let many: Vec<QueueMessage> = (0..60).map(|i| msg(&i.to_string())).collect();
+    store.enqueue(&["transaction"], &many).await.expect("enqueue");
+    let takers: Vec<_> = (0..4)
+        .map(|_| {
+            let s = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.lease_messages(7, Utc::now(), lease).await.expect("lease");
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|m| m.message.body));
+                }
+            })
+        })
+        .collect();
+    let mut taken = Vec::new();
+    for t in takers {
+        taken.extend(t.await.expect("taker"));
+    }
+    taken.sort_by_key(|b| b.parse::<u32>().expect("number"));
+    assert_eq!(taken, (0..60).map(|i| i.to_string()).collect::<Vec<_>>(), "each message taken exactly once");
+}
+
 /// Analytics: an event counts once; active customers once per day, new ones
 /// once per business; filters by store and program.
 pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports::AnalyticsRepo) {

@@ -24,6 +24,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "lean_outbox", include_str!("../../migrations/postgres/0008_lean_outbox.sql")),
     (9, "outbox_without_delivered_at", include_str!("../../migrations/postgres/0009_outbox_without_delivered_at.sql")),
     (10, "commit_batch_function", include_str!("../../migrations/postgres/0010_commit_batch_function.sql")),
+    (11, "durable_queues", include_str!("../../migrations/postgres/0011_durable_queues.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -37,6 +38,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (7, "outbox_keeps_only_pending", include_str!("../../migrations/sqlite/0007_outbox_keeps_only_pending.sql")),
     (8, "lean_outbox", include_str!("../../migrations/sqlite/0008_lean_outbox.sql")),
     (9, "outbox_without_delivered_at", include_str!("../../migrations/sqlite/0009_outbox_without_delivered_at.sql")),
+    (11, "durable_queues", include_str!("../../migrations/sqlite/0011_durable_queues.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {

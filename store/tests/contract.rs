@@ -68,6 +68,7 @@ contract!(
     joining_a_program_is_idempotent,
     audit_events_list_newest_first,
     inbox_handles_each_message_once,
+    queued_messages_are_leased_once_and_outlive_their_taker,
     analytics_count_each_event_once,
     exports_round_trip,
     business_memberships_are_replaced,
@@ -661,6 +662,10 @@ async fn exports_round_trip(store: Arc<dyn Store>) {
 
 async fn inbox_handles_each_message_once(store: Arc<dyn Store>) {
     contracts::inbox_handles_each_message_once(store).await;
+}
+
+async fn queued_messages_are_leased_once_and_outlive_their_taker(store: Arc<dyn Store>) {
+    contracts::queued_messages_are_leased_once_and_outlive_their_taker(store).await;
 }
 
 async fn audit_events_list_newest_first(store: Arc<dyn Store>) {

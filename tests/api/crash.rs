@@ -12,10 +12,13 @@ use serde_json::{Value, json};
 use crate::process::{Running, start_with};
 
 const BURST: usize = 2000;
-const LIMITS: [(&str, &str); 3] = [
+const LIMITS: [(&str, &str); 4] = [
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "1000000"),
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "60"),
     ("STAMPEDE_DATABASE__SQLITE_SYNCHRONOUS", "full"),
+    // What the killed server had taken from its queues comes back to the
+    // restarted one after this.
+    ("STAMPEDE_QUEUE__LEASE_SECS", "2"),
 ];
 
 async fn call(client: &reqwest::Client, base: &str, path: &str, token: Option<&str>, body: Value) -> Value {
@@ -164,15 +167,38 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
         }
     }
 
-    // Exactly BURST stamps: each key applied once, acknowledged ones included.
-    let mut second = second;
-    let _ = second.child.kill();
-    let _ = second.child.wait();
     let mut opts = stampede_store::testing::TestDatabase::sqlite().options.clone();
     opts.url = dir.path().join("data/stampede.db").display().to_string();
     let db = stampede_store::open(&opts).await.expect("open");
     let card =
         db.get_card(stampede_domain::ids::CardId(card.parse().expect("uuid"))).await.expect("get").expect("card");
+
+    // The side effects outlive the crash too: the restarted server's workers
+    // count every stamp in the analytics exactly once, including those whose
+    // queue messages the killed server had published or taken and not handled.
+    let query = stampede_domain::analytics::AnalyticsQuery {
+        business_id: card.business_id,
+        from: chrono::Utc::now().date_naive() - chrono::Days::new(1),
+        to: chrono::Utc::now().date_naive() + chrono::Days::new(1),
+        store_id: None,
+        program_id: None,
+    };
+    let mut counted = 0;
+    for _ in 0..300 {
+        let days = db.daily_aggregates(&query).await.expect("aggregates");
+        counted = days.iter().map(|d| d.stamps_issued).sum::<i64>();
+        if counted >= BURST as i64 && db.queue_depth().await.expect("depth").0 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(counted, BURST as i64, "analytics counted every stamp once");
+    assert_eq!(db.queue_depth().await.expect("depth"), (0, 0), "queues drained, nothing buried");
+
+    // Exactly BURST stamps: each key applied once, acknowledged ones included.
+    let mut second = second;
+    let _ = second.child.kill();
+    let _ = second.child.wait();
     assert_eq!(card.balance, BURST as i64, "every stamp once");
     let mut rows = 0;
     let mut cursor = None;

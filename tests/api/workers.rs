@@ -13,7 +13,7 @@ use stampede_domain::page::PageRequest;
 use stampede_domain::ports::ProfileChanges;
 use stampede_store::DatabaseBackend;
 use stampede_store::mailbox::FileMailer;
-use stampede_store::queue::InProcessQueue;
+use stampede_store::queue::MemoryQueue;
 use stampede_workers::email_worker::{EmailWorker, Sent};
 use stampede_workers::loyalty::LoyaltyProcessor;
 use uuid::Uuid;
@@ -54,7 +54,7 @@ async fn reward_earned_email_is_sent_once(backend: DatabaseBackend) {
     // handlers: the loyalty processor queues the same events again and the
     // email worker sends nothing new.
     let store = Arc::clone(&c.app.store);
-    let queue = Arc::new(InProcessQueue::new(1000));
+    let queue = Arc::new(MemoryQueue::new(1000));
     let _ = queue.take("email", 0);
     let loyalty =
         LoyaltyProcessor { store: Arc::clone(&store), queue: queue.clone(), public_url: "http://stampede.test".into() };
@@ -399,7 +399,7 @@ async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: Dat
     assert_eq!(earn.status(), 201);
 
     let store = Arc::clone(&c.app.store);
-    let queue = Arc::new(InProcessQueue::new(1000));
+    let queue = Arc::new(MemoryQueue::new(1000));
     let _ = queue.take("email", 0);
     let objects = Arc::new(stampede_store::objects::FileObjects::new(c.app.data_dir.path().join("objects")));
     let settings = crate::helpers::test_settings(&c.app.db, c.app.data_dir.path(), "");

@@ -13,6 +13,7 @@ mod ledger;
 pub mod nodelay;
 mod places;
 mod programs;
+mod queue;
 mod sessions;
 mod staff;
 mod terminals;

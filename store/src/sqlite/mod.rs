@@ -1,6 +1,6 @@
 //! The SQLite adapter (the embedded default). The same tables as PostgreSQL
 //! without schemas (see `migrations/sqlite`); uuids are blobs, times RFC 3339 text.
-//! Generated in shape from the PostgreSQL adapter (all but this file and
+//! Generated in shape from the PostgreSQL adapter (all but this file, `queue.rs` and
 //! `ledger.rs`, by `scripts/gen-sqlite-adapter.py`); keep the two in step.
 //!
 //! Two pools over one file. SQLite lets one writer in at a time; a second
@@ -24,6 +24,7 @@ mod inbox;
 mod ledger;
 mod places;
 mod programs;
+mod queue;
 mod sessions;
 mod staff;
 mod terminals;
