@@ -1,22 +1,43 @@
 //! The outbox relay: copies committed outbox rows, in commit order, to the
 //! transaction history store (DynamoDB; the SQL history is the ledger itself,
-//! so there it writes nothing) and to the queues (`transaction` for the loyalty
-//! processor, `analytics` for the analytics processor), then deletes them.
-//! Both writes are idempotent by transaction id (history) or de-duplicated by
-//! consumers (queues), so a crash between them and the delete repeats them
-//! harmlessly. Failures back off and retry; the backlog is in `/metrics`.
+//! so there it writes nothing) and to their consumers (the loyalty processor
+//! and the analytics processor), then deletes them. How they reach the
+//! consumers is [`Consumers`]: published to the `transaction` and `analytics`
+//! queues (SQS), or, in process, handed to this process's handlers at once,
+//! the outbox row being the durable copy until they are done (a queue kept
+//! in the database would write every transaction twice more, for nothing).
+//! Every write is idempotent by transaction id (history) or de-duplicated by
+//! the consumers, so a crash before the delete repeats them harmlessly.
+//! Failures back off and retry; the backlog is in `/metrics`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::ports::{HistoryStore, Queue, QueueMessage, Store};
 
+use crate::workers::Handlers;
+
+/// The consumers of committed transactions: the `transaction` topic (the
+/// loyalty processor) and the `analytics` topic.
+const TOPICS: [&str; 2] = ["transaction", "analytics"];
+
+/// How committed transactions reach their consumers.
+pub enum Consumers {
+    /// Published on their queues, for workers elsewhere (SQS).
+    Queues(Arc<dyn Queue>),
+    /// Handed to this process's handlers. A message a handler fails is put on
+    /// its queue (`retry`, kept in the database), where the in-process workers
+    /// try it again later like any other.
+    InProcess { handlers: Arc<Handlers>, retry: Arc<dyn Queue>, handled: Counter },
+}
+
 pub struct Relay {
     pub store: Arc<dyn Store>,
     pub history: Arc<dyn HistoryStore>,
-    pub queue: Arc<dyn Queue>,
+    pub consumers: Consumers,
     pub backlog: Gauge,
     pub batch: i64,
 }
@@ -66,13 +87,34 @@ impl Relay {
                 history.push(m);
             }
         }
-        if !history.is_empty() {
-            self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
-            // The loyalty processor and the analytics processor each get every
-            // committed transaction, on their own queue.
-            self.queue.publish_to(&["transaction", "analytics"], &messages).await.map_err(|e| format!("queue: {e}"))?;
+        if history.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
+        // The loyalty processor and the analytics processor each get every
+        // committed transaction.
+        match &self.consumers {
+            Consumers::Queues(queue) => queue.publish_to(&TOPICS, &messages).await.map_err(|e| format!("queue: {e}")),
+            Consumers::InProcess { handlers, retry, handled } => {
+                for topic in TOPICS {
+                    let outcomes = handlers.handle_batch(topic, &messages).await;
+                    let mut failed = Vec::new();
+                    for (m, outcome) in messages.iter().zip(outcomes) {
+                        match outcome {
+                            Ok(()) => {
+                                handled.inc();
+                            }
+                            Err(why) => {
+                                tracing::warn!(topic, message_id = %m.id, %why, "queued for a retry");
+                                failed.push(m.clone());
+                            }
+                        }
+                    }
+                    retry.publish(topic, &failed).await.map_err(|e| format!("queue: {e}"))?;
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Run forever: drain, then poll; back off (up to 5 s) while failing.

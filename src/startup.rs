@@ -34,7 +34,7 @@ use crate::configuration::{
 };
 use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
-use crate::relay::Relay;
+use crate::relay::{Consumers, Relay};
 use crate::state::{AppState, Limits, Links, Policy, PosPolicy};
 
 pub struct Application {
@@ -242,45 +242,42 @@ impl Application {
             ),
             Engine::Naive => stampede_actors::NaiveEngine::new(Arc::clone(&store), runtime_metrics.clone()),
         };
-        tokio::spawn(
-            Relay {
-                store: Arc::clone(&store),
-                history: Arc::clone(&history),
-                queue: Arc::clone(&queue),
-                backlog,
-                batch: 500,
-            }
-            .run(),
-        );
         let unsubscribe =
             Arc::new(crate::auth::links::LinkKey::from_settings(settings).map_err(|e| anyhow::anyhow!(e))?);
-        if let Some(q) = in_process {
-            let handlers = Arc::new(crate::workers::Handlers::new(
-                settings,
-                Arc::clone(&store),
-                mailer,
-                Arc::clone(&objects),
-                Arc::clone(&queue),
-                Arc::clone(&unsubscribe),
-            ));
-            tokio::spawn(
-                crate::workers::InProcessWorkers {
-                    queue: q,
+        let consumers = match in_process {
+            Some(q) => {
+                let handlers = Arc::new(crate::workers::Handlers::new(
+                    settings,
+                    Arc::clone(&store),
+                    mailer,
+                    Arc::clone(&objects),
+                    Arc::clone(&queue),
+                    Arc::clone(&unsubscribe),
+                ));
+                tokio::spawn(
+                    crate::workers::InProcessWorkers {
+                        queue: q,
+                        handlers: Arc::clone(&handlers),
+                        handled: handled.clone(),
+                        dead_letters,
+                        lease: Duration::from_secs(settings.queue.lease_secs),
+                    }
+                    .run(),
+                );
+                Arc::new(crate::schedule::Schedules {
+                    store: Arc::clone(&store),
+                    cache: Arc::clone(&cache),
+                    engine: Arc::clone(&engine),
                     handlers: Arc::clone(&handlers),
-                    handled,
-                    dead_letters,
-                    lease: Duration::from_secs(settings.queue.lease_secs),
-                }
-                .run(),
-            );
-            Arc::new(crate::schedule::Schedules {
-                store: Arc::clone(&store),
-                cache: Arc::clone(&cache),
-                engine: Arc::clone(&engine),
-                handlers,
-            })
-            .spawn();
-        }
+                })
+                .spawn();
+                Consumers::InProcess { handlers, retry: Arc::clone(&queue), handled }
+            }
+            None => Consumers::Queues(Arc::clone(&queue)),
+        };
+        tokio::spawn(
+            Relay { store: Arc::clone(&store), history: Arc::clone(&history), consumers, backlog, batch: 500 }.run(),
+        );
         crate::sweeps::spawn(
             Arc::clone(&store),
             Arc::clone(&cache),
@@ -307,6 +304,7 @@ impl Application {
                 idempotency_ttl: Duration::from_secs(rt.idempotency_ttl_hours * 3600),
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
             },
+            usage: crate::usage::Usage::start(Arc::clone(&queue)),
             queue,
             touched: moka::future::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
             links: Links { public_url: settings.server.public_url.clone() },

@@ -37,6 +37,8 @@ pub struct AppState {
     pub pos: PosPolicy,
     /// The queues: in process (the embedded default) or SQS.
     pub queue: Arc<dyn Queue>,
+    /// App usage (sign-ins, card views) for the analytics, published in batches.
+    pub usage: crate::usage::Usage,
     /// Terminals whose last-used time was written in the last minute.
     pub touched: moka::future::Cache<uuid::Uuid, ()>,
     pub links: Links,

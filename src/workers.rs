@@ -1,9 +1,12 @@
 //! Running the queue handlers (`stampede_workers`) outside Lambda:
 //!
 //! - [`InProcessWorkers`] (the embedded default): one task inside `stampede
-//!   serve` drains the in-process `transaction`, `analytics`, `export` and
-//!   `email` queues, which are rows of the database (`StoreQueue`), so what
-//!   was queued survives a crash. A message is taken under a lease; a
+//!   serve` drains the in-process queues, which are rows of the database
+//!   (`StoreQueue`), so what was queued survives a crash: the `email` and
+//!   `export` queues, app usage on `analytics`, and the committed
+//!   transactions a handler failed when the outbox relay handed them over (the
+//!   relay gives the rest straight to the loyalty and analytics handlers,
+//!   `relay::Consumers::InProcess`). A message is taken under a lease; a
 //!   retryable failure puts it back for later (up to `MAX_ATTEMPTS`
 //!   deliveries); a permanent one, or the last attempt, buries it (kept in the
 //!   database with the reason, logged, and counted in `/metrics`).

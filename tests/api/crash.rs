@@ -16,8 +16,8 @@ const LIMITS: [(&str, &str); 4] = [
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "1000000"),
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "60"),
     ("STAMPEDE_DATABASE__SQLITE_SYNCHRONOUS", "full"),
-    // What the killed server had taken from its queues comes back to the
-    // restarted one after this.
+    // What the killed server had taken from its queues (the database-kept
+    // ones) comes back to the restarted one after this.
     ("STAMPEDE_QUEUE__LEASE_SECS", "2"),
 ];
 
@@ -173,9 +173,11 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
     let card =
         db.get_card(stampede_domain::ids::CardId(card.parse().expect("uuid"))).await.expect("get").expect("card");
 
-    // The side effects outlive the crash too: the restarted server's workers
-    // count every stamp in the analytics exactly once, including those whose
-    // queue messages the killed server had published or taken and not handled.
+    // The side effects outlive the crash too: the restarted server counts
+    // every stamp in the analytics exactly once, including those the killed
+    // server had committed and not yet counted (their outbox rows stay until
+    // the handlers are done; the server before that kept them in memory after
+    // deleting the rows, and lost them).
     let query = stampede_domain::analytics::AnalyticsQuery {
         business_id: card.business_id,
         from: chrono::Utc::now().date_naive() - chrono::Days::new(1),

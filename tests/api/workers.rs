@@ -452,7 +452,84 @@ async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: Dat
     assert_eq!(schedules.daily_reports().await.expect("again"), 0);
 }
 
+/// A committed transaction no handler can take (here, a schema version from
+/// the future) is not lost and does not block the outbox: the relay puts it
+/// on each consumer's queue, the in-process workers give up on it there and
+/// bury it, kept with the reason, counted as a dead letter.
+async fn a_transaction_no_handler_takes_is_buried_not_lost(backend: DatabaseBackend) {
+    let c = counter(backend, "actors", "").await;
+    assert_eq!(c.stamp("fine", 1).await.status(), 201);
+    let store = Arc::clone(&c.app.store);
+    let card = CardId(c.stamp_card.parse().expect("uuid"));
+    let history = store.card_history(card, PageRequest::new(None, Some(10))).await.expect("history");
+    let mut future = serde_json::to_value(&history.items[0]).expect("json");
+    let id = Uuid::now_v7();
+    future["schema_version"] = serde_json::json!(99);
+    future["transaction_id"] = serde_json::json!(id);
+    let payload = future.to_string();
+    let url = c.app.db.options.url.clone();
+    match backend {
+        DatabaseBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}")).await.expect("sqlite");
+            sqlx::query(
+                "INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES ($1, $2, 'transaction', $3, $4)",
+            )
+            .bind(id)
+            .bind(card.0)
+            .bind(&payload)
+            .bind(chrono::Utc::now())
+            .execute(&pool)
+            .await
+            .expect("outbox row");
+        }
+        DatabaseBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+            sqlx::query(
+                "INSERT INTO loyalty.outbox (event_id, card_id, topic, payload, created_at)
+                 VALUES ($1, $2, 'transaction', $3::jsonb, now())",
+            )
+            .bind(id)
+            .bind(card.0)
+            .bind(&payload)
+            .execute(&pool)
+            .await
+            .expect("outbox row");
+        }
+    }
+    let mut depth = (0, 0);
+    for _ in 0..100 {
+        depth = store.queue_depth().await.expect("depth");
+        if depth == (0, 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(depth, (0, 2), "buried once for the loyalty processor, once for the analytics");
+    assert_eq!(store.outbox_backlog().await.expect("backlog"), 0, "the outbox moved on");
+    let metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.lines().any(|l| l == "stampede_worker_dead_letters_total 2"), "{metrics}");
+    // The stamps after it still flow.
+    assert_eq!(c.stamp("after", 1).await.status(), 201);
+    let q = stampede_domain::analytics::AnalyticsQuery {
+        business_id: history.items[0].business_id,
+        from: chrono::Utc::now().date_naive() - chrono::Days::new(1),
+        to: chrono::Utc::now().date_naive() + chrono::Days::new(1),
+        store_id: None,
+        program_id: None,
+    };
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = store.daily_aggregates(&q).await.expect("aggregates").iter().map(|d| d.stamps_issued).sum::<i64>();
+        if counted == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(counted, 2, "both real stamps counted, the buried one not");
+}
+
 crate::both_backends!(
+    a_transaction_no_handler_takes_is_buried_not_lost,
     reward_earned_email_is_sent_once,
     marketing_needs_consent_at_send_time_and_unsubscribes,
     analytics_add_up_each_transaction_once,

@@ -72,7 +72,7 @@ pub async fn customer_login(
         .start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false)
         .await
         .map_err(ApiError::internal)?;
-    crate::usage::record(&state.queue, "login", None, Some(stampede_domain::ids::CustomerId(id)));
+    state.usage.record("login", None, Some(stampede_domain::ids::CustomerId(id)));
     Ok(HttpResponse::Ok().json(pair))
 }
 

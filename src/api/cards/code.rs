@@ -21,6 +21,6 @@ pub async fn card_code(
     if card.customer_id != auth.id {
         return Err(ApiError::not_found());
     }
-    crate::usage::record(&state.queue, "card_view", Some(card.business_id), Some(auth.id));
+    state.usage.record("card_view", Some(card.business_id), Some(auth.id));
     Ok(HttpResponse::Ok().json(serde_json::json!({ "card_id": card.id, "code": card.code })))
 }

@@ -39,7 +39,7 @@ pub async fn sign_in(
     limit(state, &state.limits.login_per_account, &which.account_key(email.as_str())).await?;
     let tokens = pool.login(email.as_str(), &body.password).await.map_err(refusal)?;
     if which == Pool::Customers {
-        crate::usage::record(&state.queue, "login", None, None);
+        state.usage.record("login", None, None);
     }
     Ok(HttpResponse::Ok().json(CognitoTokenPair::from(tokens)))
 }
