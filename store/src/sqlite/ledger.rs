@@ -57,12 +57,12 @@ pub(super) fn entry_from_row(row: &SqliteRow) -> Result<LedgerEntry, sqlx::Error
 }
 
 impl SqliteStore {
-    /// `set` (with `at` bound after it, if given) `WHERE seq IN (…)`, one
-    /// statement per `CHUNK` rows in one transaction. A statement per row held
-    /// the one writer connection for a round trip each: a relay pass of a few
-    /// hundred rows stalled every group commit behind it for tens of ms.
-    /// Run `statement` (an UPDATE or DELETE of `outbox`) on the rows `seqs`.
-    async fn outbox_rows(&self, statement: &'static str, seqs: &[i64]) -> StoreResult<()> {
+    /// Run `statement` (an UPDATE or DELETE of a table keyed by `seq`: the
+    /// outbox, the queues) `WHERE seq IN (…)`, one statement per `CHUNK` rows
+    /// in one transaction. A statement per row held the one writer connection
+    /// for a round trip each: a relay pass of a few hundred rows stalled every
+    /// group commit behind it for tens of ms.
+    pub(super) async fn rows_by_seq(&self, statement: &'static str, seqs: &[i64]) -> StoreResult<()> {
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         for chunk in seqs.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(statement);
@@ -210,11 +210,11 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn delete_delivered(&self, seqs: &[i64]) -> StoreResult<()> {
-        self.outbox_rows("DELETE FROM outbox", seqs).await
+        self.rows_by_seq("DELETE FROM outbox", seqs).await
     }
 
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()> {
-        self.outbox_rows("UPDATE outbox SET attempts = attempts + 1", seqs).await
+        self.rows_by_seq("UPDATE outbox SET attempts = attempts + 1", seqs).await
     }
 
     async fn outbox_backlog(&self) -> StoreResult<i64> {

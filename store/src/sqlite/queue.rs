@@ -13,8 +13,7 @@ use stampede_domain::ports::{LeasedMessage, QueueMessage, QueueRepo, StoreResult
 use super::SqliteStore;
 use crate::error;
 
-/// Rows per `INSERT` (seven parameters each, SQLite allows 32,766) and seqs
-/// per `DELETE`.
+/// Rows per `INSERT` (seven parameters each; SQLite allows 32,766).
 const CHUNK: usize = 500;
 
 fn leased(row: &SqliteRow) -> Result<LeasedMessage, sqlx::Error> {
@@ -80,17 +79,7 @@ impl QueueRepo for SqliteStore {
     }
 
     async fn delete_messages(&self, seqs: &[i64]) -> StoreResult<()> {
-        let mut tx = self.writer().begin().await.map_err(error::other)?;
-        for chunk in seqs.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM queue_messages WHERE seq IN (");
-            let mut list = q.separated(", ");
-            for seq in chunk {
-                list.push_bind(*seq);
-            }
-            q.push(")");
-            q.build().execute(&mut *tx).await.map_err(error::other)?;
-        }
-        tx.commit().await.map_err(error::other)
+        self.rows_by_seq("DELETE FROM queue_messages", seqs).await
     }
 
     async fn release_message(&self, seq: i64, at: DateTime<Utc>) -> StoreResult<()> {
