@@ -6,8 +6,9 @@
 //! - analytics: yesterday's report of every active business, stored as JSON
 //!   and CSV (skipped when already there, so a repeated run is harmless);
 //! - exports: queue again the exports that have been pending or running for
-//!   too long (a queue message lost with an in-process queue, a worker that
-//!   died); the export worker's inbox keeps a second run from doing it twice.
+//!   too long (an SQS message that went to the dead-letter queue, a worker
+//!   that died); the export worker's inbox keeps a second run from doing it
+//!   twice.
 
 use std::sync::Arc;
 use std::time::Duration;

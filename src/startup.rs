@@ -36,6 +36,7 @@ use crate::metrics::Metrics;
 use crate::password::PasswordHasher;
 use crate::relay::{Consumers, Relay};
 use crate::state::{AppState, Limits, Links, Policy, PosPolicy};
+use crate::workers::QueueGauges;
 
 pub struct Application {
     port: u16,
@@ -223,6 +224,17 @@ impl Application {
             handled.clone(),
         );
         metrics.registry_mut().register("worker_dead_letters", "Queue messages given up on", dead_letters.clone());
+        let queued = QueueGauges::default();
+        metrics.registry_mut().register(
+            "queue_waiting",
+            "Messages waiting in the in-process queues (kept in the database)",
+            queued.waiting.clone(),
+        );
+        metrics.registry_mut().register(
+            "queue_buried",
+            "Messages the in-process workers gave up on, kept in the database",
+            queued.buried.clone(),
+        );
         let metrics = web::Data::new(metrics);
         let rt = &settings.runtime;
         let engine: Arc<dyn stampede_actors::CardEngine> = match rt.engine {
@@ -260,6 +272,7 @@ impl Application {
                         handlers: Arc::clone(&handlers),
                         handled: handled.clone(),
                         dead_letters,
+                        queued,
                         lease: Duration::from_secs(settings.queue.lease_secs),
                     }
                     .run(),

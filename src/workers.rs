@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use stampede_domain::ports::{LeasedMessage, Queue, QueueMessage, StoreResult};
 use stampede_store::queue::StoreQueue;
 use stampede_workers::analytics::AnalyticsProcessor;
@@ -122,11 +123,20 @@ impl Handlers {
     }
 }
 
+/// What the in-process queues hold, for `/metrics`: set whenever the workers
+/// have drained what they can.
+#[derive(Clone, Default)]
+pub struct QueueGauges {
+    pub waiting: Gauge,
+    pub buried: Gauge,
+}
+
 pub struct InProcessWorkers {
     pub queue: Arc<StoreQueue>,
     pub handlers: Arc<Handlers>,
     pub handled: Counter,
     pub dead_letters: Counter,
+    pub queued: QueueGauges,
     /// How long a taken message stays hidden from other takers
     /// (`queue.lease_secs`). If it runs out while this process still handles
     /// the message, another process may take it too: the handlers skip, by
@@ -181,7 +191,13 @@ impl InProcessWorkers {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.pass().await {
-                Ok(0) => self.queue.published(Duration::from_secs(1)).await,
+                Ok(0) => {
+                    if let Ok((waiting, buried)) = self.queue.repo().queue_depth().await {
+                        self.queued.waiting.set(waiting);
+                        self.queued.buried.set(buried);
+                    }
+                    self.queue.published(Duration::from_secs(1)).await;
+                }
                 Ok(_) => backoff = Duration::from_millis(100),
                 Err(e) => {
                     tracing::warn!(error = %e, "in-process workers: the queue failed, will retry");

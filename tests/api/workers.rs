@@ -506,8 +506,17 @@ async fn a_transaction_no_handler_takes_is_buried_not_lost(backend: DatabaseBack
     }
     assert_eq!(depth, (0, 2), "buried once for the loyalty processor, once for the analytics");
     assert_eq!(store.outbox_backlog().await.expect("backlog"), 0, "the outbox moved on");
-    let metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+        if metrics.lines().any(|l| l == "stampede_queue_buried 2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(metrics.lines().any(|l| l == "stampede_worker_dead_letters_total 2"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "stampede_queue_buried 2"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "stampede_queue_waiting 0"), "{metrics}");
     // The stamps after it still flow.
     assert_eq!(c.stamp("after", 1).await.status(), 201);
     let q = stampede_domain::analytics::AnalyticsQuery {
