@@ -66,6 +66,16 @@ impl TransactionEvent {
     }
 }
 
+/// One app usage event for the usage counts: its event id, its day, what it
+/// was (`login` or `card_view`) and its business, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageTally {
+    pub event_id: Uuid,
+    pub day: NaiveDate,
+    pub event: String,
+    pub business_id: Option<BusinessId>,
+}
+
 /// A day's aggregate for one store and program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DailyAggregate {

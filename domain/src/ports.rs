@@ -445,13 +445,18 @@ pub trait AnalyticsRepo: Send + Sync {
         let event = crate::analytics::TransactionEvent { event_id, delta: delta.clone(), visit };
         Ok(self.apply_transactions(std::slice::from_ref(&event)).await? == 1)
     }
+    /// Apply usage events in one database transaction; returns how many were new.
+    async fn apply_usages(&self, events: &[crate::analytics::UsageTally]) -> StoreResult<usize>;
     async fn apply_usage(
         &self,
         event_id: Uuid,
         day: chrono::NaiveDate,
         event: &str,
         business_id: Option<BusinessId>,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<bool> {
+        let tally = crate::analytics::UsageTally { event_id, day, event: event.to_owned(), business_id };
+        Ok(self.apply_usages(std::slice::from_ref(&tally)).await? == 1)
+    }
     /// Day by day, store by store, program by program, oldest first.
     async fn daily_aggregates(
         &self,

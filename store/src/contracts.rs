@@ -324,8 +324,19 @@ pub async fn analytics_count_each_event_once(store: &dyn stampede_domain::ports:
     assert!(!store.apply_usage(u, day, "card_view", Some(business)).await.expect("usage repeat"));
     assert!(store.apply_usage(Uuid::now_v7(), day, "card_view", Some(business)).await.expect("usage"));
     assert!(store.apply_usage(Uuid::now_v7(), day, "login", None).await.expect("login"));
+    // A batch in one transaction: an event twice in it, and one seen before,
+    // count once.
+    let tally = |event_id| stampede_domain::analytics::UsageTally {
+        event_id,
+        day,
+        event: "card_view".into(),
+        business_id: Some(business),
+    };
+    let (again, fresh) = (Uuid::now_v7(), Uuid::now_v7());
+    assert_eq!(store.apply_usages(&[tally(again), tally(again), tally(fresh), tally(u)]).await.expect("batch"), 2);
+    assert_eq!(store.apply_usages(&[tally(again), tally(fresh)]).await.expect("batch again"), 0);
     let usage = store.usage_counts(Some(business), day, next).await.expect("usage counts");
-    assert_eq!(usage.iter().map(|c| (c.event.as_str(), c.count)).collect::<Vec<_>>(), [("card_view", 2)]);
+    assert_eq!(usage.iter().map(|c| (c.event.as_str(), c.count)).collect::<Vec<_>>(), [("card_view", 4)]);
     let logins = store.usage_counts(None, day, day).await.expect("logins");
     assert!(logins.iter().any(|c| c.event == "login" && c.count >= 1));
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount};
+use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount, UsageTally};
 use stampede_domain::ids::BusinessId;
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::messages::UsageEvent;
@@ -48,39 +48,33 @@ impl AnalyticsProcessor {
     /// One message: a committed transaction or a usage event. `Ok(false)` when
     /// the event had been counted before.
     pub async fn handle(&self, msg: &QueueMessage) -> Result<bool, Failure> {
-        if msg.message_type == UsageEvent::MESSAGE_TYPE {
-            let e: UsageEvent =
-                serde_json::from_str(&msg.body).map_err(|e| Failure::Permanent(format!("not a usage event: {e}")))?;
-            if !matches!(e.event.as_str(), "login" | "card_view") {
-                return Err(Failure::Permanent(format!("unknown usage event {:?}", e.event)));
-            }
-            return Ok(self.store.apply_usage(e.event_id, e.at.date_naive(), &e.event, e.business_id).await?);
-        }
-        let tx: TransactionMessage = serde_json::from_str(&msg.body)
-            .map_err(|e| Failure::Permanent(format!("not a transaction message: {e}")))?;
-        if tx.schema_version != TransactionMessage::SCHEMA_VERSION {
-            return Err(Failure::Permanent(format!("unknown schema version {}", tx.schema_version)));
-        }
-        let delta = DailyDelta::of(&tx);
-        Ok(self.store.apply_transaction(tx.transaction_id, &delta, DailyDelta::counts_as_visit(&tx)).await?)
+        let mut outcomes = self.handle_batch(std::slice::from_ref(msg)).await;
+        outcomes.pop().unwrap_or(Ok(false))
     }
 
-    /// A batch at once: the committed transactions go in one database
-    /// transaction, usage events one by one. Returns each message's outcome, in
-    /// order (a store failure fails every transaction of the batch, retryably).
+    /// A batch at once: the committed transactions in one database
+    /// transaction, the usage events in another. Returns each message's
+    /// outcome, in order (a store failure fails every message of its kind in
+    /// the batch, retryably).
     pub async fn handle_batch(&self, msgs: &[QueueMessage]) -> Vec<Result<bool, Failure>> {
         let mut outcomes: Vec<Option<Result<bool, Failure>>> = msgs.iter().map(|_| None).collect();
-        let mut batch = Vec::new();
-        let mut positions = Vec::new();
+        let (mut txs, mut tx_at) = (Vec::new(), Vec::new());
+        let (mut usage, mut usage_at) = (Vec::new(), Vec::new());
         for (i, msg) in msgs.iter().enumerate() {
             if msg.message_type == UsageEvent::MESSAGE_TYPE {
-                outcomes[i] = Some(self.handle(msg).await);
+                match usage_tally(&msg.body) {
+                    Ok(t) => {
+                        usage.push(t);
+                        usage_at.push(i);
+                    }
+                    Err(f) => outcomes[i] = Some(Err(f)),
+                }
                 continue;
             }
             match serde_json::from_str::<TransactionMessage>(&msg.body) {
                 Ok(tx) if tx.schema_version == TransactionMessage::SCHEMA_VERSION => {
-                    batch.push(TransactionEvent::of(&tx));
-                    positions.push(i);
+                    txs.push(TransactionEvent::of(&tx));
+                    tx_at.push(i);
                 }
                 Ok(tx) => {
                     outcomes[i] = Some(Err(Failure::Permanent(format!("unknown schema version {}", tx.schema_version))))
@@ -88,10 +82,18 @@ impl AnalyticsProcessor {
                 Err(e) => outcomes[i] = Some(Err(Failure::Permanent(format!("not a transaction message: {e}")))),
             }
         }
-        if !batch.is_empty() {
-            let result = self.store.apply_transactions(&batch).await.map_err(Failure::from);
-            for i in positions {
-                outcomes[i] = Some(result.clone().map(|_| true));
+        // Which events were new is not told apart within a batch: each
+        // message of an applied batch counts as handled.
+        if !txs.is_empty() {
+            let result = self.store.apply_transactions(&txs).await.map_err(Failure::from);
+            for i in tx_at {
+                outcomes[i] = Some(result.clone().map(|n| n > 0));
+            }
+        }
+        if !usage.is_empty() {
+            let result = self.store.apply_usages(&usage).await.map_err(Failure::from);
+            for i in usage_at {
+                outcomes[i] = Some(result.clone().map(|n| n > 0));
             }
         }
         outcomes.into_iter().map(|o| o.unwrap_or(Ok(false))).collect()
@@ -114,6 +116,16 @@ impl AnalyticsProcessor {
         self.objects.put(&csv_key, report_csv(&report).as_bytes(), "text/csv").await.map_err(Failure::from)?;
         Ok((json_key, csv_key))
     }
+}
+
+/// A usage message's tally, or why it is not one.
+fn usage_tally(body: &str) -> Result<UsageTally, Failure> {
+    let e: UsageEvent =
+        serde_json::from_str(body).map_err(|e| Failure::Permanent(format!("not a usage event: {e}")))?;
+    if !matches!(e.event.as_str(), "login" | "card_view") {
+        return Err(Failure::Permanent(format!("unknown usage event {:?}", e.event)));
+    }
+    Ok(UsageTally { event_id: e.event_id, day: e.at.date_naive(), event: e.event, business_id: e.business_id })
 }
 
 pub fn build_report(q: &AnalyticsQuery, days: Vec<DailyAggregate>, usage: Vec<UsageCount>) -> Report {

@@ -3,7 +3,9 @@ use chrono::{NaiveDate, Utc};
 use std::collections::{BTreeMap, HashSet};
 
 use sqlx::{Postgres, QueryBuilder, Row};
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount};
+use stampede_domain::analytics::{
+    AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount, UsageTally,
+};
 use stampede_domain::ids::{BusinessId, StoreId};
 use stampede_domain::ports::{AnalyticsRepo, StoreResult};
 use uuid::Uuid;
@@ -165,29 +167,27 @@ impl AnalyticsRepo for PgStore {
         Ok(applied)
     }
 
-    async fn apply_usage(
-        &self,
-        event_id: Uuid,
-        day: NaiveDate,
-        event: &str,
-        business_id: Option<BusinessId>,
-    ) -> StoreResult<bool> {
+    async fn apply_usages(&self, events: &[UsageTally]) -> StoreResult<usize> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
-        if !first_time(&mut tx, event_id).await? {
-            return Ok(false);
+        let mut applied = 0;
+        for e in events {
+            if !first_time(&mut tx, e.event_id).await? {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO analytics.usage_daily AS u (day, event, business_id, count) VALUES ($1, $2, $3, 1)
+                 ON CONFLICT (day, event, business_id) DO UPDATE SET count = u.count + 1",
+            )
+            .bind(e.day)
+            .bind(&e.event)
+            .bind(e.business_id.map_or(Uuid::nil(), |b| b.0))
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+            applied += 1;
         }
-        sqlx::query(
-            "INSERT INTO analytics.usage_daily AS u (day, event, business_id, count) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (day, event, business_id) DO UPDATE SET count = u.count + 1",
-        )
-        .bind(day)
-        .bind(event)
-        .bind(business_id.map_or(Uuid::nil(), |b| b.0))
-        .execute(&mut *tx)
-        .await
-        .map_err(error::other)?;
         tx.commit().await.map_err(error::other)?;
-        Ok(true)
+        Ok(applied)
     }
 
     async fn daily_aggregates(&self, q: &AnalyticsQuery) -> StoreResult<Vec<DailyAggregate>> {
