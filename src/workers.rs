@@ -154,32 +154,37 @@ impl InProcessWorkers {
         let now = chrono::Utc::now();
         let leased = repo.lease_messages(BATCH, now, self.lease).await?;
         let taken = leased.len();
-        let mut done = Vec::with_capacity(taken);
+        let (mut done, mut later, mut given_up) = (Vec::with_capacity(taken), Vec::new(), Vec::new());
         for (topic, batch) in by_topic(leased) {
             let messages: Vec<QueueMessage> = batch.iter().map(|m| m.message.clone()).collect();
             let outcomes = self.handlers.handle_batch(&topic, &messages).await;
             for (m, outcome) in batch.iter().zip(outcomes) {
                 let id = m.message.id;
                 match outcome {
-                    Ok(()) => {
-                        done.push(m.seq);
-                        self.handled.inc();
-                    }
+                    Ok(()) => done.push(m.seq),
                     Err(Failure::Retryable(why)) if m.receives < MAX_ATTEMPTS => {
-                        let at = now + retry_after(m.receives);
                         tracing::warn!(topic = topic.as_str(), message_id = %id, receives = m.receives, %why, "will retry");
-                        repo.release_message(m.seq, at).await?;
+                        later.push((m.seq, now + retry_after(m.receives)));
                     }
                     Err(f) => {
                         tracing::error!(topic = topic.as_str(), message_id = %id, receives = m.receives, reason = %f, "dead letter");
-                        repo.bury_message(m.seq, &f.to_string()).await?;
-                        self.dead_letters.inc();
+                        given_up.push((m.seq, f.to_string()));
                     }
                 }
             }
         }
+        // What was handled goes first: if a later write fails, only the failed
+        // messages come back when their lease runs out.
         if !done.is_empty() {
             repo.delete_messages(&done).await?;
+            self.handled.inc_by(done.len() as u64);
+        }
+        for (seq, at) in later {
+            repo.release_message(seq, at).await?;
+        }
+        for (seq, reason) in given_up {
+            repo.bury_message(seq, &reason).await?;
+            self.dead_letters.inc();
         }
         Ok(taken)
     }
@@ -192,6 +197,7 @@ impl InProcessWorkers {
         loop {
             match self.pass().await {
                 Ok(0) => {
+                    backoff = Duration::from_millis(100);
                     if let Ok((waiting, buried)) = self.queue.repo().queue_depth().await {
                         self.queued.waiting.set(waiting);
                         self.queued.buried.set(buried);
