@@ -23,18 +23,59 @@ use uuid::Uuid;
 use crate::seed::World;
 use crate::zipf::Zipf;
 
-/// The share of each kind of request; stamps take the rest.
+/// The share of each kind of request; issuance (stamps on a stamp card,
+/// points for a purchase on a points card) takes the rest. Hot-card steps
+/// send no reads: their read shares are issuance too.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Mix {
-    pub reads: f64,
+    /// A customer checks their balances in the app (`GET /v1/me/cards`).
+    pub balance_reads: f64,
+    /// A customer shows a card's code in the app, to have it scanned at the
+    /// till (`GET /v1/me/cards/{card}/code`): app usage, which the server
+    /// counts through its `analytics` queue.
+    pub card_views: f64,
+    /// The cashier's screen (`GET /v1/pos/stores/{store}/cards/{code}`).
+    pub lookups: f64,
     pub redemptions: f64,
+    /// An earlier write sent again with its key, as a client does after a
+    /// timeout.
     pub retries: f64,
+    /// A write sent twice at once with one key.
     pub duplicates: f64,
 }
 
 impl Default for Mix {
+    /// The defaults: ~20% customer balance reads (three quarters of
+    /// them the balance screen, a quarter the card shown at the till), ~5%
+    /// redemptions, ~5% retries, ~1% concurrent duplicates.
     fn default() -> Self {
-        Self { reads: 0.20, redemptions: 0.05, retries: 0.05, duplicates: 0.01 }
+        Self { balance_reads: 0.15, card_views: 0.05, lookups: 0.0, redemptions: 0.05, retries: 0.05, duplicates: 0.01 }
+    }
+}
+
+impl Mix {
+    /// Every share in 0..=1 and together at most 1.
+    pub fn validate(&self) -> Result<(), String> {
+        let shares = [
+            ("balance reads", self.balance_reads),
+            ("card views", self.card_views),
+            ("lookups", self.lookups),
+            ("redemptions", self.redemptions),
+            ("retries", self.retries),
+            ("duplicates", self.duplicates),
+        ];
+        if let Some((name, v)) = shares.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            return Err(format!("the share of {name} must be between 0 and 1, not {v}"));
+        }
+        let sum: f64 = shares.iter().map(|(_, v)| v).sum();
+        if sum > 1.0 + 1e-9 {
+            return Err(format!("the shares add up to {sum:.2}, more than 1"));
+        }
+        Ok(())
+    }
+
+    fn reads(&self) -> f64 {
+        self.balance_reads + self.card_views + self.lookups
     }
 }
 
@@ -67,6 +108,10 @@ pub struct Shared {
     pub second: Option<(String, u64)>,
     pub world: World,
     pub zipf: Zipf,
+    /// Which app user opens the app: the most popular customers most often.
+    pub app_zipf: Option<Zipf>,
+    /// The app users' access tokens ([`Shared::sign_in`]), kept fresh.
+    pub tokens: std::sync::RwLock<Vec<String>>,
     pub truth: Mutex<Truth>,
     pub sent_writes: Mutex<Vec<Write>>,
     pub seq: AtomicU64,
@@ -114,7 +159,10 @@ pub struct Step {
 
 enum Kind {
     Write(Write, bool),
-    Read(String),
+    /// The cashier's screen: URL and terminal key.
+    Lookup(String, String),
+    /// The customer app: app user and path.
+    App(usize, String),
 }
 
 /// Where a key falls, 0 to 99 (FNV-1a): the same key always lands on the
@@ -151,12 +199,15 @@ impl Shared {
             .build()
             .unwrap_or_default();
         let zipf = Zipf::new(world.cards.len(), 1.0);
+        let app_zipf = (!world.app_users.is_empty()).then(|| Zipf::new(world.app_users.len(), 1.0));
         Arc::new(Self {
             client,
             base,
             second,
             world,
             zipf,
+            app_zipf,
+            tokens: std::sync::RwLock::new(Vec::new()),
             truth: Mutex::new(Truth::default()),
             sent_writes: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
@@ -170,13 +221,22 @@ impl Shared {
         let (terminal, store) = self.world.terminals[t].clone();
         let card = if hot { 0 } else { self.zipf.sample(&mut rng) };
         let r: f64 = rng.random();
-        if r < mix.reads && !hot {
-            return Kind::Read(format!(
-                "{}/v1/pos/stores/{store}/cards/{}|{terminal}",
-                self.base, self.world.codes[card]
-            ));
+        if !hot && r < mix.reads() {
+            if r >= mix.balance_reads + mix.card_views {
+                let url = format!("{}/v1/pos/stores/{store}/cards/{}", self.base, self.world.codes[card]);
+                return Kind::Lookup(url, terminal);
+            }
+            if let Some(app) = &self.app_zipf {
+                let user = app.sample(&mut rng);
+                if r < mix.balance_reads {
+                    return Kind::App(user, "/v1/me/cards".into());
+                }
+                let card = self.world.cards[2 * user + usize::from(rng.random_bool(0.5))];
+                return Kind::App(user, format!("/v1/me/cards/{card}/code"));
+            }
         }
-        if r < mix.reads + mix.retries {
+        let r = if hot { r * (1.0 - mix.reads()) + mix.reads() } else { r };
+        if r >= mix.reads() && r < mix.reads() + mix.retries {
             let old = self
                 .sent_writes
                 .lock()
@@ -188,10 +248,16 @@ impl Shared {
         }
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         let card_id = self.world.cards[card];
+        let points = World::is_points(card);
         let (path, body) = if r > 1.0 - mix.redemptions {
+            let reward = if points { self.world.points_reward } else { self.world.stamp_reward };
+            (format!("/v1/pos/stores/{store}/redemptions"), json!({"card_id": card_id, "reward_id": reward}))
+        } else if points {
+            // A purchase of 1.50 to 30.00: 1 to 30 points.
+            let amount: i64 = rng.random_range(150..=3000);
             (
-                format!("/v1/pos/stores/{store}/redemptions"),
-                json!({"card_id": card_id, "reward_id": self.world.reward_id}),
+                format!("/v1/pos/stores/{store}/points"),
+                json!({"card_id": card_id, "amount_minor": amount, "currency": self.world.currency}),
             )
         } else {
             (format!("/v1/pos/stores/{store}/stamps"), json!({"card_id": card_id, "count": 1}))
@@ -264,12 +330,24 @@ impl Shared {
         }
     }
 
-    async fn send_read(&self, spec: &str) -> String {
-        let Some((url, terminal)) = spec.split_once('|') else { return "bad".into() };
-        match self.client.get(url).bearer_auth(terminal).send().await {
-            Ok(r) => r.status().as_u16().to_string(),
+    /// A GET; the body is read to the end, as a client does (and so that
+    /// the connection goes back to the pool).
+    async fn send_read(&self, req: reqwest::RequestBuilder) -> String {
+        match req.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16().to_string();
+                match r.bytes().await {
+                    Ok(_) => status,
+                    Err(_) => "connection error".into(),
+                }
+            }
             Err(_) => "connection error".into(),
         }
+    }
+
+    fn app_request(&self, user: usize, path: &str) -> reqwest::RequestBuilder {
+        let token = self.tokens.read().ok().and_then(|t| t.get(user).cloned()).unwrap_or_default();
+        self.client.get(format!("{}{path}", self.base)).bearer_auth(token)
     }
 
     /// Run one step at a fixed offered rate.
@@ -304,7 +382,8 @@ impl Shared {
                 me.inflight.fetch_add(1, Ordering::Relaxed);
                 tasks.push(tokio::spawn(async move {
                     let label = match kind {
-                        Kind::Read(spec) => me.send_read(&spec).await,
+                        Kind::Lookup(url, terminal) => me.send_read(me.client.get(url).bearer_auth(terminal)).await,
+                        Kind::App(user, path) => me.send_read(me.app_request(user, &path)).await,
                         Kind::Write(w, duplicate) => {
                             if let Ok(mut s) = me.sent_writes.lock()
                                 && s.len() < 200_000
@@ -392,7 +471,19 @@ pub fn summarise(
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{Mix, percentile};
+
+    #[test]
+    fn a_mix_is_shares_that_leave_room_for_issuance() {
+        assert_eq!(Mix::default().validate(), Ok(()));
+        let too_much = Mix { balance_reads: 0.6, retries: 0.5, ..Mix::default() };
+        assert!(too_much.validate().expect_err("over 1").contains("more than 1"));
+        let negative = Mix { card_views: -0.1, ..Mix::default() };
+        assert!(negative.validate().expect_err("negative").contains("card views"));
+        let all_reads =
+            Mix { balance_reads: 1.0, card_views: 0.0, redemptions: 0.0, retries: 0.0, duplicates: 0.0, lookups: 0.0 };
+        assert_eq!(all_reads.validate(), Ok(()));
+    }
 
     #[test]
     fn keys_spread_evenly_over_the_percentiles() {

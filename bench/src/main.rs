@@ -31,9 +31,16 @@ enum EngineKind {
 struct Cli {
     #[command(subcommand)]
     command: Scenario,
-    /// Cards to seed.
+    /// Cards to seed: one stamp card and one points card per customer.
     #[arg(long, global = true, default_value_t = 100_000)]
     cards: usize,
+    /// Customers who use the app (the most popular ones): they sign in
+    /// through the API before the load, and make its balance reads and card
+    /// views.
+    #[arg(long, global = true, default_value_t = 200)]
+    app_users: usize,
+    #[command(flatten)]
+    mix: MixArgs,
     #[arg(long, global = true, default_value_t = 10)]
     stores: usize,
     #[arg(long, global = true, default_value_t = 20)]
@@ -71,6 +78,43 @@ struct Cli {
     /// deployment; a same-zone round trip is a few hundred microseconds).
     #[arg(long, global = true, default_value_t = 0)]
     db_delay_us: u64,
+}
+
+/// The workload mix: the share of each kind of request (issuance takes the
+/// rest).
+#[derive(Debug, Clone, clap::Args)]
+struct MixArgs {
+    /// Customers checking their balances in the app (`GET /v1/me/cards`).
+    #[arg(long, global = true, default_value_t = Mix::default().balance_reads)]
+    balance_reads: f64,
+    /// Customers showing a card's code in the app (app usage, counted through
+    /// the server's analytics queue).
+    #[arg(long, global = true, default_value_t = Mix::default().card_views)]
+    card_views: f64,
+    /// The cashier's screen (`GET /v1/pos/stores/{store}/cards/{code}`).
+    #[arg(long, global = true, default_value_t = Mix::default().lookups)]
+    lookups: f64,
+    #[arg(long, global = true, default_value_t = Mix::default().redemptions)]
+    redemptions: f64,
+    /// Earlier writes sent again with the same Idempotency-Key.
+    #[arg(long, global = true, default_value_t = Mix::default().retries)]
+    retries: f64,
+    /// Writes sent twice at once with one key.
+    #[arg(long, global = true, default_value_t = Mix::default().duplicates)]
+    duplicates: f64,
+}
+
+impl MixArgs {
+    fn mix(&self) -> Mix {
+        Mix {
+            balance_reads: self.balance_reads,
+            card_views: self.card_views,
+            lookups: self.lookups,
+            redemptions: self.redemptions,
+            retries: self.retries,
+            duplicates: self.duplicates,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +202,7 @@ fn seed_options(cli: &Cli) -> SeedOptions {
         stores: cli.stores,
         terminals_per_store: cli.terminals_per_store,
         initial_balance: 1000,
+        app_users: cli.app_users,
     }
 }
 
@@ -177,14 +222,15 @@ async fn external(cli: &Cli, ext: &External, scenario: &str, rate: Option<f64>) 
     say(&format!("seeding {} cards into {}…", cli.cards, ext.database));
     let world = seed(&db, &seed_options(cli)).await?;
     let shared = Shared::new(ext.url.clone(), world);
+    shared.sign_in(&say).await?;
     let t = Target { base: &ext.url, pid: ext.pid, db: &db };
     let targets = Targets { p99_ms: cli.p99_ms, ..Default::default() };
     let run = match (scenario, rate) {
-        ("sweep", _) => sweep(&shared, &t, "external", &plan(cli, false), &targets, Mix::default(), &say).await?,
-        ("hot-card", _) => sweep(&shared, &t, "external", &plan(cli, true), &targets, Mix::default(), &say).await?,
+        ("sweep", _) => sweep(&shared, &t, "external", &plan(cli, false), &targets, cli.mix.mix(), &say).await?,
+        ("hot-card", _) => sweep(&shared, &t, "external", &plan(cli, true), &targets, cli.mix.mix(), &say).await?,
         (name, Some(rate)) => {
             let step = Step { rate, duration: Duration::from_secs(cli.step_secs), hot_card: false, abuser: false };
-            let r = fixed(&shared, &t, "external", name, step, Mix::default(), cli.max_inflight).await?;
+            let r = fixed(&shared, &t, "external", name, step, cli.mix.mix(), cli.max_inflight).await?;
             say(&format!(
                 "  {name}: achieved {:.0}/s p99 {:.1} ms check {}; disk before {}, after {}",
                 r.steps[0].achieved_rps,
@@ -265,9 +311,10 @@ async fn compare(
                     ),
                     None => Shared::new(server.base.clone(), world),
                 };
+                shared.sign_in(&say).await?;
                 let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
                 let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
-                let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, Mix::default(), &say).await?;
+                let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, cli.mix.mix(), &say).await?;
                 if hot {
                     pair.1 = run.max_sustainable_rps
                 } else {
@@ -297,6 +344,15 @@ async fn compare(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let mix = cli.mix.mix();
+    if let Err(e) = mix.validate() {
+        eprintln!("stampede-bench: {e}");
+        std::process::exit(2);
+    }
+    if cli.app_users == 0 && mix.balance_reads + mix.card_views > 0.0 {
+        eprintln!("stampede-bench: --balance-reads and --card-views need app users (--app-users > 0)");
+        std::process::exit(2);
+    }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let started_at = chrono::Utc::now();
     let (runs, ratios, stem) = match &cli.command {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::check::CheckReport;
 use crate::disk::{DiskProbe, describe};
 use crate::flush::Flushed;
-use crate::load::StepResult;
+use crate::load::{Mix, StepResult};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -29,6 +29,10 @@ pub struct RunReport {
     /// the run: a quiet disk or a stalling one (`disk`).
     pub disk_before: Option<DiskProbe>,
     pub disk_after: Option<DiskProbe>,
+    /// The workload: the share of each kind of request, and how many
+    /// customers used the app.
+    pub mix: Mix,
+    pub app_users: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +77,20 @@ pub fn markdown(r: &Report) -> String {
             run.disk_before.as_ref().or(run.disk_after.as_ref()).map_or(0, |p| p.writes),
             describe(&run.disk_before),
             describe(&run.disk_after)
+        );
+        let m = &run.mix;
+        let pct = |v: f64| format!("{:.0}%", v * 100.0);
+        let _ = writeln!(
+            s,
+            "Mix: {} balance reads and {} card views by {} app users, {} cashier lookups, {} redemptions, {} retries, {} concurrent duplicates; issuance the rest{}.\n",
+            pct(m.balance_reads),
+            pct(m.card_views),
+            run.app_users,
+            pct(m.lookups),
+            pct(m.redemptions),
+            pct(m.retries),
+            pct(m.duplicates),
+            if run.scenario == "hot-card" { " (one card: no reads)" } else { "" }
         );
         for (when, f) in [("the steps", &run.flushed_before), ("the half-load step", &run.flushed_before_half)] {
             if let Some(f) = f {

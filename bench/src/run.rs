@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use stampede_store::DatabaseOptions;
 
-use crate::check::check;
+use crate::check::{buried, check};
 use crate::disk::{DiskProbe, PROBE_WRITES, describe};
 use crate::flush::{Flushed, flush};
 use crate::load::{Mix, Shared, Step, StepResult, summarise};
@@ -142,6 +142,7 @@ pub async fn sweep(
     mix: Mix,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<RunReport> {
+    let buried_before = buried(t.db).await?;
     // Warm the caches and actors first (not reported).
     let warm = Step { rate: plan.start_rps, duration: Duration::from_secs(3), hot_card: plan.hot_card, abuser: false };
     let _ = shared.step(mix, warm, plan.max_inflight).await;
@@ -194,7 +195,7 @@ pub async fn sweep(
     };
     progress(&format!("  [{label}] resolving writes without a definitive answer, then checking…"));
     shared.resolve().await?;
-    let check = check(shared, t.db).await?;
+    let check = check(shared, t.db, buried_before).await?;
     progress(&format!(
         "  [{label}] check {}: {} acknowledged writes, {} ledger rows{}",
         if check.passed { "passed" } else { "FAILED" },
@@ -216,6 +217,8 @@ pub async fn sweep(
         flushed_before_half,
         disk_before,
         disk_after,
+        mix,
+        app_users: shared.world.app_users.len(),
     })
 }
 
@@ -229,11 +232,12 @@ pub async fn fixed(
     mix: Mix,
     max_inflight: u64,
 ) -> anyhow::Result<RunReport> {
+    let buried_before = buried(t.db).await?;
     let flushed = flush(t.db).await;
     let disk_before = probe_disk(t).await;
     let r = measured_step(shared, t, mix, step, max_inflight).await;
     shared.resolve().await?;
-    let check = check(shared, t.db).await?;
+    let check = check(shared, t.db, buried_before).await?;
     let disk_after = probe_disk(t).await;
     let best = r.achieved_rps;
     Ok(RunReport {
@@ -247,5 +251,7 @@ pub async fn fixed(
         flushed_before_half: None,
         disk_before,
         disk_after,
+        mix,
+        app_users: shared.world.app_users.len(),
     })
 }

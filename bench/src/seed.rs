@@ -3,6 +3,13 @@
 //! tens of thousands of API calls. Small things go through the store adapters;
 //! customers and cards are bulk-inserted (multi-row on PostgreSQL, one
 //! transaction on SQLite).
+//!
+//! The world: one business with its stores and terminals, a stamp program
+//! and a points program with a reward each, and customers who each hold one
+//! card of each (card `2c` is customer `c`'s stamp card, `2c + 1` their points
+//! card, so the most popular cards are the most popular customers'). The
+//! first `app_users` customers have a password: the load signs them in
+//! through the API and reads their balances as the customer app does.
 
 use std::sync::Arc;
 
@@ -14,7 +21,7 @@ use stampede_domain::business::{NewBusiness, NewStore};
 use stampede_domain::card::{CardBook, Lot};
 use stampede_domain::identity::Terminal;
 use stampede_domain::ports::Store;
-use stampede_domain::program::{Program, ProgramRules, Reward, StampRules};
+use stampede_domain::program::{Currency, PointsRules, Program, ProgramRules, Reward, Rounding, StampRules};
 use stampede_domain::text::Name;
 use stampede_store::{DatabaseBackend, DatabaseOptions};
 use uuid::Uuid;
@@ -28,19 +35,50 @@ pub struct World {
     pub stores: Vec<Uuid>,
     /// (terminal key, its store).
     pub terminals: Vec<(String, Uuid)>,
+    /// Even indexes are stamp cards, odd ones points cards ([`World::is_points`]).
     pub cards: Vec<Uuid>,
     pub codes: Vec<String>,
-    pub reward_id: Uuid,
-    pub reward_cost: i64,
+    /// The stamp program's reward, and the points program's.
+    pub stamp_reward: Uuid,
+    pub points_reward: Uuid,
+    /// The points program's currency.
+    pub currency: String,
+    /// Emails of the customers who sign in to the app (customer `c` holds
+    /// cards `2c` and `2c + 1`), and their password.
+    pub app_users: Vec<String>,
+    pub app_password: String,
     /// Every card starts with this balance (so redemptions have something).
     pub initial_balance: i64,
 }
 
+impl World {
+    /// Whether card `i` is a points card (else a stamp card).
+    pub fn is_points(i: usize) -> bool {
+        i % 2 == 1
+    }
+}
+
 pub struct SeedOptions {
+    /// Cards in all, half of them stamp cards and half points cards (one of
+    /// each per customer).
     pub cards: usize,
     pub stores: usize,
     pub terminals_per_store: usize,
     pub initial_balance: i64,
+    /// Customers given a password, to sign in to the app (at most one per
+    /// two cards).
+    pub app_users: usize,
+}
+
+/// An argon2id hash of `password` with the server's parameters (m = 19 MiB,
+/// t = 2, p = 1), so signing in costs what it costs a real customer.
+fn password_hash(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::PasswordHasher as _;
+    let params = argon2::Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing the app users' password: {e}"))
 }
 
 fn terminal_key(id: Uuid) -> (String, Vec<u8>) {
@@ -90,12 +128,21 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
         stores.push(st.id.0);
     }
     let now = Utc::now();
-    let program = Program {
+    let program = |name: &str, rules| Program {
         id: Uuid::now_v7(),
         business_id: business.id,
-        name: "Coffee card".into(),
+        name: name.into(),
         description: None,
-        rules: ProgramRules::Stamps(StampRules {
+        rules,
+        availability: Default::default(),
+        version: 1,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let stamps = program(
+        "Coffee card",
+        ProgramRules::Stamps(StampRules {
             stamps_per_reward: 10,
             max_stamps_per_visit: 5,
             min_purchase_minor: None,
@@ -104,27 +151,38 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
             daily_cap: None,
             expiry_days: None,
         }),
-        availability: Default::default(),
-        version: 1,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_program(&program).await?;
-    let reward = Reward {
+    );
+    let currency = "EUR";
+    let points = program(
+        "Bakery points",
+        ProgramRules::Points(PointsRules {
+            currency: Currency::parse(currency).map_err(|e| anyhow::anyhow!("{e}"))?,
+            points_per_unit: 1,
+            unit_minor: 100,
+            rounding: Rounding::Down,
+            store_overrides: Default::default(),
+            daily_cap: None,
+            expiry_days: None,
+        }),
+    );
+    let reward = |program: &Program, name: &str, cost| Reward {
         id: Uuid::now_v7(),
         program_id: program.id,
-        name: "Free coffee".into(),
+        name: name.into(),
         description: None,
         image_url: None,
-        cost: 10,
+        cost,
         stock: None,
         active_from: None,
         active_until: None,
         is_active: true,
         version: 1,
     };
-    store.create_reward(&reward).await?;
+    let (stamp_reward, points_reward) = (reward(&stamps, "Free coffee", 10), reward(&points, "Free loaf", 25));
+    for (p, r) in [(&stamps, &stamp_reward), (&points, &points_reward)] {
+        store.create_program(p).await?;
+        store.create_reward(r).await?;
+    }
 
     let book = CardBook {
         lots: vec![Lot { earned_at: now, expires_at: None, remaining: o.initial_balance }],
@@ -132,33 +190,49 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
     };
     let book = serde_json::to_string(&book)?;
     let cards: Vec<Uuid> = (0..o.cards).map(|_| Uuid::now_v7()).collect();
-    let customers: Vec<Uuid> = (0..o.cards).map(|_| Uuid::now_v7()).collect();
+    let customers: Vec<Uuid> = (0..o.cards.div_ceil(2)).map(|_| Uuid::now_v7()).collect();
+    let emails: Vec<String> = customers.iter().map(|c| format!("bench-{}@bench.test", c.simple())).collect();
     let codes: Vec<String> = cards.iter().map(|c| c.simple().to_string()[16..].to_uppercase()).collect();
+    let programs: Vec<Uuid> = (0..o.cards).map(|i| if World::is_points(i) { points.id } else { stamps.id }).collect();
+    let app_users = o.app_users.min(customers.len());
+    let app_password = format!("bench-{}", Uuid::new_v4().simple());
+    let hash = {
+        let password = app_password.clone();
+        tokio::task::spawn_blocking(move || password_hash(&password)).await??
+    };
+    // Customer `c`'s password hash, if they use the app.
+    let hash_of = |c: usize| (c < app_users).then(|| hash.clone());
     match db.backend {
         DatabaseBackend::Postgres => {
             let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(&db.url).await?;
-            for chunk in (0..o.cards).collect::<Vec<_>>().chunks(5000) {
-                let ids: Vec<Uuid> = chunk.iter().map(|&i| customers[i]).collect();
-                let emails: Vec<String> =
-                    chunk.iter().map(|&i| format!("bench-{}@bench.test", customers[i].simple())).collect();
+            for chunk in (0..customers.len()).collect::<Vec<_>>().chunks(5000) {
+                let ids: Vec<Uuid> = chunk.iter().map(|&c| customers[c]).collect();
+                let chunk_emails: Vec<String> = chunk.iter().map(|&c| emails[c].clone()).collect();
+                let hashes: Vec<Option<String>> = chunk.iter().map(|&c| hash_of(c)).collect();
                 sqlx::query(
-                    "INSERT INTO customer.customers (id, email, name, joined_at, updated_at)
-                     SELECT id, email, 'Bench', $3, $3 FROM UNNEST($1::uuid[], $2::text[]) AS u(id, email)",
+                    "INSERT INTO customer.customers (id, email, name, password_hash, joined_at, updated_at)
+                     SELECT id, email, 'Bench', hash, $4, $4 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS u(id, email, hash)",
                 )
                 .bind(&ids)
-                .bind(&emails)
+                .bind(&chunk_emails)
+                .bind(&hashes)
                 .bind(now)
                 .execute(&pool)
                 .await?;
+            }
+            for chunk in (0..o.cards).collect::<Vec<_>>().chunks(5000) {
                 let card_ids: Vec<Uuid> = chunk.iter().map(|&i| cards[i]).collect();
+                let owners: Vec<Uuid> = chunk.iter().map(|&i| customers[i / 2]).collect();
+                let card_programs: Vec<Uuid> = chunk.iter().map(|&i| programs[i]).collect();
                 let card_codes: Vec<String> = chunk.iter().map(|&i| codes[i].clone()).collect();
                 sqlx::query(
                     "INSERT INTO loyalty.cards (id, program_id, customer_id, business_id, code, stamps, state, version, created_at, updated_at)
-                     SELECT id, $3, cid, $4, code, $5, $6::jsonb, 0, $7, $7 FROM UNNEST($1::uuid[], $2::uuid[], $8::text[]) AS u(id, cid, code)",
+                     SELECT id, pid, cid, $4, code, $5, $6::jsonb, 0, $7, $7
+                     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $8::text[]) AS u(id, cid, pid, code)",
                 )
                 .bind(&card_ids)
-                .bind(&ids)
-                .bind(program.id)
+                .bind(&owners)
+                .bind(&card_programs)
                 .bind(business.id.0)
                 .bind(o.initial_balance)
                 .bind(&book)
@@ -178,22 +252,26 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
                 )
                 .await?;
             let mut tx = pool.begin().await?;
-            for i in 0..o.cards {
+            for (c, id) in customers.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO customers (id, email, name, joined_at, updated_at) VALUES ($1, $2, 'Bench', $3, $3)",
+                    "INSERT INTO customers (id, email, name, password_hash, joined_at, updated_at)
+                     VALUES ($1, $2, 'Bench', $3, $4, $4)",
                 )
-                .bind(customers[i])
-                .bind(format!("bench-{}@bench.test", customers[i].simple()))
+                .bind(id)
+                .bind(&emails[c])
+                .bind(hash_of(c))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            }
+            for i in 0..o.cards {
                 sqlx::query(
                     "INSERT INTO cards (id, program_id, customer_id, business_id, code, stamps, state, version, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $8)",
                 )
                 .bind(cards[i])
-                .bind(program.id)
-                .bind(customers[i])
+                .bind(programs[i])
+                .bind(customers[i / 2])
                 .bind(business.id.0)
                 .bind(&codes[i])
                 .bind(o.initial_balance)
@@ -211,8 +289,11 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
         terminals,
         cards,
         codes,
-        reward_id: reward.id,
-        reward_cost: reward.cost,
+        stamp_reward: stamp_reward.id,
+        points_reward: points_reward.id,
+        currency: currency.into(),
+        app_users: emails[..app_users].to_vec(),
+        app_password,
         initial_balance: o.initial_balance,
     })
 }

@@ -108,7 +108,10 @@ impl Server {
             // 100 requests/s per terminal, bursts of 300: the abuser (~200/s on
             // one terminal) is refused, the other terminals are not.
             .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "300")
-            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "3");
+            .env("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "3")
+            // The app users sign in from one address before the load.
+            .env("STAMPEDE_RATE_LIMITS__LOGIN_PER_IP__COUNT", "100000")
+            .env("STAMPEDE_RATE_LIMITS__LOGIN_PER_IP__PERIOD_SECS", "60");
         for (k, v) in extra_env {
             if !matches!(
                 k.as_str(),

@@ -1,6 +1,6 @@
-//! A short run of the load harness, so it cannot rot: seed, a few seconds of
-//! open-loop load at a small rate with the default mix, the correctness check.
-//! Nothing about speed is asserted.
+//! A short run of the load harness, so it cannot rot: seed, sign the app
+//! users in, a few seconds of open-loop load at a small rate with the default
+//! mix, the correctness check. Nothing about speed is asserted.
 
 use std::time::Duration;
 
@@ -14,15 +14,43 @@ use crate::helpers::{spawn_app_with, spawn_beside_at};
 
 async fn smoke(backend: DatabaseBackend, engine: &str) {
     let app = spawn_app_with(backend, &format!("[runtime]\nengine = \"{engine}\"\n")).await;
-    let world =
-        seed(&app.db.options, &SeedOptions { cards: 200, stores: 2, terminals_per_store: 3, initial_balance: 20 })
-            .await
-            .expect("seed");
+    let world = seed(
+        &app.db.options,
+        &SeedOptions { cards: 200, stores: 2, terminals_per_store: 3, initial_balance: 20, app_users: 6 },
+    )
+    .await
+    .expect("seed");
+    let business = world.business;
     let shared = Shared::new(app.address.clone(), world);
+    shared.sign_in(&|_| {}).await.expect("the app users sign in through the API");
     let target = Target { base: &app.address, pid: None, db: &app.db.options };
     let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: false, abuser: false };
     let run = fixed(&shared, &target, engine, "smoke", step, Mix::default(), 1000).await.expect("run");
     assert!(run.check.passed, "{:?}", run.check.problems);
+    // Every request had an answer it expected: the app's reads were signed
+    // in, and both kinds of card took their writes.
+    let outcomes = &run.steps[0].outcomes;
+    assert!(outcomes.keys().all(|k| k.starts_with("20") || k.starts_with("422")), "{outcomes:?}");
+    let paths: Vec<String> = shared.sent_writes.lock().expect("lock").iter().map(|w| w.path.clone()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/points")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("/stamps")), "{paths:?}");
+    // The card views went through the server's analytics queue and were
+    // counted for the business (usage is gathered for up to 250 ms first).
+    let today = chrono::Utc::now().date_naive();
+    let mut views = 0;
+    for _ in 0..50 {
+        let counts = app
+            .store
+            .usage_counts(Some(stampede_domain::ids::BusinessId(business)), today, today)
+            .await
+            .expect("usage counts");
+        views = counts.iter().filter(|c| c.event == "card_view").map(|c| c.count).sum::<i64>();
+        if views > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(views > 0, "no card view was counted");
     // The disk was probed around the run (its figures are the machine's; none is asserted).
     let probe = run.disk_before.as_ref().expect("the disk probe ran before the run");
     assert_eq!(probe.writes, stampede_bench::disk::PROBE_WRITES);
@@ -49,11 +77,14 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
 
     // A second run against the same database (as against a server someone
     // keeps running): the check counts this run's rows, not the first one's.
-    let again =
-        seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 2, initial_balance: 20 })
-            .await
-            .expect("seed again");
+    let again = seed(
+        &app.db.options,
+        &SeedOptions { cards: 50, stores: 1, terminals_per_store: 2, initial_balance: 20, app_users: 2 },
+    )
+    .await
+    .expect("seed again");
     let shared = Shared::new(app.address.clone(), again);
+    shared.sign_in(&|_| {}).await.expect("sign in");
     let step = Step { rate: 40.0, duration: Duration::from_secs(2), hot_card: true, abuser: false };
     let second = fixed(&shared, &target, engine, "again", step, Mix::default(), 1000).await.expect("run again");
     assert!(second.check.passed, "{:?}", second.check.problems);
@@ -80,10 +111,12 @@ async fn bench_smoke_with_a_second_writer_postgres() {
     let app = spawn_app_with(DatabaseBackend::Postgres, "[runtime]\nengine = \"actors\"\n").await;
     let (_proxy, far) = DelayProxy::for_url(&app.db.options.url, Duration::from_micros(200)).expect("delay proxy");
     let (beside, _dir) = spawn_beside_at(&app, &far, "[runtime]\nengine = \"naive\"\n").await;
-    let world =
-        seed(&app.db.options, &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20 })
-            .await
-            .expect("seed");
+    let world = seed(
+        &app.db.options,
+        &SeedOptions { cards: 50, stores: 1, terminals_per_store: 3, initial_balance: 20, app_users: 0 },
+    )
+    .await
+    .expect("seed");
     let shared = Shared::with_second_server(app.address.clone(), beside, 20, world);
     let target = Target { base: &app.address, pid: None, db: &app.db.options };
     let step = Step { rate: 60.0, duration: Duration::from_secs(3), hot_card: true, abuser: false };
