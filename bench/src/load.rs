@@ -132,6 +132,9 @@ pub struct StepResult {
     pub max_ms: f64,
     /// Counts by status and, for problems, code (e.g. `422 insufficient_balance`).
     pub outcomes: BTreeMap<String, u64>,
+    /// Latency by kind of request (`stamps`, `points`, `redemption`,
+    /// `retry`, `duplicate pair`, `balance read`, `card view`, `cashier lookup`).
+    pub by_kind: BTreeMap<String, KindLatency>,
     /// Failures that are not the expected refusals or the rate-limited abuser.
     pub error_rate: f64,
     pub server_cpu_ms_per_op: Option<f64>,
@@ -158,11 +161,61 @@ pub struct Step {
 }
 
 enum Kind {
-    Write(Write, bool),
+    Write(Write, Sending),
     /// The cashier's screen: URL and terminal key.
     Lookup(String, String),
     /// The customer app: app user and path.
     App(usize, String),
+}
+
+/// How a write is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// A new key, once.
+    New,
+    /// A key sent before, again.
+    Retry,
+    /// A new key, twice at once.
+    Twice,
+}
+
+impl Kind {
+    /// The name its latencies are reported under ([`StepResult::by_kind`]).
+    fn name(&self) -> &'static str {
+        match self {
+            Kind::Lookup(..) => "cashier lookup",
+            Kind::App(_, path) if path.ends_with("/code") => "card view",
+            Kind::App(..) => "balance read",
+            Kind::Write(_, Sending::Retry) => "retry",
+            Kind::Write(_, Sending::Twice) => "duplicate pair",
+            Kind::Write(w, Sending::New) if w.path.ends_with("/redemptions") => "redemption",
+            Kind::Write(w, Sending::New) if w.path.ends_with("/points") => "points",
+            Kind::Write(..) => "stamps",
+        }
+    }
+}
+
+/// Latency of one kind of request in a step (from its scheduled send time).
+#[derive(Debug, Clone, Serialize)]
+pub struct KindLatency {
+    pub requests: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+/// What one step recorded.
+pub struct Samples {
+    pub hist: Histogram<u64>,
+    pub by_kind: BTreeMap<&'static str, Histogram<u64>>,
+    pub outcomes: BTreeMap<String, u64>,
+    pub total: u64,
+    pub elapsed: Duration,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds are valid")
 }
 
 /// Where a key falls, 0 to 99 (FNV-1a): the same key always lands on the
@@ -243,7 +296,7 @@ impl Shared {
                 .ok()
                 .and_then(|w| if w.is_empty() { None } else { Some(w[rng.random_range(0..w.len())].clone()) });
             if let Some(old) = old {
-                return Kind::Write(old, false);
+                return Kind::Write(old, Sending::Retry);
             }
         }
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
@@ -264,7 +317,7 @@ impl Shared {
         };
         let w = Write { key: format!("b-{n}-{}", Uuid::now_v7().simple()), path, terminal, body, card };
         let duplicate = r > 1.0 - mix.redemptions - mix.duplicates && r <= 1.0 - mix.redemptions;
-        Kind::Write(w, duplicate)
+        Kind::Write(w, if duplicate { Sending::Twice } else { Sending::New })
     }
 
     /// Where a write goes: the second server for its share of keys.
@@ -351,13 +404,9 @@ impl Shared {
     }
 
     /// Run one step at a fixed offered rate.
-    pub async fn step(
-        self: &Arc<Self>,
-        mix: Mix,
-        step: Step,
-        max_inflight: u64,
-    ) -> (Histogram<u64>, BTreeMap<String, u64>, u64, Duration) {
-        let hist = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram")));
+    pub async fn step(self: &Arc<Self>, mix: Mix, step: Step, max_inflight: u64) -> Samples {
+        type Hists = (Histogram<u64>, BTreeMap<&'static str, Histogram<u64>>);
+        let hist: Arc<Mutex<Hists>> = Arc::new(Mutex::new((histogram(), BTreeMap::new())));
         let outcomes = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
         let start = Instant::now();
         let total = (step.rate * step.duration.as_secs_f64()) as u64;
@@ -378,19 +427,20 @@ impl Shared {
                 let every = ((step.rate / 200.0) as u64).max(1);
                 let abuser = step.abuser && sent.is_multiple_of(every);
                 let kind = self.pick(&mix, step.hot_card, abuser);
+                let name = kind.name();
                 let (me, hist, outcomes) = (Arc::clone(self), Arc::clone(&hist), Arc::clone(&outcomes));
                 me.inflight.fetch_add(1, Ordering::Relaxed);
                 tasks.push(tokio::spawn(async move {
                     let label = match kind {
                         Kind::Lookup(url, terminal) => me.send_read(me.client.get(url).bearer_auth(terminal)).await,
                         Kind::App(user, path) => me.send_read(me.app_request(user, &path)).await,
-                        Kind::Write(w, duplicate) => {
+                        Kind::Write(w, sending) => {
                             if let Ok(mut s) = me.sent_writes.lock()
                                 && s.len() < 200_000
                             {
                                 s.push(w.clone());
                             }
-                            if duplicate {
+                            if sending == Sending::Twice {
                                 let (a, b) = tokio::join!(me.send_write(&w), me.send_write(&w));
                                 if a != b { format!("{a} / {b}") } else { a }
                             } else {
@@ -400,7 +450,8 @@ impl Shared {
                     };
                     let micros = scheduled.elapsed().as_micros() as u64;
                     if let Ok(mut h) = hist.lock() {
-                        let _ = h.record(micros.max(1));
+                        let _ = h.0.record(micros.max(1));
+                        let _ = h.1.entry(name).or_insert_with(histogram).record(micros.max(1));
                     }
                     *outcomes.lock().expect("lock").entry(label).or_default() += 1;
                     me.inflight.fetch_sub(1, Ordering::Relaxed);
@@ -412,9 +463,9 @@ impl Shared {
             let _ = t.await;
         }
         let elapsed = start.elapsed();
-        let h = hist.lock().expect("lock").clone();
-        let o = outcomes.lock().expect("lock").clone();
-        (h, o, total, elapsed)
+        let (hist, by_kind) = hist.lock().expect("lock").clone();
+        let outcomes = outcomes.lock().expect("lock").clone();
+        Samples { hist, by_kind, outcomes, total, elapsed }
     }
 
     /// Retry every write that ended without a definitive answer, same key,
@@ -435,13 +486,9 @@ impl Shared {
 }
 
 /// Summarise a step.
-pub fn summarise(
-    step: &Step,
-    hist: &Histogram<u64>,
-    outcomes: &BTreeMap<String, u64>,
-    total: u64,
-    elapsed: Duration,
-) -> StepResult {
+pub fn summarise(step: &Step, samples: &Samples) -> StepResult {
+    let Samples { hist, by_kind, outcomes, total, elapsed } = samples;
+    let (total, elapsed) = (*total, *elapsed);
     let ok: u64 = outcomes.iter().filter(|(k, _)| k.starts_with("20") || k.starts_with("422")).map(|(_, v)| v).sum();
     let expected_429: u64 = outcomes.iter().filter(|(k, _)| k.starts_with("429")).map(|(_, v)| v).sum();
     let errors = total.saturating_sub(ok + expected_429);
@@ -458,6 +505,19 @@ pub fn summarise(
         p999_ms: ms(hist, 0.999),
         max_ms: hist.max() as f64 / 1000.0,
         outcomes: outcomes.clone(),
+        by_kind: by_kind
+            .iter()
+            .map(|(k, h)| {
+                let latency = KindLatency {
+                    requests: h.len(),
+                    p50_ms: ms(h, 0.50),
+                    p99_ms: ms(h, 0.99),
+                    p999_ms: ms(h, 0.999),
+                    max_ms: h.max() as f64 / 1000.0,
+                };
+                ((*k).to_owned(), latency)
+            })
+            .collect(),
         error_rate: if total == 0 { 0.0 } else { errors as f64 / total as f64 },
         server_cpu_ms_per_op: None,
         bench_cpu_ms_per_op: None,

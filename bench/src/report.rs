@@ -133,8 +133,37 @@ pub fn markdown(r: &Report) -> String {
         }
         let list: Vec<String> = outcomes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         let _ = writeln!(s, "\nOutcomes: {}", list.join(", "));
+        by_kind(&mut s, run);
     }
     s
+}
+
+/// Latency by kind of request at the run's last step (where a sweep broke)
+/// and at half load.
+fn by_kind(s: &mut String, run: &RunReport) {
+    let Some(last) = run.steps.last() else { return };
+    let columns: Vec<(&str, &StepResult)> =
+        std::iter::once(("last step", last)).chain(run.half_load.as_ref().map(|h| ("half load", h))).collect();
+    let heading: Vec<String> = columns
+        .iter()
+        .map(|(name, st)| format!("{name}, {:.0}/s: requests | p50 | p99 | p99.9", st.offered_rps))
+        .collect();
+    let _ = writeln!(s, "\nLatency by kind of request (ms, from the scheduled send time):\n");
+    let _ = writeln!(s, "| request | {} |", heading.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|---:|---:|---:|".repeat(columns.len()));
+    let mut kinds: Vec<&String> = columns.iter().flat_map(|(_, st)| st.by_kind.keys()).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, st)| match st.by_kind.get(kind) {
+                Some(k) => format!("{} | {:.1} | {:.1} | {:.1}", k.requests, k.p50_ms, k.p99_ms, k.p999_ms),
+                None => "– | – | – | –".into(),
+            })
+            .collect();
+        let _ = writeln!(s, "| {kind} | {} |", cells.join(" | "));
+    }
 }
 
 const COLORS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];

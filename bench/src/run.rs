@@ -86,11 +86,11 @@ pub async fn measured_step(
     let m0 = metrics(&shared.client, t.base).await;
     let device = crate::disk::Device::of(&crate::disk::database_folder(t.db));
     let (own0, machine0, disk0) = (cpu_seconds(std::process::id()), machine_ticks(), device.and_then(|d| d.counters()));
-    let (hist, outcomes, total, elapsed) = shared.step(mix, step, max_inflight).await;
+    let samples = shared.step(mix, step, max_inflight).await;
     let (own1, machine1, disk1) = (cpu_seconds(std::process::id()), machine_ticks(), device.and_then(|d| d.counters()));
     let m1 = metrics(&shared.client, t.base).await;
     let cpu1 = t.pid.and_then(cpu_seconds);
-    let mut r = summarise(&step, &hist, &outcomes, total, elapsed);
+    let mut r = summarise(&step, &samples);
     let per_op = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if r.ok > 0 => Some((b - a) * 1000.0 / r.ok as f64),
         _ => None,

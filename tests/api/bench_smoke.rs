@@ -31,9 +31,11 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
     // in, and both kinds of card took their writes.
     let outcomes = &run.steps[0].outcomes;
     assert!(outcomes.keys().all(|k| k.starts_with("20") || k.starts_with("422")), "{outcomes:?}");
-    let paths: Vec<String> = shared.sent_writes.lock().expect("lock").iter().map(|w| w.path.clone()).collect();
-    assert!(paths.iter().any(|p| p.ends_with("/points")), "{paths:?}");
-    assert!(paths.iter().any(|p| p.ends_with("/stamps")), "{paths:?}");
+    let kinds = &run.steps[0].by_kind;
+    for kind in ["stamps", "points", "balance read", "card view"] {
+        assert!(kinds.get(kind).is_some_and(|k| k.requests > 0), "no {kind} in {:?}", kinds.keys());
+    }
+    assert_eq!(kinds.values().map(|k| k.requests).sum::<u64>(), 180);
     // The card views went through the server's analytics queue and were
     // counted for the business (usage is gathered for up to 250 ms first).
     let today = chrono::Utc::now().date_naive();
@@ -74,6 +76,8 @@ async fn smoke(backend: DatabaseBackend, engine: &str) {
     assert!(md.contains("| smoke |"), "{md}");
     assert!(md.contains("Disk, 300 synced 4 KiB writes: before the run median"), "{md}");
     assert!(md.contains("Pending writes before the steps: "), "{md}");
+    assert!(md.contains("Mix: 15% balance reads and 5% card views by 6 app users"), "{md}");
+    assert!(md.contains("| balance read | "), "{md}");
 
     // A second run against the same database (as against a server someone
     // keeps running): the check counts this run's rows, not the first one's.
