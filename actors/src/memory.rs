@@ -3,8 +3,9 @@
 //! glibc's allocator keeps freed memory for reuse; after a million actors
 //! passivate, the process would keep the RSS of its busiest moment. The sweeper
 //! calls [`release_free_memory`] after a large drop in active actors, and
-//! [`fix_allocator_thresholds`] (once, when the runtime starts) makes sure
-//! there is something to hand back.
+//! [`fix_allocator_thresholds`] (once, when the runtime starts, and when the
+//! server starts, whatever its engine: password hashes free 19 MiB blocks
+//! too) makes sure there is something to hand back.
 //! [`heap_in_use`] and [`resident_kib`] are for measurements (the memory examples).
 
 /// Return the allocator's free pages to the system (glibc: `malloc_trim`).
