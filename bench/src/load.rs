@@ -25,7 +25,8 @@ use crate::zipf::Zipf;
 
 /// The share of each kind of request; issuance (stamps on a stamp card,
 /// points for a purchase on a points card) takes the rest. Hot-card steps
-/// send no reads: their read shares are issuance too.
+/// send no reads: their read shares are issuance too, as the app's shares
+/// are in a world without app users (`stampede-bench` refuses that mix).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Mix {
     /// A customer checks their balances in the app (`GET /v1/me/cards`).
