@@ -212,8 +212,8 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
                 let chunk_emails: Vec<String> = chunk.iter().map(|&c| emails[c].clone()).collect();
                 let hashes: Vec<Option<String>> = chunk.iter().map(|&c| hash_of(c)).collect();
                 sqlx::query(
-                    "INSERT INTO customer.customers (id, email, name, password_hash, joined_at, updated_at)
-                     SELECT id, email, 'Bench', hash, $4, $4 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS u(id, email, hash)",
+                    "INSERT INTO customer.customers (id, email, name, password_hash, email_verified_at, joined_at, updated_at)
+                     SELECT id, email, 'Bench', hash, $4, $4, $4 FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS u(id, email, hash)",
                 )
                 .bind(&ids)
                 .bind(&chunk_emails)
@@ -256,8 +256,8 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
             let mut tx = pool.begin().await?;
             for (c, id) in customers.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO customers (id, email, name, password_hash, joined_at, updated_at)
-                     VALUES ($1, $2, 'Bench', $3, $4, $4)",
+                    "INSERT INTO customers (id, email, name, password_hash, email_verified_at, joined_at, updated_at)
+                     VALUES ($1, $2, 'Bench', $3, $4, $4, $4)",
                 )
                 .bind(id)
                 .bind(&emails[c])

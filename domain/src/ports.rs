@@ -147,8 +147,18 @@ pub trait CustomerRepo: Send + Sync {
     async fn get_customer(&self, id: CustomerId) -> StoreResult<Option<Customer>>;
     async fn find_customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>>;
     async fn find_customer_by_social(&self, provider: SocialProvider, subject: &str) -> StoreResult<Option<Customer>>;
-    /// Link a social identity; `Conflict("social identity")` if another customer has it.
-    async fn link_social(&self, id: CustomerId, provider: SocialProvider, subject: &str) -> StoreResult<()>;
+    /// Link a social identity whose provider vouches for the account's email,
+    /// and mark that email verified as of `at`. An account whose email was never
+    /// verified is claimed in the same statement: its password is cleared, since
+    /// whoever set it never proved they own the address (the caller signs its
+    /// sessions out). `Conflict("social identity")` if another customer has it.
+    async fn link_social(
+        &self,
+        id: CustomerId,
+        provider: SocialProvider,
+        subject: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     async fn update_profile(&self, id: CustomerId, changes: ProfileChanges) -> StoreResult<Option<Customer>>;
     async fn set_customer_password(&self, id: CustomerId, password_hash: &str) -> StoreResult<()>;
     async fn mark_email_verified(&self, id: CustomerId, at: DateTime<Utc>) -> StoreResult<()>;

@@ -61,6 +61,7 @@ contract!(
     one_time_tokens_are_used_once,
     profile_updates_and_erasure,
     social_identities_link_once,
+    linking_claims_only_unverified_accounts,
     saves_check_versions,
     stores_list_with_filters,
     programs_keep_every_rules_version,
@@ -464,14 +465,37 @@ async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
 async fn social_identities_link_once(store: Arc<dyn Store>) {
     let a = store.create_customer(new_customer("a@example.com")).await.expect("create");
     let b = store.create_customer(new_customer("b@example.com")).await.expect("create");
-    store.link_social(a.id, SocialProvider::Google, "google-sub-1").await.expect("link");
+    store.link_social(a.id, SocialProvider::Google, "google-sub-1", Utc::now()).await.expect("link");
     let found = store.find_customer_by_social(SocialProvider::Google, "google-sub-1").await.expect("find");
     assert_eq!(found.map(|c| c.id), Some(a.id));
     assert!(store.find_customer_by_social(SocialProvider::Apple, "google-sub-1").await.expect("find").is_none());
-    match store.link_social(b.id, SocialProvider::Google, "google-sub-1").await {
+    match store.link_social(b.id, SocialProvider::Google, "google-sub-1", Utc::now()).await {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("one social identity, one customer: {other:?}"),
     }
+}
+
+/// A password set on an address nobody proved is dropped when a provider
+/// vouches for the address; a verified account keeps its password and its
+/// verification time.
+async fn linking_claims_only_unverified_accounts(store: Arc<dyn Store>) {
+    let with_password =
+        |e: &str| NewCustomer { password_hash: Some("$argon2id$set-by-someone".into()), ..new_customer(e) };
+    let unverified = store.create_customer(with_password("squat@example.com")).await.expect("create");
+    let verified = store.create_customer(with_password("owner@example.com")).await.expect("create");
+    let earlier = Utc::now() - Duration::days(3);
+    store.mark_email_verified(verified.id, earlier).await.expect("verify");
+
+    let now = Utc::now();
+    store.link_social(unverified.id, SocialProvider::Apple, "apple-1", now).await.expect("link");
+    store.link_social(verified.id, SocialProvider::Google, "google-1", now).await.expect("link");
+
+    let claimed = store.get_customer(unverified.id).await.expect("get").expect("customer");
+    assert_eq!(claimed.password_hash, None, "the unproven password is gone");
+    assert_eq!(claimed.email_verified_at.map(|t| t.timestamp_millis()), Some(now.timestamp_millis()));
+    let kept = store.get_customer(verified.id).await.expect("get").expect("customer");
+    assert_eq!(kept.password_hash.as_deref(), Some("$argon2id$set-by-someone"));
+    assert_eq!(kept.email_verified_at.map(|t| t.timestamp_millis()), Some(earlier.timestamp_millis()));
 }
 
 fn stamp_rules(n: u32) -> stampede_domain::program::ProgramRules {

@@ -251,15 +251,7 @@ async fn rewards_campaigns_and_validation(backend: DatabaseBackend) {
 }
 
 pub async fn customer(app: &TestApp, email: &str) -> String {
-    app.post_json(
-        "/v1/auth/customers/register",
-        json!({"email": email, "password": "correct horse battery", "name": "Cus"}),
-    )
-    .await;
-    let t = json_of(
-        app.post_json("/v1/auth/customers/login", json!({"email": email, "password": "correct horse battery"})).await,
-    )
-    .await;
+    let t = app.verified_customer(email, "correct horse battery", "Cus").await;
     t["access_token"].as_str().expect("a").to_owned()
 }
 

@@ -33,7 +33,12 @@ async fn call(client: &reqwest::Client, base: &str, path: &str, token: Option<&s
 
 /// Through the API of a fresh server: owner, business, store, program,
 /// terminal, customer, card. Returns (store id, terminal key, card id).
-async fn world(client: &reqwest::Client, base: &str, running: &Running) -> (String, String, String) {
+async fn world(
+    client: &reqwest::Client,
+    base: &str,
+    running: &Running,
+    dir: &std::path::Path,
+) -> (String, String, String) {
     let otp = running
         .printed
         .iter()
@@ -74,6 +79,8 @@ async fn world(client: &reqwest::Client, base: &str, running: &Running) -> (Stri
         json!({"email": "c@x.test", "password": "customer password", "name": "C"}),
     )
     .await;
+    let token = confirmation_token(&dir.join("data/mail"), "c@x.test").await;
+    call(client, base, "/v1/auth/customers/verify-email", None, json!({"token": token})).await;
     let ct = call(
         client,
         base,
@@ -84,6 +91,19 @@ async fn world(client: &reqwest::Client, base: &str, running: &Running) -> (Stri
     .await;
     let card = call(client, base, &format!("/v1/programs/{pid}/join"), ct["access_token"].as_str(), json!({})).await;
     (sid, key, card["id"].as_str().expect("id").to_owned())
+}
+
+/// The token of the confirmation mail the server wrote to `to` (mails are
+/// files in its data folder on the embedded default).
+async fn confirmation_token(mail_dir: &std::path::Path, to: &str) -> String {
+    for _ in 0..500 {
+        let mails = crate::helpers::read_mails(mail_dir);
+        if let Some(mail) = mails.iter().find(|m| m.to == to && m.subject.contains("Confirm your email")) {
+            return crate::helpers::token_in(mail);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no confirmation mail to {to} in {}", mail_dir.display());
 }
 
 async fn stamp(client: &reqwest::Client, base: &str, store: &str, key: &str, card: &str, i: usize) -> Option<u16> {
@@ -105,7 +125,7 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
     let mut first = start_with(dir.path(), &LIMITS);
     let base = format!("http://127.0.0.1:{}", first.port);
     let client = reqwest::Client::new();
-    let (store, key, card) = world(&client, &base, &first).await;
+    let (store, key, card) = world(&client, &base, &first, dir.path()).await;
 
     // The burst: 50 clients at once; the server dies part-way.
     let acknowledged = Arc::new(Mutex::new(HashSet::new()));

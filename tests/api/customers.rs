@@ -32,6 +32,13 @@ async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response 
     app.post_json("/v1/auth/customers/login", json!({"email": email, "password": password})).await
 }
 
+/// Register and follow the confirmation link.
+async fn signed_up(app: &TestApp, email: &str, password: &str) {
+    assert_eq!(register(app, email, password).await.status(), 202);
+    let token = app.token_from_mail(email, "Confirm your email").await;
+    assert_eq!(app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await.status(), 204);
+}
+
 async fn tokens(res: reqwest::Response) -> Value {
     assert_eq!(res.status(), 200);
     res.json().await.expect("json")
@@ -46,18 +53,26 @@ async fn register_verify_login_and_profile(backend: DatabaseBackend) {
     assert!(mail.text.contains("http://stampede.test/verify-email?token="), "{}", mail.text);
     assert!(mail.html.contains("Ada Lovelace"));
 
+    // The password alone does not open an unconfirmed account: whoever knows
+    // it is told so, and a fresh link is mailed.
+    let res = login(&app, "ada@example.com", "correct horse battery").await;
+    let body = assert_problem(res, 403, "email_not_verified").await;
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("confirm")), "{body}");
+    let links = app.mails_to("ada@example.com", "Confirm your email", 2).await;
+    assert_ne!(crate::helpers::token_in(&links[0]), crate::helpers::token_in(&links[1]));
+    // A wrong password gets the ordinary answer, revealing nothing.
+    assert_problem(login(&app, "ada@example.com", "wrong horse battery").await, 401, "unauthorized").await;
+
+    assert_eq!(app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await.status(), 204);
     let t = tokens(login(&app, "ada@example.com", "correct horse battery").await).await;
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(t["expires_in"], 900);
     let access = t["access_token"].as_str().expect("access");
     let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
     assert_eq!(me["email"], "ada@example.com");
-    assert_eq!(me["email_verified"], false);
+    assert_eq!(me["email_verified"], true);
     assert_eq!(me["marketing_consent"], true);
 
-    assert_eq!(app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await.status(), 204);
-    let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
-    assert_eq!(me["email_verified"], true);
     // A token works once.
     let res = app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await;
     let body = assert_problem(res, 422, "validation_failed").await;
@@ -68,6 +83,8 @@ async fn registration_does_not_reveal_existing_accounts(backend: DatabaseBackend
     let app = spawn_app(backend).await;
     let first = register(&app, "eve@example.com", "correct horse battery").await;
     let (s1, b1) = (first.status(), first.text().await.expect("body"));
+    let token = app.token_from_mail("eve@example.com", "Confirm your email").await;
+    assert_eq!(app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await.status(), 204);
     let again = register(&app, "eve@example.com", "another password here").await;
     let (s2, b2) = (again.status(), again.text().await.expect("body"));
     assert_eq!((s1, &b1), (s2, &b2), "the same answer either way");
@@ -93,7 +110,7 @@ async fn login_failures_look_alike(backend: DatabaseBackend) {
 
 async fn refresh_rotates_and_replay_revokes_the_family(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "kim@example.com", "correct horse battery").await;
+    signed_up(&app, "kim@example.com", "correct horse battery").await;
     let t1 = tokens(login(&app, "kim@example.com", "correct horse battery").await).await;
     let r1 = t1["refresh_token"].as_str().expect("refresh").to_owned();
     let t2 = tokens(app.post_json("/v1/auth/token/refresh", json!({"refresh_token": r1})).await).await;
@@ -113,7 +130,7 @@ async fn refresh_rotates_and_replay_revokes_the_family(backend: DatabaseBackend)
 
 async fn logout_revokes(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "lou@example.com", "correct horse battery").await;
+    signed_up(&app, "lou@example.com", "correct horse battery").await;
     let t = tokens(login(&app, "lou@example.com", "correct horse battery").await).await;
     let res = app.post_json("/v1/auth/logout", json!({"refresh_token": t["refresh_token"]})).await;
     assert_eq!(res.status(), 204);
@@ -125,7 +142,7 @@ async fn logout_revokes(backend: DatabaseBackend) {
 
 async fn password_reset_flow(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "max@example.com", "correct horse battery").await;
+    signed_up(&app, "max@example.com", "correct horse battery").await;
     let session = tokens(login(&app, "max@example.com", "correct horse battery").await).await;
     let unknown = app.post_json("/v1/auth/customers/password-reset", json!({"email": "who@example.com"})).await;
     assert_eq!(unknown.status(), 202, "no hint that the address is unknown");
@@ -155,7 +172,7 @@ async fn password_reset_flow(backend: DatabaseBackend) {
 
 async fn profile_update_validation(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "pat@example.com", "correct horse battery").await;
+    signed_up(&app, "pat@example.com", "correct horse battery").await;
     let t = tokens(login(&app, "pat@example.com", "correct horse battery").await).await;
     let access = t["access_token"].as_str().expect("a");
     let patch = |body: Value| app.client.patch(app.url("/v1/me")).bearer_auth(access).json(&body).send();
@@ -184,7 +201,7 @@ async fn profile_update_validation(backend: DatabaseBackend) {
 
 async fn delete_account_erases_and_signs_out(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "del@example.com", "correct horse battery").await;
+    signed_up(&app, "del@example.com", "correct horse battery").await;
     let t = tokens(login(&app, "del@example.com", "correct horse battery").await).await;
     let access = t["access_token"].as_str().expect("a");
     let res = app.client.delete(app.url("/v1/me")).bearer_auth(access).send().await.expect("r");
@@ -200,7 +217,7 @@ async fn delete_account_erases_and_signs_out(backend: DatabaseBackend) {
 
 async fn export_contains_the_profile(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    register(&app, "exp@example.com", "correct horse battery").await;
+    signed_up(&app, "exp@example.com", "correct horse battery").await;
     let t = tokens(login(&app, "exp@example.com", "correct horse battery").await).await;
     let res = app.get_auth("/v1/me/export", t["access_token"].as_str().expect("a")).await;
     assert_eq!(res.status(), 200);

@@ -60,20 +60,7 @@ fn with(mut c: Value, key: &str, v: Value) -> Value {
 
 async fn corpus(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
-    app.post_json(
-        "/v1/auth/customers/register",
-        json!({"email": "victim@example.com", "password": "correct horse battery", "name": "V"}),
-    )
-    .await;
-    let t: Value = app
-        .post_json(
-            "/v1/auth/customers/login",
-            json!({"email": "victim@example.com", "password": "correct horse battery"}),
-        )
-        .await
-        .json()
-        .await
-        .expect("json");
+    let t = app.verified_customer("victim@example.com", "correct horse battery", "V").await;
     let real = t["access_token"].as_str().expect("a").to_owned();
     let sub = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(&real).expect("claims")["sub"]
         .as_str()

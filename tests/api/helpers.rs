@@ -69,6 +69,22 @@ impl TestApp {
         self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request")
     }
 
+    /// Register a customer whose address counts as confirmed (set through the
+    /// store: the emailed link itself is tested in `customers.rs`) and sign
+    /// in; returns the token pair's JSON. Registering an existing address
+    /// changes nothing, so this also signs in a customer made before.
+    pub async fn verified_customer(&self, email: &str, password: &str, name: &str) -> serde_json::Value {
+        let body = serde_json::json!({"email": email, "password": password, "name": name});
+        assert_eq!(self.post_json("/v1/auth/customers/register", body).await.status(), 202);
+        let address = stampede_domain::email::Email::parse(email).expect("a valid email");
+        let customer = self.store.find_customer_by_email(&address).await.expect("find").expect("registered");
+        self.store.mark_email_verified(customer.id, chrono::Utc::now()).await.expect("verify");
+        let login = serde_json::json!({"email": email, "password": password});
+        let res = self.post_json("/v1/auth/customers/login", login).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.expect("json")
+    }
+
     /// Sign in as the first owner and replace the one-time password; returns an
     /// access token.
     pub async fn owner_token(&self) -> String {

@@ -249,15 +249,8 @@ async fn world(app: &TestApp) -> World {
         Actor::Cashier,
         staff(app, &hash, "cashier@a.test", m(Role::Cashier, Scope::Store { store_id: s1 })).await,
     );
-    app.post_json(
-        "/v1/auth/customers/register",
-        json!({"email": "cust@a.test", "password": "matrix password", "name": "C"}),
-    )
-    .await;
-    let res =
-        app.post_json("/v1/auth/customers/login", json!({"email": "cust@a.test", "password": "matrix password"})).await;
-    tokens
-        .insert(Actor::Customer, res.json::<Value>().await.expect("j")["access_token"].as_str().expect("a").to_owned());
+    let customer = app.verified_customer("cust@a.test", "matrix password", "C").await;
+    tokens.insert(Actor::Customer, customer["access_token"].as_str().expect("a").to_owned());
     let created: Value = app
         .post_auth(&format!("/v1/stores/{s1}/terminals"), &tokens[&Actor::Owner], json!({"name": "Till"}))
         .await

@@ -12,7 +12,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use stampede_store::DatabaseBackend;
 
+use crate::both_backends;
 use crate::helpers::{TestApp, assert_problem, spawn_app_with};
+
+both_backends!(google_sign_in_links_a_verified_account, google_sign_in_claims_an_address_someone_squatted);
 
 struct Provider {
     kid: String,
@@ -78,12 +81,16 @@ impl Provider {
 }
 
 async fn app_with(google: &Provider, apple: &Provider) -> TestApp {
+    app_on(DatabaseBackend::Sqlite, google, apple).await
+}
+
+async fn app_on(backend: DatabaseBackend, google: &Provider, apple: &Provider) -> TestApp {
     let extra = format!(
         "[identity.google]\nissuers = [\"https://accounts.google.com\"]\njwks_url = \"{}\"\nclient_ids = [\"g-client\"]\n\
          [identity.apple]\nissuers = [\"https://appleid.apple.com\"]\njwks_url = \"{}\"\nclient_ids = [\"a-client\"]\n",
         google.jwks_url, apple.jwks_url
     );
-    spawn_app_with(DatabaseBackend::Sqlite, &extra).await
+    spawn_app_with(backend, &extra).await
 }
 
 async fn me(app: &TestApp, res: reqwest::Response) -> Value {
@@ -97,7 +104,6 @@ async fn google_sign_in_creates_links_and_refuses_forgeries() {
     let google = provider().await;
     let apple = provider().await;
     let app = app_with(&google, &apple).await;
-    const G: &str = "https://accounts.google.com";
     let post = |token: String| app.post_json("/v1/auth/customers/google", json!({"id_token": token}));
 
     // A new person: an account is created, the email counts as verified.
@@ -108,16 +114,6 @@ async fn google_sign_in_creates_links_and_refuses_forgeries() {
     // The same Google subject signs in to the same account.
     let again = me(&app, post(google.id_token(G, "g-client", "g-1", "gina@example.com", json!(true))).await).await;
     assert_eq!(again["id"], first["id"]);
-
-    // An existing password account with that verified email is linked, not duplicated.
-    app.post_json(
-        "/v1/auth/customers/register",
-        json!({"email": "hal@example.com", "password": "correct horse battery", "name": "Hal"}),
-    )
-    .await;
-    let linked = me(&app, post(google.id_token(G, "g-client", "g-2", "hal@example.com", json!(true))).await).await;
-    assert_eq!(linked["name"], "Hal");
-    assert_eq!(linked["linked"], json!(["google"]));
 
     // Refusals.
     let unverified = post(google.id_token(G, "g-client", "g-3", "new@example.com", json!(false))).await;
@@ -159,4 +155,61 @@ async fn social_sign_in_is_off_without_client_ids() {
     let app = spawn_app_with(DatabaseBackend::Sqlite, "").await;
     let res = app.post_json("/v1/auth/customers/google", json!({"id_token": "a.b.c"})).await;
     assert_problem(res, 401, "unauthorized").await;
+}
+
+const G: &str = "https://accounts.google.com";
+
+async fn google_sign_in_links_a_verified_account(backend: DatabaseBackend) {
+    let (google, apple) = (provider().await, provider().await);
+    let app = app_on(backend, &google, &apple).await;
+    let own = app.verified_customer("hal@example.com", "correct horse battery", "Hal").await;
+    let token = google.id_token(G, "g-client", "g-2", "hal@example.com", json!(true));
+    let linked = me(&app, app.post_json("/v1/auth/customers/google", json!({"id_token": token})).await).await;
+    assert_eq!((linked["name"].as_str(), linked["email_verified"].as_bool()), (Some("Hal"), Some(true)));
+    assert_eq!(linked["linked"], json!(["google"]));
+    // The owner proved the address: their password and sessions stay.
+    let login = json!({"email": "hal@example.com", "password": "correct horse battery"});
+    assert_eq!(app.post_json("/v1/auth/customers/login", login).await.status(), 200);
+    let refresh = json!({"refresh_token": own["refresh_token"]});
+    assert_eq!(app.post_json("/v1/auth/token/refresh", refresh).await.status(), 200);
+}
+
+/// Pre-account takeover: someone registers the victim's address with a
+/// password of their own and waits for the victim to sign in with Google.
+async fn google_sign_in_claims_an_address_someone_squatted(backend: DatabaseBackend) {
+    let (google, apple) = (provider().await, provider().await);
+    let app = app_on(backend, &google, &apple).await;
+    let squat = json!({"email": "victim@gmail.test", "password": "the squatter's password", "name": "Mallory"});
+    assert_eq!(app.post_json("/v1/auth/customers/register", squat).await.status(), 202);
+    let login = json!({"email": "victim@gmail.test", "password": "the squatter's password"});
+    // The squatter cannot use the account: the address was never confirmed.
+    assert_problem(app.post_json("/v1/auth/customers/login", login.clone()).await, 403, "email_not_verified").await;
+    // A session they might hold (opened before sign-in required a confirmed
+    // address) is put in place by hand.
+    let squatter = app
+        .store
+        .find_customer_by_email(&stampede_domain::email::Email::parse("victim@gmail.test").expect("email"))
+        .await
+        .expect("find")
+        .expect("registered");
+    let held = "a refresh token the squatter held";
+    app.store
+        .insert_refresh_token(stampede_domain::identity::NewRefreshToken {
+            token_hash: stampede::auth::secret::sha256(held.as_bytes()),
+            family_id: uuid::Uuid::now_v7(),
+            subject_kind: stampede_domain::identity::SubjectKind::Customer,
+            subject_id: squatter.id.0,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(30),
+        })
+        .await
+        .expect("session");
+
+    let token = google.id_token(G, "g-client", "g-victim", "victim@gmail.test", json!(true));
+    let victim = me(&app, app.post_json("/v1/auth/customers/google", json!({"id_token": token})).await).await;
+    assert_eq!(victim["id"], squatter.id.0.to_string(), "the address's account, now the victim's");
+    assert_eq!((victim["email_verified"].as_bool(), &victim["linked"]), (Some(true), &json!(["google"])));
+    // Nothing the squatter had opens it any more.
+    assert_problem(app.post_json("/v1/auth/customers/login", login).await, 401, "unauthorized").await;
+    let refresh = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": held})).await;
+    assert_problem(refresh, 401, "unauthorized").await;
 }

@@ -49,10 +49,13 @@ async fn check(
     }
 }
 
-/// Sign in a customer with email and password.
+/// Sign in a customer with email and password. An account whose email is not
+/// yet verified is refused with 403 `email_not_verified` (said only to whoever
+/// gave the right password), and a new confirmation link is mailed.
 #[utoipa::path(post, path = "/v1/auth/customers/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
     (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn customer_login(
@@ -67,6 +70,7 @@ pub async fn customer_login(
         Ok(store.find_customer_by_email(e).await?.map(|c| (c.id.0, c.password_hash)))
     })
     .await?;
+    require_verified(&state, stampede_domain::ids::CustomerId(id)).await?;
     let pair = state
         .issuer
         .start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false)
@@ -74,6 +78,25 @@ pub async fn customer_login(
         .map_err(ApiError::internal)?;
     state.usage.record("login", None, Some(stampede_domain::ids::CustomerId(id)));
     Ok(HttpResponse::Ok().json(pair))
+}
+
+/// A password proves nothing about the address it was registered with: until
+/// the emailed link is followed, the account is not theirs to use. (Otherwise
+/// anyone could register someone else's address first and keep a way in.)
+async fn require_verified(state: &AppState, id: stampede_domain::ids::CustomerId) -> Result<(), ApiError> {
+    let customer = state.store.get_customer(id).await?.ok_or_else(bad_credentials)?;
+    if customer.email_verified_at.is_some() {
+        return Ok(());
+    }
+    // A fresh link, at most as often as reset links go to one address.
+    let key = format!("verify:{}", customer.email.as_str());
+    if limit(state, &state.limits.reset_per_account, &key).await.is_ok() {
+        super::mail::send_verification(state, id.0, customer.email.as_str(), customer.name.as_str()).await?;
+    }
+    Err(ApiError {
+        machine: Some("email_not_verified".to_owned()),
+        ..ApiError::new(Code::Forbidden).detail("confirm your email address first: we have sent a new link to it")
+    })
 }
 
 /// Sign in a staff member. After a one-time password, the answer says

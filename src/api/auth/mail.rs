@@ -40,6 +40,21 @@ pub async fn one_time_token(
     Ok(token)
 }
 
+/// Store a verify-email token for `customer` and mail its link.
+pub async fn send_verification(state: &AppState, customer: Uuid, to: &str, name: &str) -> Result<(), ApiError> {
+    let token = one_time_token(
+        state,
+        TokenPurpose::VerifyEmail,
+        Some(customer),
+        serde_json::json!({}),
+        state.policy.email_token_ttl,
+    )
+    .await?;
+    let link = state.links.to("/verify-email", &token);
+    send(state, to, Template::VerifyEmail, &[("name", name), ("link", &link)]).await;
+    Ok(())
+}
+
 /// Queue `template` to `to` with `values` (the worker refuses a template
 /// with a value missing, so a typo never reaches anyone).
 pub async fn send(state: &AppState, to: &str, template: Template, values: &[(&str, &str)]) {

@@ -26,7 +26,11 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
         .issuer
         .refresh(state.sessions.as_ref(), &body.refresh_token, async |kind, id| {
             Ok(match kind {
-                SubjectKind::Customer => store.get_customer(CustomerId(id)).await?.map(|_| false),
+                // A session of an account whose email is not verified (one
+                // opened before sign-in required it) is not renewed.
+                SubjectKind::Customer => {
+                    store.get_customer(CustomerId(id)).await?.filter(|c| c.email_verified_at.is_some()).map(|_| false)
+                }
                 SubjectKind::Staff => {
                     store.get_staff(StaffId(id)).await?.filter(|s| s.is_active).map(|s| s.must_change_password)
                 }

@@ -1,14 +1,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 use stampede_domain::customer::NewCustomer;
-use stampede_domain::identity::TokenPurpose;
 use stampede_domain::ports::StoreError;
 use stampede_workers::email::Template;
 use utoipa::ToSchema;
 
 use super::Accepted;
-use super::mail::{one_time_token, send};
+use super::mail::{send, send_verification};
 use crate::api::input::{ClientIp, Fields, limit};
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -60,18 +58,7 @@ pub async fn register(
         password_hash: Some(hash),
     };
     match state.store.create_customer(new).await {
-        Ok(customer) => {
-            let token = one_time_token(
-                &state,
-                TokenPurpose::VerifyEmail,
-                Some(customer.id.0),
-                json!({}),
-                state.policy.email_token_ttl,
-            )
-            .await?;
-            let link = state.links.to("/verify-email", &token);
-            send(&state, email.as_str(), Template::VerifyEmail, &[("name", name.as_str()), ("link", &link)]).await;
-        }
+        Ok(customer) => send_verification(&state, customer.id.0, email.as_str(), name.as_str()).await?,
         Err(StoreError::Conflict(_)) => {
             let existing = state.store.find_customer_by_email(&email).await?;
             let who = existing.map(|c| c.name).unwrap_or_default();

@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
-use stampede_domain::customer::NewCustomer;
+use stampede_domain::customer::{Customer, NewCustomer};
 use stampede_domain::email::Email;
 use stampede_domain::ports::SocialProvider;
 use stampede_domain::text::Name;
@@ -50,8 +50,14 @@ pub async fn apple(
     sign_in(&req, &state, &ip, Social::Apple, &body.id_token).await
 }
 
-/// Find the customer by the provider's subject; else link an existing customer
-/// with the same verified email; else create one (no password).
+/// Find the customer by the provider's subject; else link the customer with
+/// the email the provider vouches for; else create one (no password).
+///
+/// Linking to an account whose email was never verified claims it: whoever
+/// registered that address with a password never proved it was theirs (they
+/// may be squatting a victim's address, waiting for the victim to sign in
+/// with Google), so the password is cleared and every session of the account
+/// is signed out before the provider's owner of the address gets in.
 async fn sign_in(
     req: &HttpRequest,
     state: &AppState,
@@ -68,8 +74,7 @@ async fn sign_in(
         Social::Google => SocialProvider::Google,
         Social::Apple => SocialProvider::Apple,
     };
-    let store = &state.store;
-    let customer = match store.find_customer_by_social(provider, &claims.subject).await? {
+    let customer = match state.store.find_customer_by_social(provider, &claims.subject).await? {
         Some(c) => c,
         None => {
             // Linking by email only when the provider vouches for the address.
@@ -79,25 +84,7 @@ async fn sign_in(
                 .filter(|_| claims.email_verified)
                 .and_then(|e| Email::parse(e).ok())
                 .ok_or_else(|| ApiError::field("id_token", "carries no verified email address"))?;
-            let customer = match store.find_customer_by_email(&email).await? {
-                Some(c) => c,
-                None => {
-                    let local = email.as_str().split('@').next().unwrap_or("Customer");
-                    let name = Name::parse(local).unwrap_or_else(|_| Name::parse("Customer").expect("literal name"));
-                    let new = NewCustomer {
-                        id: None,
-                        email,
-                        name,
-                        phone: None,
-                        marketing_consent: false,
-                        password_hash: None,
-                    };
-                    store.create_customer(new).await?
-                }
-            };
-            store.link_social(customer.id, provider, &claims.subject).await?;
-            store.mark_email_verified(customer.id, Utc::now()).await?;
-            customer
+            link(state, provider, &claims.subject, email).await?
         }
     };
     let pair = state
@@ -106,4 +93,30 @@ async fn sign_in(
         .await
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(pair))
+}
+
+/// Link `subject` to the customer holding `email` (claiming an unverified
+/// account), or to a new customer.
+async fn link(state: &AppState, provider: SocialProvider, subject: &str, email: Email) -> Result<Customer, ApiError> {
+    let store = &state.store;
+    let now = Utc::now();
+    let customer = match store.find_customer_by_email(&email).await? {
+        Some(existing) => {
+            store.link_social(existing.id, provider, subject, now).await?;
+            if existing.email_verified_at.is_none() {
+                tracing::info!(customer = %existing.id.0, "an unverified account was claimed by social sign-in");
+                state.sessions.revoke_all_sessions(existing.id.0, now).await?;
+            }
+            existing
+        }
+        None => {
+            let local = email.as_str().split('@').next().unwrap_or("Customer");
+            let name = Name::parse(local).unwrap_or_else(|_| Name::parse("Customer").expect("literal name"));
+            let new = NewCustomer { id: None, email, name, phone: None, marketing_consent: false, password_hash: None };
+            let created = store.create_customer(new).await?;
+            store.link_social(created.id, provider, subject, now).await?;
+            created
+        }
+    };
+    Ok(customer)
 }

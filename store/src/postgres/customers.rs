@@ -84,13 +84,26 @@ impl CustomerRepo for PgStore {
         row.as_ref().map(from_row).transpose().map_err(error::other)
     }
 
-    async fn link_social(&self, id: CustomerId, provider: SocialProvider, subject: &str) -> StoreResult<()> {
+    async fn link_social(
+        &self,
+        id: CustomerId,
+        provider: SocialProvider,
+        subject: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let column = social_column(provider);
-        let sql = format!("UPDATE customer.customers SET {column} = $2, updated_at = $3 WHERE id = $1");
+        // The right-hand sides read the row as it was: a password set on an
+        // unverified address is dropped, a verified account keeps its own.
+        let sql = format!(
+            "UPDATE customer.customers SET {column} = $2,
+                 password_hash = CASE WHEN email_verified_at IS NULL THEN NULL ELSE password_hash END,
+                 email_verified_at = COALESCE(email_verified_at, $3), updated_at = $3
+             WHERE id = $1"
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.0)
             .bind(subject)
-            .bind(Utc::now())
+            .bind(at)
             .execute(self.pool())
             .await
             .map_err(|e| error::map(e, "social identity"))?;
