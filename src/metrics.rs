@@ -76,3 +76,27 @@ impl Default for Metrics {
         Self::new()
     }
 }
+
+/// SQLite's write transactions and rows written (`stampede_store::writes`),
+/// read at each scrape: `stampede_db_transactions_total` and
+/// `stampede_db_rows_written_total`. (PostgreSQL keeps its own, in
+/// `pg_stat_database`.)
+#[derive(Debug)]
+pub struct SqliteWrites;
+
+impl prometheus_client::collector::Collector for SqliteWrites {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::counter::ConstCounter;
+        let (transactions, rows) = stampede_store::writes::sqlite_writes();
+        for (name, help, value) in [
+            ("db_transactions", "Write transactions SQLite committed", transactions),
+            ("db_rows_written", "Rows SQLite inserted, updated or deleted", rows),
+        ] {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}

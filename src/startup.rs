@@ -241,6 +241,9 @@ impl Application {
             "Messages the in-process workers gave up on, kept in the database",
             queued.buried.clone(),
         );
+        if store.backend() == "sqlite" {
+            metrics.registry_mut().register_collector(Box::new(crate::metrics::SqliteWrites));
+        }
         let metrics = web::Data::new(metrics);
         let rt = &settings.runtime;
         let engine: Arc<dyn stampede_actors::CardEngine> = match rt.engine {

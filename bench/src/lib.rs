@@ -1,7 +1,10 @@
 //! `stampede-bench`: the load harness.
 //!
 //! - [`seed`]: the fast seeding path (straight into the server's database);
-//! - [`load`]: open-loop load with latency from the scheduled send time;
+//! - [`plan`]: a step's requests, built before it starts;
+//! - [`lanes`]: the fleet's keep-alive connections sending them;
+//! - [`load`]: open-loop steps with latency from the scheduled send time;
+//! - [`ceiling`]: the HTTP and database ceilings, measured in the same run;
 //! - [`app`]: the customer app's sessions (signed in through the API, kept fresh);
 //! - [`check`]: the correctness check after every run;
 //! - [`server`]: starting a server process and reading its CPU, memory, metrics;
@@ -9,14 +12,18 @@
 //! - [`flush`]: the writes seeding left pending, finished before the steps;
 //! - [`netdelay`]: a proxy that puts the database a network hop away (`--db-delay-us`);
 //! - [`report`]: JSON, Markdown and an SVG chart under `bench/results/`;
-//! - [`run`]: the scenarios (`sweep`, `hot-card`, `burst`, `soak`, `smoke`).
+//! - [`run`]: the scenarios (`sweep`, `hot-card`, `burst`, `soak`, `smoke`)
+//!   and the search for peak and max sustainable rates.
 
 pub mod app;
+pub mod ceiling;
 pub mod check;
 pub mod disk;
 pub mod flush;
+pub mod lanes;
 pub mod load;
 pub mod netdelay;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod seed;

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use stampede_bench::load::{Mix, Shared, Step};
-use stampede_bench::report::{Report, RunReport, write_all};
+use stampede_bench::load::{Load, Mix, Shared, Step};
+use stampede_bench::plan::RetryDelay;
+use stampede_bench::report::{Ratio, References, Report, RunReport, write_all};
 use stampede_bench::run::{SweepPlan, Target, Targets, fixed, sweep};
 use stampede_bench::seed::{SeedOptions, seed};
 use stampede_bench::server::{Server, default_binary};
@@ -45,23 +46,46 @@ struct Cli {
     stores: usize,
     #[arg(long, global = true, default_value_t = 20)]
     terminals_per_store: usize,
-    /// Seconds per step.
-    #[arg(long, global = true, default_value_t = 10)]
+    /// Seconds per step (each rate runs `--repeats` times).
+    #[arg(long, global = true, default_value_t = 15)]
     step_secs: u64,
-    /// First offered rate of a sweep (ops/s).
+    /// Seconds of load before a sweep's first step, not reported.
+    #[arg(long, global = true, default_value_t = 5)]
+    warmup_secs: u64,
+    /// Runs of each rate; a rate is judged on them pooled.
+    #[arg(long, global = true, default_value_t = 2)]
+    repeats: u32,
+    /// Bisections between the last rate that met the targets and the first
+    /// that did not.
+    #[arg(long, global = true, default_value_t = 3)]
+    refine: u32,
+    /// First offered rate of a sweep (requests/s).
     #[arg(long, global = true, default_value_t = 500.0)]
     start: f64,
-    /// Factor between sweep steps.
-    #[arg(long, global = true, default_value_t = 1.6)]
+    /// Factor between sweep rates until the knee is passed.
+    #[arg(long, global = true, default_value_t = 1.5)]
     growth: f64,
     #[arg(long, global = true, default_value_t = 12)]
     max_steps: usize,
-    /// p99 target (ms) a sweep step must meet.
+    /// p99 target (ms) a sweep rate must meet.
     #[arg(long, global = true, default_value_t = 10.0)]
     p99_ms: f64,
-    /// Requests in flight before the client counts itself saturated.
-    #[arg(long, global = true, default_value_t = 20_000)]
-    max_inflight: u64,
+    /// The rate-limited terminal's own rate (requests/s) during sweeps,
+    /// beside the offered rate; 0 for none. The servers `compare` starts
+    /// allow a terminal 100/s.
+    #[arg(long, global = true, default_value_t = 200.0)]
+    abuser_rps: f64,
+    /// A retry follows its write after a delay drawn uniformly between these.
+    #[arg(long, global = true, default_value_t = RetryDelay::default().min_ms)]
+    retry_delay_min_ms: u64,
+    #[arg(long, global = true, default_value_t = RetryDelay::default().max_ms)]
+    retry_delay_max_ms: u64,
+    /// `compare` only: skip the HTTP and database ceilings.
+    #[arg(long, global = true)]
+    no_ceilings: bool,
+    /// `compare` only: the rate offered to `GET /healthz` for the HTTP ceiling.
+    #[arg(long, global = true, default_value_t = 100_000.0)]
+    http_ceiling_rps: f64,
     /// Where reports go.
     #[arg(long, global = true, default_value = "bench/results")]
     out: PathBuf,
@@ -102,6 +126,15 @@ struct MixArgs {
     /// Writes sent twice at once with one key.
     #[arg(long, global = true, default_value_t = Mix::default().duplicates)]
     duplicates: f64,
+}
+
+impl Cli {
+    fn load(&self) -> Load {
+        Load {
+            mix: self.mix.mix(),
+            retry_delay: RetryDelay { min_ms: self.retry_delay_min_ms, max_ms: self.retry_delay_max_ms },
+        }
+    }
 }
 
 impl MixArgs {
@@ -212,8 +245,12 @@ fn plan(cli: &Cli, hot: bool) -> SweepPlan {
         growth: cli.growth,
         max_steps: cli.max_steps,
         step: Duration::from_secs(cli.step_secs),
+        warmup: Duration::from_secs(cli.warmup_secs),
+        repeats: cli.repeats,
+        refine: cli.refine,
         hot_card: hot,
-        max_inflight: cli.max_inflight,
+        // One card takes every write: the abuser's would be the fleet's.
+        abuser_rps: if hot { 0.0 } else { cli.abuser_rps },
     }
 }
 
@@ -226,19 +263,21 @@ async fn external(cli: &Cli, ext: &External, scenario: &str, rate: Option<f64>) 
     let t = Target { base: &ext.url, pid: ext.pid, db: &db };
     let targets = Targets { p99_ms: cli.p99_ms, ..Default::default() };
     let run = match (scenario, rate) {
-        ("sweep", _) => sweep(&shared, &t, "external", &plan(cli, false), &targets, cli.mix.mix(), &say).await?,
-        ("hot-card", _) => sweep(&shared, &t, "external", &plan(cli, true), &targets, cli.mix.mix(), &say).await?,
+        ("sweep", _) => sweep(&shared, &t, "external", &plan(cli, false), &targets, cli.load(), &say).await?,
+        ("hot-card", _) => sweep(&shared, &t, "external", &plan(cli, true), &targets, cli.load(), &say).await?,
         (name, Some(rate)) => {
-            let step = Step { rate, duration: Duration::from_secs(cli.step_secs), hot_card: false, abuser: false };
-            let r = fixed(&shared, &t, "external", name, step, cli.mix.mix(), cli.max_inflight).await?;
-            say(&format!(
-                "  {name}: achieved {:.0}/s p99 {:.1} ms check {}; disk before {}, after {}",
-                r.steps[0].achieved_rps,
-                r.steps[0].p99_ms,
-                r.check.passed,
-                stampede_bench::disk::describe(&r.disk_before),
-                stampede_bench::disk::describe(&r.disk_after)
-            ));
+            let step = Step { abuser_rps: cli.abuser_rps, ..Step::new(rate, Duration::from_secs(cli.step_secs)) };
+            let r = fixed(&shared, &t, "external", name, step, cli.load()).await?;
+            if let Some(p) = &r.peak {
+                say(&format!(
+                    "  {name}: committed {:.0} w/s, p99 {:.1} ms, check {}; disk before {}, after {}",
+                    p.committed_wps,
+                    p.p99_ms,
+                    r.check.passed,
+                    stampede_bench::disk::describe(&r.disk_before),
+                    stampede_bench::disk::describe(&r.disk_after)
+                ));
+            }
             r
         }
         _ => anyhow::bail!("unknown scenario"),
@@ -246,99 +285,142 @@ async fn external(cli: &Cli, ext: &External, scenario: &str, rate: Option<f64>) 
     Ok(vec![run])
 }
 
+fn db_name(db: Db) -> &'static str {
+    match db {
+        Db::Sqlite => "sqlite",
+        Db::Postgres => "postgres",
+    }
+}
+
+fn engine_name(engine: EngineKind) -> &'static str {
+    match engine {
+        EngineKind::Naive => "naive",
+        EngineKind::Actors => "actors",
+    }
+}
+
+fn backend(db: Db) -> DatabaseBackend {
+    match db {
+        Db::Sqlite => DatabaseBackend::Sqlite,
+        Db::Postgres => DatabaseBackend::Postgres,
+    }
+}
+
+/// The label of one engine on one database, with what `compare` changed.
+fn label(cli: &Cli, db: Db, engine: EngineKind) -> String {
+    let mut label = format!("{} / {}", db_name(db), engine_name(engine));
+    if cli.second_server_percent > 0 {
+        label = format!("{label} + {}% beside", cli.second_server_percent);
+    }
+    if db == Db::Postgres && cli.db_delay_us > 0 {
+        label = format!("{label}, database {} µs away each way", cli.db_delay_us);
+    }
+    label
+}
+
+/// One engine on one database, sweep or hot card, against a server of its own.
+async fn compare_one(
+    cli: &Cli,
+    bin: &std::path::Path,
+    db: Db,
+    engine: EngineKind,
+    hot: bool,
+) -> anyhow::Result<RunReport> {
+    let label = label(cli, db, engine);
+    let db_delay = (db == Db::Postgres && cli.db_delay_us > 0).then(|| Duration::from_micros(cli.db_delay_us));
+    // Settings to try on the servers it starts come from this process's own
+    // `STAMPEDE_*` variables (the engine, database and port are the bench's).
+    let extra: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STAMPEDE_")).collect();
+    say(&format!("starting a server: {label}…"));
+    let server = Server::start_with_delay(bin, backend(db), engine_name(engine), &extra, db_delay).await?;
+    say(&format!("seeding {} cards…", cli.cards));
+    let world = seed(&server.db, &seed_options(cli)).await?;
+    // Kept until the run ends: dropping it stops the process.
+    let beside = match cli.second_server_percent {
+        0 => None,
+        _ => {
+            say("starting a second server (naive) on the same database…");
+            Some(server.start_beside(bin, backend(db), "naive", &extra).await?)
+        }
+    };
+    let shared = match &beside {
+        Some(second) => {
+            Shared::with_second_server(server.base.clone(), second.base.clone(), cli.second_server_percent, world)
+        }
+        None => Shared::new(server.base.clone(), world),
+    };
+    shared.sign_in(&say).await?;
+    let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
+    let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
+    sweep(&shared, &t, &label, &plan(cli, hot), &targets, cli.load(), &say).await
+}
+
+/// Actors ÷ naive for each database and scenario both engines ran.
+fn ratios(runs: &[RunReport]) -> Vec<Ratio> {
+    let mut out = Vec::new();
+    for db in ["sqlite", "postgres"] {
+        for scenario in ["sweep", "hot-card"] {
+            let find = |engine: &str| {
+                runs.iter().find(|r| r.scenario == scenario && r.label.starts_with(&format!("{db} / {engine}")))
+            };
+            let (Some(a), Some(n)) = (find("actors"), find("naive")) else { continue };
+            let peak = |r: &RunReport| r.peak.as_ref().map(|p| p.committed_wps);
+            let sustainable = |r: &RunReport| r.max_sustainable.as_ref().map(|p| p.committed_wps);
+            let div = |a: Option<f64>, n: Option<f64>| Some(a? / n.filter(|n| *n > 0.0)?);
+            out.push(Ratio {
+                database: db.into(),
+                scenario: scenario.into(),
+                peak: div(peak(a), peak(n)),
+                max_sustainable: div(sustainable(a), sustainable(n)),
+            });
+        }
+    }
+    out
+}
+
+/// The HTTP ceiling against a server of its own, and each database's.
+async fn ceilings(cli: &Cli, bin: &std::path::Path, dbs: &[Db]) -> anyhow::Result<References> {
+    let mut refs = References::default();
+    say("the HTTP ceiling: GET /healthz over the fleet's connections…");
+    let server = Server::start(bin, DatabaseBackend::Sqlite, "actors", &[]).await?;
+    let world = seed(&server.db, &SeedOptions { cards: 100, app_users: 0, ..seed_options(cli) }).await?;
+    let shared = Shared::new(server.base.clone(), world);
+    let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
+    let h = stampede_bench::ceiling::http(&shared, &t, cli.http_ceiling_rps, 3).await?;
+    say(&format!("  {:.0} answers/s, p99 {:.1} ms", h.reads_ps, h.p99_ms));
+    refs.http_ceiling = Some(h);
+    drop(server);
+    for db in dbs {
+        say(&format!("the database ceiling: {}…", db_name(*db)));
+        let d = stampede_bench::ceiling::database(backend(*db), 100_000, 1000).await?;
+        say(&format!("  {:.0} rows/s", d.rows_per_s));
+        refs.db_ceiling.push(d);
+    }
+    Ok(refs)
+}
+
 async fn compare(
     cli: &Cli,
     dbs: &[Db],
     engines: &[EngineKind],
     bin: PathBuf,
-) -> anyhow::Result<(Vec<RunReport>, Vec<(String, f64)>)> {
+) -> anyhow::Result<(Vec<RunReport>, References)> {
+    let refs = if cli.no_ceilings { References::default() } else { ceilings(cli, &bin, dbs).await? };
     let mut runs = Vec::new();
-    let mut ratios = Vec::new();
     for db in dbs {
-        let backend = match db {
-            Db::Sqlite => DatabaseBackend::Sqlite,
-            Db::Postgres => DatabaseBackend::Postgres,
-        };
-        let mut best: Vec<(EngineKind, f64, f64)> = Vec::new();
         for engine in engines {
-            let engine_name = match engine {
-                EngineKind::Naive => "naive",
-                EngineKind::Actors => "actors",
-            };
-            let label = format!(
-                "{} / {engine_name}",
-                match db {
-                    Db::Sqlite => "sqlite",
-                    Db::Postgres => "postgres",
-                }
-            );
-            let label = match cli.second_server_percent {
-                0 => label,
-                p => format!("{label} + {p}% beside"),
-            };
-            let db_delay = match (db, cli.db_delay_us) {
-                (Db::Postgres, us) if us > 0 => Some(std::time::Duration::from_micros(us)),
-                _ => None,
-            };
-            let label = match db_delay {
-                Some(_) => format!("{label}, database {} µs away each way", cli.db_delay_us),
-                None => label,
-            };
-            let mut pair = (0.0, 0.0);
-            // Settings to try on the servers it starts come from this
-            // process's own `STAMPEDE_*` variables (the engine, database and
-            // port are set by the bench itself).
-            let extra: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("STAMPEDE_")).collect();
             for hot in [false, true] {
-                say(&format!("starting a server: {label}…"));
-                let server = Server::start_with_delay(&bin, backend, engine_name, &extra, db_delay).await?;
-                say(&format!("seeding {} cards…", cli.cards));
-                let world = seed(&server.db, &seed_options(cli)).await?;
-                // Kept until the run ends: dropping it stops the process.
-                let beside = match cli.second_server_percent {
-                    0 => None,
-                    _ => {
-                        say("starting a second server (naive) on the same database…");
-                        Some(server.start_beside(&bin, backend, "naive", &extra).await?)
-                    }
-                };
-                let shared = match &beside {
-                    Some(second) => Shared::with_second_server(
-                        server.base.clone(),
-                        second.base.clone(),
-                        cli.second_server_percent,
-                        world,
-                    ),
-                    None => Shared::new(server.base.clone(), world),
-                };
-                shared.sign_in(&say).await?;
-                let t = Target { base: &server.base, pid: Some(server.pid()), db: &server.db };
-                let targets = Targets { p99_ms: if hot { 20.0 } else { cli.p99_ms }, ..Default::default() };
-                let run = sweep(&shared, &t, &label, &plan(cli, hot), &targets, cli.mix.mix(), &say).await?;
-                if hot {
-                    pair.1 = run.max_sustainable_rps
-                } else {
-                    pair.0 = run.max_sustainable_rps
-                }
-                runs.push(run);
-            }
-            best.push((*engine, pair.0, pair.1));
-        }
-        let get = |k: EngineKind| best.iter().find(|b| b.0 == k).copied();
-        if let (Some(n), Some(a)) = (get(EngineKind::Naive), get(EngineKind::Actors)) {
-            let name = match db {
-                Db::Sqlite => "sqlite",
-                Db::Postgres => "postgres",
-            };
-            if n.1 > 0.0 {
-                ratios.push((format!("{name}: actors / naive, max sustainable"), a.1 / n.1));
-            }
-            if n.2 > 0.0 {
-                ratios.push((format!("{name}: actors / naive, hot card"), a.2 / n.2));
+                runs.push(compare_one(cli, &bin, *db, *engine, hot).await?);
             }
         }
     }
-    Ok((runs, ratios))
+    Ok((runs, refs))
+}
+
+/// The commit the harness was built from, if it runs in a checkout.
+fn commit() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "--short", "HEAD"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 #[tokio::main]
@@ -355,18 +437,30 @@ async fn main() -> anyhow::Result<()> {
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let started_at = chrono::Utc::now();
-    let (runs, ratios, stem) = match &cli.command {
+    let (runs, references, stem) = match &cli.command {
         Scenario::Compare { dbs, engines, server_bin } => {
             let bin = server_bin.clone().unwrap_or_else(default_binary);
-            let (runs, ratios) = compare(&cli, dbs, engines, bin).await?;
-            (runs, ratios, "compare")
+            let (runs, refs) = compare(&cli, dbs, engines, bin).await?;
+            (runs, refs, "compare")
         }
-        Scenario::Sweep(ext) => (external(&cli, ext, "sweep", None).await?, Vec::new(), "sweep"),
-        Scenario::HotCard(ext) => (external(&cli, ext, "hot-card", None).await?, Vec::new(), "hot-card"),
-        Scenario::Burst { ext, rate } => (external(&cli, ext, "burst", Some(*rate)).await?, Vec::new(), "burst"),
-        Scenario::Soak { ext, rate } => (external(&cli, ext, "soak", Some(*rate)).await?, Vec::new(), "soak"),
+        Scenario::Sweep(ext) => (external(&cli, ext, "sweep", None).await?, References::default(), "sweep"),
+        Scenario::HotCard(ext) => (external(&cli, ext, "hot-card", None).await?, References::default(), "hot-card"),
+        Scenario::Burst { ext, rate } => {
+            (external(&cli, ext, "burst", Some(*rate)).await?, References::default(), "burst")
+        }
+        Scenario::Soak { ext, rate } => {
+            (external(&cli, ext, "soak", Some(*rate)).await?, References::default(), "soak")
+        }
     };
-    let report = Report { command, machine: machine(), started_at: started_at.to_rfc3339(), runs, ratios };
+    let report = Report {
+        command,
+        machine: machine(),
+        commit: commit(),
+        started_at: started_at.to_rfc3339(),
+        ratios: ratios(&runs),
+        runs,
+        references,
+    };
     let stem = format!("{stem}-{}", started_at.format("%Y%m%d-%H%M%S"));
     write_all(&report, &cli.out, &stem)?;
     write_all(

@@ -171,16 +171,72 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// (busy, all) clock ticks of every core since boot, from `/proc/stat`; idle
-/// and I/O wait are not busy.
-pub fn machine_ticks() -> Option<(u64, u64)> {
+/// Clock ticks of every core since boot, from `/proc/stat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ticks {
+    /// user, nice, system, irq, softirq (guest time is in user).
+    pub busy: u64,
+    /// Time the hypervisor ran someone else while this machine wanted to
+    /// run: not ours, so not busy.
+    pub steal: u64,
+    pub all: u64,
+}
+
+impl Ticks {
+    pub fn until(&self, later: &Ticks) -> Ticks {
+        Ticks {
+            busy: later.busy.saturating_sub(self.busy),
+            steal: later.steal.saturating_sub(self.steal),
+            all: later.all.saturating_sub(self.all),
+        }
+    }
+
+    pub fn add(&mut self, o: &Ticks) {
+        self.busy += o.busy;
+        self.steal += o.steal;
+        self.all += o.all;
+    }
+}
+
+pub fn machine_ticks() -> Option<Ticks> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let line = stat.lines().next()?.strip_prefix("cpu ")?;
-    // user nice system idle iowait irq softirq steal (guest time is in user).
-    let ticks: Vec<u64> = line.split_whitespace().take(8).map(|t| t.parse().ok()).collect::<Option<_>>()?;
-    let all: u64 = ticks.iter().sum();
-    let idle = ticks.get(3)? + ticks.get(4)?;
-    Some((all - idle, all))
+    parse_ticks(stat.lines().next()?)
+}
+
+fn parse_ticks(line: &str) -> Option<Ticks> {
+    let line = line.strip_prefix("cpu ")?;
+    // user nice system idle iowait irq softirq steal
+    let t: Vec<u64> = line.split_whitespace().take(8).map(|t| t.parse().ok()).collect::<Option<_>>()?;
+    if t.len() < 8 {
+        return None;
+    }
+    Some(Ticks { busy: t[0] + t[1] + t[2] + t[5] + t[6], steal: t[7], all: t.iter().sum() })
+}
+
+/// CPU seconds used so far by every process named `postgres` (the
+/// postmaster, its backends and its auxiliary processes), by pid. A backend
+/// that ends between two readings takes its time with it; the harness's
+/// connections and the server's pool live through a step.
+pub fn postgres_cpu() -> std::collections::HashMap<u32, f64> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Default::default() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let name = stat.split_once('(')?.1.rsplit_once(')')?.0;
+            (name == "postgres").then_some(())?;
+            Some((pid, cpu_seconds(pid)?))
+        })
+        .collect()
+}
+
+/// The CPU seconds PostgreSQL used between two [`postgres_cpu`] readings:
+/// processes in both count their difference, processes that started
+/// between count whole.
+pub fn postgres_cpu_between(
+    before: &std::collections::HashMap<u32, f64>,
+    after: &std::collections::HashMap<u32, f64>,
+) -> f64 {
+    after.iter().map(|(pid, t)| t - before.get(pid).copied().unwrap_or(0.0)).filter(|d| *d > 0.0).sum()
 }
 
 /// (current RSS, peak RSS) in KiB.
@@ -209,7 +265,7 @@ pub fn histogram_totals(metrics: &str, name: &str) -> (f64, f64) {
 
 #[cfg(test)]
 mod tests {
-    use super::{histogram_totals, metric_value};
+    use super::{Ticks, histogram_totals, metric_value, parse_ticks, postgres_cpu_between};
 
     #[test]
     fn a_metric_is_read_by_its_exact_name() {
@@ -218,6 +274,20 @@ mod tests {
         assert_eq!(metric_value(m, "stampede_outbox_backlog"), Some(3.0));
         assert_eq!(metric_value(m, "stampede_worker_messages_handled_total"), Some(120.0));
         assert_eq!(metric_value(m, "stampede_worker_dead_letters_total"), None);
+    }
+
+    #[test]
+    fn steal_is_counted_apart_from_busy_time() {
+        let t = parse_ticks("cpu  100 5 50 1000 20 3 2 40 0 0").expect("ticks");
+        assert_eq!(t, Ticks { busy: 160, steal: 40, all: 1220 });
+        assert_eq!(parse_ticks("cpu0 1 2 3"), None);
+    }
+
+    #[test]
+    fn postgres_time_counts_new_processes_whole() {
+        let before = [(1, 10.0), (2, 5.0), (3, 1.0)].into_iter().collect();
+        let after = [(1, 10.5), (2, 5.25), (4, 0.5)].into_iter().collect();
+        assert!((postgres_cpu_between(&before, &after) - 1.25).abs() < 1e-9);
     }
 
     #[test]

@@ -26,5 +26,6 @@ pub mod queue;
 pub mod ratelimit;
 pub mod sqlite;
 pub mod testing;
+pub mod writes;
 
 pub use open::{DatabaseBackend, DatabaseOptions, OpenError, SqliteSync, open};

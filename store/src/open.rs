@@ -149,6 +149,7 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
                 .max_connections(1)
                 .acquire_timeout(opts.connect_timeout)
                 .test_before_acquire(false)
+                .after_connect(|conn, _meta| Box::pin(crate::writes::count_on(conn)))
                 // Checkpoints run beside it, not inside its commits.
                 .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await

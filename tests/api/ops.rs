@@ -46,6 +46,9 @@ async fn metrics_count_requests(backend: DatabaseBackend) {
     let text = app.client.get(app.url("/metrics")).send().await.expect("request").text().await.expect("text");
     assert!(text.contains(r#"stampede_http_requests_total{method="GET",route="/healthz",status="200"} 1"#), "{text}");
     assert!(text.contains("stampede_http_request_duration_seconds_bucket"), "{text}");
+    // The embedded database counts what it writes; PostgreSQL keeps its own statistics.
+    let counted = text.contains("stampede_db_transactions_total ") && text.contains("stampede_db_rows_written_total ");
+    assert_eq!(counted, backend == DatabaseBackend::Sqlite, "{text}");
 }
 
 async fn unknown_route_is_a_problem(backend: DatabaseBackend) {
