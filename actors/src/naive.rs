@@ -77,10 +77,17 @@ impl CardEngine for NaiveEngine {
                 }
             },
         );
+        let started = std::time::Instant::now();
         let outcome = self.store.run_locked(card_id, key, decide).await.map_err(|e| {
             tracing::warn!(error = %e, "naive transaction failed");
             RuntimeError::Unavailable
         })?;
+        if let Some(CommitOutcome::Committed) = outcome {
+            // One operation per transaction: the same metrics as a group
+            // commit's, so the two engines read alike.
+            self.metrics.batch_size.observe(1.0);
+            self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        }
         match outcome {
             None | Some(CommitOutcome::Committed) => {
                 slot.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or(Err(RuntimeError::Unavailable))

@@ -332,3 +332,86 @@ impl Shared {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use uuid::Uuid;
+
+    use super::{Kind, RetryDelay};
+    use crate::load::{Mix, Shared, Step};
+    use crate::seed::World;
+
+    fn world(terminals: usize, cards: usize, app_users: usize) -> World {
+        let store = Uuid::new_v4();
+        World {
+            business: Uuid::new_v4(),
+            stores: vec![store],
+            terminals: (0..terminals).map(|t| (format!("stp_key{t}"), store)).collect(),
+            cards: (0..cards).map(|_| Uuid::new_v4()).collect(),
+            codes: (0..cards).map(|c| format!("CODE{c}")).collect(),
+            stamp_reward: Uuid::new_v4(),
+            points_reward: Uuid::new_v4(),
+            currency: "EUR".into(),
+            app_users: (0..app_users).map(|u| format!("u{u}@bench.test")).collect(),
+            app_password: "pw".into(),
+            initial_balance: 10,
+        }
+    }
+
+    #[test]
+    fn a_plan_keeps_lanes_in_time_retries_close_and_the_abuser_apart() {
+        let shared = Shared::new("http://127.0.0.1:9".into(), world(4, 100, 2));
+        *shared.tokens.write().expect("tokens") = vec!["t0".into(), "t1".into()];
+        let mix = Mix { retries: 0.2, duplicates: 0.05, ..Mix::default() };
+        let retry = RetryDelay { min_ms: 100, max_ms: 300 };
+        let step = Step { abuser_rps: 50.0, ..Step::new(1000.0, Duration::from_secs(2)) };
+        let plan = shared.plan(&mix, &retry, &step);
+        let map = shared.lane_map();
+        assert_eq!((map.terminals, map.count()), (3, 6), "three fleet terminals, two app users, the abuser");
+
+        // When each write was first due, and on which lanes it went.
+        let mut first: HashMap<u32, Duration> = HashMap::new();
+        let mut retries = Vec::new();
+        let mut duplicates: HashMap<u32, Vec<(usize, Duration)>> = HashMap::new();
+        for (lane, requests) in plan.lanes.iter().enumerate() {
+            assert!(requests.windows(2).all(|w| w[0].at <= w[1].at), "lane {lane} is in time order");
+            for p in requests {
+                let auth = p.request.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+                if lane == map.count() - 1 {
+                    assert_eq!((p.kind, auth), (Kind::Abuser, "Bearer stp_key3"));
+                    continue;
+                }
+                assert_ne!(auth, "Bearer stp_key3", "the fleet never uses the abuser's terminal");
+                let Some(w) = p.write else { continue };
+                match p.kind {
+                    Kind::Retry => retries.push((w, p.at)),
+                    Kind::Duplicate => duplicates.entry(w).or_default().push((lane, p.at)),
+                    _ => {}
+                }
+                if p.kind != Kind::Retry {
+                    first.entry(w).and_modify(|t| *t = (*t).min(p.at)).or_insert(p.at);
+                }
+            }
+        }
+        assert_eq!(plan.lanes[map.count() - 1].len(), 100, "50/s for 2 s");
+        assert_eq!(plan.abuser_planned, 100);
+        assert_eq!(plan.planned, plan.lanes[..map.count() - 1].iter().map(|l| l.len() as u64).sum::<u64>());
+        assert!(retries.len() > 200, "{} retries", retries.len());
+        for (w, at) in &retries {
+            let delay = *at - first[w];
+            assert!(delay >= Duration::from_millis(99) && delay <= Duration::from_millis(301), "{delay:?}");
+        }
+        assert!(!duplicates.is_empty());
+        for pair in duplicates.values() {
+            assert_eq!(pair.len(), 2, "a duplicate is one write sent twice");
+            assert_ne!(pair[0].0, pair[1].0, "on two connections");
+            assert_eq!(pair[0].1, pair[1].1, "at once");
+        }
+        // Every write's key is its own.
+        let keys: std::collections::HashSet<&str> = plan.writes.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys.len(), plan.writes.len());
+    }
+}
