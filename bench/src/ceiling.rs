@@ -108,24 +108,22 @@ async fn sqlite(db: &DatabaseOptions, rows: usize, size: usize) -> anyhow::Resul
     let now = chrono::Utc::now();
     let started = Instant::now();
     for b in &batches {
-        let mut tx = conn.begin().await?;
-        for i in 0..b.ids.len() {
-            sqlx::query(
-                "INSERT INTO bench_ceiling
-                     (id, card_id, customer_id, business_id, program_id, program_version, kind, stamps_delta,
-                      balance_after, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 1, 'stamps', 1, 1, $6)",
-            )
-            .bind(b.ids[i])
-            .bind(b.cards[i])
-            .bind(b.customers[i])
-            .bind(business)
-            .bind(program)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        // One multi-row statement per batch, as PostgreSQL's UNNEST: a
+        // statement per row would measure sqlx's hop to its SQLite thread.
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO bench_ceiling (id, card_id, customer_id, business_id, program_id, program_version, kind,
+                 stamps_delta, balance_after, created_at) ",
+        );
+        insert.push_values(0..b.ids.len(), |mut row, i| {
+            row.push_bind(b.ids[i])
+                .push_bind(b.cards[i])
+                .push_bind(b.customers[i])
+                .push_bind(business)
+                .push_bind(program)
+                .push("1, 'stamps', 1, 1")
+                .push_bind(now);
+        });
+        insert.build().execute(&mut conn).await?;
     }
     let secs = started.elapsed().as_secs_f64();
     conn.execute("DROP TABLE bench_ceiling").await?;

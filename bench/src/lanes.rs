@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::plan::{Kind, Planned};
+use crate::wire::Conn;
 
 /// What the requests of a step (or a run) came to. `sent` is the sum of the
 /// others but `not_sent`.
@@ -202,8 +203,22 @@ struct ProblemCode {
     code: Option<String>,
 }
 
-/// Send one request and read its answer to the end (so the connection can
-/// carry the next one).
+/// What an answer means to the harness.
+fn classify(status: u16, replayed: bool, body: &[u8], write: bool) -> Outcome {
+    match status {
+        200..=299 if !write => Outcome::Read,
+        200..=299 => match serde_json::from_slice::<Committed>(body) {
+            Ok(c) => Outcome::Written { id: c.transaction.id, delta: c.transaction.delta, replayed },
+            Err(_) => Outcome::Error(format!("{status} unreadable")),
+        },
+        422 => Outcome::Refused(code(body)),
+        429 => Outcome::RateLimited,
+        other => Outcome::Error(format!("{other} {}", code(body))),
+    }
+}
+
+/// Send one request through reqwest (resolving after the run; the fleet
+/// uses [`run_lane`]'s connections).
 pub async fn send(client: &reqwest::Client, request: reqwest::Request, write: bool) -> Outcome {
     let res = match client.execute(request).await {
         Ok(r) => r,
@@ -212,24 +227,41 @@ pub async fn send(client: &reqwest::Client, request: reqwest::Request, write: bo
     let status = res.status().as_u16();
     let replayed = res.headers().contains_key("idempotent-replayed");
     let Ok(body) = res.bytes().await else { return Outcome::Error("connection error".into()) };
-    match status {
-        200..=299 if !write => Outcome::Read,
-        200..=299 => match serde_json::from_slice::<Committed>(&body) {
-            Ok(c) => Outcome::Written { id: c.transaction.id, delta: c.transaction.delta, replayed },
-            Err(_) => Outcome::Error(format!("{status} unreadable")),
-        },
-        422 => Outcome::Refused(code(&body)),
-        429 => Outcome::RateLimited,
-        other => Outcome::Error(format!("{other} {}", code(&body))),
-    }
+    classify(status, replayed, &body, write)
 }
 
 fn code(body: &[u8]) -> String {
     serde_json::from_slice::<ProblemCode>(body).ok().and_then(|p| p.code).unwrap_or_else(|| "?".into())
 }
 
-/// Send a lane's plan, in order, each request at its time.
-pub async fn run_lane(client: reqwest::Client, plan: Vec<Planned>, start: Instant, give_up: Instant) -> Tally {
+/// How long an answer may take before the request counts as timed out.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One request over a lane's connection.
+async fn exchange(conn: &mut Conn, bytes: &[u8], write: bool) -> Outcome {
+    let res = tokio::time::timeout(TIMEOUT, conn.exchange(bytes)).await;
+    let outcome = match &res {
+        Ok(Ok(a)) => classify(a.status, a.replayed, a.body, write),
+        Ok(Err(_)) => Outcome::Error("connection error".into()),
+        Err(_) => Outcome::Error("timeout".into()),
+    };
+    let timed_out = res.is_err();
+    drop(res);
+    if timed_out {
+        // Its answer may still come: never read it as the next one's.
+        conn.reset();
+    }
+    outcome
+}
+
+/// Send a lane's plan, in order, each request at its time, over the lane's
+/// connections (one per server); they are handed back for the next step.
+pub async fn run_lane(
+    mut conns: Vec<Conn>,
+    plan: Vec<Planned>,
+    start: Instant,
+    give_up: Instant,
+) -> (Tally, Vec<Conn>) {
     let mut tally = Tally::default();
     let mut free_at = start;
     for p in plan {
@@ -241,22 +273,10 @@ pub async fn run_lane(client: reqwest::Client, plan: Vec<Planned>, start: Instan
         tokio::time::sleep_until(due.into()).await;
         let sent_at = Instant::now();
         let from = if free_at > due { due } else { sent_at };
-        let outcome = send(&client, p.request, p.kind.is_write()).await;
+        let outcome = exchange(&mut conns[p.server as usize], &p.bytes, p.kind.is_write()).await;
         let done = Instant::now();
         free_at = done;
         tally.record(p.kind, p.write, outcome, done.duration_since(from).as_micros() as u64);
     }
-    tally
-}
-
-/// A lane's client: one keep-alive connection (per server), HTTP/1.1, no
-/// Nagle delay, answers in 10 s or a time-out.
-pub fn lane_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .http1_only()
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
+    (tally, conns)
 }

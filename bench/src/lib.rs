@@ -2,7 +2,8 @@
 //!
 //! - [`seed`]: the fast seeding path (straight into the server's database);
 //! - [`plan`]: a step's requests, built before it starts;
-//! - [`lanes`]: the fleet's keep-alive connections sending them;
+//! - [`lanes`]: the fleet's lanes sending them, over [`wire`]'s keep-alive
+//!   HTTP/1.1 connections;
 //! - [`load`]: open-loop steps with latency from the scheduled send time;
 //! - [`ceiling`]: the HTTP and database ceilings, measured in the same run;
 //! - [`app`]: the customer app's sessions (signed in through the API, kept fresh);
@@ -28,4 +29,5 @@ pub mod report;
 pub mod run;
 pub mod seed;
 pub mod server;
+pub mod wire;
 pub mod zipf;

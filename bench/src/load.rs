@@ -19,9 +19,10 @@ use reqwest::header::HeaderValue;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::lanes::{Counts, Outcome, Tally, lane_client, run_lane, send};
+use crate::lanes::{Counts, Outcome, Tally, run_lane, send};
 use crate::plan::{Kind, RetryDelay, Write};
 use crate::seed::World;
+use crate::wire::Conn;
 use crate::zipf::Zipf;
 
 /// The share of each kind of request; issuance (stamps on a stamp card,
@@ -110,11 +111,32 @@ pub struct Resolved {
     pub refused: u64,
 }
 
+/// A server the fleet sends to.
+pub struct ServerAddr {
+    /// e.g. `http://127.0.0.1:8080`.
+    pub base: String,
+    /// The `Host` header: `127.0.0.1:8080`.
+    pub host: String,
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServerAddr {
+    fn of(base: &str) -> Self {
+        let url = reqwest::Url::parse(base).expect("the server's URL is valid");
+        let addr = *url.socket_addrs(|| None).expect("the server's address resolves").first().expect("an address");
+        let host = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), addr.port());
+        Self { base: base.trim_end_matches('/').to_owned(), host, addr }
+    }
+}
+
 pub struct Shared {
     /// For sign-in, metrics and resolving: not the fleet's connections.
     pub client: reqwest::Client,
-    /// The fleet's connections ([`crate::plan::LaneMap`]).
-    pub lanes: Vec<reqwest::Client>,
+    /// The server under test, and the second server if there is one.
+    pub servers: Vec<ServerAddr>,
+    /// The fleet's connections ([`crate::plan::LaneMap`]), a connection per
+    /// server in each lane; taken out while a step runs.
+    pub lanes: Mutex<Vec<Vec<Conn>>>,
     pub base: String,
     /// A second server on the same database, and the percent of writes
     /// (chosen by idempotency key, so a retry goes where its first try went)
@@ -277,9 +299,15 @@ impl Shared {
         let zipf = Zipf::new(world.cards.len(), 1.0);
         let app_zipf = (!world.app_users.is_empty()).then(|| Zipf::new(world.app_users.len(), 1.0));
         let lanes = world.fleet_terminals() + world.app_users.len() + 1;
+        let servers: Vec<ServerAddr> = std::iter::once(base.as_str())
+            .chain(second.as_ref().map(|(b, _)| b.as_str()))
+            .map(ServerAddr::of)
+            .collect();
+        let conns = (0..lanes).map(|_| servers.iter().map(|s| Conn::new(s.addr)).collect()).collect();
         Arc::new(Self {
             client,
-            lanes: (0..lanes).map(|_| lane_client()).collect(),
+            servers,
+            lanes: Mutex::new(conns),
             base,
             second,
             world,
@@ -292,18 +320,12 @@ impl Shared {
         })
     }
 
-    /// Where a write goes: the second server for its share of keys.
-    pub fn base_for(&self, key: &str) -> &str {
+    /// Where a write goes: the second server (1) for its share of keys.
+    pub fn server_for(&self, key: &str) -> u8 {
         match &self.second {
-            Some((base, percent)) if percentile(key) < *percent => base,
-            _ => &self.base,
+            Some((_, percent)) if percentile(key) < *percent => 1,
+            _ => 0,
         }
-    }
-
-    /// `Authorization` for app user `user`, once signed in.
-    pub fn app_auth(&self, user: usize) -> Option<HeaderValue> {
-        let tokens = self.tokens.read().ok()?;
-        HeaderValue::from_str(&format!("Bearer {}", tokens.get(user)?)).ok()
     }
 
     /// Run one step: plan it, send it, fold its answers into the truth.
@@ -314,15 +336,20 @@ impl Shared {
         // spawning them is not the first requests' latency.
         let start = Instant::now() + Duration::from_millis(20);
         let give_up = start + step.duration * 2;
+        let mut conns = std::mem::take(&mut *self.lanes.lock().map_err(|_| anyhow::anyhow!("lock"))?);
         let mut running = Vec::new();
-        for (i, lane) in plan.lanes.into_iter().enumerate().filter(|(_, l)| !l.is_empty()) {
-            running.push(tokio::spawn(run_lane(self.lanes[i].clone(), lane, start, give_up)));
+        for (i, lane) in plan.lanes.into_iter().enumerate() {
+            let mine = std::mem::take(&mut conns[i]);
+            running.push(tokio::spawn(run_lane(mine, lane, start, give_up)));
         }
         let mut tally = Tally::default();
-        for r in running {
-            tally.merge(r.await?);
+        for (i, r) in running.into_iter().enumerate() {
+            let (t, mine) = r.await?;
+            tally.merge(t);
+            conns[i] = mine;
         }
         let elapsed = start.elapsed();
+        *self.lanes.lock().map_err(|_| anyhow::anyhow!("lock"))? = conns;
         self.absorb(&plan.writes, &tally)?;
         Ok(Samples { tally, elapsed, planned: plan.planned, abuser_planned: plan.abuser_planned })
     }
