@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::lanes::{Counts, Outcome, Tally, run_lane, send};
-use crate::plan::{Kind, RetryDelay, Write};
+use crate::plan::{Kind, Planned, RetryDelay, StepPlan, Write};
 use crate::seed::World;
 use crate::wire::Conn;
 use crate::zipf::Zipf;
@@ -182,6 +182,12 @@ pub struct Samples {
     pub abuser_planned: u64,
 }
 
+/// A step sent, its answers not yet folded into the truth.
+pub struct Sent {
+    pub samples: Samples,
+    writes: Vec<Write>,
+}
+
 /// Latency of one kind of request in a step (from its scheduled send time).
 #[derive(Debug, Clone, Serialize)]
 pub struct KindLatency {
@@ -330,15 +336,48 @@ impl Shared {
 
     /// Run one step: plan it, send it, fold its answers into the truth.
     pub async fn step(self: &Arc<Self>, load: Load, step: Step) -> anyhow::Result<Samples> {
+        let plan = self.prepare(load, step).await?;
+        self.run(plan, &step).await
+    }
+
+    /// A step's plan, built off the runtime's threads.
+    pub async fn prepare(self: &Arc<Self>, load: Load, step: Step) -> anyhow::Result<StepPlan> {
         let me = Arc::clone(self);
-        let plan = tokio::task::spawn_blocking(move || me.plan(&load.mix, &load.retry_delay, &step)).await?;
+        Ok(tokio::task::spawn_blocking(move || me.plan(&load.mix, &load.retry_delay, &step)).await?)
+    }
+
+    /// Send a planned step, then fold its answers into the truth.
+    pub async fn run(&self, plan: StepPlan, step: &Step) -> anyhow::Result<Samples> {
+        let sent = self.send_plan(plan, step).await?;
+        self.finish(sent)
+    }
+
+    /// Send a planned step (what a measured step times).
+    pub async fn send_plan(&self, plan: StepPlan, step: &Step) -> anyhow::Result<Sent> {
+        let StepPlan { lanes, writes, planned, abuser_planned } = plan;
+        let (tally, elapsed) = self.send(lanes, step).await?;
+        Ok(Sent { samples: Samples { tally, elapsed, planned, abuser_planned }, writes })
+    }
+
+    /// Fold a sent step's answers into the truth.
+    pub fn finish(&self, sent: Sent) -> anyhow::Result<Samples> {
+        let Sent { samples, writes } = sent;
+        self.absorb(&writes, &samples.tally)?;
+        // Freeing a few hundred thousand requests is no one's latency.
+        tokio::task::spawn_blocking(move || drop(writes));
+        Ok(samples)
+    }
+
+    /// Every lane's requests at their times; returns when the last is
+    /// answered (or given up, at twice the step's length).
+    async fn send(&self, lanes: Vec<Vec<Planned>>, step: &Step) -> anyhow::Result<(Tally, Duration)> {
         // Every lane starts from the same instant, a moment ahead so that
         // spawning them is not the first requests' latency.
         let start = Instant::now() + Duration::from_millis(20);
         let give_up = start + step.duration * 2;
         let mut conns = std::mem::take(&mut *self.lanes.lock().map_err(|_| anyhow::anyhow!("lock"))?);
         let mut running = Vec::new();
-        for (i, lane) in plan.lanes.into_iter().enumerate() {
+        for (i, lane) in lanes.into_iter().enumerate() {
             let mine = std::mem::take(&mut conns[i]);
             running.push(tokio::spawn(run_lane(mine, lane, start, give_up)));
         }
@@ -350,8 +389,7 @@ impl Shared {
         }
         let elapsed = start.elapsed();
         *self.lanes.lock().map_err(|_| anyhow::anyhow!("lock"))? = conns;
-        self.absorb(&plan.writes, &tally)?;
-        Ok(Samples { tally, elapsed, planned: plan.planned, abuser_planned: plan.abuser_planned })
+        Ok((tally, elapsed))
     }
 
     /// Fold a step's definitive answers into the truth.

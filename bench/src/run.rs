@@ -237,18 +237,21 @@ pub async fn measured_step(
     step: Step,
 ) -> anyhow::Result<Measured> {
     let postgres = t.db.backend == DatabaseBackend::Postgres;
+    // Planned before any reading: building the requests is not the step's.
+    let plan = shared.prepare(load, step).await?;
     let m0 = metrics(&shared.client, t.base).await;
     let db0 = counters.read(&m0).await;
     let device = crate::disk::Device::of(&crate::disk::database_folder(t.db));
     let disk0 = device.and_then(|d| d.counters());
     let pg0 = postgres.then(postgres_cpu);
     let (cpu0, own0, ticks0) = (t.pid.and_then(cpu_seconds), cpu_seconds(std::process::id()), machine_ticks());
-    let samples = shared.step(load, step).await?;
+    let sent = shared.send_plan(plan, &step).await?;
     let (cpu1, own1, ticks1) = (t.pid.and_then(cpu_seconds), cpu_seconds(std::process::id()), machine_ticks());
     let pg1 = postgres.then(postgres_cpu);
     let disk1 = device.and_then(|d| d.counters());
     let m1 = metrics(&shared.client, t.base).await;
     let db1 = counters.read(&m1).await;
+    let samples = shared.finish(sent)?;
     let diff = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
     let (bs0, bc0) = histogram_totals(&m0, "stampede_commit_batch_size");
     let (bs1, bc1) = histogram_totals(&m1, "stampede_commit_batch_size");
