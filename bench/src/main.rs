@@ -49,8 +49,10 @@ struct Cli {
     /// Seconds per step (each rate runs `--repeats` times).
     #[arg(long, global = true, default_value_t = 15)]
     step_secs: u64,
-    /// Seconds of load before a sweep's first step, not reported.
-    #[arg(long, global = true, default_value_t = 5)]
+    /// Seconds of load before a sweep's first step, not reported: long
+    /// enough that the popular cards are in memory, as on a server that has
+    /// been up a while.
+    #[arg(long, global = true, default_value_t = 15)]
     warmup_secs: u64,
     /// Runs of each rate; a rate is judged on them pooled.
     #[arg(long, global = true, default_value_t = 2)]

@@ -8,7 +8,8 @@
 //! offered. The search multiplies the rate by `growth` until a rate misses the
 //! targets *and* committed writes stop growing (past the knee, so the peak is
 //! seen), then bisects between the last rate that met the targets and the
-//! first that did not. Every rate runs `repeats` times; a rate is judged on
+//! first that did not. When even the first rate misses, it steps down (to an
+//! eighth of it at most) until one meets them. Every rate runs `repeats` times; a rate is judged on
 //! its repetitions pooled (their latencies in one histogram), so one unlucky
 //! run neither makes nor breaks it.
 
@@ -397,6 +398,19 @@ async fn search(s: &mut Sweep<'_>) -> anyhow::Result<Vec<Level>> {
             break;
         }
         rate *= plan.growth;
+    }
+    // Nothing met the targets: step down from the start, as far as 1/8 of
+    // it, until a rate does, so the bisection has a floor.
+    let mut down = plan.start_rps;
+    while pass.is_none() && down / plan.growth >= plan.start_rps / 8.0 {
+        down /= plan.growth;
+        let level = s.level(down, plan.abuser_rps).await?;
+        if level.passed {
+            pass = Some(down);
+        } else {
+            fail = Some(down);
+        }
+        levels.push(level);
     }
     for _ in 0..plan.refine {
         let (Some(lo), Some(hi)) = (pass, fail) else { break };
