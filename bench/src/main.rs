@@ -77,6 +77,9 @@ struct Cli {
     /// allow a terminal 100/s.
     #[arg(long, global = true, default_value_t = 200.0)]
     abuser_rps: f64,
+    /// The abuser's rate is at most this share of the offered rate.
+    #[arg(long, global = true, default_value_t = 0.1)]
+    abuser_share: f64,
     /// A retry follows its write after a delay drawn uniformly between these.
     #[arg(long, global = true, default_value_t = RetryDelay::default().min_ms)]
     retry_delay_min_ms: u64,
@@ -253,6 +256,7 @@ fn plan(cli: &Cli, hot: bool) -> SweepPlan {
         hot_card: hot,
         // One card takes every write: the abuser's would be the fleet's.
         abuser_rps: if hot { 0.0 } else { cli.abuser_rps },
+        abuser_share: cli.abuser_share,
     }
 }
 

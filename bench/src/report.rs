@@ -189,14 +189,15 @@ fn detail(s: &mut String, run: &RunReport) {
     if let Some(plan) = &run.sweep {
         let _ = writeln!(
             s,
-            "Search: from {:.0}/s ×{} until past the knee, then {} bisections; {} s steps, each rate {} times, after a {} s warm-up; the abuser at {:.0}/s beside the offered rate.\n",
+            "Search: from {:.0}/s ×{} until past the knee, then {} bisections; {} s steps, each rate {} times, after a {} s warm-up; the abuser at {:.0}/s beside the offered rate, at most {:.0}% of it.\n",
             plan.start_rps,
             plan.growth,
             plan.refine,
             plan.step.as_secs_f64(),
             plan.repeats,
             plan.warmup.as_secs_f64(),
-            plan.abuser_rps
+            plan.abuser_rps,
+            plan.abuser_share * 100.0
         );
     }
     let _ = writeln!(

@@ -57,8 +57,17 @@ pub struct SweepPlan {
     /// that did not.
     pub refine: u32,
     pub hot_card: bool,
-    /// The rate-limited terminal's own rate (0: none).
+    /// The rate-limited terminal's own rate (0: none), at most
+    /// `abuser_share` of the offered rate: at low rates it must not become
+    /// the load.
     pub abuser_rps: f64,
+    pub abuser_share: f64,
+}
+
+impl SweepPlan {
+    fn abuser_at(&self, rate: f64) -> f64 {
+        self.abuser_rps.min(self.abuser_share * rate)
+    }
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -384,7 +393,7 @@ async fn search(s: &mut Sweep<'_>) -> anyhow::Result<Vec<Level>> {
     let mut best = 0.0_f64;
     let mut rate = plan.start_rps;
     for _ in 0..plan.max_steps {
-        let level = s.level(rate, plan.abuser_rps).await?;
+        let level = s.level(rate, plan.abuser_at(rate)).await?;
         if level.passed {
             pass = Some(rate);
         } else {
@@ -404,7 +413,7 @@ async fn search(s: &mut Sweep<'_>) -> anyhow::Result<Vec<Level>> {
     let mut down = plan.start_rps;
     while pass.is_none() && down / plan.growth >= plan.start_rps / 8.0 {
         down /= plan.growth;
-        let level = s.level(down, plan.abuser_rps).await?;
+        let level = s.level(down, plan.abuser_at(down)).await?;
         if level.passed {
             pass = Some(down);
         } else {
@@ -418,7 +427,7 @@ async fn search(s: &mut Sweep<'_>) -> anyhow::Result<Vec<Level>> {
             break;
         }
         let mid = (lo * hi).sqrt();
-        let level = s.level(mid, plan.abuser_rps).await?;
+        let level = s.level(mid, plan.abuser_at(mid)).await?;
         if level.passed {
             pass = Some(mid)
         } else {
