@@ -227,8 +227,10 @@ pub struct StepResult {
     pub reads_ps: f64,
     pub rate_limited_ps: f64,
     pub errors_ps: f64,
-    /// Served (commits, replays, refusals, reads) per planned request.
+    /// Served (commits, replays, refusals, reads) per planned request, and
+    /// per second (from the step's start to its last answer).
     pub served_share: f64,
+    pub served_ps: f64,
     pub error_rate: f64,
     pub abuser: Option<AbuserResult>,
     pub p50_ms: f64,
@@ -480,6 +482,7 @@ pub fn summarise(step: &Step, samples: &Samples) -> StepResult {
         rate_limited_ps: per_s(c.rate_limited),
         errors_ps: per_s(c.errors),
         served_share: if *planned == 0 { 0.0 } else { c.served() as f64 / *planned as f64 },
+        served_ps: per_s(c.served()),
         error_rate: if c.sent == 0 { 0.0 } else { c.errors as f64 / c.sent as f64 },
         abuser: (samples.abuser_planned > 0)
             .then_some(AbuserResult { offered_rps: step.abuser_rps, counts: tally.abuser }),

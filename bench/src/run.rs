@@ -450,7 +450,7 @@ fn peak(levels: &[Level], targets: &Targets) -> Option<StepResult> {
         .cloned()
 }
 
-/// Warm up, search, run half the peak's served rate, resolve, check.
+/// Warm up, search, run half the rate the peak step served, resolve, check.
 pub async fn sweep(
     shared: &Arc<Shared>,
     t: &Target<'_>,
@@ -478,7 +478,11 @@ pub async fn sweep(
     let (half_load, flushed_before_half) = match &peak {
         Some(p) if p.committed_wps > 0.0 => {
             let (waited, flushed) = settle(&shared.client, t.base, t.db).await;
-            let half = p.offered_rps * p.served_share.min(1.0) / 2.0;
+            // Half of what the peak step served per second: past the knee
+            // its offered rate (even times its served share, which counts
+            // answers that came after the step's end) is more than the
+            // server did.
+            let half = p.served_ps / 2.0;
             progress(&format!(
                 "  [{label}] half the peak, {half:.0}/s, after {:.1} s for the backlog",
                 waited.as_secs_f64()
