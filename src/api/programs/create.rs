@@ -18,7 +18,7 @@ use crate::state::AppState;
 pub struct CreateProgram {
     pub name: String,
     pub description: Option<String>,
-    /// `{"kind": "stamps", ...}` or `{"kind": "points", ...}`; see the README.
+    /// `{"kind": "stamps", ...}` or `{"kind": "points", ...}`; see `docs/admin-api.md`.
     #[schema(value_type = Object)]
     pub rules: ProgramRules,
     #[serde(default)]
