@@ -26,7 +26,7 @@ use crate::metrics::RuntimeMetrics;
 use crate::prepare::{CardFacts, prepare};
 use crate::registry::Registry;
 use crate::request::{CardReply, CardRequest, RuntimeError};
-use crate::writer::{Done, WriteRequest, WriteResult, Writers};
+use crate::writer::{Done, WriteFailure, WriteRequest, WriteResult, Writers};
 
 pub type Reply = oneshot::Sender<Result<CardReply, RuntimeError>>;
 
@@ -610,9 +610,14 @@ impl CardActor {
                         act.settle(key, reply, Err(RuntimeError::Conflict));
                     }
                 }
-                Err(()) => {
+                Err(WriteFailure::Unavailable) => {
                     act.stale = true;
                     act.settle(key, reply, Err(RuntimeError::Unavailable));
+                }
+                Err(WriteFailure::Rejected) => {
+                    // The speculative state counted it: reload.
+                    act.stale = true;
+                    act.settle(key, reply, Err(RuntimeError::Rejected));
                 }
             }
             act.after_completion(ctx);

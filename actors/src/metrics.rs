@@ -24,6 +24,8 @@ pub struct RuntimeMetrics {
     pub batch_size: Histogram,
     pub commit_seconds: Histogram,
     pub commit_failures: Counter,
+    /// Operations the database refused for good (isolated from their batch).
+    pub rejected: Counter,
     pub conflicts: Counter,
     pub replays: Counter,
     /// Keys looked up in the store before applying (a card with more keys
@@ -46,6 +48,7 @@ impl RuntimeMetrics {
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             commit_failures: Counter::default(),
+            rejected: Counter::default(),
             conflicts: Counter::default(),
             replays: Counter::default(),
             key_lookups: Counter::default(),
@@ -68,6 +71,11 @@ impl RuntimeMetrics {
         r.register("commit_batch_size", "Operations per group commit", self.batch_size.clone());
         r.register("commit_duration_seconds", "Time of one group commit", self.commit_seconds.clone());
         r.register("commit_failures", "Group commits that failed", self.commit_failures.clone());
+        r.register(
+            "rejected_operations",
+            "Operations the database refused for good, isolated from their batch",
+            self.rejected.clone(),
+        );
         r.register("card_version_conflicts", "Operations refused by the version check", self.conflicts.clone());
         r.register("idempotent_replays", "Requests answered with a stored answer", self.replays.clone());
         r.register(

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use stampede_domain::card::CardState;
 use stampede_domain::ids::CardId;
 use stampede_domain::ledger::CommitOutcome;
-use stampede_domain::ports::Store;
+use stampede_domain::ports::{Store, StoreError};
 
 use crate::engine::CardEngine;
 use crate::metrics::RuntimeMetrics;
@@ -78,9 +78,17 @@ impl CardEngine for NaiveEngine {
             },
         );
         let started = std::time::Instant::now();
-        let outcome = self.store.run_locked(card_id, key, decide).await.map_err(|e| {
-            tracing::warn!(error = %e, "naive transaction failed");
-            RuntimeError::Unavailable
+        let outcome = self.store.run_locked(card_id, key, decide).await.map_err(|e| match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "naive transaction failed");
+                RuntimeError::Unavailable
+            }
+            // Refused by the database, and it would be every time.
+            _ => {
+                tracing::error!(error = %e, card = %card_id, "the database refused an operation; it was not recorded");
+                self.metrics.rejected.inc();
+                RuntimeError::Rejected
+            }
         })?;
         if let Some(CommitOutcome::Committed) = outcome {
             // One operation per transaction: the same metrics as a group

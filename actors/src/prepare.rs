@@ -37,7 +37,12 @@ pub fn prepare(
     effect: &Effect,
 ) -> Prepared {
     let id = Uuid::now_v7();
-    let mut metadata = req.meta.metadata.clone();
+    // An object always, so the request id and `capped` have somewhere to go
+    // (the POS handlers pass none of their own).
+    let mut metadata = match &req.meta.metadata {
+        serde_json::Value::Null => serde_json::Value::Object(serde_json::Map::new()),
+        other => other.clone(),
+    };
     if let (Some(rid), Some(obj)) = (&req.meta.request_id, metadata.as_object_mut()) {
         obj.insert("request_id".into(), serde_json::json!(rid));
     }

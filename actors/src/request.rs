@@ -111,4 +111,8 @@ pub enum RuntimeError {
     /// The idempotency key was used for a different request (422).
     #[error("idempotency key reused with a different request")]
     KeyReused,
+    /// The database refuses to record this operation and always will: it
+    /// was not applied, and retrying it cannot help (422).
+    #[error("the operation cannot be recorded")]
+    Rejected,
 }

@@ -21,12 +21,25 @@ use std::time::Instant;
 
 use stampede_domain::ids::CardId;
 use stampede_domain::ledger::{CommitOp, CommitOutcome};
-use stampede_domain::ports::Store;
+use stampede_domain::ports::{Store, StoreError};
 use tokio::sync::mpsc;
 
 use crate::metrics::RuntimeMetrics;
 
-pub type WriteResult = Result<CommitOutcome, ()>;
+pub type WriteResult = Result<CommitOutcome, WriteFailure>;
+
+/// Why an operation was not committed, when it was not the store's verdict
+/// on the operation itself (a conflict, a duplicate, out of stock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The database could not be reached or was busy: nothing was written,
+    /// and the same operation may commit if tried again.
+    Unavailable,
+    /// The database refuses this operation (a constraint, a value it cannot
+    /// store) and would refuse it every time: it was isolated from its batch,
+    /// whose other operations committed.
+    Rejected,
+}
 
 pub struct WriteRequest {
     pub op: CommitOp,
@@ -56,7 +69,7 @@ impl Done {
 impl Drop for Done {
     fn drop(&mut self) {
         if let Some(f) = self.0.take() {
-            f(Err(()));
+            f(Err(WriteFailure::Unavailable));
         }
     }
 }
@@ -96,49 +109,7 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, max_batch: usize, store: Arc<
             }
         }
         metrics.writer_queue.dec_by(batch.len() as i64);
-        let mut ops = Vec::with_capacity(batch.len());
-        let mut waiting = Vec::with_capacity(batch.len());
-        for w in batch.drain(..) {
-            let chain = (w.op.card.card_id, w.generation);
-            if broken.on_a_failed_one(chain) {
-                metrics.conflicts.inc();
-                w.done.call(Ok(CommitOutcome::Conflict));
-            } else {
-                ops.push(w.op);
-                waiting.push((chain, w.done));
-            }
-        }
-        if !ops.is_empty() {
-            let started = Instant::now();
-            let result = store.commit_batch(&ops).await;
-            metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-            metrics.batch_size.observe(ops.len() as f64);
-            match result {
-                Ok(outcomes) => {
-                    // One outcome per operation; one missing (a store's bug)
-                    // reports a failure, as dropping `done` would.
-                    let mut outcomes = outcomes.into_iter();
-                    for (chain, done) in waiting {
-                        let outcome = outcomes.next();
-                        if outcome == Some(CommitOutcome::Conflict) {
-                            metrics.conflicts.inc();
-                        }
-                        if outcome != Some(CommitOutcome::Committed) {
-                            broken.failed(chain);
-                        }
-                        done.call(outcome.ok_or(()));
-                    }
-                }
-                Err(e) => {
-                    metrics.commit_failures.inc();
-                    tracing::error!(error = %e, size = ops.len(), "group commit failed");
-                    for (chain, done) in waiting {
-                        broken.failed(chain);
-                        done.call(Err(()));
-                    }
-                }
-            }
-        }
+        commit(&mut batch, store.as_ref(), &mut broken, &metrics).await;
         // Every operation computed on a failed one was queued before its
         // actor heard of the failure (it sends under the lock the outcome
         // needs), and none is computed after (the actor reloads first): with
@@ -149,10 +120,118 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, max_batch: usize, store: Arc<
     }
 }
 
+/// Commit `batch` (emptying it) and answer every operation in it.
+///
+/// A batch the database refuses for a reason that is not "try again" holds
+/// at least one operation it would refuse every time. Failing the whole
+/// batch would fail every other card in it, over and over as their callers
+/// retry, so the batch is split in halves, each committed on its own, down to
+/// the single operations that fail: those are answered `Rejected`, the rest
+/// commit. One bad operation in a batch of `n` costs about 2·log2(n) more
+/// commits. A transient failure (the database unreachable) fails what is
+/// left as `Unavailable` at once: splitting would not help.
+pub async fn commit(batch: &mut Vec<WriteRequest>, store: &dyn Store, broken: &mut Broken, metrics: &RuntimeMetrics) {
+    let mut ops = Vec::with_capacity(batch.len());
+    let mut waiting = Vec::with_capacity(batch.len());
+    for w in batch.drain(..) {
+        let chain = (w.op.card.card_id, w.generation);
+        if broken.on_a_failed_one(chain) {
+            metrics.conflicts.inc();
+            w.done.call(Ok(CommitOutcome::Conflict));
+        } else {
+            ops.push(w.op);
+            waiting.push((chain, Some(w.done)));
+        }
+    }
+    // Ranges of `ops` still to commit, the next on top.
+    let mut todo = vec![(0, ops.len())];
+    let mut first = true;
+    while let Some((from, to)) = todo.pop() {
+        // Operations of a range computed on one that failed in an earlier
+        // range never go to the database.
+        let mut live = Vec::with_capacity(to - from);
+        for (i, w) in waiting.iter_mut().enumerate().take(to).skip(from) {
+            if w.1.is_none() {
+                continue;
+            }
+            if broken.on_a_failed_one(w.0) {
+                metrics.conflicts.inc();
+                answer(w, Ok(CommitOutcome::Conflict), broken);
+            } else {
+                live.push(i);
+            }
+        }
+        if live.is_empty() {
+            continue;
+        }
+        let started = Instant::now();
+        let result = if live.len() == ops.len() {
+            store.commit_batch(&ops).await
+        } else {
+            let part: Vec<CommitOp> = live.iter().map(|&i| ops[i].clone()).collect();
+            store.commit_batch(&part).await
+        };
+        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.batch_size.observe(live.len() as f64);
+        match result {
+            Ok(outcomes) => {
+                // One outcome per operation; one missing (a store's bug)
+                // reports a failure, as dropping `done` would.
+                let mut outcomes = outcomes.into_iter();
+                for &i in &live {
+                    let outcome = outcomes.next().ok_or(WriteFailure::Unavailable);
+                    if outcome == Ok(CommitOutcome::Conflict) {
+                        metrics.conflicts.inc();
+                    }
+                    answer(&mut waiting[i], outcome, broken);
+                }
+            }
+            Err(StoreError::Unavailable(e)) => {
+                metrics.commit_failures.inc();
+                tracing::error!(error = %e, size = live.len(), "group commit failed");
+                for w in waiting.iter_mut() {
+                    answer(w, Err(WriteFailure::Unavailable), broken);
+                }
+                return;
+            }
+            Err(e) if live.len() == 1 => {
+                metrics.commit_failures.inc();
+                metrics.rejected.inc();
+                let op = &ops[live[0]];
+                tracing::error!(error = %e, card = %op.card.card_id, transaction = %op.entry.id,
+                    "the database refused an operation; it was not recorded");
+                answer(&mut waiting[live[0]], Err(WriteFailure::Rejected), broken);
+            }
+            Err(e) => {
+                metrics.commit_failures.inc();
+                if first {
+                    tracing::warn!(error = %e, size = live.len(), "group commit refused; isolating the operation");
+                }
+                let mid = live.len() / 2;
+                // The second half after the first: a card's operations keep
+                // their order.
+                todo.push((live[mid], live[live.len() - 1] + 1));
+                todo.push((live[0], live[mid]));
+            }
+        }
+        first = false;
+    }
+}
+
+/// Answer one waiting operation (once), and note a chain that broke.
+fn answer(w: &mut ((CardId, u32), Option<Done>), result: WriteResult, broken: &mut Broken) {
+    if let Some(done) = w.1.take() {
+        if result != Ok(CommitOutcome::Committed) {
+            broken.failed(w.0);
+        }
+        done.call(result);
+    }
+}
+
 /// The cards whose chain of operations broke in this writer, with the read
 /// of the card (generation) it broke in.
 #[derive(Default)]
-struct Broken(HashMap<CardId, u32>);
+pub struct Broken(HashMap<CardId, u32>);
 
 impl Broken {
     fn failed(&mut self, (card, generation): (CardId, u32)) {

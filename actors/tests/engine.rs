@@ -624,3 +624,84 @@ async fn cancellations_after_a_reload_run_in_order_and_remember_each_other() {
         assert_eq!(now.balance, 1, "{backend:?}: three stamps, two cancelled");
     }
 }
+
+/// One operation of card `w.cards[i]`: a stamp, as an actor would prepare it.
+async fn prepared_stamp(w: &World, i: usize, key: String) -> stampede_domain::ledger::CommitOp {
+    use stampede_actors::prepare::{CardFacts, prepare};
+    let card = w.store.get_card(w.cards[i]).await.expect("get").expect("card");
+    let req = stamp(w, card.id, Some(key));
+    let state = card.state();
+    let (next, effect) = state.execute(&w.program.rules, &[], &req.command).expect("stamp");
+    prepare(&req, CardFacts::of(&card), &state, &next, &effect).op
+}
+
+/// A batch of 100 operations, one of them (`bad`) spoiled by `spoil`, sent
+/// to one writer at once, so they form one group commit. The spoiled one
+/// fails alone, answered `Rejected` for good; the 99 others commit, once.
+async fn one_poisoned_in_a_batch(
+    w: &World,
+    round: usize,
+    bad: usize,
+    spoil: fn(&mut stampede_domain::ledger::CommitOp),
+) {
+    use stampede_actors::writer::{Done, WriteFailure, WriteRequest, Writers};
+    use stampede_domain::ledger::CommitOutcome;
+    let mut ops = Vec::new();
+    let mut before = Vec::new();
+    for card in &w.cards {
+        before.push(w.store.get_card(*card).await.expect("get").expect("card").balance);
+    }
+    for i in 0..w.cards.len() {
+        let mut op = prepared_stamp(w, i, format!("{round}-{i}")).await;
+        if i == bad {
+            spoil(&mut op);
+        }
+        ops.push(op);
+    }
+    let metrics = RuntimeMetrics::new();
+    let writers = Writers::start(1, 1_000, 500, Arc::clone(&w.store), metrics.clone());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // No await until all are queued: on this one-threaded runtime the writer
+    // cannot start before, and takes all 100 into its first batch.
+    for (i, op) in ops.into_iter().enumerate() {
+        let tx = tx.clone();
+        let done = Done::new(move |result| {
+            let _ = tx.send((i, result));
+        });
+        let queued = writers.for_card(w.cards[i]).try_send(WriteRequest { op, generation: 1, done });
+        assert!(queued.is_ok(), "queued");
+    }
+    drop(tx);
+    let mut answers = vec![None; w.cards.len()];
+    while let Some((i, result)) = rx.recv().await {
+        answers[i] = Some(result);
+    }
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = if i == bad { Err(WriteFailure::Rejected) } else { Ok(CommitOutcome::Committed) };
+        assert_eq!(*answer, Some(expected), "operation {i}");
+    }
+    assert_eq!(metrics.rejected.get(), 1);
+    assert!(metrics.commit_failures.get() > 1, "one batch of 100 first, then split down to the bad one");
+    for (i, card) in w.cards.iter().enumerate() {
+        let c = w.store.get_card(*card).await.expect("get").expect("card");
+        let entries = w.store.card_entries(*card, stampede_domain::page::PageRequest::new(None, Some(10))).await;
+        let entries = entries.expect("entries").items.len() as i64;
+        let expected = before[i] + i64::from(i != bad);
+        assert_eq!((c.balance, entries), (expected, expected), "card {i}, round {round}");
+    }
+}
+
+/// A poisoned operation (one the database refuses, whatever the reason it
+/// got this far) fails alone with a definitive answer; the rest of its batch,
+/// other cards' operations, commits. On both databases: a card update that
+/// breaks a CHECK, and on PostgreSQL text it cannot store (a NUL byte).
+#[tokio::test]
+async fn a_poisoned_operation_fails_alone() {
+    for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+        let w = world(backend, 100).await;
+        one_poisoned_in_a_batch(&w, 1, 37, |op| op.card.balance = -1).await;
+        if backend == DatabaseBackend::Postgres {
+            one_poisoned_in_a_batch(&w, 2, 99, |op| op.entry.metadata = serde_json::json!({"reason": "a\u{0}b"})).await;
+        }
+    }
+}

@@ -161,6 +161,8 @@ pub enum Refusal {
     WouldGoNegative,
     #[error("the program is not active")]
     ProgramInactive,
+    #[error("the balance would exceed the largest a card may hold")]
+    BalanceLimit,
 }
 
 impl Refusal {
@@ -179,6 +181,7 @@ impl Refusal {
             Refusal::CancelWindowPassed => "cancel_window_passed",
             Refusal::WouldGoNegative => "would_go_negative",
             Refusal::ProgramInactive => "program_inactive",
+            Refusal::BalanceLimit => "balance_limit",
         }
     }
 }
@@ -211,15 +214,30 @@ pub enum Command {
     Expire { at: DateTime<Utc> },
 }
 
+/// The most a card may hold, and the most one visit or adjustment may
+/// earn: 10^15, below 2^53, so every client (JavaScript's numbers too) shows
+/// a balance exactly, and far from `i64::MAX`, so no sum of them wraps.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+
+/// The largest purchase amount, in minor units, a request may carry (10^12:
+/// ten billion in a currency of cents). Checked where requests come in.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+
+/// The largest change one manual adjustment may make, either way.
+pub const MAX_ADJUSTMENT: i64 = 1_000_000_000;
+
 impl CardState {
     pub fn new(id: CardId, program_id: Uuid) -> Self {
         Self { id, program_id, balance: 0, book: CardBook::default(), version: 0 }
     }
 
-    fn add_lot(&mut self, amount: i64, at: DateTime<Utc>, expiry_days: Option<u32>) {
+    /// Add an earning. Refused when the balance (or what the day counts)
+    /// would pass [`MAX_BALANCE`]: checked here, so no caller's amount wraps.
+    fn add_lot(&mut self, amount: i64, at: DateTime<Utc>, expiry_days: Option<u32>) -> Result<(), Refusal> {
         if amount <= 0 {
-            return;
+            return Ok(());
         }
+        let balance = self.balance.checked_add(amount).filter(|b| *b <= MAX_BALANCE).ok_or(Refusal::BalanceLimit)?;
         // Earnings expire at the end of their (UTC) day, so one day's earnings
         // share a lot: the book stays as small as the number of earning days.
         let expires_at = expiry_days.map(|d| {
@@ -233,7 +251,8 @@ impl CardState {
                 self.book.lots.sort_by_key(|l| l.earned_at);
             }
         }
-        self.balance += amount;
+        self.balance = balance;
+        Ok(())
     }
 
     /// Take `amount` from the lots still valid at `at`, oldest first (or newest
@@ -271,7 +290,9 @@ impl CardState {
             self.book.day = Some(day);
             self.book.earned_today = 0;
         }
-        self.book.earned_today += amount;
+        // Each earning is at most MAX_BALANCE; saturating keeps a day of them
+        // from wrapping all the same.
+        self.book.earned_today = self.book.earned_today.saturating_add(amount);
     }
 
     fn earned_today(&self, tz: Tz, at: DateTime<Utc>) -> i64 {
@@ -280,7 +301,8 @@ impl CardState {
 
     fn used(&mut self, campaigns: &[Uuid]) {
         for id in campaigns {
-            *self.book.campaign_uses.entry(*id).or_insert(0) += 1;
+            let uses = self.book.campaign_uses.entry(*id).or_insert(0);
+            *uses = uses.saturating_add(1);
         }
     }
 
@@ -333,7 +355,7 @@ impl CardState {
                 if granted == 0 {
                     return Err(Refusal::DailyCapReached);
                 }
-                next.add_lot(granted, store.at, r.expiry_days);
+                next.add_lot(granted, store.at, r.expiry_days)?;
                 next.count_earning(store.tz, store.at, granted);
                 next.book.last_visit.insert(store_id, store.at);
                 next.used(&bonus.applied);
@@ -357,7 +379,7 @@ impl CardState {
                 if granted == 0 {
                     return Err(if requested == 0 { Refusal::BelowMinimumPurchase } else { Refusal::DailyCapReached });
                 }
-                next.add_lot(granted, store.at, r.expiry_days);
+                next.add_lot(granted, store.at, r.expiry_days)?;
                 next.count_earning(store.tz, store.at, granted);
                 next.used(&boost.applied);
                 let mut e = effect(TxKind::PointsAddition, granted, &next);
@@ -393,7 +415,7 @@ impl CardState {
                 if *at - original.created_at > *window {
                     return Err(Refusal::CancelWindowPassed);
                 }
-                let delta = -original.delta;
+                let delta = original.delta.checked_neg().ok_or(Refusal::NotCancellable)?;
                 if delta < 0 {
                     if next.balance_at(*at) < -delta {
                         return Err(Refusal::WouldGoNegative);
@@ -402,7 +424,7 @@ impl CardState {
                     next.spend(-delta, *at, true);
                 } else {
                     // Undo a spending: give it back as a new lot.
-                    next.add_lot(delta, *at, rules.expiry_days());
+                    next.add_lot(delta, *at, rules.expiry_days())?;
                 }
                 let mut e = effect(TxKind::Cancellation, delta, &next);
                 e.reverses = Some(original.id);
@@ -412,13 +434,17 @@ impl CardState {
                 if *delta == 0 {
                     return Err(Refusal::InvalidAmount);
                 }
+                // `unsigned_abs`, not `abs`: `i64::MIN` has no positive twin.
+                if delta.unsigned_abs() > MAX_BALANCE.unsigned_abs() {
+                    return Err(Refusal::BalanceLimit);
+                }
                 if *delta < 0 {
                     if next.balance_at(*at) < -delta {
                         return Err(Refusal::WouldGoNegative);
                     }
                     next.spend(-delta, *at, false);
                 } else {
-                    next.add_lot(*delta, *at, rules.expiry_days());
+                    next.add_lot(*delta, *at, rules.expiry_days())?;
                 }
                 effect(TxKind::Adjustment, *delta, &next)
             }
@@ -465,16 +491,20 @@ mod tests {
         })
     }
 
-    fn points(expiry_days: Option<u32>, daily_cap: Option<u64>) -> ProgramRules {
-        ProgramRules::Points(PointsRules {
+    fn points_rules() -> PointsRules {
+        PointsRules {
             currency: Currency::parse("EUR").expect("EUR"),
             points_per_unit: 1,
             unit_minor: 100,
             rounding: Rounding::Down,
             store_overrides: BTreeMap::new(),
-            daily_cap,
-            expiry_days,
-        })
+            daily_cap: None,
+            expiry_days: None,
+        }
+    }
+
+    fn points(expiry_days: Option<u32>, daily_cap: Option<u64>) -> ProgramRules {
+        ProgramRules::Points(PointsRules { daily_cap, expiry_days, ..points_rules() })
     }
 
     fn t0() -> DateTime<Utc> {
@@ -622,6 +652,34 @@ mod tests {
             card.execute(&stamps(), &[], &Command::Redeem { reward: none_left, at: t0() }),
             Err(Refusal::OutOfStock)
         );
+    }
+
+    #[test]
+    fn balances_stop_at_the_limit_instead_of_wrapping() {
+        let rules = ProgramRules::Points(PointsRules { points_per_unit: 100_000, unit_minor: 1, ..points_rules() });
+        let card = CardState::new(CardId::new(), Uuid::now_v7());
+        let huge = Command::EarnPoints { store: at_store(t0()), amount_minor: i64::MAX };
+        assert_eq!(card.execute(&rules, &[], &huge), Err(Refusal::BalanceLimit));
+        let (card, _) =
+            card.execute(&rules, &[], &Command::Adjust { delta: MAX_BALANCE, at: t0() }).expect("up to the limit");
+        assert_eq!(card.balance, MAX_BALANCE);
+        let one = Command::EarnPoints { store: at_store(t0()), amount_minor: 1 };
+        assert_eq!(card.execute(&rules, &[], &one), Err(Refusal::BalanceLimit));
+        assert_eq!(card.execute(&rules, &[], &Command::Adjust { delta: 1, at: t0() }), Err(Refusal::BalanceLimit));
+        for delta in [i64::MIN, i64::MAX, MAX_BALANCE + 1, -MAX_BALANCE - 1] {
+            assert_eq!(card.execute(&rules, &[], &Command::Adjust { delta, at: t0() }), Err(Refusal::BalanceLimit));
+        }
+        let (card, _) = card.execute(&rules, &[], &Command::Adjust { delta: -MAX_BALANCE, at: t0() }).expect("down");
+        assert_eq!(card.balance, 0);
+        let odd = Original {
+            id: Uuid::now_v7(),
+            kind: TxKind::Adjustment,
+            delta: i64::MIN,
+            created_at: t0(),
+            already_cancelled: false,
+        };
+        let cancel = Command::Cancel { original: odd, window: Duration::days(1), at: t0() };
+        assert_eq!(card.execute(&rules, &[], &cancel), Err(Refusal::NotCancellable));
     }
 
     #[derive(Debug, Clone)]

@@ -1,4 +1,7 @@
-//! Bounded, trimmed text fields (names, descriptions).
+//! Bounded, trimmed text fields (names, descriptions, notes). None holds a
+//! control character other than a line break or tab: a NUL byte in
+//! particular is text PostgreSQL cannot store, so it is refused here, at the
+//! edge, and never reaches a commit.
 
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +48,35 @@ impl std::fmt::Display for Name {
     }
 }
 
+/// Free text kept with a ledger row (an adjustment's or cancellation's
+/// reason): trimmed, 1..=`MAX` characters, lines and tabs allowed, no other
+/// control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Note(String);
+
+impl Note {
+    pub const MAX: usize = 500;
+
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(TextError::Empty);
+        }
+        if s.chars().count() > Self::MAX {
+            return Err(TextError::TooLong(Self::MAX));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(TextError::Control);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +88,14 @@ mod tests {
         assert_eq!(Name::parse(&"x".repeat(201)), Err(TextError::TooLong(200)));
         assert_eq!(Name::parse("a\u{0}b"), Err(TextError::Control));
         assert!(Name::parse(&"é".repeat(200)).is_ok(), "counts characters, not bytes");
+    }
+
+    #[test]
+    fn notes_keep_lines_but_no_nul() {
+        assert_eq!(Note::parse(" wrong card\nscanned twice ").map(|n| n.0), Ok("wrong card\nscanned twice".into()));
+        assert_eq!(Note::parse("a\u{0}b"), Err(TextError::Control));
+        assert_eq!(Note::parse("a\u{1b}[2Jb"), Err(TextError::Control));
+        assert_eq!(Note::parse(&"x".repeat(501)), Err(TextError::TooLong(500)));
+        assert_eq!(Note::parse("  "), Err(TextError::Empty));
     }
 }

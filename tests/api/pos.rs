@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 pub struct Counter {
     pub app: TestApp,
     pub owner: String,
+    pub business_id: String,
     pub store_id: String,
     pub key: String,
     pub stamp_program: String,
@@ -66,6 +67,7 @@ pub async fn counter(backend: DatabaseBackend, engine: &str, extra: &str) -> Cou
         json_of(app.post_auth(&format!("/v1/programs/{points_program}/join"), &cust, json!({})).await).await;
     Counter {
         owner,
+        business_id: bid.to_string(),
         store_id,
         key,
         stamp_program,
@@ -166,6 +168,8 @@ engines_and_backends!(
     stock_is_never_oversold,
     outbox_reaches_history_and_queue_once,
     cashier_lookup_and_customer_views,
+    amounts_and_text_are_bounded_at_the_edge,
+    answers_and_ledger_carry_capped_and_the_request_id,
 );
 
 async fn stamps_refusals_and_replays(backend: DatabaseBackend, engine: &str) {
@@ -286,6 +290,80 @@ async fn points_redemptions_and_cancellations(backend: DatabaseBackend, engine: 
     assert_eq!(res.status(), 201);
     assert_eq!(json_of(res).await["transaction"]["kind"], "ADJUSTMENT");
     assert_eq!(c.balance(&c.stamp_card).await, 3);
+}
+
+/// What no database could store, or no balance could hold, is refused where
+/// it comes in (422), before it reaches a commit: amounts beyond 10^12,
+/// negative purchases, adjustments beyond ±10^9 (`i64::MIN` included, whose
+/// `abs()` wraps), NUL bytes in reasons. Nothing changes.
+async fn amounts_and_text_are_bounded_at_the_edge(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let points = |k: &'static str, amount: i64| {
+        c.pos("points", Some(k), json!({"card_id": c.points_card, "amount_minor": amount, "currency": "EUR"}))
+    };
+    assert_problem(points("p1", i64::MAX).await, 422, "validation_failed").await;
+    assert_problem(points("p2", 1_000_000_000_001).await, 422, "validation_failed").await;
+    let res = points("p3", 1_000_000_000_000).await;
+    assert_eq!(res.status(), 201, "the bound itself is a purchase");
+    assert_eq!(c.balance(&c.points_card).await, 10_000_000_000);
+    let res = c.pos("stamps", Some("s1"), json!({"card_id": c.stamp_card, "purchase_minor": -500})).await;
+    assert_problem(res, 422, "validation_failed").await;
+
+    let adjust = |k: &'static str, delta: i64, reason: &'static str| {
+        c.app
+            .client
+            .post(c.app.url(&format!("/v1/cards/{}/adjustments", c.stamp_card)))
+            .bearer_auth(&c.owner)
+            .header("idempotency-key", k)
+            .json(&json!({"store_id": c.store_id, "delta": delta, "reason": reason}))
+            .send()
+    };
+    for (k, delta) in [("a1", i64::MIN), ("a2", i64::MAX), ("a3", 1_000_000_001), ("a4", -1_000_000_001)] {
+        assert_problem(adjust(k, delta, "fix").await.expect("r"), 422, "validation_failed").await;
+    }
+    assert_problem(adjust("a5", 2, "a\u{0}b").await.expect("r"), 422, "validation_failed").await;
+    assert_eq!(adjust("a6", 2, "fix").await.expect("r").status(), 201);
+    let tid = c.app.store.card_entries(
+        stampede_domain::ids::CardId(c.stamp_card.parse().expect("u")),
+        stampede_domain::page::PageRequest::new(None, Some(5)),
+    );
+    let tid = tid.await.expect("entries").items[0].id;
+    let res = c.pos(&format!("transactions/{tid}/cancel"), Some("c1"), json!({"reason": "a\u{0}b"})).await;
+    assert_problem(res, 422, "validation_failed").await;
+    assert_eq!((c.balance(&c.stamp_card).await, c.ledger_rows(&c.stamp_card).await), (2, 1));
+    assert_eq!(c.ledger_rows(&c.points_card).await, 1);
+}
+
+/// The POS answers say when a daily cap cut an earning, and every ledger row
+/// keeps the request id it came with.
+async fn answers_and_ledger_carry_capped_and_the_request_id(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let capped = json!({"name": "Capped", "rules": {"kind": "stamps", "stamps_per_reward": 10, "max_stamps_per_visit": 3, "daily_cap": 4}});
+    let program =
+        json_of(c.app.post_auth(&format!("/v1/businesses/{}/programs", c.business_id), &c.owner, capped).await).await;
+    let cust = crate::admin::customer(&c.app, "kim@example.com").await;
+    let card = json_of(
+        c.app.post_auth(&format!("/v1/programs/{}/join", program["id"].as_str().expect("id")), &cust, json!({})).await,
+    )
+    .await;
+    let card = card["id"].as_str().expect("id").to_owned();
+    let first = json_of(c.pos("stamps", Some("k1"), json!({"card_id": card, "count": 3})).await).await;
+    assert_eq!(
+        (first["transaction"]["delta"].as_i64(), first["transaction"]["capped"].as_bool()),
+        (Some(3), Some(false))
+    );
+    let second = json_of(c.pos("stamps", Some("k2"), json!({"card_id": card, "count": 3})).await).await;
+    assert_eq!(
+        (second["transaction"]["delta"].as_i64(), second["transaction"]["capped"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let rows = c.app.store.card_entries(
+        stampede_domain::ids::CardId(card.parse().expect("u")),
+        stampede_domain::page::PageRequest::new(None, Some(5)),
+    );
+    for row in rows.await.expect("entries").items {
+        assert!(row.metadata["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{:?}", row.metadata);
+    }
 }
 
 async fn concurrent_stamps_on_one_card_are_exact(backend: DatabaseBackend, engine: &str) {

@@ -2,12 +2,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use stampede_actors::{CardReply, CardRequest, EntryMeta};
 use stampede_domain::access::{Permission, staff_may};
-use stampede_domain::card::Command;
+use stampede_domain::card::{Command, MAX_ADJUSTMENT};
 use stampede_domain::ids::{CardId, StoreId};
+use stampede_domain::text::Note;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::admin::audit;
+use crate::api::input::Fields;
 use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -40,6 +42,14 @@ pub async fn adjust(
     body: web::Json<AdjustRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let mut fields = Fields::default();
+    let reason = Note::parse(&body.reason).map_err(|e| fields.push("reason", e.to_string())).ok();
+    // `unsigned_abs`: `i64::MIN.abs()` wraps to itself and would pass.
+    if body.delta == 0 || body.delta.unsigned_abs() > MAX_ADJUSTMENT.unsigned_abs() {
+        fields.push("delta", format!("must be non-zero and at most {MAX_ADJUSTMENT} either way"));
+    }
+    fields.finish()?;
+    let reason = reason.ok_or_else(|| ApiError::field("reason", "required"))?;
     let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(body.store_id))
         .await?
         .filter(|s| staff_may(&auth.staff.memberships, Permission::ManageStore, &s.place()))
@@ -50,13 +60,6 @@ pub async fn adjust(
         .await?
         .filter(|c| c.business_id == store.business_id)
         .ok_or_else(ApiError::not_found)?;
-    let reason = body.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::field("reason", "must be 1 to 500 characters"));
-    }
-    if body.delta == 0 || body.delta.abs() > 1_000_000_000 {
-        return Err(ApiError::field("delta", "must be non-zero and at most 1000000000 either way"));
-    }
     let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
     let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id)
         .await?
@@ -69,7 +72,7 @@ pub async fn adjust(
         meta: EntryMeta {
             store_id: Some(store.id),
             staff_id: Some(auth.staff.id.0),
-            metadata: serde_json::json!({ "reason": reason }),
+            metadata: serde_json::json!({ "reason": reason.as_str() }),
             ..Default::default()
         },
         idempotency: Some(idem),

@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::card::{Command, Original};
+use stampede_domain::text::Note;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -37,6 +38,11 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let (store_id, txn_id) = path.into_inner();
     let body = body.into_inner();
+    // Optional: a blank reason is no reason.
+    let reason = match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => Some(Note::parse(r).map_err(|e| ApiError::field("reason", e.to_string()))?),
+        None => None,
+    };
     let key = idempotency(&req, &auth, &state, &body)?;
     let store = operated_store(&state, &auth, store_id).await?;
     let entry = state.store.get_entry(txn_id).await?.ok_or_else(ApiError::not_found)?;
@@ -58,7 +64,6 @@ pub async fn cancel(
     };
     let window = state.pos.cancel_window;
     let at = stampede_domain::ledger::now();
-    let reason = body.reason.map(|r| r.chars().take(500).collect::<String>());
     let meta = EntryMeta { metadata: serde_json::json!({ "reason": reason }), ..Default::default() };
     run(&state, &req, &auth, t, move |_| Command::Cancel { original, window, at }, meta, Some(key)).await
 }

@@ -273,5 +273,9 @@ pub fn reply(result: Result<CardReply, RuntimeError>) -> Result<HttpResponse, Ap
         Err(RuntimeError::KeyReused) => {
             Err(ApiError::refused("idempotency_key_reused", "this Idempotency-Key was used for a different request"))
         }
+        Err(RuntimeError::Rejected) => Err(ApiError::refused(
+            "not_recordable",
+            "the operation cannot be recorded and was not applied; retrying it will not help",
+        )),
     }
 }

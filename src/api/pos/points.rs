@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
-use stampede_domain::card::Command;
+use stampede_domain::card::{Command, MAX_AMOUNT_MINOR};
 use stampede_domain::program::ProgramRules;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::state::AppState;
 pub struct PointsRequest {
     #[serde(flatten)]
     pub card: CardRef,
-    /// The purchase in minor units of `currency`.
+    /// The purchase in minor units of `currency` (at most 10^12).
     pub amount_minor: i64,
     /// Must be the program's currency.
     pub currency: String,
@@ -38,6 +38,11 @@ pub async fn earn_points(
     body: web::Json<PointsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    // Zero and below are the rules' refusal (`invalid_amount`); past the
+    // bound, the request itself is malformed.
+    if body.amount_minor > MAX_AMOUNT_MINOR {
+        return Err(ApiError::field("amount_minor", format!("must be at most {MAX_AMOUNT_MINOR}")));
+    }
     let key = idempotency(&req, &auth, &state, &body)?;
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     if let ProgramRules::Points(r) = &t.bundle.program.rules

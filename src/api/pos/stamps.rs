@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
-use stampede_domain::card::Command;
+use stampede_domain::card::{Command, MAX_AMOUNT_MINOR};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ pub struct StampRequest {
     /// Stamps for this visit (at most the program's max per visit).
     #[serde(default = "one")]
     pub count: u32,
-    /// The purchase, in minor units, where the program has a minimum.
+    /// The purchase, in minor units, where the program has a minimum (0 to 10^12).
     pub purchase_minor: Option<i64>,
 }
 
@@ -43,6 +43,9 @@ pub async fn issue_stamps(
     body: web::Json<StampRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.purchase_minor.is_some_and(|p| !(0..=MAX_AMOUNT_MINOR).contains(&p)) {
+        return Err(ApiError::field("purchase_minor", format!("must be between 0 and {MAX_AMOUNT_MINOR}")));
+    }
     let key = idempotency(&req, &auth, &state, &body)?;
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     let meta = EntryMeta { amount_minor: body.purchase_minor, ..Default::default() };
