@@ -384,6 +384,9 @@ pub struct RuntimeSettings {
     pub writers: usize,
     /// Largest group commit.
     pub max_batch: usize,
+    /// How long (µs) a writer under load holds a group commit open for more
+    /// operations; 0 commits what is there at once.
+    pub commit_window_us: u64,
     /// Operations waiting per writer before POS calls get 503.
     pub writer_queue: usize,
     /// Commands a card actor holds while it loads its card, before POS calls
@@ -405,8 +408,9 @@ impl Default for RuntimeSettings {
     fn default() -> Self {
         Self {
             engine: Engine::Actors,
-            writers: 2,
+            writers: 1,
             max_batch: 500,
+            commit_window_us: 1_000,
             writer_queue: 20_000,
             mailbox: 256,
             idle_timeout_secs: 300,
@@ -573,6 +577,9 @@ impl Settings {
             if v == 0 {
                 return bad(key, "must be greater than 0");
             }
+        }
+        if rt.commit_window_us > 100_000 {
+            return bad("runtime.commit_window_us", "must be at most 100000 (a tenth of a second)");
         }
         if self.queue.lease_secs == 0 {
             return bad("queue.lease_secs", "must be greater than 0");

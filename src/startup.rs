@@ -252,6 +252,7 @@ impl Application {
                 stampede_actors::RuntimeConfig {
                     writers: rt.writers,
                     max_batch: rt.max_batch,
+                    commit_window: Duration::from_micros(rt.commit_window_us),
                     writer_queue: rt.writer_queue,
                     mailbox: rt.mailbox,
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),

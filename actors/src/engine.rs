@@ -2,7 +2,7 @@
 //! group commit) and [`crate::naive::NaiveEngine`] (one database transaction per
 //! request), chosen by configuration and measured against each other.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -32,6 +32,9 @@ pub struct RuntimeConfig {
     pub writers: usize,
     /// Largest batch a writer commits at once.
     pub max_batch: usize,
+    /// How long a writer under load holds a batch open for more operations
+    /// (zero: it commits what is there at once).
+    pub commit_window: Duration,
     /// Operations a writer's queue holds before callers get 503.
     pub writer_queue: usize,
     /// Commands a card actor holds while it loads its card, before callers
@@ -53,8 +56,9 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
-            writers: 2,
+            writers: 1,
             max_batch: 500,
+            commit_window: Duration::from_millis(1),
             writer_queue: 20_000,
             mailbox: 256,
             idle_timeout: Duration::from_secs(300),
@@ -74,9 +78,10 @@ pub struct ActorEngine {
 }
 
 impl ActorEngine {
-    /// Start the writers and the sweeper, on a thread of their own (works
-    /// inside or outside any runtime). The actors themselves need no thread:
-    /// a request runs on its card's actor on the caller's thread (see `cell`).
+    /// Start the writers on a thread of their own, and the sweeper on
+    /// another (both work inside or outside any runtime). The actors
+    /// themselves need no thread: a request runs on its card's actor on the
+    /// caller's thread (see `cell`).
     pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
         // Before the actors allocate: what passivation frees can then go back.
         crate::memory::fix_allocator_thresholds();
@@ -85,25 +90,37 @@ impl ActorEngine {
         let cfg = config.clone();
         let m = metrics.clone();
         let st = Arc::clone(&store);
-        let sweeper = Arc::clone(&registry);
         let thread = std::thread::Builder::new()
             .name("card-runtime".into())
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(runtime) => runtime,
-                    Err(e) => {
-                        tracing::error!(error = %e, "the card runtime could not start");
-                        return;
-                    }
-                };
+                let Some(runtime) = current_thread_runtime("card runtime") else { return };
                 runtime.block_on(async move {
-                    let writers = Writers::start(cfg.writers, cfg.writer_queue, cfg.max_batch, Arc::clone(&st), m);
+                    let writers = Writers::start(
+                        cfg.writers,
+                        cfg.writer_queue,
+                        cfg.max_batch,
+                        cfg.commit_window,
+                        Arc::clone(&st),
+                        m,
+                    );
                     let _ = tx.send(writers);
-                    sweep(sweeper, st, cfg).await;
+                    // The writers run as long as someone can send to them.
+                    std::future::pending::<()>().await;
                 });
             })
             .expect("start the card runtime thread");
         let writers = rx.recv().expect("the card runtime started");
+        // The sweep scans every active actor: on its own thread, so a large
+        // registry never holds a commit up.
+        let sweeper = Arc::downgrade(&registry);
+        let (st, cfg) = (Arc::clone(&store), config.clone());
+        std::thread::Builder::new()
+            .name("card-sweeper".into())
+            .spawn(move || {
+                let Some(runtime) = current_thread_runtime("card sweeper") else { return };
+                runtime.block_on(sweep(sweeper, st, cfg));
+            })
+            .expect("start the card sweeper thread");
         let shared = Arc::new(Shared {
             store: Arc::clone(&store),
             writers,
@@ -174,14 +191,26 @@ impl CardEngine for ActorEngine {
     }
 }
 
+fn current_thread_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            tracing::error!(error = %e, "the {what} could not start");
+            None
+        }
+    }
+}
+
 /// Once a second: passivate idle actors, and hand memory back after many did.
-async fn sweep(registry: Arc<Registry>, store: Arc<dyn Store>, config: RuntimeConfig) {
+/// Ends when the engine is gone.
+async fn sweep(registry: Weak<Registry>, store: Arc<dyn Store>, config: RuntimeConfig) {
     let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // The most actors since memory was last handed back, and a second ago.
     let (mut high, mut last) = (0usize, 0usize);
     loop {
         tick.tick().await;
+        let Some(registry) = registry.upgrade() else { return };
         registry.sweep(idle, quiet, cap);
         // Passivated actors' memory goes back to the allocator, which keeps
         // it; after a large drop, once it stopped falling (the stopped
@@ -196,11 +225,8 @@ async fn sweep(registry: Arc<Registry>, store: Arc<dyn Store>, config: RuntimeCo
             registry.shrink();
             high = now;
             // The store's caches filled while those cards were read.
-            let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                store.release_memory().await;
-                crate::memory::release_free_memory();
-            });
+            store.release_memory().await;
+            crate::memory::release_free_memory();
         }
     }
 }

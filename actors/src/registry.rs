@@ -25,9 +25,9 @@ pub fn now_millis() -> u64 {
 const QUIET_WINDOW_MS: u64 = 3_000;
 
 /// At most this many actors are passivated or told to forget by one sweep
-/// (one a second). The sweep runs on the writers' thread; a million actors
-/// passivated at once would hold it, and every commit, for a second or more.
-/// A million idle actors take under a minute to stop.
+/// (one a second), so a pass stays short (it runs on a thread of its own, but
+/// passivating takes each actor's lock, which its requests wait for). A
+/// million idle actors take under a minute to stop.
 pub const WAKE_PER_SWEEP: usize = 20_000;
 
 pub struct Registry {

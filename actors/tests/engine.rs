@@ -659,7 +659,7 @@ async fn one_poisoned_in_a_batch(
         ops.push(op);
     }
     let metrics = RuntimeMetrics::new();
-    let writers = Writers::start(1, 1_000, 500, Arc::clone(&w.store), metrics.clone());
+    let writers = Writers::start(1, 1_000, 500, Duration::ZERO, Arc::clone(&w.store), metrics.clone());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // No await until all are queued: on this one-threaded runtime the writer
     // cannot start before, and takes all 100 into its first batch.
