@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use stampede_domain::ids::CardId;
 use stampede_domain::ledger::{CommitOp, CommitOutcome};
-use stampede_domain::ports::{Store, StoreError};
+use stampede_domain::ports::{Committer, Store, StoreError, StoreResult};
 use tokio::sync::mpsc;
 
 use crate::metrics::RuntimeMetrics;
@@ -113,18 +113,35 @@ impl Writers {
 async fn run(mut rx: mpsc::Receiver<WriteRequest>, mut gather: Gather, store: Arc<dyn Store>, metrics: RuntimeMetrics) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(gather.max_batch);
     let mut broken = Broken::default();
+    let mut target = Target { own: store.committer(), store };
     while let Some(first) = rx.recv().await {
         let opened = Instant::now();
         batch.push(first);
         gather.collect(&mut rx, &mut batch, opened).await;
         metrics.writer_queue.dec_by(batch.len() as i64);
-        commit(&mut batch, store.as_ref(), &mut broken, &metrics).await;
+        commit(&mut batch, &mut target, &mut broken, &metrics).await;
         // Every operation computed on a failed one was queued before its
         // actor heard of the failure (it sends under the lock the outcome
         // needs), and none is computed after (the actor reloads first): with
         // the queue empty, none is left.
         if rx.is_empty() {
             broken.clear();
+        }
+    }
+}
+
+/// Where a writer's batches go: its own committer, when the store gives it
+/// one (PostgreSQL: a connection of its own), else the store.
+pub struct Target {
+    pub store: Arc<dyn Store>,
+    pub own: Option<Box<dyn Committer>>,
+}
+
+impl Target {
+    async fn commit(&mut self, ops: &[CommitOp]) -> StoreResult<Vec<CommitOutcome>> {
+        match self.own.as_mut() {
+            Some(own) => own.commit(ops).await,
+            None => self.store.commit_batch(ops).await,
         }
     }
 }
@@ -207,7 +224,7 @@ impl Pace {
 /// commit. One bad operation in a batch of `n` costs about 2·log2(n) more
 /// commits. A transient failure (the database unreachable) fails what is
 /// left as `Unavailable` at once: splitting would not help.
-pub async fn commit(batch: &mut Vec<WriteRequest>, store: &dyn Store, broken: &mut Broken, metrics: &RuntimeMetrics) {
+pub async fn commit(batch: &mut Vec<WriteRequest>, target: &mut Target, broken: &mut Broken, metrics: &RuntimeMetrics) {
     let mut ops = Vec::with_capacity(batch.len());
     let mut waiting = Vec::with_capacity(batch.len());
     for w in batch.drain(..) {
@@ -243,10 +260,10 @@ pub async fn commit(batch: &mut Vec<WriteRequest>, store: &dyn Store, broken: &m
         }
         let started = Instant::now();
         let result = if live.len() == ops.len() {
-            store.commit_batch(&ops).await
+            target.commit(&ops).await
         } else {
             let part: Vec<CommitOp> = live.iter().map(|&i| ops[i].clone()).collect();
-            store.commit_batch(&part).await
+            target.commit(&part).await
         };
         metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
         metrics.batch_size.observe(live.len() as f64);

@@ -348,6 +348,15 @@ pub trait ObjectStore: Send + Sync {
     }
 }
 
+/// What one group-commit writer commits through, when a store gives it
+/// something of its own (PostgreSQL: a connection the writer owns, opened on
+/// the writer's runtime): the same contract as [`LedgerRepo::commit_batch`],
+/// without asking a pool for a connection, and giving it back, every batch.
+#[async_trait]
+pub trait Committer: Send {
+    async fn commit(&mut self, ops: &[crate::ledger::CommitOp]) -> StoreResult<Vec<crate::ledger::CommitOutcome>>;
+}
+
 /// The transaction path's storage: group commits, the naive one-transaction
 /// path, idempotency records, the ledger, the outbox and the history store.
 #[async_trait]
@@ -356,6 +365,11 @@ pub trait LedgerRepo: Send + Sync {
     /// update with its version check (operations of one card share their fate),
     /// the ledger row, the idempotency record and the outbox row.
     async fn commit_batch(&self, ops: &[crate::ledger::CommitOp]) -> StoreResult<Vec<crate::ledger::CommitOutcome>>;
+    /// A committer for one writer, if this store has a better way than
+    /// `commit_batch` (`None`: the writer calls `commit_batch`).
+    fn committer(&self) -> Option<Box<dyn Committer>> {
+        None
+    }
     async fn get_idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<crate::ledger::IdempotencyRecord>>;
     async fn get_entry(&self, id: Uuid) -> StoreResult<Option<crate::ledger::LedgerEntry>>;
     /// Whether a cancellation of `id` exists.

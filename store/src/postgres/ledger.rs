@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
@@ -61,26 +61,73 @@ pub(super) fn entry_from_row(row: &PgRow) -> Result<LedgerEntry, sqlx::Error> {
     })
 }
 
-impl PgStore {
-    /// One attempt, in a transaction of its own: `Err(drops)` names operations
-    /// to drop (keys already stored, rewards out of stock), and nothing of it
-    /// was written.
-    async fn try_batch(&self, ops: &[&CommitOp]) -> StoreResult<Attempt> {
-        let started = std::time::Instant::now();
-        let mut conn = self.pool().acquire().await.map_err(error::other)?;
-        let acquired = started.elapsed();
-        let attempt = write_ops(&mut conn, ops).await?;
-        // A slow commit holds up every request behind it: say where the time went.
-        let total = started.elapsed();
-        if total > SLOW_COMMIT {
-            tracing::info!(
-                acquire_ms = acquired.as_secs_f64() * 1e3,
-                commit_ms = (total - acquired).as_secs_f64() * 1e3,
-                ops = ops.len(),
-                "slow group commit (a pooled connection, then the call that writes and commits)"
-            );
+/// A batch on `conn`: attempts until every operation committed or was
+/// dropped (keys already stored, rewards out of stock, version conflicts).
+async fn commit_on(conn: &mut PgConnection, ops: &[CommitOp]) -> StoreResult<Vec<CommitOutcome>> {
+    let mut retry = Retry::new(ops.len());
+    loop {
+        let idx = retry.live();
+        if idx.is_empty() {
+            break;
         }
-        Ok(attempt)
+        let live: Vec<&CommitOp> = idx.iter().map(|&i| &ops[i]).collect();
+        let started = std::time::Instant::now();
+        let attempt = write_ops(conn, &live).await?;
+        // A slow commit holds up every request behind it.
+        let took = started.elapsed();
+        if took > SLOW_COMMIT {
+            tracing::info!(commit_ms = took.as_secs_f64() * 1e3, ops = live.len(), "slow group commit");
+        }
+        if retry.record(ops, &idx, attempt) {
+            break;
+        }
+    }
+    Ok(retry.finish())
+}
+
+/// A group-commit writer's own connection: no pool acquire and release (and
+/// the ping sqlx sends on every release) per batch, and its socket is polled
+/// by the writer's runtime, which opened it, not by whichever runtime opened
+/// the pool's. Opened at the first batch; a connection that broke is dropped
+/// and the next batch opens another.
+pub struct PgCommitter {
+    options: std::sync::Arc<sqlx::postgres::PgConnectOptions>,
+    conn: Option<PgConnection>,
+}
+
+impl PgCommitter {
+    pub fn new(options: std::sync::Arc<sqlx::postgres::PgConnectOptions>) -> Self {
+        Self { options, conn: None }
+    }
+
+    async fn connection(&mut self) -> StoreResult<&mut PgConnection> {
+        if self.conn.is_none() {
+            let conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&self.options))
+                .await
+                .map_err(|_| StoreError::Unavailable("connecting the writer's connection timed out".into()))?
+                .map_err(error::other)?;
+            if !self.options.get_host().starts_with('/') {
+                super::nodelay::set_on_sockets_to(self.options.get_port());
+            }
+            self.conn = Some(conn);
+        }
+        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable("no connection".into()))
+    }
+}
+
+/// How long a writer waits to open its connection before failing the batch
+/// (503, retried by the caller).
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[async_trait]
+impl stampede_domain::ports::Committer for PgCommitter {
+    async fn commit(&mut self, ops: &[CommitOp]) -> StoreResult<Vec<CommitOutcome>> {
+        let result = commit_on(self.connection().await?, ops).await;
+        if matches!(result, Err(StoreError::Unavailable(_))) {
+            // Broken or in an unknown state: never used again.
+            self.conn = None;
+        }
+        result
     }
 }
 
@@ -210,19 +257,12 @@ fn idempotency_from_row(row: &PgRow) -> StoreResult<IdempotencyRecord> {
 #[async_trait]
 impl LedgerRepo for PgStore {
     async fn commit_batch(&self, ops: &[CommitOp]) -> StoreResult<Vec<CommitOutcome>> {
-        let mut retry = Retry::new(ops.len());
-        loop {
-            let idx = retry.live();
-            if idx.is_empty() {
-                break;
-            }
-            let live: Vec<&CommitOp> = idx.iter().map(|&i| &ops[i]).collect();
-            let attempt = self.try_batch(&live).await?;
-            if retry.record(ops, &idx, attempt) {
-                break;
-            }
-        }
-        Ok(retry.finish())
+        let mut conn = self.pool().acquire().await.map_err(error::other)?;
+        commit_on(&mut conn, ops).await
+    }
+
+    fn committer(&self) -> Option<Box<dyn stampede_domain::ports::Committer>> {
+        Some(Box::new(PgCommitter::new(self.pool().connect_options())))
     }
 
     async fn get_idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRecord>> {
