@@ -1,5 +1,7 @@
-//! Memory per idle card actor: activate N cards (SQLite, seeded here), measure
-//! the RSS growth, passivate them all, measure again.
+//! Memory per card: activate N cards (SQLite, seeded here) and measure the
+//! RSS growth with every card an active actix actor, park them all (their
+//! state stays in memory as idle cards) and measure again, then drop them
+//! all and measure once more.
 //!
 //! `cargo run --release -p stampede-actors --example actor_memory -- 200000`
 //! activates each card with a command that changes nothing (an `Expire` with
@@ -99,7 +101,9 @@ async fn main() -> anyhow::Result<()> {
     // The runtime's default; the first figure below is "with answers" only if
     // activating takes less than this (200k stamps take ~20 s here).
     let answers_for = RuntimeConfig::default().answers_for;
-    let config = RuntimeConfig { max_actors: n * 2, answers_for, ..Default::default() };
+    // Actors stay active until told to park: the first figure is theirs.
+    let config =
+        RuntimeConfig { max_actors: n * 2, answers_for, active_grace: Duration::from_secs(3600), ..Default::default() };
     let engine = ActorEngine::start(Arc::clone(&store), config, RuntimeMetrics::new());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (before, heap_before) = (rss_kib(), heap_kib());
@@ -148,9 +152,10 @@ async fn main() -> anyhow::Result<()> {
     }
     let (active, heap_active) = (rss_kib(), heap_kib());
     println!(
-        "activated {} actors ({}) in {:.1} s: RSS {} → {} KiB, {:.0} bytes per idle actor \
-         (heap in use {:.0} bytes per actor)",
+        "activated {} cards, {} actors running ({}) in {:.1} s: RSS {} → {} KiB, {:.0} bytes per active card \
+         (heap in use {:.0} bytes per card)",
         engine.active_actors(),
+        engine.running_actors(),
         if stamp { "one idempotent stamp each" } else { "no change" },
         took.as_secs_f64(),
         before,
@@ -162,11 +167,29 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(answers_for + Duration::from_secs(4)).await;
     let (quiet, heap_quiet) = (rss_kib(), heap_kib());
     println!(
-        "quiet for {} s: RSS {} KiB, {:.0} bytes per idle actor (heap in use {:.0} bytes per actor)",
+        "quiet for {} s: RSS {} KiB, {:.0} bytes per active card (heap in use {:.0} bytes per card)",
         (answers_for + Duration::from_secs(4)).as_secs(),
         quiet,
         per_actor(before, quiet, n),
         per_actor(heap_before, heap_quiet, n)
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while engine.running_actors() > 0 && Instant::now() < deadline {
+        // Each call tells at most 20,000, as the runtime's own sweeps do.
+        engine.park_all();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The runtime hands memory back a second after the weight stops falling.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let (parked, heap_parked) = (rss_kib(), heap_kib());
+    println!(
+        "parked: {} cards in memory, {} actors running: RSS {} KiB, {:.0} bytes per idle card \
+         (heap in use {:.0} bytes per card)",
+        engine.active_actors(),
+        engine.running_actors(),
+        parked,
+        per_actor(before, parked, n),
+        per_actor(heap_before, heap_parked, n)
     );
     engine.passivate_all();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -180,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(8)).await;
     let (after, heap_after) = (rss_kib(), heap_kib());
     println!(
-        "after passivating: {} actors, RSS {} KiB ({:+.1}% of the RSS before activation); \
+        "after dropping them: {} cards, RSS {} KiB ({:+.1}% of the RSS before activation); \
          heap in use {} → {} KiB",
         engine.active_actors(),
         after,

@@ -1,6 +1,6 @@
 //! One actor per active card: the only writer of that card in this process.
-//! It runs in a [`crate::cell::Cell`] (one message at a time, on the thread
-//! that delivers it).
+//! It runs as an actix actor while the card is active, and is parked as plain
+//! state when it is not (see [`crate::host`]).
 //!
 //! A command is applied to the card's *speculative* state (committed state plus
 //! the operations still in flight) synchronously, inside the message handler, so
@@ -21,7 +21,7 @@ use stampede_domain::ports::Store;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::cell::Ctx;
+use crate::host::{Activity, Ctx};
 use crate::metrics::RuntimeMetrics;
 use crate::prepare::{CardFacts, prepare};
 use crate::registry::Registry;
@@ -44,6 +44,11 @@ pub struct Execute {
 impl Execute {
     pub fn new(request: Box<CardRequest>, reply: Reply) -> Self {
         Self { request, reply, reruns: 0, verified: false }
+    }
+
+    /// Answer it with `e`, unrun.
+    pub fn refuse(self, e: RuntimeError) {
+        let _ = self.reply.send(Err(e));
     }
 }
 
@@ -118,11 +123,18 @@ pub struct Shared {
     /// Numbers the reads of cards (`CardActor::generation`) across all
     /// actors, so a new actor for a card never reuses its predecessor's.
     pub reads: std::sync::atomic::AtomicU32,
+    /// Where actors start when the caller is on no actix arbiter.
+    pub fallback: actix::ArbiterHandle,
 }
 
 pub struct CardActor {
     id: CardId,
     shared: Arc<Shared>,
+    /// Set while it runs as an actor (shared with its registry entry).
+    activity: Option<Arc<Activity>>,
+    /// The card as the request that started it read it: installed when the
+    /// actor starts, instead of reading the card again.
+    hint: Option<Box<Card>>,
     /// Made on the first commit: an actor that only serves reads stays small.
     seen: Option<Box<crate::seen::SeenKeys>>,
     loaded: Option<Loaded>,
@@ -147,10 +159,12 @@ pub struct CardActor {
 }
 
 impl CardActor {
-    pub fn new(id: CardId, shared: Arc<Shared>) -> Self {
+    pub fn new(id: CardId, shared: Arc<Shared>, hint: Option<Box<Card>>) -> Self {
         Self {
             id,
             shared,
+            activity: None,
+            hint: hint.filter(|c| c.id == id),
             seen: None,
             loaded: None,
             unavailable: None,
@@ -163,13 +177,51 @@ impl CardActor {
         }
     }
 
-    /// Start from `preloaded` (the card as the request that started this
-    /// actor read it) or, without it, read the card first.
-    pub(crate) fn started(&mut self, preloaded: Option<Box<Card>>, ctx: &mut Ctx<'_>) {
+    /// About to run as an actor, with `activity` shared with its registry
+    /// entry.
+    pub(crate) fn activate(&mut self, activity: Arc<Activity>) {
+        self.activity = Some(activity);
         self.shared.metrics.activations.inc();
-        match preloaded.filter(|c| c.id == self.id) {
+    }
+
+    /// Started as an actor: a card not read yet is installed from the hint
+    /// or read (a parked one has its state).
+    pub(crate) fn begin(&mut self, ctx: &mut Ctx<'_>) {
+        if self.loaded.is_some() || self.unavailable.is_some() {
+            return;
+        }
+        match self.hint.take() {
             Some(card) => self.install(&card, ctx),
             None => self.load(ctx),
+        }
+    }
+
+    /// A command left the mailbox.
+    pub(crate) fn received(&self) {
+        if let Some(a) = &self.activity {
+            a.pending.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        }
+    }
+
+    /// Put this actor's state back in the registry as an idle card, if no
+    /// command is on its way in; returns whether the actor should stop.
+    pub(crate) fn park(&mut self) -> bool {
+        let Some(activity) = self.activity.clone() else { return true };
+        let (id, shared) = (self.id, Arc::clone(&self.shared));
+        let registry = Arc::clone(&shared.registry);
+        registry.park(id, &activity, || {
+            let mut state = std::mem::replace(self, CardActor::new(id, shared, None));
+            state.activity = None;
+            state
+        })
+    }
+
+    /// Leave the registry (the card is gone or unreadable), if no command is
+    /// on its way in; returns whether it left.
+    pub(crate) fn retire(&mut self) -> bool {
+        match &self.activity {
+            Some(activity) => self.shared.registry.retire(self.id, activity),
+            None => true,
         }
     }
 
@@ -177,21 +229,9 @@ impl CardActor {
         Arc::clone(&self.shared)
     }
 
-    /// Commands held while the actor blocks, at most.
+    /// Commands its mailbox holds.
     pub(crate) fn mailbox(&self) -> usize {
         self.shared.mailbox
-    }
-
-    /// Refuse `msg`: too much is waiting already.
-    pub(crate) fn overloaded(&self, msg: Execute) {
-        self.shared.metrics.overloaded.inc();
-        let _ = msg.reply.send(Err(RuntimeError::Overloaded));
-    }
-
-    /// Answer a command that reached this actor as it stopped: with why it
-    /// stopped.
-    pub(crate) fn refuse_stopped(&self, msg: Execute) {
-        let _ = msg.reply.send(Err(self.unavailable.unwrap_or(RuntimeError::Unavailable)));
     }
 
     /// Nothing in flight and nothing waiting: it may stop.

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::actor::{Execute, Shared};
 use crate::metrics::RuntimeMetrics;
-use crate::registry::Registry;
+use crate::registry::{Registry, Sent};
 use crate::request::{CardReply, CardRequest, RuntimeError};
 use crate::writer::Writers;
 
@@ -40,6 +40,10 @@ pub struct RuntimeConfig {
     /// Commands a card actor holds while it loads its card, before callers
     /// get 503.
     pub mailbox: usize,
+    /// An active card's actor parks after this long without a command (its
+    /// state stays in memory as an idle card).
+    pub active_grace: Duration,
+    /// An idle card leaves memory after this long without a command.
     pub idle_timeout: Duration,
     pub max_actors: usize,
     /// Idempotency keys whose full answers each actor keeps (the fast path).
@@ -61,6 +65,7 @@ impl Default for RuntimeConfig {
             commit_window: Duration::from_millis(1),
             writer_queue: 20_000,
             mailbox: 256,
+            active_grace: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(300),
             max_actors: 1_000_000,
             recent_keys: 256,
@@ -110,6 +115,7 @@ impl ActorEngine {
             })
             .expect("start the card runtime thread");
         let writers = rx.recv().expect("the card runtime started");
+        let fallback = fallback_arbiter();
         // The sweep scans every active actor: on its own thread, so a large
         // registry never holds a commit up.
         let sweeper = Arc::downgrade(&registry);
@@ -133,6 +139,7 @@ impl ActorEngine {
                 seen_max: config.seen_keys_max,
             },
             reads: std::sync::atomic::AtomicU32::new(0),
+            fallback,
         });
         Arc::new(Self { registry, shared, _thread: thread })
     }
@@ -141,33 +148,59 @@ impl ActorEngine {
         self.registry.len()
     }
 
-    /// Ask idle actors to stop, at most [`crate::registry::WAKE_PER_SWEEP`]
-    /// per call: call again while some remain (tests and benchmarks measure
-    /// passivation).
+    /// Park every quiet actor and drop every idle card, at most
+    /// [`crate::registry::WAKE_PER_SWEEP`] per call: call again while some
+    /// remain (tests and benchmarks measure passivation).
     pub fn passivate_all(&self) {
-        self.registry.sweep(Duration::ZERO, Duration::MAX, usize::MAX);
+        self.registry.sweep(Duration::ZERO, Duration::ZERO, Duration::MAX, usize::MAX);
+    }
+
+    /// Park every quiet actor (its card stays in memory, idle), at most
+    /// [`crate::registry::WAKE_PER_SWEEP`] per call.
+    pub fn park_all(&self) {
+        self.registry.sweep(Duration::ZERO, Duration::MAX, Duration::MAX, usize::MAX);
+    }
+
+    /// Cards whose actor runs.
+    pub fn running_actors(&self) -> usize {
+        self.registry.running()
     }
 
     async fn once(&self, mut request: CardRequest) -> Result<CardReply, RuntimeError> {
         let card = request.card_id;
         let mut hint = request.card_hint.take();
-        let mut message = Some(Execute::new(Box::new(request), oneshot::channel().0));
-        // An actor that just stopped is replaced once.
+        let (tx, rx) = oneshot::channel();
+        let mut msg = Execute::new(Box::new(request), tx);
+        // An actor that stopped under us (its arbiter went away) is replaced once.
         for _ in 0..2 {
-            let cell = self.registry.get_or_start(card, &self.shared, &mut hint);
-            let (tx, rx) = oneshot::channel();
-            let mut msg = message.take().ok_or(RuntimeError::Unavailable)?;
-            msg.reply = tx;
-            match cell.execute(msg) {
-                Ok(()) => return rx.await.unwrap_or(Err(RuntimeError::Unavailable)),
-                Err(back) => {
-                    self.registry.drop_stopped(card);
-                    message = Some(back);
+            match self.registry.send(card, msg, &self.shared, &mut hint) {
+                Sent::Delivered => return rx.await.unwrap_or(Err(RuntimeError::Unavailable)),
+                Sent::Stopped(back, addr) => {
+                    self.registry.drop_stopped(card, &addr);
+                    msg = back;
                 }
             }
         }
-        Err(RuntimeError::Unavailable)
+        msg.refuse(RuntimeError::Unavailable);
+        rx.await.unwrap_or(Err(RuntimeError::Unavailable))
     }
+}
+
+/// The arbiter that hosts actors for callers on no arbiter of their own (a
+/// plain tokio runtime): a thread running its own actix system.
+fn fallback_arbiter() -> actix::ArbiterHandle {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("card-actors".into())
+        .spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let _ = tx.send(actix::Arbiter::current());
+                std::future::pending::<()>().await;
+            });
+        })
+        .expect("start the card actors' thread");
+    rx.recv().expect("the card actors' thread started")
 }
 
 #[async_trait]
@@ -183,7 +216,7 @@ impl CardEngine for ActorEngine {
     }
 
     async fn cached_state(&self, card: CardId) -> Option<CardState> {
-        self.registry.peek(card)?.snapshot()
+        self.registry.snapshot(card).await
     }
 
     fn name(&self) -> &'static str {
@@ -204,20 +237,22 @@ fn current_thread_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
 /// Once a second: passivate idle actors, and hand memory back after many did.
 /// Ends when the engine is gone.
 async fn sweep(registry: Weak<Registry>, store: Arc<dyn Store>, config: RuntimeConfig) {
-    let (idle, quiet, cap) = (config.idle_timeout, config.answers_for, config.max_actors);
+    let (grace, idle, quiet, cap) = (config.active_grace, config.idle_timeout, config.answers_for, config.max_actors);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // The most actors since memory was last handed back, and a second ago.
     let (mut high, mut last) = (0usize, 0usize);
     loop {
         tick.tick().await;
         let Some(registry) = registry.upgrade() else { return };
-        registry.sweep(idle, quiet, cap);
+        registry.sweep(grace, idle, quiet, cap);
         // Passivated actors' memory goes back to the allocator, which keeps
         // it; after a large drop, once it stopped falling (the stopped
         // actors' memory is freed by then), hand it back to the system.
         // Handed back during the fall, most of it stayed resident (80 MiB
         // left of 1.5 GiB at 1M actors).
-        let now = registry.len();
+        // An active card weighs its actor too (about a kilobyte): parking
+        // frees as much as dropping an idle card.
+        let now = registry.len() + registry.running();
         high = high.max(now);
         let settled = now >= last;
         last = now;

@@ -1,10 +1,12 @@
 //! The card runtime: the heart of Stampede's transaction path.
 //!
 //! - [`engine`]: the [`engine::CardEngine`] the POS endpoints call, and the
-//!   [`engine::ActorEngine`]: one actor per active card ([`actor`], run in a
-//!   [`cell`]), kept in a [`registry`] that activates cards on demand and
-//!   passivates idle ones, and a few group-commit [`writer`]s that make many
-//!   cards' operations durable in one database transaction;
+//!   [`engine::ActorEngine`]: one actix actor per active card ([`actor`],
+//!   hosted as [`host`] says: on the arbiter of the thread that woke it,
+//!   parked as plain state when idle), kept in a [`registry`] that activates
+//!   cards on demand, and group-commit [`writer`]s that make many cards'
+//!   operations durable in one database transaction, isolating one the
+//!   database refuses;
 //! - [`naive`]: the obvious one-transaction-per-request engine, with the same
 //!   guarantees, to measure against;
 //! - [`prepare`]: what both write for an effect (ledger row, card update,
@@ -18,8 +20,8 @@
 //! checked on every write, so a write based on a stale state never lands.
 
 pub mod actor;
-pub mod cell;
 pub mod engine;
+pub mod host;
 pub mod memory;
 pub mod metrics;
 pub mod naive;

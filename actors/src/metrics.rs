@@ -14,9 +14,15 @@ pub struct CodeLabel {
 
 #[derive(Clone)]
 pub struct RuntimeMetrics {
+    /// Cards in memory: active actors and parked (idle) state.
     pub active_actors: Gauge,
+    /// actix actors running (active cards).
+    pub running_actors: Gauge,
     pub activations: Counter,
+    /// Actors that parked (their card went idle).
     pub passivations: Counter,
+    /// Idle cards dropped from memory.
+    pub evictions: Counter,
     /// Operations waiting in the writers' queues.
     pub writer_queue: Gauge,
     /// Commands in flight inside card actors (accepted, not yet answered).
@@ -41,8 +47,10 @@ impl RuntimeMetrics {
     pub fn new() -> Self {
         Self {
             active_actors: Gauge::default(),
+            running_actors: Gauge::default(),
             activations: Counter::default(),
             passivations: Counter::default(),
+            evictions: Counter::default(),
             writer_queue: Gauge::default(),
             actor_inflight: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
@@ -59,9 +67,15 @@ impl RuntimeMetrics {
     }
 
     pub fn register(&self, r: &mut Registry) {
-        r.register("card_actors_active", "Card actors in memory", self.active_actors.clone());
-        r.register("card_actor_activations", "Card actors activated", self.activations.clone());
-        r.register("card_actor_passivations", "Card actors passivated", self.passivations.clone());
+        r.register(
+            "card_actors_active",
+            "Cards in memory (active actors and parked state)",
+            self.active_actors.clone(),
+        );
+        r.register("card_actors_running", "Card actors running (active cards)", self.running_actors.clone());
+        r.register("card_actor_activations", "Card actors started", self.activations.clone());
+        r.register("card_actor_passivations", "Card actors parked (card idle)", self.passivations.clone());
+        r.register("card_evictions", "Idle cards dropped from memory", self.evictions.clone());
         r.register("writer_queue_depth", "Operations waiting for a group commit", self.writer_queue.clone());
         r.register(
             "card_commands_inflight",
