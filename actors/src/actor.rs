@@ -64,7 +64,7 @@ fn stored_answer(rec: IdempotencyRecord, fingerprint: &[u8]) -> Result<CardReply
 
 /// A command whose commit met a version conflict runs again after the reload,
 /// at most this often, before the conflict reaches the caller.
-const MAX_RERUNS: u8 = 2;
+const MAX_RERUNS: u8 = 3;
 
 enum Recent {
     /// In flight: requests with the same key wait for its answer.

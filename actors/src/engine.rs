@@ -206,13 +206,9 @@ fn fallback_arbiter() -> actix::ArbiterHandle {
 #[async_trait]
 impl CardEngine for ActorEngine {
     async fn execute(&self, request: CardRequest) -> Result<CardReply, RuntimeError> {
-        // A version conflict the actor could not resolve by running the
-        // command again itself (see `actor.rs`) is retried once more here.
-        let retry = request.again();
-        match self.once(request).await {
-            Err(RuntimeError::Conflict) => self.once(retry).await,
-            other => other,
-        }
+        // A version conflict is run again by the actor itself, on the card
+        // as reloaded (see `actor.rs`), so no copy of the request is kept here.
+        self.once(request).await
     }
 
     async fn cached_state(&self, card: CardId) -> Option<CardState> {

@@ -384,6 +384,9 @@ pub trait LedgerRepo: Send + Sync {
     /// is the record (a delivered row kept would only grow the database).
     async fn delete_delivered(&self, seqs: &[i64]) -> StoreResult<()>;
     async fn mark_attempted(&self, seqs: &[i64]) -> StoreResult<()>;
+    /// How many rows wait, at most: those between the oldest and the newest
+    /// waiting (0 when none does). Read from the two ends of the key, so it
+    /// is cheap whatever the backlog.
     async fn outbox_backlog(&self) -> StoreResult<i64>;
     /// The naive path: in one transaction, lock the card (`SELECT … FOR UPDATE`
     /// on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), read it and the stored

@@ -130,7 +130,7 @@ impl FromRequest for StaffAuthAnyState {
 
 /// Who is at the counter.
 pub enum PosActor {
-    Terminal(Terminal),
+    Terminal(std::sync::Arc<Terminal>),
     Staff(Staff),
 }
 

@@ -13,6 +13,8 @@ pub mod redeem;
 pub mod session;
 pub mod stamps;
 
+use std::sync::Arc;
+
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, RuntimeError};
@@ -33,8 +35,8 @@ use crate::state::AppState;
 
 /// The store, if the POS actor may operate there: a terminal only at its own
 /// store, staff with a cashier-or-higher role covering it. Else not found.
-pub async fn operated_store(state: &AppState, auth: &PosAuth, store_id: Uuid) -> Result<Store, ApiError> {
-    let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(store_id))
+pub async fn operated_store(state: &AppState, auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>, ApiError> {
+    let store = cached::shared_store(state.cache.as_ref(), state.store.as_ref(), StoreId(store_id))
         .await?
         .ok_or_else(ApiError::not_found)?;
     let allowed = match &auth.actor {
@@ -57,9 +59,9 @@ pub struct CardRef {
 
 /// Everything a POS write needs, resolved and authorized.
 pub struct PosTarget {
-    pub store: Store,
+    pub store: Arc<Store>,
     pub card: CardFacts,
-    pub bundle: ProgramBundle,
+    pub bundle: Arc<ProgramBundle>,
     /// The card as read just now, if the directory had to read it.
     pub fresh: Option<Box<Card>>,
 }
@@ -76,7 +78,7 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
     let Resolved { facts, fresh } = found
         .filter(|c| c.facts.business_id == store.business_id)
         .ok_or_else(|| ApiError::new(Code::NotFound).detail("no such card at this business"))?;
-    let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), facts.program_id)
+    let bundle = cached::shared_program(state.cache.as_ref(), state.store.as_ref(), facts.program_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     if !bundle.program.is_active {
@@ -209,10 +211,16 @@ impl TransactionView {
     }
 }
 
-/// The answer stored with a committed operation.
+/// The body of a POS write's answer.
+#[derive(Serialize)]
+struct Answer {
+    transaction: TransactionView,
+}
+
+/// The answer stored with a committed operation: serialised once, straight
+/// from the view (no JSON tree in between).
 pub fn render_transaction(e: &LedgerEntry) -> (u16, Vec<u8>) {
-    let body = serde_json::json!({ "transaction": TransactionView::from(e) });
-    (201, serde_json::to_vec(&body).unwrap_or_default())
+    (201, serde_json::to_vec(&Answer { transaction: TransactionView::from(e) }).unwrap_or_default())
 }
 
 /// Run a command through the engine and turn the reply into HTTP.

@@ -218,7 +218,11 @@ impl LedgerRepo for SqliteStore {
     }
 
     async fn outbox_backlog(&self) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(self.pool()).await.map_err(error::other)
+        // Two ends of the primary key, not a count (see the PostgreSQL twin).
+        sqlx::query_scalar("SELECT coalesce(max(seq) - min(seq) + 1, 0) FROM outbox")
+            .fetch_one(self.pool())
+            .await
+            .map_err(error::other)
     }
 
     async fn run_locked(
