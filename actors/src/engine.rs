@@ -83,10 +83,10 @@ pub struct ActorEngine {
 }
 
 impl ActorEngine {
-    /// Start the writers on a thread of their own, and the sweeper on
-    /// another (both work inside or outside any runtime). The actors
-    /// themselves need no thread: a request runs on its card's actor on the
-    /// caller's thread (see `cell`).
+    /// Start the writers on a thread of their own, the sweeper on another,
+    /// and the arbiter that hosts actors for callers on none (all work
+    /// inside or outside any runtime). In the server, actors run on the
+    /// HTTP workers' arbiters (see `host`).
     pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
         // Before the actors allocate: what passivation frees can then go back.
         crate::memory::fix_allocator_thresholds();
