@@ -132,9 +132,9 @@ async fn run(mut rx: mpsc::Receiver<WriteRequest>, mut gather: Gather, store: Ar
 
 /// Where a writer's batches go: its own committer, when the store gives it
 /// one (PostgreSQL: a connection of its own), else the store.
-pub struct Target {
-    pub store: Arc<dyn Store>,
-    pub own: Option<Box<dyn Committer>>,
+struct Target {
+    store: Arc<dyn Store>,
+    own: Option<Box<dyn Committer>>,
 }
 
 impl Target {
@@ -224,7 +224,7 @@ impl Pace {
 /// commit. One bad operation in a batch of `n` costs about 2·log2(n) more
 /// commits. A transient failure (the database unreachable) fails what is
 /// left as `Unavailable` at once: splitting would not help.
-pub async fn commit(batch: &mut Vec<WriteRequest>, target: &mut Target, broken: &mut Broken, metrics: &RuntimeMetrics) {
+async fn commit(batch: &mut Vec<WriteRequest>, target: &mut Target, broken: &mut Broken, metrics: &RuntimeMetrics) {
     let mut ops = Vec::with_capacity(batch.len());
     let mut waiting = Vec::with_capacity(batch.len());
     for w in batch.drain(..) {
@@ -325,7 +325,7 @@ fn answer(w: &mut ((CardId, u32), Option<Done>), result: WriteResult, broken: &m
 /// The cards whose chain of operations broke in this writer, with the read
 /// of the card (generation) it broke in.
 #[derive(Default)]
-pub struct Broken(HashMap<CardId, u32>);
+struct Broken(HashMap<CardId, u32>);
 
 impl Broken {
     fn failed(&mut self, (card, generation): (CardId, u32)) {

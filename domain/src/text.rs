@@ -15,6 +15,22 @@ pub enum TextError {
     Control,
 }
 
+/// `raw` trimmed, if it holds 1..=`max` characters and no control character
+/// but those `allowed`.
+fn bounded(raw: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<String, TextError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(TextError::Empty);
+    }
+    if s.chars().count() > max {
+        return Err(TextError::TooLong(max));
+    }
+    if s.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(TextError::Control);
+    }
+    Ok(s.to_owned())
+}
+
 /// Trimmed text, 1..=`MAX` characters, no control characters. Used for names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -24,17 +40,7 @@ impl Name {
     pub const MAX: usize = 200;
 
     pub fn parse(raw: &str) -> Result<Self, TextError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err(TextError::Empty);
-        }
-        if s.chars().count() > Self::MAX {
-            return Err(TextError::TooLong(Self::MAX));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(TextError::Control);
-        }
-        Ok(Self(s.to_owned()))
+        bounded(raw, Self::MAX, |_| false).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -59,17 +65,7 @@ impl Note {
     pub const MAX: usize = 500;
 
     pub fn parse(raw: &str) -> Result<Self, TextError> {
-        let s = raw.trim();
-        if s.is_empty() {
-            return Err(TextError::Empty);
-        }
-        if s.chars().count() > Self::MAX {
-            return Err(TextError::TooLong(Self::MAX));
-        }
-        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-            return Err(TextError::Control);
-        }
-        Ok(Self(s.to_owned()))
+        bounded(raw, Self::MAX, |c| c == '\n' || c == '\t').map(Self)
     }
 
     pub fn as_str(&self) -> &str {
