@@ -52,6 +52,7 @@ impl ProgramBundle {
                 version: self.program.version,
                 rules: self.program.rules.clone(),
                 campaigns,
+                reward_costs: self.rewards.iter().map(|r| r.cost).collect(),
             })
         };
         if with_campaigns {

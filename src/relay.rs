@@ -1,7 +1,9 @@
 //! The outbox relay: copies committed outbox rows, in commit order, to the
 //! transaction history store (DynamoDB; the SQL history is the ledger itself,
-//! so there it writes nothing) and to their consumers (the loyalty processor
-//! and the analytics processor), then deletes them. How they reach the
+//! so there it writes nothing) and to their consumers (the loyalty processor,
+//! and the analytics processor for the transactions whose commit did not add
+//! them to the analytics itself: the naive engine's), then deletes them. The
+//! card runtime writes a row only for what must leave the process. How they reach the
 //! consumers is [`Consumers`]: published to the `transaction` and `analytics`
 //! queues (SQS), or, in process, handed to this process's handlers at once,
 //! the outbox row being the durable copy until they are done (a queue kept
@@ -15,13 +17,14 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use stampede_domain::ledger::TransactionMessage;
+use stampede_domain::ledger::{PendingEvent, TRANSACTION, TRANSACTION_COUNTED, TransactionMessage};
 use stampede_domain::ports::{HistoryStore, Queue, QueueMessage, Store};
 
 use crate::workers::Handlers;
 
 /// The consumers of committed transactions: the `transaction` topic (the
-/// loyalty processor) and the `analytics` topic.
+/// loyalty processor) and the `analytics` topic (only for transactions their
+/// commit did not count).
 const TOPICS: [&str; 2] = ["transaction", "analytics"];
 
 /// How committed transactions reach their consumers.
@@ -70,34 +73,46 @@ impl Relay {
         }
     }
 
-    async fn deliver(&self, pending: &[stampede_domain::ledger::PendingEvent]) -> Result<(), String> {
+    async fn deliver(&self, pending: &[PendingEvent]) -> Result<(), String> {
         let mut history = Vec::new();
-        let mut messages = Vec::new();
+        // Per topic list: what goes to both consumers, and what only to the
+        // loyalty processor (its commit counted it in the analytics).
+        let (mut everyone, mut loyalty) = (Vec::new(), Vec::new());
         for p in pending {
-            if p.event.topic == "transaction"
-                && let Ok(m) = serde_json::from_value::<TransactionMessage>(p.event.payload.clone())
-            {
-                messages.push(QueueMessage {
-                    id: m.transaction_id,
-                    message_type: "transaction.committed".into(),
-                    schema_version: m.schema_version,
-                    request_id: m.request_id.clone(),
-                    body: p.event.payload.to_string(),
-                });
-                history.push(m);
-            }
+            let counted = match p.event.topic.as_str() {
+                TRANSACTION => false,
+                TRANSACTION_COUNTED => true,
+                _ => continue,
+            };
+            let Ok(m) = serde_json::from_value::<TransactionMessage>(p.event.payload.clone()) else { continue };
+            let message = QueueMessage {
+                id: m.transaction_id,
+                message_type: "transaction.committed".into(),
+                schema_version: m.schema_version,
+                request_id: m.request_id.clone(),
+                body: p.event.payload.to_string(),
+            };
+            if counted { &mut loyalty } else { &mut everyone }.push(message);
+            history.push(m);
         }
         if history.is_empty() {
             return Ok(());
         }
         self.history.put_transactions(&history).await.map_err(|e| format!("history: {e}"))?;
-        // The loyalty processor and the analytics processor each get every
-        // committed transaction.
+        self.hand_over(&TOPICS, &everyone).await?;
+        self.hand_over(&TOPICS[..1], &loyalty).await
+    }
+
+    /// Messages to the consumers of `topics`.
+    async fn hand_over(&self, topics: &[&str], messages: &[QueueMessage]) -> Result<(), String> {
+        if messages.is_empty() {
+            return Ok(());
+        }
         match &self.consumers {
-            Consumers::Queues(queue) => queue.publish_to(&TOPICS, &messages).await.map_err(|e| format!("queue: {e}")),
+            Consumers::Queues(queue) => queue.publish_to(topics, messages).await.map_err(|e| format!("queue: {e}")),
             Consumers::InProcess { handlers, retry, handled } => {
-                for topic in TOPICS {
-                    let outcomes = handlers.handle_batch(topic, &messages).await;
+                for &topic in topics {
+                    let outcomes = handlers.handle_batch(topic, messages).await;
                     let mut failed = Vec::new();
                     for (m, outcome) in messages.iter().zip(outcomes) {
                         match outcome {

@@ -257,6 +257,8 @@ impl Application {
                     mailbox: rt.mailbox,
                     idle_timeout: Duration::from_secs(rt.idle_timeout_secs),
                     max_actors: rt.max_actors,
+                    relay_all: in_process.is_none()
+                        || (aws.is_some() && matches!(settings.history.backend, HistoryBackend::Dynamodb)),
                     // What actors remember of idempotency keys: the runtime's defaults.
                     ..Default::default()
                 },

@@ -97,7 +97,13 @@ async fn main() -> anyhow::Result<()> {
         daily_cap: None,
         expiry_days: None,
     });
-    let ctx = Arc::new(ProgramContext { program_id: program, version: 1, rules, campaigns: Vec::new() });
+    let ctx = Arc::new(ProgramContext {
+        program_id: program,
+        version: 1,
+        rules,
+        campaigns: Vec::new(),
+        reward_costs: Vec::new(),
+    });
     // The runtime's default; the first figure below is "with answers" only if
     // activating takes less than this (200k stamps take ~20 s here).
     let answers_for = RuntimeConfig::default().answers_for;

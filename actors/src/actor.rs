@@ -125,6 +125,7 @@ pub struct Shared {
     pub reads: std::sync::atomic::AtomicU32,
     /// Where actors start when the caller is on no actix arbiter.
     pub fallback: actix::ArbiterHandle,
+    pub side_effects: crate::prepare::SideEffects,
 }
 
 pub struct CardActor {
@@ -557,7 +558,7 @@ impl CardActor {
                     return;
                 }
             };
-        let prepared = prepare(&req, loaded.facts, loaded.speculative(), &next, &effect);
+        let prepared = prepare(&req, loaded.facts, loaded.speculative(), &next, &effect, self.shared.side_effects);
         let prepared_expected = prepared.op.card.expected_version;
         // A place in the writer's queue first: what goes there answers the
         // caller, so a full queue must be known before it is built.

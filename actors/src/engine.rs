@@ -55,6 +55,11 @@ pub struct RuntimeConfig {
     /// retries beyond those (answered from the store, never applied again).
     pub seen_keys_for: Duration,
     pub seen_keys_max: usize,
+    /// Whether every committed operation must leave the process through the
+    /// outbox (history kept elsewhere, or consumers on queues elsewhere). If
+    /// not, only those that may earn a reward do; the analytics are written
+    /// by the commit either way.
+    pub relay_all: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -72,6 +77,7 @@ impl Default for RuntimeConfig {
             answers_for: Duration::from_secs(30),
             seen_keys_for: Duration::from_secs(600),
             seen_keys_max: 100_000,
+            relay_all: false,
         }
     }
 }
@@ -140,6 +146,7 @@ impl ActorEngine {
             },
             reads: std::sync::atomic::AtomicU32::new(0),
             fallback,
+            side_effects: crate::prepare::SideEffects::InCommit { relay_all: config.relay_all },
         });
         Arc::new(Self { registry, shared, _thread: thread })
     }

@@ -14,7 +14,7 @@ use stampede_domain::ports::{Store, StoreError};
 
 use crate::engine::CardEngine;
 use crate::metrics::RuntimeMetrics;
-use crate::prepare::{CardFacts, prepare};
+use crate::prepare::{CardFacts, SideEffects, prepare};
 use crate::request::{CardReply, CardRequest, RuntimeError};
 
 pub struct NaiveEngine {
@@ -67,7 +67,8 @@ impl CardEngine for NaiveEngine {
                         None
                     }
                     Ok((next, effect)) => {
-                        let prepared = prepare(&req, CardFacts::of(&card), &state, &next, &effect);
+                        let prepared =
+                            prepare(&req, CardFacts::of(&card), &state, &next, &effect, SideEffects::Relayed);
                         put(
                             &out,
                             Ok(CardReply::Done { status: prepared.status, body: prepared.body, replayed: false }),

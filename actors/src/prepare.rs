@@ -3,10 +3,14 @@
 
 use chrono::Duration;
 use stampede_domain::card::{Card, CardState, Effect};
-use stampede_domain::ledger::{CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent, TransactionMessage};
+use stampede_domain::ledger::{
+    CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent, TRANSACTION, TRANSACTION_COUNTED,
+    TransactionMessage,
+};
+use stampede_domain::program::Reward;
 use uuid::Uuid;
 
-use crate::request::CardRequest;
+use crate::request::{CardRequest, ProgramContext};
 
 pub struct Prepared {
     pub op: CommitOp,
@@ -29,12 +33,28 @@ impl CardFacts {
     }
 }
 
+/// Where a committed operation's side effects are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideEffects {
+    /// The commit adds it to the daily analytics itself (one upsert per row
+    /// touched per batch); the outbox gets a row only for what must leave the
+    /// process: every operation when `relay_all` (history kept elsewhere, or
+    /// consumers on queues elsewhere), else only an operation that may earn a
+    /// reward, for the "reward earned" notice.
+    InCommit { relay_all: bool },
+    /// An outbox row for every operation, and its consumers count it (one
+    /// transaction per request cannot upsert the shared daily rows without
+    /// queueing every request of a store behind one row lock).
+    Relayed,
+}
+
 pub fn prepare(
     req: &CardRequest,
     facts: CardFacts,
     before: &CardState,
     after: &CardState,
     effect: &Effect,
+    side: SideEffects,
 ) -> Prepared {
     let id = Uuid::now_v7();
     // An object always, so the request id and `capped` have somewhere to go
@@ -82,13 +102,17 @@ pub fn prepare(
         body: body.clone(),
         expires_at: req.at + Duration::from_std(i.ttl).unwrap_or(Duration::hours(24)),
     });
-    let message = TransactionMessage::from_entry(&entry, req.meta.request_id.clone());
-    let outbox = OutboxEvent {
+    let (relayed, counted) = match side {
+        SideEffects::Relayed => (true, false),
+        SideEffects::InCommit { relay_all } => (relay_all || may_earn_reward(&req.program, &entry), true),
+    };
+    let outbox = relayed.then(|| OutboxEvent {
         event_id: id,
         card_id: Some(before.id),
-        topic: "transaction".into(),
-        payload: serde_json::to_value(&message).unwrap_or_default(),
-    };
+        topic: if counted { TRANSACTION_COUNTED } else { TRANSACTION }.into(),
+        payload: serde_json::to_value(TransactionMessage::from_entry(&entry, req.meta.request_id.clone()))
+            .unwrap_or_default(),
+    });
     let card = CardUpdate {
         card_id: before.id,
         expected_version: before.version,
@@ -102,5 +126,12 @@ pub fn prepare(
         stampede_domain::card::Command::Redeem { reward, .. } if reward.stock.is_some() => Some(reward.id),
         _ => None,
     };
-    Prepared { op: CommitOp { card, entry, idempotency, outbox, stock_reward }, status, body }
+    Prepared { op: CommitOp { card, entry, idempotency, outbox, counted, stock_reward }, status, body }
+}
+
+/// Whether the operation takes the card past the cost of one of the program's
+/// rewards (whether that reward is on offer now, the loyalty processor checks
+/// when it writes the notice).
+fn may_earn_reward(program: &ProgramContext, entry: &LedgerEntry) -> bool {
+    program.reward_costs.iter().any(|&cost| Reward::newly_covered(cost, entry.kind, entry.delta, entry.balance_after))
 }

@@ -17,6 +17,9 @@ pub struct ProgramContext {
     pub version: i64,
     pub rules: ProgramRules,
     pub campaigns: Vec<Campaign>,
+    /// What the program's rewards cost: an operation that crosses one may
+    /// earn a "reward earned" notice.
+    pub reward_costs: Vec<i64>,
 }
 
 impl ProgramContext {

@@ -83,7 +83,13 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
             .expect("customer");
         cards.push(store.join_program(p.id, b.id, c.id, &format!("C{i}")).await.expect("join").0.id);
     }
-    let program = Arc::new(ProgramContext { program_id: p.id, version: 1, rules, campaigns: Vec::new() });
+    let program = Arc::new(ProgramContext {
+        program_id: p.id,
+        version: 1,
+        rules,
+        campaigns: Vec::new(),
+        reward_costs: Vec::new(),
+    });
     World { store, program, cards, db }
 }
 
@@ -632,12 +638,12 @@ async fn cancellations_after_a_reload_run_in_order_and_remember_each_other() {
 
 /// One operation of card `w.cards[i]`: a stamp, as an actor would prepare it.
 async fn prepared_stamp(w: &World, i: usize, key: String) -> stampede_domain::ledger::CommitOp {
-    use stampede_actors::prepare::{CardFacts, prepare};
+    use stampede_actors::prepare::{CardFacts, SideEffects, prepare};
     let card = w.store.get_card(w.cards[i]).await.expect("get").expect("card");
     let req = stamp(w, card.id, Some(key));
     let state = card.state();
     let (next, effect) = state.execute(&w.program.rules, &[], &req.command).expect("stamp");
-    prepare(&req, CardFacts::of(&card), &state, &next, &effect).op
+    prepare(&req, CardFacts::of(&card), &state, &next, &effect, SideEffects::InCommit { relay_all: false }).op
 }
 
 /// A batch of 100 operations, one of them (`bad`) spoiled by `spoil`, sent

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::card::TxKind;
 use crate::ids::{BusinessId, CustomerId, StoreId};
-use crate::ledger::TransactionMessage;
+use crate::ledger::{LedgerEntry, TransactionMessage};
 
 /// One transaction's contribution to a day's aggregate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +27,7 @@ impl DailyDelta {
     /// Gross counts: issued stamps and earned points as given, each redemption
     /// once; cancellations, adjustments and expiries count as activity only.
     pub fn of(tx: &TransactionMessage) -> Self {
-        let (stamps_issued, points_earned, rewards_redeemed) = match tx.transaction_type {
-            TxKind::StampIssuance => (tx.amount, 0, 0),
-            TxKind::PointsAddition => (0, tx.amount, 0),
-            TxKind::RewardRedemption => (0, 0, 1),
-            TxKind::Cancellation | TxKind::Adjustment | TxKind::Expiry => (0, 0, 0),
-        };
+        let (stamps_issued, points_earned, rewards_redeemed) = gross(tx.transaction_type, tx.amount);
         Self {
             business_id: tx.business_id,
             store_id: tx.store_id,
@@ -45,10 +40,41 @@ impl DailyDelta {
         }
     }
 
+    /// The same contribution, read off the ledger entry (what a commit that
+    /// counts its own operations has at hand).
+    pub fn of_entry(e: &LedgerEntry) -> Self {
+        let (stamps_issued, points_earned, rewards_redeemed) = gross(e.kind, e.delta);
+        Self {
+            business_id: e.business_id,
+            store_id: e.store_id,
+            program_id: e.program_id,
+            day: e.created_at.date_naive(),
+            customer_id: e.customer_id,
+            stamps_issued,
+            points_earned,
+            rewards_redeemed,
+        }
+    }
+
     /// Expiries run without a customer visit: they do not make anyone active.
     pub fn counts_as_visit(tx: &TransactionMessage) -> bool {
-        tx.transaction_type != TxKind::Expiry
+        is_visit(tx.transaction_type)
     }
+}
+
+/// (stamps issued, points earned, rewards redeemed) of one operation.
+fn gross(kind: TxKind, amount: i64) -> (i64, i64, i64) {
+    match kind {
+        TxKind::StampIssuance => (amount, 0, 0),
+        TxKind::PointsAddition => (0, amount, 0),
+        TxKind::RewardRedemption => (0, 0, 1),
+        TxKind::Cancellation | TxKind::Adjustment | TxKind::Expiry => (0, 0, 0),
+    }
+}
+
+/// Whether an operation of this kind means the customer was there.
+pub fn is_visit(kind: TxKind) -> bool {
+    kind != TxKind::Expiry
 }
 
 /// One committed transaction for the aggregates: its event id (the
@@ -63,6 +89,10 @@ pub struct TransactionEvent {
 impl TransactionEvent {
     pub fn of(tx: &TransactionMessage) -> Self {
         Self { event_id: tx.transaction_id, delta: DailyDelta::of(tx), visit: DailyDelta::counts_as_visit(tx) }
+    }
+
+    pub fn of_entry(e: &LedgerEntry) -> Self {
+        Self { event_id: e.id, delta: DailyDelta::of_entry(e), visit: is_visit(e.kind) }
     }
 }
 

@@ -64,6 +64,15 @@ pub struct IdempotencyRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An outbox row's topic for a committed transaction that its consumers
+/// (the loyalty processor and the analytics processor) have yet to handle.
+pub const TRANSACTION: &str = "transaction";
+
+/// An outbox row's topic for a committed transaction that its commit already
+/// added to the analytics: the loyalty processor and the history store still
+/// get it, the analytics processor does not.
+pub const TRANSACTION_COUNTED: &str = "transaction.counted";
+
 /// An event written with the effect and relayed afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEvent {
@@ -79,7 +88,12 @@ pub struct CommitOp {
     pub card: CardUpdate,
     pub entry: LedgerEntry,
     pub idempotency: Option<IdempotencyRecord>,
-    pub outbox: OutboxEvent,
+    /// What must leave the process after the commit, if anything (the outbox
+    /// row is written in the same transaction).
+    pub outbox: Option<OutboxEvent>,
+    /// Whether the commit itself adds the entry to the daily analytics, in the
+    /// same transaction (else the analytics processor does, from the outbox).
+    pub counted: bool,
     /// A reward with a stock: one unit is taken in the same transaction, or the
     /// operation fails as out of stock.
     pub stock_reward: Option<Uuid>,

@@ -372,6 +372,20 @@ pub struct Reward {
 }
 
 impl Reward {
+    /// Whether an operation newly lets the card afford this reward: one that
+    /// earns (stamps, points, a positive adjustment) and took the balance from
+    /// below the cost to at least the cost. What the "reward earned" notice is
+    /// sent for.
+    pub fn newly_covered(cost: i64, kind: crate::card::TxKind, delta: i64, balance_after: i64) -> bool {
+        Self::may_be_earned(kind, delta) && balance_after.saturating_sub(delta) < cost && cost <= balance_after
+    }
+
+    /// Whether an operation of this kind and change can earn any reward.
+    pub fn may_be_earned(kind: crate::card::TxKind, delta: i64) -> bool {
+        use crate::card::TxKind;
+        matches!(kind, TxKind::StampIssuance | TxKind::PointsAddition | TxKind::Adjustment) && delta > 0
+    }
+
     pub fn available_at(&self, at: DateTime<Utc>) -> bool {
         self.is_active
             && self.active_from.is_none_or(|f| at >= f)

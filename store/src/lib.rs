@@ -25,6 +25,7 @@ pub mod postgres;
 pub mod queue;
 pub mod ratelimit;
 pub mod sqlite;
+mod tally;
 pub mod testing;
 pub mod writes;
 

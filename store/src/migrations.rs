@@ -3,7 +3,7 @@
 //! which would compile the drivers a second time).
 //!
 //! Adding a migration: put `NNNN_name.sql` in the folder of each database whose
-//! schema it changes (both, for tables; 0010, a server-side function, is
+//! schema it changes (both, for tables; 0010 and 0012, a server-side function, are
 //! PostgreSQL's alone) and add a line to its list below. A test checks that the
 //! lists and the folders agree.
 
@@ -25,6 +25,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (9, "outbox_without_delivered_at", include_str!("../../migrations/postgres/0009_outbox_without_delivered_at.sql")),
     (10, "commit_batch_function", include_str!("../../migrations/postgres/0010_commit_batch_function.sql")),
     (11, "durable_queues", include_str!("../../migrations/postgres/0011_durable_queues.sql")),
+    (12, "analytics_in_the_commit", include_str!("../../migrations/postgres/0012_analytics_in_the_commit.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.

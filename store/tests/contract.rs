@@ -78,6 +78,7 @@ contract!(
     a_batch_takes_stock_in_order_and_drops_what_finds_none,
     the_naive_path_writes_one_operation_under_the_lock,
     outbox_and_history,
+    a_commit_counts_what_it_commits_in_the_analytics,
 );
 
 fn name(s: &str) -> Name {
@@ -790,12 +791,13 @@ mod ledger_fixtures {
                 body: format!("{{\"id\":\"{id}\"}}").into_bytes(),
                 expires_at: now + Duration::hours(24),
             }),
-            outbox: OutboxEvent {
+            outbox: Some(OutboxEvent {
                 event_id: id,
                 card_id: Some(card.id),
                 topic: "transaction".into(),
                 payload: serde_json::json!({"transaction_id": id}),
-            },
+            }),
+            counted: false,
             stock_reward: None,
         }
     }
@@ -975,7 +977,7 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
     let pending = store.pending_outbox(10).await.expect("pending");
     assert_eq!(
         pending.iter().map(|p| p.event.event_id).collect::<Vec<_>>(),
-        ops.iter().map(|o| o.outbox.event_id).collect::<Vec<_>>(),
+        ops.iter().filter_map(|o| o.outbox.as_ref().map(|o| o.event_id)).collect::<Vec<_>>(),
         "in commit order"
     );
     store.mark_attempted(&[pending[0].seq]).await.expect("attempted");
@@ -1079,4 +1081,53 @@ async fn sqlite_wal_is_truncated_when_idle() {
         .await
         .expect("business");
     assert!(store.get_business(b.id).await.expect("read").is_some());
+}
+
+/// Operations marked counted are added to the daily analytics by their
+/// commit, in the same transaction: what committed counts once, what was
+/// dropped not at all; an operation without an outbox row writes none.
+async fn a_commit_counts_what_it_commits_in_the_analytics(store: Arc<dyn Store>) {
+    use stampede_domain::analytics::AnalyticsQuery;
+    let w = ledger_fixtures::world(&store, 3).await;
+    let counted = |card, version, balance, relayed: bool| {
+        let mut op = ledger_fixtures::op(card, version, balance, None);
+        op.counted = true;
+        if let Some(o) = op.outbox.as_mut().filter(|_| relayed) {
+            o.topic = stampede_domain::ledger::TRANSACTION_COUNTED.into();
+        } else {
+            op.outbox = None;
+        }
+        op
+    };
+    let (a, b, c) = (&w.cards[0], &w.cards[1], &w.cards[2]);
+    let batch = [
+        counted(a, 0, 1, false),
+        counted(a, 1, 2, false),
+        counted(b, 0, 1, true),
+        // A stale version: dropped, so neither written nor counted.
+        counted(c, 5, 6, false),
+    ];
+    let outcomes = store.commit_batch(&batch).await.expect("commit");
+    assert_eq!(outcomes.iter().filter(|o| **o == stampede_domain::ledger::CommitOutcome::Committed).count(), 3);
+    let day = batch[0].entry.created_at.date_naive();
+    let q = AnalyticsQuery { business_id: a.business_id, from: day, to: day, store_id: None, program_id: None };
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((rows[0].stamps_issued, rows[0].active_customers, rows[0].new_customers), (3, 2, 2));
+    assert_eq!(rows[0].store_id, None);
+    let pending = store.pending_outbox(10).await.expect("pending");
+    assert_eq!(pending.len(), 1, "only the operation that must leave the process has an outbox row");
+    assert_eq!(pending[0].event.event_id, batch[2].entry.id);
+
+    // The same customers again that day: more stamps, nobody newly active or new.
+    store.commit_batch(&[counted(a, 2, 3, false), counted(c, 0, 1, false)]).await.expect("commit");
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!((rows[0].stamps_issued, rows[0].active_customers, rows[0].new_customers), (5, 3, 3));
+    store.commit_batch(&[counted(a, 3, 4, false)]).await.expect("commit");
+    let rows = store.daily_aggregates(&q).await.expect("read");
+    assert_eq!((rows[0].stamps_issued, rows[0].active_customers, rows[0].new_customers), (6, 3, 3));
+
+    // Not counted (the naive engine's operations): the analytics processor's.
+    store.commit_batch(&[ledger_fixtures::op(a, 4, 5, None)]).await.expect("commit");
+    assert_eq!(store.daily_aggregates(&q).await.expect("read")[0].stamps_issued, 6);
 }

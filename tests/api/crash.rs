@@ -1,7 +1,10 @@
 //! The crash test: a server process is killed with SIGKILL in the middle of a
 //! burst of stamps sent with idempotency keys. After a restart the client
 //! retries everything that was not acknowledged. Every stamp must be there
-//! exactly once, and every acknowledged one among them.
+//! exactly once, and every acknowledged one among them; so must its side
+//! effects: each stamp counted once in the analytics, and each reward the
+//! card came to cover announced by exactly one mail. On SQLite and on
+//! PostgreSQL.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,6 +15,8 @@ use serde_json::{Value, json};
 use crate::process::{Running, start_with};
 
 const BURST: usize = 2000;
+/// What the program's rewards cost: the burst crosses each once.
+const REWARD_COSTS: [i64; 6] = [10, 50, 100, 500, 1000, 1500];
 const LIMITS: [(&str, &str); 4] = [
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__COUNT", "1000000"),
     ("STAMPEDE_RATE_LIMITS__POS_PER_TERMINAL__PERIOD_SECS", "60"),
@@ -69,6 +74,10 @@ async fn world(
     )
     .await;
     let pid = p["id"].as_str().expect("id");
+    for cost in REWARD_COSTS {
+        let reward = json!({"name": format!("Reward {cost}"), "cost": cost});
+        call(client, base, &format!("/v1/programs/{pid}/rewards"), Some(&owner), reward).await;
+    }
     let term = call(client, base, &format!("/v1/stores/{sid}/terminals"), Some(&owner), json!({"name": "Till"})).await;
     let key = term["api_key"].as_str().expect("key").to_owned();
     call(
@@ -120,12 +129,27 @@ async fn stamp(client: &reqwest::Client, base: &str, store: &str, key: &str, car
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
+async fn sigkill_during_a_burst_loses_and_doubles_nothing_on_sqlite() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut first = start_with(dir.path(), &LIMITS);
+    let mut opts = stampede_store::testing::TestDatabase::sqlite().options.clone();
+    opts.url = dir.path().join("data/stampede.db").display().to_string();
+    sigkill_during_a_burst(dir.path(), &LIMITS, &opts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_burst_loses_and_doubles_nothing_on_postgres() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = stampede_store::testing::TestDatabase::postgres().await;
+    let mut env = LIMITS.to_vec();
+    env.extend([("STAMPEDE_DATABASE__BACKEND", "postgres"), ("STAMPEDE_DATABASE__URL", db.options.url.as_str())]);
+    sigkill_during_a_burst(dir.path(), &env, &db.options).await;
+}
+
+async fn sigkill_during_a_burst(dir: &std::path::Path, env: &[(&str, &str)], db: &stampede_store::DatabaseOptions) {
+    let mut first = start_with(dir, env);
     let base = format!("http://127.0.0.1:{}", first.port);
     let client = reqwest::Client::new();
-    let (store, key, card) = world(&client, &base, &first, dir.path()).await;
+    let (store, key, card) = world(&client, &base, &first, dir).await;
 
     // The burst: 50 clients at once; the server dies part-way.
     let acknowledged = Arc::new(Mutex::new(HashSet::new()));
@@ -171,7 +195,7 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
 
     // Restart on the same data and retry everything not acknowledged (and,
     // to check replays, everything that was).
-    let second = start_with(dir.path(), &LIMITS);
+    let second = start_with(dir, env);
     let base = format!("http://127.0.0.1:{}", second.port);
     for i in 0..BURST {
         let mut tries = 0;
@@ -187,17 +211,16 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
         }
     }
 
-    let mut opts = stampede_store::testing::TestDatabase::sqlite().options.clone();
-    opts.url = dir.path().join("data/stampede.db").display().to_string();
-    let db = stampede_store::open(&opts).await.expect("open");
+    let db = stampede_store::open(db).await.expect("open");
     let card =
         db.get_card(stampede_domain::ids::CardId(card.parse().expect("uuid"))).await.expect("get").expect("card");
 
-    // The side effects outlive the crash too: the restarted server counts
-    // every stamp in the analytics exactly once, including those the killed
-    // server had committed and not yet counted (their outbox rows stay until
-    // the handlers are done; the server before that kept them in memory after
-    // deleting the rows, and lost them).
+    // The side effects outlive the crash too: every stamp is in the
+    // analytics exactly once (each commit counted its own, in its
+    // transaction), and each reward the card came to cover was announced
+    // once: the notices the killed server had committed and not yet sent
+    // (their outbox rows, then their queued mails, stay until handled) are
+    // sent by the restarted one, and none twice.
     let query = stampede_domain::analytics::AnalyticsQuery {
         business_id: card.business_id,
         from: chrono::Utc::now().date_naive() - chrono::Days::new(1),
@@ -215,6 +238,18 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(counted, BURST as i64, "analytics counted every stamp once");
+    for _ in 0..300 {
+        let sent = reward_notices(&dir.join("data/mail")).len();
+        if sent >= REWARD_COSTS.len() && db.queue_depth().await.expect("depth").0 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A repeat would come at once behind the first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let notices = reward_notices(&dir.join("data/mail"));
+    let expected: Vec<String> = REWARD_COSTS.iter().map(|c| format!("Reward {c}")).collect();
+    assert_eq!(notices, expected, "one notice per reward the card came to cover");
     assert_eq!(db.queue_depth().await.expect("depth"), (0, 0), "queues drained, nothing buried");
 
     // Exactly BURST stamps: each key applied once, acknowledged ones included.
@@ -236,4 +271,18 @@ async fn sigkill_during_a_burst_loses_and_doubles_nothing() {
         }
     }
     assert_eq!(rows, BURST, "one ledger row per key");
+}
+
+/// The rewards named in the "reward earned" mails in `mail_dir`, sorted by
+/// cost (a name twice means a notice sent twice).
+fn reward_notices(mail_dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = crate::helpers::read_mails(mail_dir)
+        .iter()
+        .filter(|m| m.subject.contains("reward"))
+        .filter_map(|m| {
+            REWARD_COSTS.iter().map(|c| format!("Reward {c}")).find(|n| m.text.contains(&format!("\"{n}\"")))
+        })
+        .collect();
+    names.sort_by_key(|n| n[7..].parse::<i64>().unwrap_or(0));
+    names
 }

@@ -151,9 +151,19 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     assert!(!bad.is_retryable());
 }
 
+/// On the card runtime the commit counts each operation itself, so the
+/// figures are there when the POS gets its answer; on the naive engine the
+/// analytics processor counts what the relay hands it, each event once
+/// however often it is delivered.
 async fn analytics_add_up_each_transaction_once(backend: DatabaseBackend) {
+    for engine in ["actors", "naive"] {
+        analytics_add_up(backend, engine).await;
+    }
+}
+
+async fn analytics_add_up(backend: DatabaseBackend, engine: &str) {
     use stampede_workers::analytics::AnalyticsProcessor;
-    let c = counter(backend, "actors", "").await;
+    let c = counter(backend, engine, "").await;
     assert_eq!(c.stamp("a1", 3).await.status(), 201);
     assert_eq!(c.stamp("a2", 3).await.status(), 201);
     let redeem = c
@@ -176,6 +186,12 @@ async fn analytics_add_up_each_transaction_once(backend: DatabaseBackend) {
     let bid = card.business_id.0.to_string();
     let today = chrono::Utc::now().date_naive();
     let path = format!("/v1/businesses/{bid}/analytics?from={today}&to={today}");
+    if engine == "actors" {
+        let report = crate::admin::json_of(c.app.get_auth(&path, &c.owner).await).await;
+        let t = &report["totals"];
+        let got = (t["stamps_issued"].as_i64(), t["points_earned"].as_i64(), t["rewards_redeemed"].as_i64());
+        assert_eq!(got, (Some(6), Some(12), Some(1)), "counted by the commits: {report}");
+    }
     let mut report = serde_json::Value::Null;
     for _ in 0..100 {
         report = crate::admin::json_of(c.app.get_auth(&path, &c.owner).await).await;
@@ -208,13 +224,15 @@ async fn analytics_add_up_each_transaction_once(backend: DatabaseBackend) {
     crate::helpers::assert_problem(c.app.get_auth(&other, &c.owner).await, 404, "not_found").await;
     crate::helpers::assert_problem(c.app.get_auth(&path, &cust).await, 401, "unauthorized").await;
 
-    // Redeliver every transaction: the aggregates do not move.
+    // Redeliver every transaction the processor counted: the aggregates do
+    // not move. (Those their commit counted never reach it.)
     let store = Arc::clone(&c.app.store);
     let processor = AnalyticsProcessor {
         store: Arc::clone(&store),
         objects: Arc::new(stampede_store::objects::FileObjects::new(c.app.data_dir.path().join("objects"))),
     };
-    for card in [&c.stamp_card, &c.points_card] {
+    let counted_by_processor = if engine == "naive" { vec![&c.stamp_card, &c.points_card] } else { vec![] };
+    for card in counted_by_processor {
         let card = CardId(card.parse().expect("uuid"));
         for tx in store.card_history(card, PageRequest::new(None, Some(200))).await.expect("history").items {
             let msg = stampede_domain::ports::QueueMessage {

@@ -16,15 +16,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::Utc;
-use stampede_domain::card::TxKind;
 use stampede_domain::ledger::TransactionMessage;
 use stampede_domain::messages::{EmailMessage, derived_id};
 use stampede_domain::ports::{Queue, QueueMessage, Store};
+use stampede_domain::program::Reward;
 
 use crate::failure::Failure;
 
 /// Rewards by program, as read during one batch.
-type Rewards = HashMap<uuid::Uuid, Vec<stampede_domain::program::Reward>>;
+type Rewards = HashMap<uuid::Uuid, Vec<Reward>>;
 
 pub struct LoyaltyProcessor {
     pub store: Arc<dyn Store>,
@@ -138,12 +138,9 @@ impl LoyaltyProcessor {
         tx: &TransactionMessage,
         known: &mut Rewards,
     ) -> Result<Option<EmailMessage>, Failure> {
-        let earning =
-            matches!(tx.transaction_type, TxKind::StampIssuance | TxKind::PointsAddition | TxKind::Adjustment);
-        if !earning || tx.amount <= 0 {
+        if !Reward::may_be_earned(tx.transaction_type, tx.amount) {
             return Ok(None);
         }
-        let before = tx.balance_after - tx.amount;
         let now = Utc::now();
         let rewards = match known.entry(tx.program_id) {
             Entry::Occupied(e) => e.into_mut(),
@@ -152,7 +149,9 @@ impl LoyaltyProcessor {
         // The most valuable reward the card newly covers.
         let Some(reward) = rewards
             .iter()
-            .filter(|r| r.available_at(now) && before < r.cost && r.cost <= tx.balance_after)
+            .filter(|r| {
+                r.available_at(now) && Reward::newly_covered(r.cost, tx.transaction_type, tx.amount, tx.balance_after)
+            })
             .max_by_key(|r| r.cost)
         else {
             return Ok(None);

@@ -1,22 +1,16 @@
 use async_trait::async_trait;
 use chrono::{NaiveDate, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use sqlx::{Postgres, QueryBuilder, Row};
-use stampede_domain::analytics::{
-    AnalyticsQuery, DailyAggregate, DailyDelta, TransactionEvent, UsageCount, UsageTally,
-};
+use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount, UsageTally};
 use stampede_domain::ids::{BusinessId, StoreId};
 use stampede_domain::ports::{AnalyticsRepo, StoreResult};
 use uuid::Uuid;
 
 use super::PgStore;
 use crate::error;
-
-/// "No store" is kept as the nil uuid so it can be part of a primary key.
-fn store_key(store: Option<StoreId>) -> Uuid {
-    store.map_or(Uuid::nil(), |s| s.0)
-}
+use crate::tally::{ADD_TO_ROW, Tally};
 
 /// Record that the event was applied; false if it had been before.
 async fn first_time(tx: &mut sqlx::PgConnection, event_id: Uuid) -> StoreResult<bool> {
@@ -35,18 +29,6 @@ async fn first_time(tx: &mut sqlx::PgConnection, event_id: Uuid) -> StoreResult<
 /// Events per multi-row statement (9 columns × 500 stays far below either
 /// database's limit on bound parameters).
 const CHUNK: usize = 500;
-
-type DayKey = (Uuid, Uuid, Uuid, NaiveDate);
-
-/// What one chunk of events adds to each (business, store, program, day) row.
-#[derive(Default, Clone, Copy)]
-struct Sums {
-    stamps: i64,
-    points: i64,
-    redeemed: i64,
-    active: i64,
-    new: i64,
-}
 
 /// Apply a chunk of events in the caller's transaction with one multi-row
 /// statement per step (the in-process worker's single SQLite writer pays a
@@ -72,52 +54,35 @@ async fn apply_chunk(tx: &mut sqlx::PgConnection, events: &[TransactionEvent]) -
     if new_events.is_empty() {
         return Ok(0);
     }
-    let day_key = |d: &DailyDelta| (d.business_id.0, store_key(d.store_id), d.program_id, d.day);
-    let mut sums: BTreeMap<DayKey, Sums> = BTreeMap::new();
-    for e in &new_events {
-        let s = sums.entry(day_key(&e.delta)).or_default();
-        s.stamps += e.delta.stamps_issued;
-        s.points += e.delta.points_earned;
-        s.redeemed += e.delta.rewards_redeemed;
-    }
-
     // (2) Visits: active once per day and row, new once per business (on the
     // row of the customer's first visit in the chunk).
-    let visits: Vec<&DailyDelta> = new_events.iter().filter(|e| e.visit).map(|e| &e.delta).collect();
-    let mut active: Vec<(DayKey, Uuid)> = visits.iter().map(|&d| (day_key(d), d.customer_id.0)).collect();
-    active.sort_unstable();
-    active.dedup();
-    let mut firsts: BTreeMap<(Uuid, Uuid), DayKey> = BTreeMap::new();
-    for &d in &visits {
-        firsts.entry((d.business_id.0, d.customer_id.0)).or_insert_with(|| day_key(d));
-    }
-    if !active.is_empty() {
+    let mut tally = Tally::of(new_events.iter().map(|e| (&e.delta, e.visit)));
+    if !tally.active.is_empty() {
         let mut q = QueryBuilder::<Postgres>::new(
             "INSERT INTO analytics.daily_customers (business_id, store_id, program_id, day, customer_id) ",
         );
-        q.push_values(&active, |mut b, ((business, store, program, day), customer)| {
+        q.push_values(&tally.active, |mut b, ((business, store, program, day), customer)| {
             b.push_bind(*business).push_bind(*store).push_bind(*program).push_bind(*day).push_bind(*customer);
         });
         q.push(" ON CONFLICT DO NOTHING RETURNING business_id, store_id, program_id, day");
-        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
-            let key: DayKey = (
+        let rows = q.build().fetch_all(&mut *tx).await.map_err(error::other)?;
+        for row in rows {
+            let key = (
                 row.try_get(0).map_err(error::other)?,
                 row.try_get(1).map_err(error::other)?,
                 row.try_get(2).map_err(error::other)?,
                 row.try_get(3).map_err(error::other)?,
             );
-            sums.entry(key).or_default().active += 1;
+            tally.counted_active(key);
         }
         let mut q = QueryBuilder::<Postgres>::new("INSERT INTO analytics.first_seen (business_id, customer_id, day) ");
-        q.push_values(&firsts, |mut b, ((business, customer), key)| {
+        q.push_values(&tally.firsts, |mut b, ((business, customer), key)| {
             b.push_bind(*business).push_bind(*customer).push_bind(key.3);
         });
         q.push(" ON CONFLICT DO NOTHING RETURNING business_id, customer_id");
-        for row in q.build().fetch_all(&mut *tx).await.map_err(error::other)? {
-            let first: (Uuid, Uuid) = (row.try_get(0).map_err(error::other)?, row.try_get(1).map_err(error::other)?);
-            if let Some(key) = firsts.get(&first) {
-                sums.entry(*key).or_default().new += 1;
-            }
+        let rows = q.build().fetch_all(&mut *tx).await.map_err(error::other)?;
+        for row in rows {
+            tally.counted_new(row.try_get(0).map_err(error::other)?, row.try_get(1).map_err(error::other)?);
         }
     }
 
@@ -127,7 +92,7 @@ async fn apply_chunk(tx: &mut sqlx::PgConnection, events: &[TransactionEvent]) -
              (business_id, store_id, program_id, day, stamps_issued, points_earned, rewards_redeemed,
               active_customers, new_customers) ",
     );
-    q.push_values(&sums, |mut b, ((business, store, program, day), s)| {
+    q.push_values(&tally.sums, |mut b, ((business, store, program, day), s)| {
         b.push_bind(*business)
             .push_bind(*store)
             .push_bind(*program)
@@ -138,14 +103,7 @@ async fn apply_chunk(tx: &mut sqlx::PgConnection, events: &[TransactionEvent]) -
             .push_bind(s.active)
             .push_bind(s.new);
     });
-    q.push(
-        " ON CONFLICT (business_id, store_id, program_id, day) DO UPDATE SET
-             stamps_issued = a.stamps_issued + excluded.stamps_issued,
-             points_earned = a.points_earned + excluded.points_earned,
-             rewards_redeemed = a.rewards_redeemed + excluded.rewards_redeemed,
-             active_customers = a.active_customers + excluded.active_customers,
-             new_customers = a.new_customers + excluded.new_customers",
-    );
+    q.push(ADD_TO_ROW);
     q.build().execute(&mut *tx).await.map_err(error::other)?;
     Ok(new_events.len())
 }

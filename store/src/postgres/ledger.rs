@@ -8,13 +8,15 @@
 //! (3) updates every card with its version check (one row per card: the state
 //! after its last operation, checked against the version before its first);
 //! (4) drops the idempotency records of cards whose check failed; (5) inserts
-//! the ledger rows and outbox rows of what is left.
+//! the ledger rows and outbox rows of what is left; (6) adds what is left, if
+//! the commit counts it, to the daily analytics (migration 0012).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, Row};
+use stampede_domain::analytics::{DailyDelta, is_visit};
 use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
 use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
@@ -149,11 +151,12 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
         ops.iter().enumerate().filter_map(|(i, op)| op.stock_reward.map(|r| (i, r))).collect();
     let groups = decide_groups(ops);
     let e: Vec<&LedgerEntry> = ops.iter().map(|op| &op.entry).collect();
-    let o: Vec<&OutboxEvent> = ops.iter().map(|op| &op.outbox).collect();
+    let a: Vec<Option<DailyDelta>> = ops.iter().map(|op| op.counted.then(|| DailyDelta::of_entry(&op.entry))).collect();
+    let o: Vec<&OutboxEvent> = ops.iter().filter_map(|op| op.outbox.as_ref()).collect();
     let answer: Result<Vec<Uuid>, sqlx::Error> = sqlx::query_scalar(
         "SELECT * FROM loyalty.commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
              $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36,
-             $37, $38, $39, $40, $41, $42, $43)",
+             $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)",
     )
     // keyed operations
     .bind(keyed.iter().map(|(i, _, _)| *i as i32).collect::<Vec<_>>())
@@ -197,6 +200,14 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     .bind(e.iter().map(|x| x.staff_id).collect::<Vec<_>>())
     .bind(e.iter().map(|x| entry_metadata(x)).collect::<Vec<_>>())
     .bind(e.iter().map(|x| x.created_at).collect::<Vec<_>>())
+    // what each adds to the analytics, if the commit counts it
+    .bind(a.iter().map(Option::is_some).collect::<Vec<_>>())
+    .bind(a.iter().map(|d| d.as_ref().map_or(now.date_naive(), |d| d.day)).collect::<Vec<_>>())
+    .bind(a.iter().map(|d| d.as_ref().map_or(0, |d| d.stamps_issued)).collect::<Vec<_>>())
+    .bind(a.iter().map(|d| d.as_ref().map_or(0, |d| d.points_earned)).collect::<Vec<_>>())
+    .bind(a.iter().map(|d| d.as_ref().map_or(0, |d| d.rewards_redeemed)).collect::<Vec<_>>())
+    .bind(e.iter().map(|x| is_visit(x.kind)).collect::<Vec<_>>())
+    // the outbox rows
     .bind(o.iter().map(|x| x.event_id).collect::<Vec<_>>())
     .bind(o.iter().map(|x| x.card_id.map(|c| c.0)).collect::<Vec<_>>())
     .bind(o.iter().map(|x| x.topic.clone()).collect::<Vec<_>>())

@@ -21,16 +21,23 @@
 use std::collections::HashSet;
 use std::ptr::NonNull;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
+use stampede_domain::analytics::{DailyDelta, is_visit};
 use stampede_domain::ledger::{CommitOp, CommitOutcome};
 use uuid::Uuid;
 
 use crate::ledger_common::{Attempt, decide_groups, entry_metadata};
+use crate::tally::{ADD_TO_ROW, Tally};
 
 /// A time as sqlx writes it.
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// A date as sqlx writes it.
+fn date(d: NaiveDate) -> String {
+    d.format("%F").to_string()
 }
 
 /// A UUID as sqlx writes it.
@@ -157,16 +164,16 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
         }
     }
 
-    // (4) Ledger and outbox rows of what committed.
+    // (4) Ledger and outbox rows of what committed (outbox rows only for the
+    // operations that have one).
     let mut ledger = tx.prepare(
         "INSERT INTO transactions (id, card_id, customer_id, business_id, store_id, program_id,
              program_version, kind, stamps_delta, points_delta, counts, balance_after, amount_minor, currency,
              reward_id, reverses_id, terminal_id, staff_id, metadata, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?;
-    let mut outbox =
-        tx.prepare("INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    for op in ops.iter().filter(|op| updated.contains(&op.card.card_id)) {
+    let committed: Vec<&CommitOp> = ops.iter().copied().filter(|op| updated.contains(&op.card.card_id)).collect();
+    for op in &committed {
         let x = &op.entry;
         ledger.execute(params![
             id(x.id),
@@ -190,8 +197,73 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
             entry_metadata(x).to_string(),
             time(x.created_at)
         ])?;
-        let o = &op.outbox;
-        outbox.execute(params![id(o.event_id), o.card_id.map(|c| id(c.0)), o.topic, o.payload.to_string(), now])?;
     }
+    if committed.iter().any(|op| op.outbox.is_some()) {
+        let mut outbox = tx.prepare(
+            "INSERT INTO outbox (event_id, card_id, topic, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for o in committed.iter().filter_map(|op| op.outbox.as_ref()) {
+            outbox.execute(params![id(o.event_id), o.card_id.map(|c| id(c.0)), o.topic, o.payload.to_string(), now])?;
+        }
+    }
+    count_in_analytics(tx, &committed)?;
     Ok(Ok(updated))
+}
+
+/// (5) What the committed operations the commit counts add to the daily
+/// analytics, as the analytics processor counts them: each customer active
+/// once per row and day, new once per business, one upsert per row.
+fn count_in_analytics(tx: &Connection, committed: &[&CommitOp]) -> rusqlite::Result<()> {
+    let counted: Vec<(DailyDelta, bool)> = committed
+        .iter()
+        .filter(|op| op.counted)
+        .map(|op| (DailyDelta::of_entry(&op.entry), is_visit(op.entry.kind)))
+        .collect();
+    if counted.is_empty() {
+        return Ok(());
+    }
+    let mut tally = Tally::of(counted.iter().map(|(d, visit)| (d, *visit)));
+    if !tally.active.is_empty() {
+        let mut active = tx.prepare(
+            "INSERT INTO daily_customers (business_id, store_id, program_id, day, customer_id)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        )?;
+        let mut fresh = Vec::new();
+        for &((business, store, program, day), customer) in &tally.active {
+            if active.execute(params![id(business), id(store), id(program), date(day), id(customer)])? == 1 {
+                fresh.push((business, store, program, day));
+            }
+        }
+        fresh.into_iter().for_each(|key| tally.counted_active(key));
+        let mut first = tx.prepare(
+            "INSERT INTO first_seen (business_id, customer_id, day) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?;
+        let mut new = Vec::new();
+        for (&(business, customer), key) in &tally.firsts {
+            if first.execute(params![id(business), id(customer), date(key.3)])? == 1 {
+                new.push((business, customer));
+            }
+        }
+        new.into_iter().for_each(|(business, customer)| tally.counted_new(business, customer));
+    }
+    let mut upsert = tx.prepare(&format!(
+        "INSERT INTO daily_aggregates AS a
+             (business_id, store_id, program_id, day, stamps_issued, points_earned, rewards_redeemed,
+              active_customers, new_customers)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) {ADD_TO_ROW}"
+    ))?;
+    for (&(business, store, program, day), s) in &tally.sums {
+        upsert.execute(params![
+            id(business),
+            id(store),
+            id(program),
+            date(day),
+            s.stamps,
+            s.points,
+            s.redeemed,
+            s.active,
+            s.new
+        ])?;
+    }
+    Ok(())
 }
