@@ -268,6 +268,12 @@ impl Application {
         };
         let unsubscribe =
             Arc::new(crate::auth::links::LinkKey::from_settings(settings).map_err(|e| anyhow::anyhow!(e))?);
+        // App usage: counted here beside the in-process workers, else sent to
+        // the workers elsewhere as events.
+        let usage = crate::usage::Usage::start(match in_process {
+            Some(_) => crate::usage::Sink::Counts(store.clone()),
+            None => crate::usage::Sink::Queue(Arc::clone(&queue)),
+        });
         let consumers = match in_process {
             Some(q) => {
                 let handlers = Arc::new(crate::workers::Handlers::new(
@@ -329,7 +335,7 @@ impl Application {
                 idempotency_ttl: Duration::from_secs(rt.idempotency_ttl_hours * 3600),
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
             },
-            usage: crate::usage::Usage::start(Arc::clone(&queue)),
+            usage,
             queue,
             touched: moka::future::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
             links: Links { public_url: settings.server.public_url.clone() },

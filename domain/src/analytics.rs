@@ -106,6 +106,16 @@ pub struct UsageTally {
     pub business_id: Option<BusinessId>,
 }
 
+/// App usage counted in memory: `count` more events of one kind (`login`,
+/// `card_view`) on one day, for one business or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub day: NaiveDate,
+    pub event: String,
+    pub business_id: Option<BusinessId>,
+    pub count: i64,
+}
+
 /// A day's aggregate for one store and program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DailyAggregate {

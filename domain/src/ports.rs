@@ -484,6 +484,9 @@ pub trait AnalyticsRepo: Send + Sync {
         let tally = crate::analytics::UsageTally { event_id, day, event: event.to_owned(), business_id };
         Ok(self.apply_usages(std::slice::from_ref(&tally)).await? == 1)
     }
+    /// Add usage counted in memory (no event ids: whoever counted them adds
+    /// them once), in one database transaction.
+    async fn add_usage(&self, counts: &[crate::analytics::UsageDelta]) -> StoreResult<()>;
     /// Day by day, store by store, program by program, oldest first.
     async fn daily_aggregates(
         &self,

@@ -79,6 +79,7 @@ contract!(
     the_naive_path_writes_one_operation_under_the_lock,
     outbox_and_history,
     a_commit_counts_what_it_commits_in_the_analytics,
+    usage_counted_in_memory_adds_up,
 );
 
 fn name(s: &str) -> Name {
@@ -1130,4 +1131,20 @@ async fn a_commit_counts_what_it_commits_in_the_analytics(store: Arc<dyn Store>)
     // Not counted (the naive engine's operations): the analytics processor's.
     store.commit_batch(&[ledger_fixtures::op(a, 4, 5, None)]).await.expect("commit");
     assert_eq!(store.daily_aggregates(&q).await.expect("read")[0].stamps_issued, 6);
+}
+
+/// Usage counted in memory is added to what is there, per day, kind and
+/// business (none: the nil business).
+async fn usage_counted_in_memory_adds_up(store: Arc<dyn Store>) {
+    use stampede_domain::analytics::UsageDelta;
+    let business = BusinessId(Uuid::now_v7());
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+    let delta = |event: &str, business_id, count| UsageDelta { day, event: event.into(), business_id, count };
+    store.add_usage(&[delta("card_view", Some(business), 3), delta("login", None, 2)]).await.expect("add");
+    store.add_usage(&[delta("card_view", Some(business), 4)]).await.expect("add again");
+    store.add_usage(&[]).await.expect("nothing");
+    let counts = store.usage_counts(Some(business), day, day).await.expect("read");
+    assert_eq!(counts.iter().map(|c| (c.event.as_str(), c.count)).collect::<Vec<_>>(), [("card_view", 7)]);
+    let none = store.usage_counts(None, day, day).await.expect("read");
+    assert!(none.iter().any(|c| c.event == "login" && c.count >= 2), "{none:?}");
 }

@@ -3,7 +3,9 @@ use chrono::{NaiveDate, Utc};
 use std::collections::HashSet;
 
 use sqlx::{Postgres, QueryBuilder, Row};
-use stampede_domain::analytics::{AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount, UsageTally};
+use stampede_domain::analytics::{
+    AnalyticsQuery, DailyAggregate, TransactionEvent, UsageCount, UsageDelta, UsageTally,
+};
 use stampede_domain::ids::{BusinessId, StoreId};
 use stampede_domain::ports::{AnalyticsRepo, StoreResult};
 use uuid::Uuid;
@@ -146,6 +148,27 @@ impl AnalyticsRepo for PgStore {
         }
         tx.commit().await.map_err(error::other)?;
         Ok(applied)
+    }
+
+    async fn add_usage(&self, counts: &[UsageDelta]) -> StoreResult<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        for c in counts {
+            sqlx::query(
+                "INSERT INTO analytics.usage_daily AS u (day, event, business_id, count) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (day, event, business_id) DO UPDATE SET count = u.count + excluded.count",
+            )
+            .bind(c.day)
+            .bind(&c.event)
+            .bind(c.business_id.map_or(Uuid::nil(), |b| b.0))
+            .bind(c.count)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)
     }
 
     async fn daily_aggregates(&self, q: &AnalyticsQuery) -> StoreResult<Vec<DailyAggregate>> {
