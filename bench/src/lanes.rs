@@ -63,6 +63,8 @@ pub type Ack = (u32, Uuid, i64, bool);
 pub struct Tally {
     pub hist: Histogram<u64>,
     pub by_kind: Vec<Option<Histogram<u64>>>,
+    /// Requests of any kind the server shed (503): how fast overload is said.
+    pub shed: Option<Histogram<u64>>,
     /// The fleet's requests, and the abuser's apart.
     pub counts: Counts,
     pub abuser: Counts,
@@ -83,6 +85,7 @@ impl Default for Tally {
         Self {
             hist: histogram(),
             by_kind: (0..Kind::COUNT).map(|_| None).collect(),
+            shed: None,
             counts: Counts::default(),
             abuser: Counts::default(),
             outcomes: BTreeMap::new(),
@@ -100,6 +103,7 @@ impl Tally {
         Tally {
             hist: self.hist.clone(),
             by_kind: self.by_kind.clone(),
+            shed: self.shed.clone(),
             counts: self.counts,
             abuser: self.abuser,
             outcomes: self.outcomes.clone(),
@@ -109,6 +113,13 @@ impl Tally {
 
     pub fn merge(&mut self, o: Tally) {
         let _ = self.hist.add(&o.hist);
+        match (self.shed.as_mut(), o.shed) {
+            (Some(m), Some(t)) => {
+                let _ = m.add(&t);
+            }
+            (None, Some(t)) => self.shed = Some(t),
+            _ => {}
+        }
         for (mine, theirs) in self.by_kind.iter_mut().zip(o.by_kind) {
             match (mine.as_mut(), theirs) {
                 (Some(m), Some(t)) => {
@@ -170,6 +181,9 @@ impl Tally {
                 label
             }
         };
+        if label.starts_with("503") {
+            let _ = self.shed.get_or_insert_with(histogram).record(micros.max(1));
+        }
         *self.outcomes.entry(label).or_default() += 1;
         if kind != Kind::Abuser {
             let _ = self.hist.record(micros.max(1));

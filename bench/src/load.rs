@@ -520,20 +520,17 @@ fn by_kind(tally: &Tally) -> BTreeMap<String, KindLatency> {
         Kind::Abuser,
         Kind::Health,
     ];
-    KINDS
-        .iter()
-        .filter_map(|k| {
-            let h = tally.by_kind[k.index()].as_ref()?;
-            let latency = KindLatency {
-                requests: h.len(),
-                p50_ms: ms(h, 0.50),
-                p99_ms: ms(h, 0.99),
-                p999_ms: ms(h, 0.999),
-                max_ms: h.max() as f64 / 1000.0,
-            };
-            Some((k.name().to_owned(), latency))
-        })
-        .collect()
+    let latency = |h: &hdrhistogram::Histogram<u64>| KindLatency {
+        requests: h.len(),
+        p50_ms: ms(h, 0.50),
+        p99_ms: ms(h, 0.99),
+        p999_ms: ms(h, 0.999),
+        max_ms: h.max() as f64 / 1000.0,
+    };
+    let kinds = KINDS.iter().filter_map(|k| Some((k.name().to_owned(), latency(tally.by_kind[k.index()].as_ref()?))));
+    // Answers of any kind that said "overloaded, retry" (503).
+    let shed = tally.shed.as_ref().map(|h| ("shed (503, any kind)".to_owned(), latency(h)));
+    kinds.chain(shed).collect()
 }
 
 #[cfg(test)]
