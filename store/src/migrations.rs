@@ -26,6 +26,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "commit_batch_function", include_str!("../../migrations/postgres/0010_commit_batch_function.sql")),
     (11, "durable_queues", include_str!("../../migrations/postgres/0011_durable_queues.sql")),
     (12, "analytics_in_the_commit", include_str!("../../migrations/postgres/0012_analytics_in_the_commit.sql")),
+    (13, "leaner_writes", include_str!("../../migrations/postgres/0013_leaner_writes.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -40,6 +41,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (8, "lean_outbox", include_str!("../../migrations/sqlite/0008_lean_outbox.sql")),
     (9, "outbox_without_delivered_at", include_str!("../../migrations/sqlite/0009_outbox_without_delivered_at.sql")),
     (11, "durable_queues", include_str!("../../migrations/sqlite/0011_durable_queues.sql")),
+    (13, "leaner_writes", include_str!("../../migrations/sqlite/0013_leaner_writes.sql")),
 ];
 
 pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
