@@ -1,14 +1,16 @@
 //! The card directory: a card's unchanging facts (program, business, customer)
 //! by id and by counter code, cached in process. Cards are never re-assigned, so
 //! the cache needs no invalidation; it keeps the POS path off the database until
-//! the commit.
+//! the commit. A card it has not seen is read through the card runtime's
+//! batched reads ([`CardReads`]): in a burst of cold cards, many to a query.
 
 use std::sync::Arc;
 
 use moka::future::Cache;
+use stampede_actors::CardReads;
 use stampede_domain::card::Card;
 use stampede_domain::ids::{BusinessId, CardId, CustomerId};
-use stampede_domain::ports::{Store, StoreResult};
+use stampede_domain::ports::StoreResult;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +34,17 @@ pub struct Resolved {
 pub struct Directory {
     by_id: Cache<CardId, CardFacts>,
     by_code: Cache<String, CardId>,
-    store: Arc<dyn Store>,
+    reads: Arc<CardReads>,
 }
 
 impl Directory {
-    pub fn new(store: Arc<dyn Store>, capacity: u64) -> Self {
-        Self { by_id: Cache::new(capacity), by_code: Cache::new(capacity), store }
+    pub fn new(reads: Arc<CardReads>, capacity: u64) -> Self {
+        Self { by_id: Cache::new(capacity), by_code: Cache::new(capacity), reads }
+    }
+
+    /// The card as stored now (read with other cold cards).
+    pub async fn read(&self, id: CardId) -> StoreResult<Option<Card>> {
+        self.reads.by_id(id).await
     }
 
     pub async fn by_id(&self, id: CardId) -> StoreResult<Option<CardFacts>> {
@@ -54,7 +61,7 @@ impl Directory {
         if let Some(facts) = self.by_id.get(&id).await {
             return Ok(Some(Resolved { facts, fresh: None }));
         }
-        let Some(card) = self.store.get_card(id).await? else { return Ok(None) };
+        let Some(card) = self.reads.by_id(id).await? else { return Ok(None) };
         Ok(Some(self.remember(card).await))
     }
 
@@ -64,7 +71,7 @@ impl Directory {
         if let Some(id) = self.by_code.get(&code).await {
             return self.resolve_id(id).await;
         }
-        let Some(card) = self.store.find_card_by_code(&code).await? else { return Ok(None) };
+        let Some(card) = self.reads.by_code(&code).await? else { return Ok(None) };
         self.by_code.insert(code, card.id).await;
         Ok(Some(self.remember(card).await))
     }

@@ -246,8 +246,10 @@ impl Application {
         }
         let metrics = web::Data::new(metrics);
         let rt = &settings.runtime;
+        // Cold cards are read many to a query, for the POS path and the actors alike.
+        let card_reads = stampede_actors::CardReads::start(Arc::clone(&store), runtime_metrics.read_batch_size.clone());
         let engine: Arc<dyn stampede_actors::CardEngine> = match rt.engine {
-            Engine::Actors => stampede_actors::ActorEngine::start(
+            Engine::Actors => stampede_actors::ActorEngine::start_with_reads(
                 Arc::clone(&store),
                 stampede_actors::RuntimeConfig {
                     writers: rt.writers,
@@ -263,6 +265,7 @@ impl Application {
                     ..Default::default()
                 },
                 runtime_metrics.clone(),
+                Arc::clone(&card_reads),
             ),
             Engine::Naive => stampede_actors::NaiveEngine::new(Arc::clone(&store), runtime_metrics.clone()),
         };
@@ -330,7 +333,7 @@ impl Application {
             history_reads: settings.history.backend,
             engine,
             runtime_metrics,
-            directory: crate::directory::Directory::new(Arc::clone(&store), 1_000_000),
+            directory: crate::directory::Directory::new(card_reads, 1_000_000),
             pos: PosPolicy {
                 idempotency_ttl: Duration::from_secs(rt.idempotency_ttl_hours * 3600),
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),

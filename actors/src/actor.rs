@@ -114,6 +114,8 @@ pub struct KeyMemory {
 /// idle actor costs little more than its card.
 pub struct Shared {
     pub store: Arc<dyn Store>,
+    /// Where a card is (re)loaded from: batched with other cold reads.
+    pub cards: Arc<crate::reads::CardReads>,
     pub writers: Writers,
     pub registry: Arc<Registry>,
     pub metrics: RuntimeMetrics,
@@ -258,9 +260,9 @@ impl CardActor {
 
     /// Load (or reload) the card; the actor handles nothing else meanwhile.
     fn load(&mut self, ctx: &mut Ctx<'_>) {
-        let store = Arc::clone(&self.shared.store);
+        let cards = Arc::clone(&self.shared.cards);
         let id = self.id;
-        ctx.wait(async move { store.get_card(id).await }, |result, act, ctx| match result {
+        ctx.wait(async move { cards.by_id(id).await }, |result, act, ctx| match result {
             Ok(Some(card)) => act.install(&card, ctx),
             Ok(None) => {
                 act.unavailable = Some(RuntimeError::NotFound);

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::actor::{Execute, Shared};
 use crate::metrics::RuntimeMetrics;
+use crate::reads::CardReads;
 use crate::registry::{Registry, Sent};
 use crate::request::{CardReply, CardRequest, RuntimeError};
 use crate::writer::Writers;
@@ -94,6 +95,18 @@ impl ActorEngine {
     /// inside or outside any runtime). In the server, actors run on the
     /// HTTP workers' arbiters (see `host`).
     pub fn start(store: Arc<dyn Store>, config: RuntimeConfig, metrics: RuntimeMetrics) -> Arc<Self> {
+        let reads = CardReads::start(Arc::clone(&store), metrics.read_batch_size.clone());
+        Self::start_with_reads(store, config, metrics, reads)
+    }
+
+    /// As [`ActorEngine::start`], reading cold cards through `reads` (shared
+    /// with the POS path's directory, so both batch together).
+    pub fn start_with_reads(
+        store: Arc<dyn Store>,
+        config: RuntimeConfig,
+        metrics: RuntimeMetrics,
+        reads: Arc<CardReads>,
+    ) -> Arc<Self> {
         // Before the actors allocate: what passivation frees can then go back.
         crate::memory::fix_allocator_thresholds();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -135,6 +148,7 @@ impl ActorEngine {
             .expect("start the card sweeper thread");
         let shared = Arc::new(Shared {
             store: Arc::clone(&store),
+            cards: reads,
             writers,
             registry: Arc::clone(&registry),
             metrics: metrics.clone(),

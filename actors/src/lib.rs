@@ -9,6 +9,8 @@
 //!   database refuses;
 //! - [`naive`]: the obvious one-transaction-per-request engine, with the same
 //!   guarantees, to measure against;
+//! - [`reads`]: cold cards read many to a query, for the POS path and the
+//!   actors;
 //! - [`prepare`]: what both write for an effect (ledger row, card update,
 //!   idempotency record, outbox event);
 //! - [`request`]: requests and replies; [`metrics`]: what the runtime exports;
@@ -21,11 +23,13 @@
 
 pub mod actor;
 pub mod engine;
+mod gather;
 pub mod host;
 pub mod memory;
 pub mod metrics;
 pub mod naive;
 pub mod prepare;
+pub mod reads;
 pub mod registry;
 pub mod request;
 mod seen;
@@ -34,4 +38,5 @@ pub mod writer;
 pub use engine::{ActorEngine, CardEngine, RuntimeConfig};
 pub use metrics::RuntimeMetrics;
 pub use naive::NaiveEngine;
+pub use reads::CardReads;
 pub use request::{CardReply, CardRequest, EntryMeta, IdempotencyInput, ProgramContext, RuntimeError};

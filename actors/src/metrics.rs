@@ -28,6 +28,8 @@ pub struct RuntimeMetrics {
     /// Commands in flight inside card actors (accepted, not yet answered).
     pub actor_inflight: Gauge,
     pub batch_size: Histogram,
+    /// Cards per batch of the cold-card reads.
+    pub read_batch_size: Histogram,
     pub commit_seconds: Histogram,
     pub commit_failures: Counter,
     /// Operations the database refused for good (isolated from their batch).
@@ -54,6 +56,7 @@ impl RuntimeMetrics {
             writer_queue: Gauge::default(),
             actor_inflight: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 12)),
+            read_batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 9)),
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             commit_failures: Counter::default(),
             rejected: Counter::default(),
@@ -83,6 +86,11 @@ impl RuntimeMetrics {
             self.actor_inflight.clone(),
         );
         r.register("commit_batch_size", "Operations per group commit", self.batch_size.clone());
+        r.register(
+            "card_read_batch_size",
+            "Cold cards per batched read (a query by id, one by code)",
+            self.read_batch_size.clone(),
+        );
         r.register("commit_duration_seconds", "Time of one group commit", self.commit_seconds.clone());
         r.register("commit_failures", "Group commits that failed", self.commit_failures.clone());
         r.register(

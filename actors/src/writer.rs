@@ -28,6 +28,7 @@ use stampede_domain::ledger::{CommitOp, CommitOutcome};
 use stampede_domain::ports::{Committer, Store, StoreError, StoreResult};
 use tokio::sync::mpsc;
 
+use crate::gather::Gather;
 use crate::metrics::RuntimeMetrics;
 
 pub type WriteResult = Result<CommitOutcome, WriteFailure>;
@@ -97,7 +98,7 @@ impl Writers {
         let mut queues = Vec::with_capacity(n);
         for _ in 0..n.max(1) {
             let (tx, rx) = mpsc::channel(queue.max(1));
-            let gather = Gather { max_batch: max_batch.max(1), window, pace: Pace::default() };
+            let gather = Gather::new(max_batch, window);
             tokio::spawn(run(rx, gather, Arc::clone(&store), metrics.clone()));
             queues.push(tx);
         }
@@ -143,74 +144,6 @@ impl Target {
             Some(own) => own.commit(ops).await,
             None => self.store.commit_batch(ops).await,
         }
-    }
-}
-
-/// How a writer fills a batch.
-struct Gather {
-    max_batch: usize,
-    /// The longest a batch stays open for more (zero: never waits).
-    window: Duration,
-    pace: Pace,
-}
-
-impl Gather {
-    /// Take what waits; then, if operations arrive fast enough that one
-    /// more is likely within the window, wait for more until the window
-    /// (counted from `opened`, when the first arrived) closes or the batch is
-    /// full.
-    async fn collect(&mut self, rx: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>, opened: Instant) {
-        self.drain(rx, batch);
-        if self.pace.expects_more_within(self.window, opened) {
-            let deadline = tokio::time::Instant::from_std(opened + self.window);
-            while batch.len() < self.max_batch {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(next)) => {
-                        batch.push(next);
-                        self.drain(rx, batch);
-                    }
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        self.pace.batch(batch.len(), opened);
-    }
-
-    fn drain(&self, rx: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
-        while batch.len() < self.max_batch {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-    }
-}
-
-/// The recent arrival rate at one writer: operations per second, a moving
-/// average over batches (each batch's operations over the time since the
-/// previous batch opened).
-#[derive(Default)]
-struct Pace {
-    per_sec: f64,
-    last_opened: Option<Instant>,
-}
-
-impl Pace {
-    fn batch(&mut self, ops: usize, opened: Instant) {
-        if let Some(last) = self.last_opened {
-            let gap = opened.duration_since(last).as_secs_f64().max(1e-6);
-            // A long quiet spell resets the estimate at once.
-            let rate = ops as f64 / gap;
-            self.per_sec = if gap > 0.1 { rate } else { 0.8 * self.per_sec + 0.2 * rate };
-        }
-        self.last_opened = Some(opened);
-    }
-
-    /// Whether at least one more operation is likely within `window` of
-    /// `opened`. Not after a quiet spell, whatever the rate before it.
-    fn expects_more_within(&self, window: Duration, opened: Instant) -> bool {
-        let recent = self.last_opened.is_some_and(|last| opened.duration_since(last) < Duration::from_millis(100));
-        recent && !window.is_zero() && self.per_sec * window.as_secs_f64() >= 1.0
     }
 }
 
@@ -347,31 +280,5 @@ impl Broken {
 
     fn clear(&mut self) {
         self.0.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_writer_waits_only_while_operations_keep_coming() {
-        let window = Duration::from_millis(1);
-        let t0 = Instant::now();
-        let mut pace = Pace::default();
-        assert!(!pace.expects_more_within(window, t0), "the first operation commits at once");
-        // Batches of 5 every 2 ms: 2,500 a second, 2.5 per window.
-        for i in 0..20 {
-            pace.batch(5, t0 + Duration::from_millis(2 * i));
-        }
-        assert!(pace.expects_more_within(window, t0 + Duration::from_millis(40)));
-        assert!(!pace.expects_more_within(Duration::ZERO, t0 + Duration::from_millis(40)), "no window, no wait");
-        assert!(!pace.expects_more_within(window, t0 + Duration::from_millis(300)), "not after a quiet spell");
-        // One operation every 10 ms: 100 a second, 0.1 per window.
-        let mut pace = Pace::default();
-        for i in 0..50 {
-            pace.batch(1, t0 + Duration::from_millis(10 * i));
-        }
-        assert!(!pace.expects_more_within(window, t0 + Duration::from_millis(500)));
     }
 }

@@ -478,6 +478,61 @@ async fn commands_for_a_missing_card_are_answered_not_found() {
     assert!(matches!(engine.execute(stamp(&w, w.cards[0], None)).await, Ok(CardReply::Done { .. })));
 }
 
+/// Cold cards asked for together are read many to a query, by id and by
+/// code, and each caller gets its own card (or none).
+async fn cold_cards_are_read_together(backend: DatabaseBackend) {
+    let w = world(backend, 60).await;
+    let batches = prometheus_client::metrics::histogram::Histogram::new([1.0, 8.0, 64.0]);
+    let reads = stampede_actors::CardReads::start(Arc::clone(&w.store), batches.clone());
+    let missing = CardId(Uuid::now_v7());
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..4 {
+        for (i, &card) in w.cards.iter().enumerate() {
+            let reads = Arc::clone(&reads);
+            tasks.spawn(async move {
+                let found = match (round + i) % 3 {
+                    0 => reads.by_code(&format!("C{i}")).await,
+                    _ => reads.by_id(card).await,
+                };
+                (card, found.expect("read").map(|c| c.id))
+            });
+        }
+        let reads = Arc::clone(&reads);
+        tasks.spawn(async move { (missing, reads.by_id(missing).await.expect("read").map(|c| c.id)) });
+    }
+    let mut answered = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (asked, got) = done.expect("task");
+        let expected = (asked != missing).then_some(asked);
+        assert_eq!(got, expected, "each caller its own card, the missing one none");
+        answered += 1;
+    }
+    assert_eq!(answered, 4 * 61);
+    let (reads_made, queries) = (observed(&batches, "sum"), observed(&batches, "count"));
+    assert_eq!(reads_made, 4 * 61, "every read went through a batch");
+    assert!(queries * 4 <= reads_made, "{reads_made} reads took {queries} batches: they were not gathered");
+}
+
+/// A histogram's `_sum` or `_count`, as it is exported.
+fn observed(h: &prometheus_client::metrics::histogram::Histogram, what: &str) -> u64 {
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register("h", "h", h.clone());
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).expect("encode");
+    let line = text.lines().find(|l| l.starts_with(&format!("h_{what} "))).expect("exported");
+    line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).expect("a number") as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_cards_are_read_together_sqlite() {
+    cold_cards_are_read_together(DatabaseBackend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_cards_are_read_together_postgres() {
+    cold_cards_are_read_together(DatabaseBackend::Postgres).await;
+}
+
 /// Holds the cards table against writes (PostgreSQL) or the database's write
 /// lock (SQLite) from another connection until released: a group commit
 /// started meanwhile waits, and what the actor sends next gathers for the

@@ -21,7 +21,7 @@ use crate::staff::{Membership, NewStaff, Staff};
 
 /// Failures every storage port can report. Adapters map their driver errors onto
 /// these so callers never see SQL.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was hit; the payload names it (e.g. `email`).
     #[error("{0} already exists")]
@@ -114,6 +114,11 @@ pub trait CardRepo: Send + Sync {
     ) -> StoreResult<(Card, bool)>;
     async fn get_card(&self, id: CardId) -> StoreResult<Option<Card>>;
     async fn find_card_by_code(&self, code: &str) -> StoreResult<Option<Card>>;
+    /// The cards among `ids` that exist, in one query, in no given order.
+    async fn get_cards(&self, ids: &[CardId]) -> StoreResult<Vec<Card>>;
+    /// The cards whose counter code is among `codes` (exact, as stored), in
+    /// one query, in no given order.
+    async fn find_cards_by_code(&self, codes: &[String]) -> StoreResult<Vec<Card>>;
     async fn list_customer_cards(&self, customer_id: CustomerId) -> StoreResult<Vec<Card>>;
 }
 

@@ -67,6 +67,7 @@ contract!(
     programs_keep_every_rules_version,
     rewards_and_campaigns_round_trip,
     joining_a_program_is_idempotent,
+    cards_are_read_many_at_once,
     audit_events_list_newest_first,
     inbox_handles_each_message_once,
     queued_messages_are_leased_once_and_outlive_their_taker,
@@ -676,6 +677,35 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
         matches!(store.join_program(p.id, b.id, other.id, "CODE-ONE").await, Err(StoreError::Conflict(_))),
         "codes are unique"
     );
+}
+
+/// The card runtime reads cold cards together: by id and by code, one query
+/// for many, the missing ones simply absent.
+async fn cards_are_read_many_at_once(store: Arc<dyn Store>) {
+    let b = store.create_business(new_business("Many Cards")).await.expect("business");
+    let p = program(&store, b.id).await;
+    let mut cards = Vec::new();
+    for i in 0..40 {
+        let c = store.create_customer(new_customer(&format!("many{i}@example.com"))).await.expect("customer");
+        cards.push(store.join_program(p.id, b.id, c.id, &format!("MANY-{i:02}")).await.expect("join").0);
+    }
+    let missing = stampede_domain::ids::CardId::new();
+    let mut wanted: Vec<_> = cards.iter().step_by(3).map(|c| c.id).collect();
+    wanted.push(missing);
+    wanted.push(cards[0].id);
+    let mut got: Vec<_> = store.get_cards(&wanted).await.expect("by ids").into_iter().map(|c| c.id).collect();
+    got.sort();
+    let mut expected: Vec<_> = cards.iter().step_by(3).map(|c| c.id).collect();
+    expected.sort();
+    assert_eq!(got, expected, "each existing card once, the missing one absent");
+    let one = store.get_cards(&[cards[7].id]).await.expect("one");
+    assert_eq!(one, vec![store.get_card(cards[7].id).await.expect("get").expect("card")], "the whole card");
+    assert!(store.get_cards(&[]).await.expect("none").is_empty());
+    let codes = vec!["MANY-05".to_owned(), "MANY-39".to_owned(), "NOPE".to_owned(), "many-06".to_owned()];
+    let mut found: Vec<_> =
+        store.find_cards_by_code(&codes).await.expect("by codes").into_iter().map(|c| c.code).collect();
+    found.sort();
+    assert_eq!(found, vec!["MANY-05", "MANY-39"], "codes match exactly");
 }
 
 async fn analytics_count_each_event_once(store: Arc<dyn Store>) {

@@ -17,7 +17,7 @@ pub async fn card_code(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let card = state.store.get_card(CardId(path.into_inner())).await?.ok_or_else(ApiError::not_found)?;
+    let card = state.directory.read(CardId(path.into_inner())).await?.ok_or_else(ApiError::not_found)?;
     if card.customer_id != auth.id {
         return Err(ApiError::not_found());
     }

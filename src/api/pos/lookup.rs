@@ -27,7 +27,7 @@ pub async fn lookup(
         Some(s) => s.balance_at(now),
         None => match t.fresh {
             Some(card) => card.state().balance_at(now),
-            None => state.store.get_card(t.card.id).await?.ok_or_else(ApiError::not_found)?.state().balance_at(now),
+            None => state.directory.read(t.card.id).await?.ok_or_else(ApiError::not_found)?.state().balance_at(now),
         },
     };
     let rewards: Vec<_> = t.bundle.rewards.iter().filter(|r| r.available_at(now)).collect();

@@ -83,6 +83,21 @@ impl CardRepo for PgStore {
         row.as_ref().map(card_from_row).transpose().map_err(error::other)
     }
 
+    async fn get_cards(&self, ids: &[CardId]) -> StoreResult<Vec<Card>> {
+        let ids: Vec<Uuid> = ids.iter().map(|c| c.0).collect();
+        let sql = format!("{CARD} WHERE c.id = ANY($1)");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(self.pool()).await.map_err(error::other)?;
+        rows.iter().map(card_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
+    async fn find_cards_by_code(&self, codes: &[String]) -> StoreResult<Vec<Card>> {
+        let sql = format!("{CARD} WHERE c.code = ANY($1)");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(codes).fetch_all(self.pool()).await.map_err(error::other)?;
+        rows.iter().map(card_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
     async fn list_customer_cards(&self, customer_id: CustomerId) -> StoreResult<Vec<Card>> {
         let sql = format!("{CARD} WHERE c.customer_id = $1 ORDER BY c.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -83,6 +83,24 @@ impl CardRepo for SqliteStore {
         row.as_ref().map(card_from_row).transpose().map_err(error::other)
     }
 
+    async fn get_cards(&self, ids: &[CardId]) -> StoreResult<Vec<Card>> {
+        // One statement whatever the count: the ids go in as a JSON array of
+        // hex strings (ids are stored as 16-byte blobs).
+        let ids = serde_json::Value::from_iter(ids.iter().map(|c| c.0.simple().to_string())).to_string();
+        let sql = format!("{CARD} WHERE c.id IN (SELECT unhex(value) FROM json_each($1))");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids).fetch_all(self.pool()).await.map_err(error::other)?;
+        rows.iter().map(card_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
+    async fn find_cards_by_code(&self, codes: &[String]) -> StoreResult<Vec<Card>> {
+        let codes = serde_json::Value::from_iter(codes.iter().map(String::as_str)).to_string();
+        let sql = format!("{CARD} WHERE c.code IN (SELECT value FROM json_each($1))");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(codes).fetch_all(self.pool()).await.map_err(error::other)?;
+        rows.iter().map(card_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
     async fn list_customer_cards(&self, customer_id: CustomerId) -> StoreResult<Vec<Card>> {
         let sql = format!("{CARD} WHERE c.customer_id = $1 ORDER BY c.id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
