@@ -21,23 +21,20 @@ impl Gather {
         Self { max_batch: max_batch.max(1), window, pace: Pace::default() }
     }
 
-    /// Take what waits; then, if operations arrive fast enough that one
-    /// more is likely within the window, wait for more until the window
-    /// (counted from `opened`, when the first arrived) closes or the batch is
-    /// full.
+    /// Take what waits; then, if items arrive fast enough that one more is
+    /// likely within the window, sleep until the window (counted from
+    /// `opened`, when the first arrived) closes and take what came
+    /// meanwhile, up to a full batch.
+    ///
+    /// It sleeps through the window rather than waking for each arrival:
+    /// the senders are other threads, and waking this one costs each of them
+    /// a system call and a context switch (measured: about one per operation
+    /// when it woke per arrival), where one timer wake-up serves the window.
     pub(crate) async fn collect<T>(&mut self, rx: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, opened: Instant) {
         self.drain(rx, batch);
-        if self.pace.expects_more_within(self.window, opened) {
-            let deadline = tokio::time::Instant::from_std(opened + self.window);
-            while batch.len() < self.max_batch {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(next)) => {
-                        batch.push(next);
-                        self.drain(rx, batch);
-                    }
-                    Ok(None) | Err(_) => break,
-                }
-            }
+        if batch.len() < self.max_batch && self.pace.expects_more_within(self.window, opened) {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(opened + self.window)).await;
+            self.drain(rx, batch);
         }
         self.pace.batch(batch.len(), opened);
     }
