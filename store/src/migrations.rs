@@ -44,7 +44,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (13, "leaner_writes", include_str!("../../migrations/sqlite/0013_leaner_writes.sql")),
 ];
 
-pub(crate) fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = list
         .iter()
         .map(|&(version, description, sql)| {
@@ -78,5 +78,60 @@ mod tests {
     fn embedded_lists_match_the_folders() {
         assert_eq!(files("postgres"), expected(POSTGRES));
         assert_eq!(files("sqlite"), expected(SQLITE));
+    }
+
+    /// SQLite cannot change a table's storage in place: 0013 copies
+    /// `daily_customers` and `first_seen` into `WITHOUT ROWID` tables. A
+    /// database that already counted customers keeps every row, and the keys
+    /// still refuse a second count.
+    #[tokio::test]
+    async fn sqlite_tables_rebuilt_without_rowid_keep_their_rows() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        let dir = tempfile::tempdir().expect("dir");
+        let opts = SqliteConnectOptions::new().filename(dir.path().join("upgrade.db")).create_if_missing(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.expect("open");
+        let (last, before) = SQLITE.split_last().expect("migrations");
+        assert_eq!((last.0, last.1), (13, "leaner_writes"), "this test is about 0013");
+        migrator(before).run(&pool).await.expect("migrate to 0011");
+        let (business, store, program) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let customers: Vec<uuid::Uuid> = (0..5).map(|_| uuid::Uuid::now_v7()).collect();
+        for (i, c) in customers.iter().enumerate() {
+            sqlx::query("INSERT INTO daily_customers VALUES (?1, ?2, ?3, ?4, ?5)")
+                .bind(business)
+                .bind(store)
+                .bind(program)
+                .bind(format!("2026-12-0{}", 1 + i % 2))
+                .bind(c)
+                .execute(&pool)
+                .await
+                .expect("daily customer");
+            sqlx::query("INSERT INTO first_seen VALUES (?1, ?2, '2026-12-01')")
+                .bind(business)
+                .bind(c)
+                .execute(&pool)
+                .await
+                .expect("first seen");
+        }
+        migrator(SQLITE).run(&pool).await.expect("migrate to 0013");
+        for table in ["daily_customers", "first_seen"] {
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+            assert_eq!(n, 5, "{table} kept its rows");
+            let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = ?1")
+                .bind(table)
+                .fetch_one(&pool)
+                .await
+                .expect("schema");
+            assert!(sql.contains("WITHOUT ROWID"), "{table}: {sql}");
+        }
+        let again = sqlx::query("INSERT INTO first_seen VALUES (?1, ?2, '2026-12-02') ON CONFLICT DO NOTHING")
+            .bind(business)
+            .bind(customers[0])
+            .execute(&pool)
+            .await
+            .expect("insert");
+        assert_eq!(again.rows_affected(), 0, "a customer is new to a business once");
     }
 }
