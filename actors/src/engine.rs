@@ -241,7 +241,9 @@ impl CardEngine for ActorEngine {
     }
 }
 
-fn current_thread_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
+/// A runtime for a thread of the card runtime's own (writers, sweeper, card
+/// reader); logs and returns `None` if it cannot be made.
+pub(crate) fn current_thread_runtime(what: &str) -> Option<tokio::runtime::Runtime> {
     match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => Some(runtime),
         Err(e) => {

@@ -10,9 +10,9 @@
 //! [`CardReads`] queues those reads and answers them from one query per
 //! batch (`Store::get_cards`, `Store::find_cards_by_code`), gathered the way
 //! the writers gather commits ([`crate::gather`]): what waits is taken at
-//! once, and a short window (half a millisecond) is held open only while
-//! reads arrive fast enough to fill it; a lone read on a quiet server goes
-//! at once. A few batches are read at a time, so a slow query does not hold
+//! once, and a short window (half a millisecond, rounded up to the timer's
+//! millisecond) is slept through only while reads arrive fast enough to fill
+//! it; a lone read on a quiet server goes at once. A few batches are read at a time, so a slow query does not hold
 //! up the next. It runs on a thread of its own, which opens and polls the
 //! database connections it uses.
 //!
@@ -63,9 +63,10 @@ impl CardReads {
         let (tx, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("card-reads".into())
-            .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime.block_on(run(rx, store, batch_size)),
-                Err(e) => tracing::error!(error = %e, "the card reader could not start"),
+            .spawn(move || {
+                if let Some(runtime) = crate::engine::current_thread_runtime("card reader") {
+                    runtime.block_on(run(rx, store, batch_size));
+                }
             })
             .expect("start the card reader's thread");
         Arc::new(Self { tx })
