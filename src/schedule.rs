@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use stampede_domain::analytics::AnalyticsQuery;
 use stampede_domain::page::PageRequest;
-use stampede_domain::ports::{Cache, Store};
+use stampede_domain::ports::Store;
 use stampede_workers::failure::Failure;
 
 use crate::workers::Handlers;
@@ -26,7 +26,7 @@ pub const NOTICE_WINDOW_DAYS: i64 = 7;
 
 pub struct Schedules {
     pub store: Arc<dyn Store>,
-    pub cache: Arc<dyn Cache>,
+    pub records: Arc<crate::cached::Records>,
     pub engine: Arc<dyn stampede_actors::CardEngine>,
     pub handlers: Arc<Handlers>,
 }
@@ -35,8 +35,7 @@ impl Schedules {
     /// Expire what is due, then queue notices for what expires soon.
     /// Returns (cards expired, notices queued).
     pub async fn loyalty(&self) -> Result<(usize, usize), Failure> {
-        let expired =
-            crate::sweeps::expire_due(self.store.as_ref(), self.cache.as_ref(), self.engine.as_ref(), 1000).await;
+        let expired = crate::sweeps::expire_due(self.store.as_ref(), &self.records, self.engine.as_ref(), 1000).await;
         let notices =
             self.handlers.loyalty.expiring_soon(Utc::now(), chrono::Duration::days(NOTICE_WINDOW_DAYS), 10_000).await?;
         Ok((expired, notices.len()))

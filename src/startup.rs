@@ -159,6 +159,7 @@ impl Application {
         let retain = Duration::from_secs(id.access_token_ttl_secs + 300);
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
+        let records = crate::cached::Records::new(Arc::clone(&cache), Arc::clone(&store));
         let Adapters { mailer, objects, history, queue, in_process, sessions, audit, aws } =
             build_adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
@@ -300,7 +301,7 @@ impl Application {
                 );
                 Arc::new(crate::schedule::Schedules {
                     store: Arc::clone(&store),
-                    cache: Arc::clone(&cache),
+                    records: Arc::clone(&records),
                     engine: Arc::clone(&engine),
                     handlers: Arc::clone(&handlers),
                 })
@@ -314,7 +315,7 @@ impl Application {
         );
         crate::sweeps::spawn(
             Arc::clone(&store),
-            Arc::clone(&cache),
+            Arc::clone(&records),
             Arc::clone(&engine),
             Duration::from_secs(rt.expiry_sweep_secs),
         );
@@ -326,6 +327,7 @@ impl Application {
             verifier,
             issuer,
             cache,
+            records,
             limiter,
             limits: Limits::from_settings(&settings.rate_limits),
             objects,

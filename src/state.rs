@@ -23,6 +23,9 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     pub issuer: LocalIssuer,
     pub cache: Arc<dyn Cache>,
+    /// Business, store, program and terminal records, kept decoded and
+    /// checked against the cache's generations.
+    pub records: Arc<crate::cached::Records>,
     pub limiter: Arc<dyn RateLimiter>,
     pub limits: Limits,
     pub objects: Arc<dyn ObjectStore>,

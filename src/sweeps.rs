@@ -8,19 +8,19 @@ use std::time::Duration;
 use chrono::Utc;
 use stampede_actors::{CardEngine, CardReply, CardRequest, EntryMeta};
 use stampede_domain::card::Command;
-use stampede_domain::ports::{Cache, Store};
+use stampede_domain::ports::Store;
 
 use crate::api::pos::render_transaction;
-use crate::cached;
+use crate::cached::Records;
 
 /// Expire what is due on up to `limit` cards. Returns how many expired something.
-pub async fn expire_due(store: &dyn Store, cache: &dyn Cache, engine: &dyn CardEngine, limit: i64) -> usize {
+pub async fn expire_due(store: &dyn Store, records: &Arc<Records>, engine: &dyn CardEngine, limit: i64) -> usize {
     let now = stampede_domain::ledger::now();
     let Ok(due) = store.cards_due_for_expiry(now, limit).await else { return 0 };
     let mut expired = 0;
     for card_id in due {
         let Ok(Some(card)) = store.get_card(card_id).await else { continue };
-        let Ok(Some(bundle)) = cached::program(cache, store, card.program_id).await else { continue };
+        let Ok(Some(bundle)) = records.view().await.program(card.program_id).await else { continue };
         let program = bundle.context(false);
         let request = CardRequest {
             card_id,
@@ -39,12 +39,12 @@ pub async fn expire_due(store: &dyn Store, cache: &dyn Cache, engine: &dyn CardE
     expired
 }
 
-pub fn spawn(store: Arc<dyn Store>, cache: Arc<dyn Cache>, engine: Arc<dyn CardEngine>, every: Duration) {
+pub fn spawn(store: Arc<dyn Store>, records: Arc<Records>, engine: Arc<dyn CardEngine>, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let n = expire_due(store.as_ref(), cache.as_ref(), engine.as_ref(), 1000).await;
+            let n = expire_due(store.as_ref(), &records, engine.as_ref(), 1000).await;
             if n > 0 {
                 tracing::info!(cards = n, "expiry sweep");
             }

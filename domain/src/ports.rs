@@ -260,15 +260,6 @@ pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
     async fn set(&self, key: &str, value: &[u8], ttl: std::time::Duration) -> StoreResult<()>;
     async fn delete(&self, key: &str) -> StoreResult<()>;
-
-    /// A decoded value kept in process beside the bytes, under the same key, so
-    /// a hit skips decoding. Callers put versioned keys here (a record's
-    /// generation is part of the key), so nothing stale is served after an
-    /// invalidation. Adapters without such a layer keep nothing.
-    async fn get_decoded(&self, _key: &str) -> Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> {
-        None
-    }
-    async fn put_decoded(&self, _key: &str, _value: std::sync::Arc<dyn std::any::Any + Send + Sync>) {}
 }
 
 /// A rate limit: `count` requests per `period`, bursts up to `count` (GCRA).

@@ -73,7 +73,8 @@ impl Worker {
         // versioned commit as the API's card runtime, without actors.
         let engine = stampede_actors::NaiveEngine::new(Arc::clone(&store), stampede_actors::RuntimeMetrics::new());
         let cache = Arc::new(stampede_store::cache::MemoryCache::new(16 * 1024 * 1024));
-        let schedules = Arc::new(Schedules { store, cache, engine, handlers: Arc::clone(&handlers) });
+        let records = stampede::cached::Records::new(cache, Arc::clone(&store));
+        let schedules = Arc::new(Schedules { store, records, engine, handlers: Arc::clone(&handlers) });
         Ok(Self { function, handlers, schedules })
     }
 

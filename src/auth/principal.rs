@@ -136,6 +136,9 @@ pub enum PosActor {
 
 pub struct PosAuth {
     pub actor: PosActor,
+    /// The records as of this request (see [`crate::cached`]): the handler
+    /// reads the store and program through the same look.
+    pub view: crate::cached::View,
 }
 
 impl FromRequest for PosAuth {
@@ -148,11 +151,10 @@ impl FromRequest for PosAuth {
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or_else(unauthorized)?;
+            let view = state.records.view().await;
             let (actor, limit_key) = if token.starts_with(terminal_key::PREFIX) {
                 let (id, hash) = terminal_key::parse(&token).ok_or_else(unauthorized)?;
-                let terminal = crate::cached::terminal(state.cache.as_ref(), state.store.as_ref(), id)
-                    .await?
-                    .ok_or_else(unauthorized)?;
+                let terminal = view.terminal(id).await?.ok_or_else(unauthorized)?;
                 if terminal.revoked_at.is_some() || !crate::auth::secret::same(&terminal.key_hash, &hash) {
                     return Err(unauthorized());
                 }
@@ -180,7 +182,7 @@ impl FromRequest for PosAuth {
             if let Decision::Deny { retry_after } = state.limiter.check(&limit, &limit_key).await {
                 return Err(ApiError::rate_limited(retry_after));
             }
-            Ok(PosAuth { actor })
+            Ok(PosAuth { actor, view })
         })
     }
 }

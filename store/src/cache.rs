@@ -32,18 +32,9 @@ impl Expiry<String, Entry> for PerEntryTtl {
     }
 }
 
-type Decoded = Moka<String, std::sync::Arc<dyn std::any::Any + Send + Sync>>;
-
-/// Decoded values, in process: a few thousand records, for at most 5 minutes
-/// (keys carry the record's generation, so this only saves decoding).
-fn decoded() -> Decoded {
-    Moka::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build()
-}
-
 /// A bounded in-process cache; entries expire at their own TTL.
 pub struct MemoryCache {
     inner: Moka<String, Entry>,
-    decoded: Decoded,
 }
 
 impl MemoryCache {
@@ -54,7 +45,7 @@ impl MemoryCache {
             .weigher(|k: &String, v: &Entry| u32::try_from(k.len() + v.value.len()).unwrap_or(u32::MAX))
             .expire_after(PerEntryTtl)
             .build();
-        Self { inner, decoded: decoded() }
+        Self { inner }
     }
 }
 
@@ -69,14 +60,7 @@ impl Cache for MemoryCache {
     }
     async fn delete(&self, key: &str) -> StoreResult<()> {
         self.inner.invalidate(key).await;
-        self.decoded.invalidate(key).await;
         Ok(())
-    }
-    async fn get_decoded(&self, key: &str) -> Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> {
-        self.decoded.get(key).await
-    }
-    async fn put_decoded(&self, key: &str, value: std::sync::Arc<dyn std::any::Any + Send + Sync>) {
-        self.decoded.insert(key.to_owned(), value).await;
     }
 }
 
@@ -86,13 +70,11 @@ impl Cache for MemoryCache {
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
-    /// Decoded values of this host (the keys carry generations read from Redis).
-    decoded: Decoded,
 }
 
 impl RedisCache {
     pub fn new(conn: ConnectionManager, prefix: impl Into<String>) -> Self {
-        Self { conn, prefix: prefix.into(), decoded: decoded() }
+        Self { conn, prefix: prefix.into() }
     }
 
     fn key(&self, key: &str) -> String {
@@ -116,15 +98,8 @@ impl Cache for RedisCache {
         conn.pset_ex::<_, _, ()>(self.key(key), value, ms).await.map_err(unavailable)
     }
     async fn delete(&self, key: &str) -> StoreResult<()> {
-        self.decoded.invalidate(key).await;
         let mut conn = self.conn.clone();
         conn.del::<_, ()>(self.key(key)).await.map_err(unavailable)
-    }
-    async fn get_decoded(&self, key: &str) -> Option<std::sync::Arc<dyn std::any::Any + Send + Sync>> {
-        self.decoded.get(key).await
-    }
-    async fn put_decoded(&self, key: &str, value: std::sync::Arc<dyn std::any::Any + Send + Sync>) {
-        self.decoded.insert(key.to_owned(), value).await;
     }
 }
 

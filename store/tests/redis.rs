@@ -27,15 +27,6 @@ async fn cache_contract(cache: &dyn Cache) {
     cache.set("short", b"x", Duration::from_millis(150)).await.expect("set");
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(cache.get("short").await.expect("get"), None, "expires at its TTL");
-
-    // Decoded values beside the bytes: same key, removed with it.
-    let key = format!("decoded-{}", uuid::Uuid::now_v7());
-    assert!(cache.get_decoded(&key).await.is_none());
-    cache.put_decoded(&key, std::sync::Arc::new(42u64)).await;
-    let got = cache.get_decoded(&key).await.expect("decoded");
-    assert_eq!(got.downcast::<u64>().ok().map(|v| *v), Some(42));
-    cache.delete(&key).await.expect("delete");
-    assert!(cache.get_decoded(&key).await.is_none());
 }
 
 #[tokio::test]

@@ -419,4 +419,17 @@ async fn cache_invalidation_reaches_another_instance() {
     // B sees the changes immediately.
     assert_eq!(json_of(get_b(format!("/v1/businesses/{bid}")).await.expect("r")).await["name"], "Café Nuovo");
     assert_eq!(json_of(get_b(format!("/v1/stores/{store_id}")).await.expect("r")).await["name"], "High St");
+
+    // A terminal B has accepted (so B holds it), revoked through A: B refuses
+    // its very next request.
+    let terminals = format!("/v1/stores/{store_id}/terminals");
+    let created = json_of(a.post_auth(&terminals, &owner, json!({"name": "Till"})).await).await;
+    let key = created["api_key"].as_str().expect("key").to_owned();
+    let session = || a.client.get(format!("{b_url}/v1/pos/stores/{store_id}/session")).bearer_auth(&key).send();
+    assert_eq!(session().await.expect("r").status(), 200);
+    assert_eq!(session().await.expect("r").status(), 200);
+    let id = created["terminal"]["id"].as_str().expect("id");
+    let res = a.client.delete(a.url(&format!("{terminals}/{id}"))).bearer_auth(&owner).send().await.expect("r");
+    assert_eq!(res.status(), 204);
+    assert_eq!(session().await.expect("r").status(), 401, "revoked on A, refused by B at once");
 }

@@ -699,9 +699,10 @@ async fn the_expiry_sweep_writes_expiry_rows() {
         stock_reward: None,
     };
     c.app.store.commit_batch(&[op]).await.expect("commit");
-    let cache = stampede_store::cache::MemoryCache::new(1 << 20);
+    let cache = std::sync::Arc::new(stampede_store::cache::MemoryCache::new(1 << 20));
+    let records = stampede::cached::Records::new(cache, c.app.store.clone());
     let engine = stampede_actors::NaiveEngine::new(c.app.store.clone(), stampede_actors::RuntimeMetrics::new());
-    let n = stampede::sweeps::expire_due(c.app.store.as_ref(), &cache, engine.as_ref(), 100).await;
+    let n = stampede::sweeps::expire_due(c.app.store.as_ref(), &records, engine.as_ref(), 100).await;
     assert_eq!(n, 1);
     let after = c.app.store.get_card(card.id).await.expect("g").expect("card");
     assert_eq!((after.balance, after.version), (0, 2));
@@ -709,7 +710,7 @@ async fn the_expiry_sweep_writes_expiry_rows() {
     assert_eq!(rows.items[0].kind, TxKind::Expiry);
     assert_eq!(rows.items[0].delta, -4);
     assert_eq!(
-        stampede::sweeps::expire_due(c.app.store.as_ref(), &cache, engine.as_ref(), 100).await,
+        stampede::sweeps::expire_due(c.app.store.as_ref(), &records, engine.as_ref(), 100).await,
         0,
         "nothing left"
     );

@@ -426,7 +426,10 @@ async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: Dat
     let handlers = Arc::new(Handlers::new(&settings, Arc::clone(&store), mailer, objects, queue.clone(), links));
     let schedules = Schedules {
         store: Arc::clone(&store),
-        cache: Arc::new(stampede_store::cache::MemoryCache::new(1 << 20)),
+        records: stampede::cached::Records::new(
+            Arc::new(stampede_store::cache::MemoryCache::new(1 << 20)),
+            Arc::clone(&store),
+        ),
         engine: stampede_actors::NaiveEngine::new(Arc::clone(&store), stampede_actors::RuntimeMetrics::new()),
         handlers: Arc::clone(&handlers),
     };

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// The longest period one request may cover.
@@ -63,7 +62,11 @@ pub async fn analytics(
     // business's for those who manage the business. Anything else looks absent.
     let place = match p.store_id {
         Some(id) => {
-            let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(id))
+            let store = state
+                .records
+                .view()
+                .await
+                .store(StoreId(id))
                 .await?
                 .filter(|s| s.business_id == business)
                 .ok_or_else(ApiError::not_found)?;

@@ -4,7 +4,6 @@ use utoipa::IntoParams;
 
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -28,7 +27,7 @@ pub async fn list_businesses(
     ids.dedup();
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(b) = cached::business(state.cache.as_ref(), state.store.as_ref(), id).await?
+        if let Some(b) = state.records.view().await.business(id).await?
             && (query.active != Some(true) || b.is_active)
         {
             items.push(b);

@@ -6,7 +6,7 @@ use crate::api::admin::{audit, etag};
 use crate::api::objects::{image_kind, public_url};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 /// Upload the business's logo: the raw image as the body (PNG, JPEG or WebP,
@@ -37,7 +37,7 @@ pub async fn upload_logo(
         .await
         .map_err(|_| ApiError::new(Code::Conflict).detail("the business changed during the upload; try again"))?
         .ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "business", saved.id.0).await;
+    state.records.invalidate(Kind::Business, saved.id.0).await;
     audit(&state, &auth.staff, Some(saved.id), "business.logo", Some(saved.id.0), Some(&before), Some(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -17,7 +17,6 @@ use uuid::Uuid;
 use super::admin::member_of;
 use super::problem::ApiError;
 use crate::auth::principal::StaffAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// The business if the caller is a member (`manage`: an owner or admin); else
@@ -32,7 +31,8 @@ pub async fn visible(state: &AppState, auth: &StaffAuth, id: Uuid, manage: bool)
     if !allowed {
         return Err(ApiError::not_found());
     }
-    cached::business(state.cache.as_ref(), state.store.as_ref(), id).await?.ok_or_else(ApiError::not_found)
+    let business = state.records.view().await.business(id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Business::clone(&business))
 }
 
 /// Optional text: trimmed, empty means none, bounded.

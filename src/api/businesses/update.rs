@@ -8,7 +8,7 @@ use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -66,7 +66,7 @@ pub async fn update_business(
     }
     f.finish()?;
     let saved = state.store.save_business(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "business", saved.id.0).await;
+    state.records.invalidate(Kind::Business, saved.id.0).await;
     audit(&state, &auth.staff, Some(saved.id), "business.update", Some(saved.id.0), Some(&before), Some(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

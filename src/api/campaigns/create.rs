@@ -12,7 +12,7 @@ use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -75,7 +75,7 @@ pub async fn create_campaign(
     check(&state, &mut f, program.business_id, &campaign).await?;
     f.finish()?;
     state.store.create_campaign(program.business_id, &campaign).await?;
-    cached::invalidate(state.cache.as_ref(), "program", program.id).await;
+    state.records.invalidate(Kind::Program, program.id).await;
     audit(
         &state,
         &auth.staff,

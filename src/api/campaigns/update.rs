@@ -11,7 +11,7 @@ use crate::api::input::{Fields, double_option};
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -68,7 +68,7 @@ pub async fn update_campaign(
     check(&state, &mut f, program.business_id, &next).await?;
     f.finish()?;
     let saved = state.store.save_campaign(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "program", program.id).await;
+    state.records.invalidate(Kind::Program, program.id).await;
     audit(
         &state,
         &auth.staff,

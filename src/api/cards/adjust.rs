@@ -13,7 +13,6 @@ use crate::api::input::Fields;
 use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -50,7 +49,11 @@ pub async fn adjust(
     }
     fields.finish()?;
     let reason = reason.ok_or_else(|| ApiError::field("reason", "required"))?;
-    let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(body.store_id))
+    let store = state
+        .records
+        .view()
+        .await
+        .store(StoreId(body.store_id))
         .await?
         .filter(|s| staff_may(&auth.staff.memberships, Permission::ManageStore, &s.place()))
         .ok_or_else(ApiError::not_found)?;
@@ -61,9 +64,7 @@ pub async fn adjust(
         .filter(|c| c.business_id == store.business_id)
         .ok_or_else(ApiError::not_found)?;
     let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
-    let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let bundle = state.records.view().await.program(card.program_id).await?.ok_or_else(ApiError::not_found)?;
     let now = stampede_domain::ledger::now();
     let request = CardRequest {
         card_id: card.id,

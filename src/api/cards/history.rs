@@ -53,6 +53,6 @@ pub async fn history(
 
 /// Whether a program counts points (else stamps).
 pub async fn counts_points(state: &AppState, program_id: Uuid) -> Result<bool, ApiError> {
-    let bundle = crate::cached::program(state.cache.as_ref(), state.store.as_ref(), program_id).await?;
+    let bundle = state.records.view().await.program(program_id).await?;
     Ok(bundle.is_some_and(|b| matches!(b.program.rules, stampede_domain::program::ProgramRules::Points(_))))
 }

@@ -3,7 +3,6 @@ use actix_web::{HttpResponse, web};
 use super::CardView;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// The signed-in customer's cards, with balances, progress and redeemable rewards.
@@ -24,7 +23,7 @@ pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<
             card.book = live.book;
             card.version = live.version;
         }
-        if let Some(bundle) = cached::program(state.cache.as_ref(), state.store.as_ref(), card.program_id).await? {
+        if let Some(bundle) = state.records.view().await.program(card.program_id).await? {
             views.push(CardView::new(&card, &bundle));
         }
     }

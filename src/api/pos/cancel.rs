@@ -44,7 +44,7 @@ pub async fn cancel(
         None => None,
     };
     let key = idempotency(&req, &auth, &state, &body)?;
-    let store = operated_store(&state, &auth, store_id).await?;
+    let store = operated_store(&auth, store_id).await?;
     let entry = state.store.get_entry(txn_id).await?.ok_or_else(ApiError::not_found)?;
     let allowed = entry.business_id == store.business_id
         && match &auth.actor {

@@ -29,16 +29,14 @@ use uuid::Uuid;
 use crate::api::observe::RequestId;
 use crate::api::problem::{ApiError, Code};
 use crate::auth::principal::{PosActor, PosAuth};
-use crate::cached::{self, ProgramBundle};
+use crate::cached::ProgramBundle;
 use crate::directory::{CardFacts, Resolved};
 use crate::state::AppState;
 
 /// The store, if the POS actor may operate there: a terminal only at its own
 /// store, staff with a cashier-or-higher role covering it. Else not found.
-pub async fn operated_store(state: &AppState, auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>, ApiError> {
-    let store = cached::shared_store(state.cache.as_ref(), state.store.as_ref(), StoreId(store_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+pub async fn operated_store(auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>, ApiError> {
+    let store = auth.view.store(StoreId(store_id)).await?.ok_or_else(ApiError::not_found)?;
     let allowed = match &auth.actor {
         PosActor::Terminal(t) => t.store_id == store.id,
         PosActor::Staff(s) => staff_may(&s.memberships, Permission::OperatePos, &store.place()),
@@ -69,7 +67,7 @@ pub struct PosTarget {
 /// Resolve the store and the card, check the card belongs to the store's
 /// business and its program runs at this store.
 pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &CardRef) -> Result<PosTarget, ApiError> {
-    let store = operated_store(state, auth, store_id).await?;
+    let store = operated_store(auth, store_id).await?;
     let found = match (card.card_id, card.card_code.as_deref()) {
         (Some(id), _) => state.directory.resolve_id(CardId(id)).await?,
         (None, Some(code)) => state.directory.resolve_code(code).await?,
@@ -78,9 +76,7 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
     let Resolved { facts, fresh } = found
         .filter(|c| c.facts.business_id == store.business_id)
         .ok_or_else(|| ApiError::new(Code::NotFound).detail("no such card at this business"))?;
-    let bundle = cached::shared_program(state.cache.as_ref(), state.store.as_ref(), facts.program_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let bundle = auth.view.program(facts.program_id).await?.ok_or_else(ApiError::not_found)?;
     if !bundle.program.is_active {
         return Err(ApiError::refused("program_inactive", "the program is not active"));
     }

@@ -5,7 +5,6 @@ use uuid::Uuid;
 use super::operated_store;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::{PosActor, PosAuth};
-use crate::state::AppState;
 
 /// Who is at the counter of this store: the cashier screen's first call.
 #[utoipa::path(get, path = "/v1/pos/stores/{store_id}/session", tag = "pos", security(("bearer" = [])),
@@ -15,12 +14,8 @@ use crate::state::AppState;
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn pos_session(
-    auth: PosAuth,
-    state: web::Data<AppState>,
-    path: web::Path<Uuid>,
-) -> Result<HttpResponse, ApiError> {
-    let store = operated_store(&state, &auth, path.into_inner()).await?;
+pub async fn pos_session(auth: PosAuth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let store = operated_store(&auth, path.into_inner()).await?;
     let actor = match &auth.actor {
         PosActor::Terminal(t) => json!({ "kind": "terminal", "id": t.id, "name": t.name }),
         PosActor::Staff(s) => json!({ "kind": "staff", "id": s.id, "name": s.name }),

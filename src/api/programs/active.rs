@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// For customers: a business's active programs with the rewards available now.
@@ -21,15 +20,13 @@ pub async fn active_programs(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = BusinessId(path.into_inner());
-    let business = cached::business(state.cache.as_ref(), state.store.as_ref(), id)
-        .await?
-        .filter(|b| b.is_active)
-        .ok_or_else(ApiError::not_found)?;
+    let business =
+        state.records.view().await.business(id).await?.filter(|b| b.is_active).ok_or_else(ApiError::not_found)?;
     let now = Utc::now();
     let mut items = Vec::new();
     for p in state.store.list_programs(id, true).await? {
-        let Some(bundle) = cached::program(state.cache.as_ref(), state.store.as_ref(), p.id).await? else { continue };
-        let rewards: Vec<_> = bundle.rewards.into_iter().filter(|r| r.available_at(now)).collect();
+        let Some(bundle) = state.records.view().await.program(p.id).await? else { continue };
+        let rewards: Vec<_> = bundle.rewards.iter().filter(|r| r.available_at(now)).cloned().collect();
         items.push(json!({
             "id": p.id, "name": p.name, "description": p.description, "kind": p.rules.kind(),
             "rules": p.rules, "availability": p.availability, "rewards": rewards,

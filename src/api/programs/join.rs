@@ -4,7 +4,6 @@ use uuid::Uuid;
 use crate::api::cards::CardView;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// A random counter code: 16 characters of Crockford base32 (80 bits), easy to
@@ -28,7 +27,11 @@ pub async fn join_program(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let bundle = cached::program(state.cache.as_ref(), state.store.as_ref(), path.into_inner())
+    let bundle = state
+        .records
+        .view()
+        .await
+        .program(path.into_inner())
         .await?
         .filter(|b| b.program.is_active)
         .ok_or_else(ApiError::not_found)?;

@@ -19,14 +19,13 @@ use super::admin::member_of;
 use super::input::Fields;
 use super::problem::ApiError;
 use crate::auth::principal::StaffAuth;
-use crate::cached::{self, ProgramBundle};
+use crate::cached::ProgramBundle;
 use crate::state::AppState;
 
 /// The program (with rewards and campaigns) if the caller is a member of its
 /// business (`manage`: owner or admin); else not found.
 pub async fn visible(state: &AppState, auth: &StaffAuth, id: Uuid, manage: bool) -> Result<ProgramBundle, ApiError> {
-    let bundle =
-        cached::program(state.cache.as_ref(), state.store.as_ref(), id).await?.ok_or_else(ApiError::not_found)?;
+    let bundle = state.records.view().await.program(id).await?.ok_or_else(ApiError::not_found)?;
     let business = bundle.program.business_id;
     let allowed = if manage {
         staff_may(&auth.staff.memberships, Permission::ManageBusiness, &Place::business(business))
@@ -36,7 +35,7 @@ pub async fn visible(state: &AppState, auth: &StaffAuth, id: Uuid, manage: bool)
     if !allowed {
         return Err(ApiError::not_found());
     }
-    Ok(bundle)
+    Ok(ProgramBundle::clone(&bundle))
 }
 
 pub fn check_rules(f: &mut Fields, rules: &ProgramRules) {

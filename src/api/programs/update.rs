@@ -10,7 +10,7 @@ use crate::api::businesses::optional_text;
 use crate::api::input::{Fields, double_option};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -73,7 +73,7 @@ pub async fn update_program(
     }
     f.finish()?;
     let saved = state.store.save_program(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "program", saved.id).await;
+    state.records.invalidate(Kind::Program, saved.id).await;
     audit(&state, &auth.staff, Some(saved.business_id), "program.update", Some(saved.id), Some(&before), Some(&saved))
         .await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))

@@ -12,7 +12,7 @@ use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -63,7 +63,7 @@ pub async fn create_reward(
         version: 1,
     };
     state.store.create_reward(&reward).await?;
-    cached::invalidate(state.cache.as_ref(), "program", program.id).await;
+    state.records.invalidate(Kind::Program, program.id).await;
     audit(&state, &auth.staff, Some(program.business_id), "reward.create", Some(reward.id), None::<&()>, Some(&reward))
         .await;
     Ok(HttpResponse::Created().insert_header(etag(reward.version)).json(reward))

@@ -6,7 +6,7 @@ use crate::api::admin::{audit, etag};
 use crate::api::objects::{image_kind, public_url};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 /// Upload a reward's image: PNG, JPEG or WebP, at most 2 MiB, as the body.
@@ -35,7 +35,7 @@ pub async fn upload_image(
         .await
         .map_err(|_| ApiError::new(Code::Conflict).detail("the reward changed during the upload; try again"))?
         .ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "program", saved.program_id).await;
+    state.records.invalidate(Kind::Program, saved.program_id).await;
     let business = state.store.get_program(saved.program_id).await?.map(|p| p.business_id);
     audit(&state, &auth.staff, business, "reward.image", Some(saved.id), Some(&before), Some(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))

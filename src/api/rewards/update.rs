@@ -12,7 +12,7 @@ use crate::api::input::{Fields, double_option};
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -77,7 +77,7 @@ pub async fn update_reward(
     check(&mut f, next.cost, next.stock, next.active_from, next.active_until);
     f.finish()?;
     let saved = state.store.save_reward(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "program", saved.program_id).await;
+    state.records.invalidate(Kind::Program, saved.program_id).await;
     let business = state.store.get_program(saved.program_id).await?.map(|p| p.business_id);
     audit(&state, &auth.staff, business, "reward.update", Some(saved.id), Some(&before), Some(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))

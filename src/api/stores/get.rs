@@ -6,7 +6,6 @@ use uuid::Uuid;
 use crate::api::admin::etag;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
 use crate::state::AppState;
 
 /// A store the caller works in (any role covering it).
@@ -18,9 +17,7 @@ pub async fn get_store(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = cached::store(state.cache.as_ref(), state.store.as_ref(), StoreId(path.into_inner()))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let store = state.records.view().await.store(StoreId(path.into_inner())).await?.ok_or_else(ApiError::not_found)?;
     if !staff_may(&auth.staff.memberships, Permission::View, &store.place()) {
         return Err(ApiError::not_found());
     }

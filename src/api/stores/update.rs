@@ -10,7 +10,7 @@ use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
-use crate::cached;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -79,7 +79,7 @@ pub async fn update_store(
     }
     f.finish()?;
     let saved = state.store.save_store(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    cached::invalidate(state.cache.as_ref(), "store", saved.id.0).await;
+    state.records.invalidate(Kind::Store, saved.id.0).await;
     audit(&state, &auth.staff, Some(saved.business_id), "store.update", Some(saved.id.0), Some(&before), Some(&saved))
         .await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::managed_store;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 /// Revoke a terminal's key; it stops working at once.
@@ -25,6 +26,6 @@ pub async fn revoke_terminal(
         return Err(ApiError::not_found());
     }
     state.store.revoke_terminal(terminal_id, Utc::now()).await?;
-    crate::cached::invalidate(state.cache.as_ref(), "terminal", terminal_id).await;
+    state.records.invalidate(Kind::Terminal, terminal_id).await;
     Ok(HttpResponse::NoContent().finish())
 }
