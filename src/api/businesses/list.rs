@@ -26,8 +26,9 @@ pub async fn list_businesses(
     ids.sort();
     ids.dedup();
     let mut items = Vec::with_capacity(ids.len());
+    let records = state.records.view().await;
     for id in ids {
-        if let Some(b) = state.records.view().await.business(id).await?
+        if let Some(b) = records.business(id).await?
             && (query.active != Some(true) || b.is_active)
         {
             items.push(b);

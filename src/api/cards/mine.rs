@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let cards = state.store.list_customer_cards(auth.id).await?;
     let mut views = Vec::with_capacity(cards.len());
+    let records = state.records.view().await;
     for card in &cards {
         // The active actor's committed state is at least as new as the row.
         let mut card = card.clone();
@@ -23,7 +24,7 @@ pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<
             card.book = live.book;
             card.version = live.version;
         }
-        if let Some(bundle) = state.records.view().await.program(card.program_id).await? {
+        if let Some(bundle) = records.program(card.program_id).await? {
             views.push(CardView::new(&card, &bundle));
         }
     }

@@ -20,12 +20,12 @@ pub async fn active_programs(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = BusinessId(path.into_inner());
-    let business =
-        state.records.view().await.business(id).await?.filter(|b| b.is_active).ok_or_else(ApiError::not_found)?;
+    let records = state.records.view().await;
+    let business = records.business(id).await?.filter(|b| b.is_active).ok_or_else(ApiError::not_found)?;
     let now = Utc::now();
     let mut items = Vec::new();
     for p in state.store.list_programs(id, true).await? {
-        let Some(bundle) = state.records.view().await.program(p.id).await? else { continue };
+        let Some(bundle) = records.program(p.id).await? else { continue };
         let rewards: Vec<_> = bundle.rewards.iter().filter(|r| r.available_at(now)).cloned().collect();
         items.push(json!({
             "id": p.id, "name": p.name, "description": p.description, "kind": p.rules.kind(),
