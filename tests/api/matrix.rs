@@ -1,6 +1,7 @@
-//! The authorization matrix: every endpoint that takes an object id × every
-//! role × an object in the actor's own store, another store of the same brand,
-//! another brand of the same business, and another business. The expected
+//! The authorization matrix: every endpoint that takes an object id (POS
+//! writes, cancellations and adjustments included) × every role × an object in
+//! the actor's own store, another store of the same brand, another brand of
+//! the same business, and another business. The expected
 //! answer of each cell is written out by hand below; zero unexpected allows
 //! (and zero unexpected denials) are tolerated.
 
@@ -65,6 +66,14 @@ enum Endpoint {
     CreateCampaign,
     ChangeCashierRole,
     RemoveCashier,
+    /// Stamp a card of the store's business at the store.
+    PosStamp,
+    /// Cancel, at the store, a transaction made there.
+    CancelHere,
+    /// Cancel, at the actor's own store, a transaction made at the target store.
+    CancelFromOwnStore,
+    /// Adjust a card of the store's business, booked at the store.
+    Adjust,
 }
 
 const ACTORS: [Actor; 7] = [
@@ -77,7 +86,11 @@ const ACTORS: [Actor; 7] = [
     Actor::Terminal,
 ];
 const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
-const ENDPOINTS: [Endpoint; 26] = [
+const ENDPOINTS: [Endpoint; 30] = [
+    Endpoint::PosStamp,
+    Endpoint::CancelHere,
+    Endpoint::CancelFromOwnStore,
+    Endpoint::Adjust,
     Endpoint::ListBrands,
     Endpoint::UpdateBrand,
     Endpoint::UploadLogo,
@@ -128,7 +141,22 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
         | Endpoint::InviteCashier
         | Endpoint::ChangeCashierRole
         | Endpoint::RemoveCashier
+        | Endpoint::Adjust
         | Endpoint::UpdateStore => managers,
+        Endpoint::PosStamp => match actor {
+            Cashier | Terminal => own,
+            Customer => false,
+            _ => managers,
+        },
+        // Staff who manage the store where it was made, or the terminal that
+        // made it (the own store's transactions are the actor terminal's).
+        Endpoint::CancelHere => match actor {
+            Terminal => own,
+            _ => managers,
+        },
+        // A transaction is cancelled at the store where it was made, by whom
+        // may cancel there: nobody reaches another store's through their own.
+        Endpoint::CancelFromOwnStore => own && (actor == Terminal || managers),
         Endpoint::PosSession | Endpoint::GetStore => match actor {
             Cashier | Terminal => own && (endpoint == Endpoint::PosSession || actor == Cashier),
             Customer => false,
@@ -166,6 +194,11 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
 struct World {
     stores: HashMap<Target, Store>,
     tokens: HashMap<Actor, String>,
+    /// The terminal key that makes each store's transactions to cancel (the
+    /// own store's: the actor terminal's).
+    tills: HashMap<Target, String>,
+    /// The customer's card in each business, by business id.
+    cards: HashMap<stampede_domain::ids::BusinessId, Uuid>,
     /// A program (with a reward) of each business, by business id.
     programs: HashMap<stampede_domain::ids::BusinessId, (Uuid, Uuid)>,
     hash: String,
@@ -298,7 +331,54 @@ async fn world(app: &TestApp) -> World {
         app.store.create_reward(&reward).await.expect("reward");
         programs.insert(business, (program.id, reward.id));
     }
-    World { stores, tokens, programs, hash: hash_for_world }
+    let mut cards = HashMap::new();
+    for (business, (program, _)) in &programs {
+        let res = app.post_auth(&format!("/v1/programs/{program}/join"), &tokens[&Actor::Customer], json!({})).await;
+        assert_eq!(res.status(), 201, "the customer joins each business's program");
+        let card: Value = res.json().await.expect("json");
+        cards.insert(*business, Uuid::parse_str(card["id"].as_str().expect("id")).expect("uuid"));
+    }
+    let mut tills = HashMap::from([(Target::OwnStore, tokens[&Actor::Terminal].clone())]);
+    for target in [Target::SameBrand, Target::OtherBrand, Target::OtherBusiness] {
+        tills.insert(target, till(app, &stores[&target]).await);
+    }
+    World { stores, tokens, tills, cards, programs, hash: hash_for_world }
+}
+
+/// A working terminal of `store`, made directly in the database; its key.
+async fn till(app: &TestApp, store: &Store) -> String {
+    let id = Uuid::now_v7();
+    let key = stampede::auth::terminal_key::generate(id);
+    let t = Terminal {
+        id,
+        business_id: store.business_id,
+        brand_id: store.brand_id,
+        store_id: store.id,
+        name: "till".into(),
+        key_prefix: key.display_prefix,
+        key_hash: key.hash,
+        created_at: chrono::Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    app.store.create_terminal(&t).await.expect("terminal");
+    key.key
+}
+
+async fn pos_write(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
+    let req = app.client.post(app.url(path)).bearer_auth(token).header("idempotency-key", Uuid::now_v7().to_string());
+    req.json(&body).send().await.expect("request")
+}
+
+/// A stamp made at the target store by its till: the transaction to cancel.
+async fn made_at(app: &TestApp, w: &World, target: Target) -> Uuid {
+    let store = &w.stores[&target];
+    let card = w.cards[&store.business_id];
+    let path = format!("/v1/pos/stores/{}/stamps", store.id);
+    let res = pos_write(app, &path, &w.tills[&target], json!({"card_id": card})).await;
+    assert_eq!(res.status(), 201, "the till of {target:?} stamps");
+    let body: Value = res.json().await.expect("json");
+    Uuid::parse_str(body["transaction"]["id"].as_str().expect("id")).expect("uuid")
 }
 
 /// A terminal of `store` made directly in the database, to be revoked.
@@ -337,9 +417,28 @@ async fn if_match_patch(app: &TestApp, path: &str, token: &str, version: i64, bo
     req.json(&body).send().await.expect("request")
 }
 
-async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, store: &Store) -> u16 {
+async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, target: Target) -> u16 {
+    let store = &w.stores[&target];
     let (program, reward) = w.programs[&store.business_id];
+    let card = w.cards[&store.business_id];
     let res = match endpoint {
+        Endpoint::PosStamp => {
+            pos_write(app, &format!("/v1/pos/stores/{}/stamps", store.id), token, json!({"card_id": card})).await
+        }
+        Endpoint::CancelHere => {
+            let txn = made_at(app, w, target).await;
+            let path = format!("/v1/pos/stores/{}/transactions/{txn}/cancel", store.id);
+            pos_write(app, &path, token, json!({})).await
+        }
+        Endpoint::CancelFromOwnStore => {
+            let txn = made_at(app, w, target).await;
+            let own = w.stores[&Target::OwnStore].id;
+            pos_write(app, &format!("/v1/pos/stores/{own}/transactions/{txn}/cancel"), token, json!({})).await
+        }
+        Endpoint::Adjust => {
+            let body = json!({"store_id": store.id, "delta": 1, "reason": "matrix"});
+            pos_write(app, &format!("/v1/cards/{card}/adjustments"), token, body).await
+        }
         Endpoint::CreateTerminal => {
             app.post_auth(&format!("/v1/stores/{}/terminals", store.id), token, json!({"name": "New till"})).await
         }
@@ -444,7 +543,7 @@ async fn matrix(backend: DatabaseBackend) {
         for actor in ACTORS {
             for target in TARGETS {
                 cells += 1;
-                let status = call(&app, &w, endpoint, &w.tokens[&actor], &w.stores[&target]).await;
+                let status = call(&app, &w, endpoint, &w.tokens[&actor], target).await;
                 let allowed = (200..300).contains(&status);
                 assert!(
                     allowed || matches!(status, 401 | 403 | 404),

@@ -2,7 +2,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
 use stampede_domain::access::{Permission, staff_may};
+use stampede_domain::business::Store;
 use stampede_domain::card::{Command, Original};
+use stampede_domain::ledger::LedgerEntry;
 use stampede_domain::text::Note;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -20,8 +22,8 @@ pub struct CancelRequest {
 }
 
 /// Cancel a transaction: reverses its effect (never below zero), within the
-/// cancellation window, by the terminal that made it or a store manager. Needs
-/// `Idempotency-Key`.
+/// cancellation window, at the store where it was made, by the terminal that
+/// made it or a manager of that store. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/transactions/{transaction_id}/cancel", tag = "pos",
     request_body = CancelRequest, params(("store_id" = Uuid, Path), ("transaction_id" = Uuid, Path),
     ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
@@ -46,12 +48,7 @@ pub async fn cancel(
     let key = idempotency(&req, &auth, &state, &body)?;
     let store = operated_store(&auth, store_id).await?;
     let entry = state.store.get_entry(txn_id).await?.ok_or_else(ApiError::not_found)?;
-    let allowed = entry.business_id == store.business_id
-        && match &auth.actor {
-            PosActor::Terminal(t) => entry.terminal_id == Some(t.id),
-            PosActor::Staff(s) => staff_may(&s.memberships, Permission::ManageStore, &store.place()),
-        };
-    if !allowed {
+    if !may_cancel(&auth, &store, &entry) {
         return Err(ApiError::not_found());
     }
     let t = target(&state, &auth, store_id, &CardRef { card_id: Some(entry.card_id.0), card_code: None }).await?;
@@ -66,4 +63,16 @@ pub async fn cancel(
     let at = stampede_domain::ledger::now();
     let meta = EntryMeta { metadata: serde_json::json!({ "reason": reason }), ..Default::default() };
     run(&state, &req, &auth, t, move |_| Command::Cancel { original, window, at }, meta, Some(key)).await
+}
+
+/// A transaction is cancelled at the store where it was made (so no store's
+/// staff reach another's ledger through their own), by the terminal that made
+/// it or by staff who manage that store. Anything else looks absent.
+fn may_cancel(auth: &PosAuth, store: &Store, entry: &LedgerEntry) -> bool {
+    entry.business_id == store.business_id
+        && entry.store_id == Some(store.id)
+        && match &auth.actor {
+            PosActor::Terminal(t) => entry.terminal_id == Some(t.id),
+            PosActor::Staff(s) => staff_may(&s.memberships, Permission::ManageStore, &store.place()),
+        }
 }
