@@ -78,9 +78,23 @@ pub struct ServerSettings {
     /// Where people reach this server (or the web app in front of it): the base
     /// of links in emails.
     pub public_url: String,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy you
-    /// control, such as CloudFront or a load balancer); else the peer address.
-    pub trust_forwarded_for: bool,
+    /// Proxies in front of this server (CIDRs such as `10.0.0.0/8`): when
+    /// the peer is one of them, the client address for rate limits is the
+    /// right-most `X-Forwarded-For` entry that is not. Empty: the peer address.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerSettings {
+    /// `trusted_proxies`, parsed (a bare address counts as its own /32 or /128).
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        let parse = |raw: &String| {
+            let raw = raw.trim();
+            raw.parse::<ipnet::IpNet>()
+                .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| raw.to_owned())
+        };
+        self.trusted_proxies.iter().map(parse).collect()
+    }
 }
 
 impl Default for ServerSettings {
@@ -92,7 +106,7 @@ impl Default for ServerSettings {
             shutdown_timeout_secs: 30,
             workers: 0,
             public_url: "http://127.0.0.1:8080".into(),
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -346,6 +360,8 @@ pub struct RateLimitSettings {
     pub login_per_ip: LimitSettings,
     pub login_per_account: LimitSettings,
     pub register_per_ip: LimitSettings,
+    /// Registrations naming one email address: each sends that inbox a mail.
+    pub register_per_email: LimitSettings,
     pub reset_per_ip: LimitSettings,
     pub reset_per_account: LimitSettings,
     pub pos_per_terminal: LimitSettings,
@@ -358,6 +374,7 @@ impl Default for RateLimitSettings {
             login_per_ip: l(30, 60),
             login_per_account: l(10, 900),
             register_per_ip: l(10, 3600),
+            register_per_email: l(3, 3600),
             reset_per_ip: l(10, 3600),
             reset_per_account: l(3, 3600),
             pos_per_terminal: l(600, 60),
@@ -534,6 +551,9 @@ impl Settings {
                 _ => {}
             }
         }
+        if self.server.trusted_proxy_nets().is_err() {
+            return bad("server.trusted_proxies", "each entry must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32");
+        }
         if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
             return bad("server.public_url", "must start with http:// or https://");
         }
@@ -558,6 +578,7 @@ impl Settings {
             ("rate_limits.login_per_ip", limits.login_per_ip),
             ("rate_limits.login_per_account", limits.login_per_account),
             ("rate_limits.register_per_ip", limits.register_per_ip),
+            ("rate_limits.register_per_email", limits.register_per_email),
             ("rate_limits.reset_per_ip", limits.reset_per_ip),
             ("rate_limits.reset_per_account", limits.reset_per_account),
             ("rate_limits.pos_per_terminal", limits.pos_per_terminal),
@@ -772,6 +793,11 @@ mod tests {
         assert!(err.0.starts_with("queue.lease_secs:"), "{}", err.0);
         let err = Settings::from_toml("[log]\nlevel = \"=][\"\n").expect_err("bad filter");
         assert!(err.0.starts_with("log.level:"), "{}", err.0);
+        let err = Settings::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").expect_err("bad cidr");
+        assert!(err.0.starts_with("server.trusted_proxies:"), "{}", err.0);
+        let ok =
+            Settings::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"2001:db8::/32\", \"192.0.2.1\"]\n");
+        assert_eq!(ok.expect("valid").server.trusted_proxy_nets().map(|n| n.len()), Ok(3));
     }
 
     #[test]

@@ -354,7 +354,9 @@ impl Application {
             link_key: unsubscribe,
         });
         let body_limit = settings.server.body_limit_bytes;
-        let client_ip = web::Data::new(api::ClientIp { trust_forwarded_for: settings.server.trust_forwarded_for });
+        let proxies =
+            settings.server.trusted_proxy_nets().map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
+        let client_ip = web::Data::new(api::ClientIp::new(proxies));
 
         let mut server = HttpServer::new(move || {
             App::new()

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use stampede_store::DatabaseBackend;
 
 use crate::both_backends;
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_tuned};
 
 both_backends!(
     register_verify_login_and_profile,
@@ -18,6 +18,7 @@ both_backends!(
     delete_account_erases_and_signs_out,
     export_contains_the_profile,
     bad_bodies_are_problems,
+    registration_limits_count_the_real_client_and_the_inbox,
 );
 
 async fn register(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
@@ -245,4 +246,45 @@ async fn bad_bodies_are_problems(backend: DatabaseBackend) {
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(3), "{body}");
     assert!(app.mails().is_empty(), "nothing happened");
+}
+
+/// Behind a trusted proxy, registrations count per client: the right-most
+/// `X-Forwarded-For` address the proxy wrote, never what the client put to its
+/// left, IPv6 by its /64; and per inbox, whatever the client.
+async fn registration_limits_count_the_real_client_and_the_inbox(backend: DatabaseBackend) {
+    let app = spawn_app_tuned(backend, "[rate_limits]\nregister_per_ip = { count = 2, period_secs = 3600 }\n", |s| {
+        s.server.trusted_proxies = vec!["127.0.0.1/32".into(), "::1".into()];
+    })
+    .await;
+    let register_from = |email: String, forwarded: String| {
+        let body = json!({"email": email, "password": "correct horse battery", "name": "Ada"});
+        let req = app.client.post(app.url("/v1/auth/customers/register")).header("x-forwarded-for", forwarded);
+        async move { req.json(&body).send().await.expect("request") }
+    };
+    // A fresh left-most claim each time is still the one client the proxy saw.
+    for n in 0..2 {
+        let res = register_from(format!("c{n}@example.com"), format!("1.1.1.{n}, 198.51.100.9")).await;
+        assert_eq!(res.status(), 202);
+    }
+    let res = register_from("c2@example.com".into(), "1.1.1.2, 198.51.100.9".into()).await;
+    assert_problem(res, 429, "rate_limited").await;
+    // Another client behind the same proxy is not held back.
+    assert_eq!(register_from("c3@example.com".into(), "198.51.100.10".into()).await.status(), 202);
+    // IPv6: one /64 is one client.
+    for (n, addr) in ["2001:db8:1:2::1", "2001:db8:1:2::2"].into_iter().enumerate() {
+        assert_eq!(register_from(format!("v{n}@example.com"), addr.into()).await.status(), 202);
+    }
+    let res = register_from("v2@example.com".into(), "2001:db8:1:2:ffff::3".into()).await;
+    assert_problem(res, 429, "rate_limited").await;
+    assert_eq!(register_from("v3@example.com".into(), "2001:db8:1:3::1".into()).await.status(), 202);
+    // One inbox gets at most three mails an hour, from however many clients.
+    for n in 0..3 {
+        let res = register_from("inbox@example.com".into(), format!("203.0.113.{n}")).await;
+        assert_eq!(res.status(), 202);
+    }
+    let res = register_from("inbox@example.com".into(), "203.0.113.9".into()).await;
+    assert_problem(res, 429, "rate_limited").await;
+    assert_eq!(app.mails_to("inbox@example.com", "", 3).await.len(), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.mails().iter().filter(|m| m.to == "inbox@example.com").count(), 3, "no fourth mail");
 }

@@ -202,9 +202,17 @@ pub async fn spawn_beside_at(app: &TestApp, url: &str, extra: &str) -> (String, 
 }
 
 pub async fn spawn_app_with(backend: DatabaseBackend, extra: &str) -> TestApp {
+    spawn_app_tuned(backend, extra, |_| {}).await
+}
+
+/// As [`spawn_app_with`], with settings the extra TOML cannot reach (the
+/// sections the test settings already open, such as `[server]`).
+pub async fn spawn_app_tuned(backend: DatabaseBackend, extra: &str, tune: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDatabase::fresh(backend).await;
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(&db, data_dir.path(), extra);
+    let mut settings = test_settings(&db, data_dir.path(), extra);
+    tune(&mut settings);
+    settings.validate().expect("tuned settings are valid");
     let mut app = Application::build(&settings).await.expect("build app");
     let owner = app.take_first_owner().expect("a fresh database gets a first owner");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -46,6 +46,9 @@ pub async fn register(
     f.password("password", &body.password, state.policy.min_password_length);
     f.finish()?;
     let (Some(email), Some(name)) = (email, name) else { return Err(ApiError::field("email", "is invalid")) };
+    // Every registration mails the address (a welcome or an "account exists"
+    // notice): bounded per address, whether or not it has an account.
+    limit(&state, &state.limits.register_per_email, email.as_str()).await?;
 
     // Hash in every case, so both outcomes take the same time.
     let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;

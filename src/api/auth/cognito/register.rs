@@ -19,6 +19,7 @@ use crate::state::AppState;
     (status = 202, body = crate::api::auth::Accepted),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn register(
     req: HttpRequest,
@@ -35,6 +36,8 @@ pub async fn register(
     f.password("password", &body.password, state.policy.min_password_length);
     f.finish()?;
     let (Some(email), Some(name)) = (email, name) else { return Err(ApiError::field("email", "is invalid")) };
+    // Cognito mails a code for each sign-up: bounded per address.
+    limit(&state, &state.limits.register_per_email, email.as_str()).await?;
 
     let sub = match pool.sign_up(email.as_str(), &body.password, Some(name.as_str())).await {
         Ok(sub) => sub,
