@@ -32,6 +32,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub mail: MailSettings,
     pub objects: ObjectSettings,
+    pub uploads: UploadSettings,
     pub cache: CacheSettings,
     pub identity: IdentitySettings,
     pub rate_limits: RateLimitSettings,
@@ -53,6 +54,7 @@ impl Default for Settings {
             queue: QueueSettings::default(),
             mail: MailSettings::default(),
             objects: ObjectSettings::default(),
+            uploads: UploadSettings::default(),
             cache: CacheSettings::default(),
             identity: IdentitySettings::default(),
             rate_limits: RateLimitSettings::default(),
@@ -239,6 +241,24 @@ pub struct ObjectSettings {
     pub backend: ObjectBackend,
 }
 
+/// What customers may keep in `/v1/me/uploads`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadSettings {
+    /// Uploads one customer may hold at once.
+    pub max_per_customer: u32,
+    /// Bytes one customer may hold at once.
+    pub max_bytes_per_customer: u64,
+    /// Days an upload is kept; then it is deleted.
+    pub retention_days: u32,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self { max_per_customer: 20, max_bytes_per_customer: 50 * 1024 * 1024, retention_days: 30 }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum CacheBackend {
@@ -365,6 +385,8 @@ pub struct RateLimitSettings {
     pub reset_per_ip: LimitSettings,
     pub reset_per_account: LimitSettings,
     pub pos_per_terminal: LimitSettings,
+    /// Upload slots a customer may ask for.
+    pub uploads_per_customer: LimitSettings,
 }
 
 impl Default for RateLimitSettings {
@@ -378,6 +400,7 @@ impl Default for RateLimitSettings {
             reset_per_ip: l(10, 3600),
             reset_per_account: l(3, 3600),
             pos_per_terminal: l(600, 60),
+            uploads_per_customer: l(20, 3600),
         }
     }
 }
@@ -551,6 +574,13 @@ impl Settings {
                 _ => {}
             }
         }
+        let up = &self.uploads;
+        if up.max_per_customer == 0 || up.max_bytes_per_customer == 0 || up.retention_days == 0 {
+            return bad(
+                "uploads",
+                "max_per_customer, max_bytes_per_customer and retention_days must be greater than 0",
+            );
+        }
         if self.server.trusted_proxy_nets().is_err() {
             return bad("server.trusted_proxies", "each entry must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32");
         }
@@ -582,6 +612,7 @@ impl Settings {
             ("rate_limits.reset_per_ip", limits.reset_per_ip),
             ("rate_limits.reset_per_account", limits.reset_per_account),
             ("rate_limits.pos_per_terminal", limits.pos_per_terminal),
+            ("rate_limits.uploads_per_customer", limits.uploads_per_customer),
         ] {
             if l.count == 0 || l.period_secs == 0 {
                 return bad(key, "count and period_secs must be greater than 0");

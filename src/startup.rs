@@ -319,6 +319,10 @@ impl Application {
             Arc::clone(&engine),
             Duration::from_secs(rt.expiry_sweep_secs),
         );
+        crate::sweeps::spawn_upload_retention(
+            Arc::clone(&objects),
+            chrono::Duration::days(i64::from(settings.uploads.retention_days)),
+        );
         let state = web::Data::new(AppState {
             store: Arc::clone(&store),
             sessions,
@@ -341,6 +345,7 @@ impl Application {
                 cancel_window: chrono::Duration::seconds(rt.cancel_window_secs as i64),
             },
             usage,
+            uploads: settings.uploads,
             queue,
             touched: moka::future::Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(60)).build(),
             links: Links { public_url: settings.server.public_url.clone() },

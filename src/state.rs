@@ -38,6 +38,8 @@ pub struct AppState {
     pub runtime_metrics: stampede_actors::RuntimeMetrics,
     pub directory: crate::directory::Directory,
     pub pos: PosPolicy,
+    /// What customers may keep in their uploads.
+    pub uploads: crate::configuration::UploadSettings,
     /// The queues: in process (the embedded default) or SQS.
     pub queue: Arc<dyn Queue>,
     /// App usage (sign-ins, card views) for the analytics, published in batches.
@@ -94,6 +96,7 @@ pub struct Limits {
     pub reset_per_ip: Limit,
     pub reset_per_account: Limit,
     pub pos_per_terminal: Limit,
+    pub uploads_per_customer: Limit,
 }
 
 impl Limits {
@@ -107,6 +110,7 @@ impl Limits {
             reset_per_ip: l("reset_ip", s.reset_per_ip),
             reset_per_account: l("reset_account", s.reset_per_account),
             pos_per_terminal: l("pos_terminal", s.pos_per_terminal),
+            uploads_per_customer: l("uploads_customer", s.uploads_per_customer),
         }
     }
 }

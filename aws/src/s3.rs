@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use stampede_domain::ports::{ObjectStore, StoreError, StoreResult};
+use stampede_domain::ports::{ObjectInfo, ObjectStore, StoreError, StoreResult};
 
 use crate::sdk_error;
 
@@ -90,6 +90,34 @@ impl ObjectStore for S3Objects {
         let content_type = out.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
         let bytes = out.body.collect().await.map_err(|e| StoreError::Unavailable(format!("s3 read: {e}")))?;
         Ok(Some((bytes.into_bytes().to_vec(), content_type)))
+    }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        check_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("s3 delete", e))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        let mut found = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("s3 list", e))?;
+            for o in page.contents() {
+                let (Some(key), Some(modified)) = (o.key(), o.last_modified()) else { continue };
+                let modified =
+                    chrono::DateTime::from_timestamp(modified.secs(), modified.subsec_nanos()).unwrap_or_default();
+                let size = u64::try_from(o.size().unwrap_or(0)).unwrap_or(0);
+                found.push(ObjectInfo { key: key.to_owned(), size, modified });
+            }
+        }
+        Ok(found)
     }
 
     async fn exists(&self, key: &str) -> StoreResult<bool> {

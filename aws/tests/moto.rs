@@ -253,6 +253,14 @@ async fn s3_stores_objects_and_signs_uploads_and_downloads() {
     assert_eq!((bytes.as_slice(), ct.as_str()), (&b"\x89PNG...."[..], "image/png"));
     assert!(objects.get("public/logos/missing.png").await.expect("get missing").is_none());
     assert!(objects.put("../escape", b"x", "text/plain").await.is_err());
+    // Listed by prefix with sizes; deleted, also twice.
+    objects.put("private/c/uploads/b.pdf", b"%PDF-2", "application/pdf").await.expect("put");
+    let listed = objects.list("private/c/").await.expect("list");
+    assert_eq!(listed.iter().map(|o| (o.key.as_str(), o.size)).collect::<Vec<_>>(), [("private/c/uploads/b.pdf", 6)]);
+    assert!(listed[0].modified <= chrono::Utc::now() + chrono::Duration::seconds(5));
+    objects.delete("private/c/uploads/b.pdf").await.expect("delete");
+    objects.delete("private/c/uploads/b.pdf").await.expect("deleting what is gone");
+    assert!(objects.list("private/c/").await.expect("list").is_empty());
 
     // A presigned PUT takes exactly the signed type and length.
     let body = b"name,stamps\nada,3\n".to_vec();

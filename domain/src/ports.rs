@@ -303,6 +303,15 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> StoreResult<()>;
 }
 
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    /// When it was last written.
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
 /// Object storage: logos, images, reports, exports. Keys are paths such as
 /// `public/businesses/<id>/logo-<uuid>.png`; only `public/` is served to anyone.
 #[async_trait]
@@ -310,6 +319,10 @@ pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> StoreResult<()>;
     /// The bytes and content type, if the object exists.
     async fn get(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
+    /// Remove the object; one that does not exist is already removed.
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Every object whose key starts with `prefix` (a folder: `…/`), in key order.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>>;
 
     /// Store a file's contents under `key`, streaming it (large exports never
     /// sit in memory whole). The default reads the file; adapters stream.

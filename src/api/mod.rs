@@ -65,14 +65,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/me/cards").get(cards::mine::my_cards))
                 .service(web::resource("/me/cards/{card_id}/code").get(cards::code::card_code))
                 .service(web::resource("/me/transactions").get(cards::transactions::my_transactions))
-                .service(web::resource("/me/uploads").post(uploads::create::create_upload))
+                .service(
+                    web::resource("/me/uploads").post(uploads::create::create_upload).get(uploads::list::list_uploads),
+                )
                 .service(web::resource("/unsubscribe").get(unsubscribe::page::page).post(unsubscribe::confirm::confirm))
                 .service(
                     web::resource("/me/uploads/{upload_id}")
                         // The bytes come through the API only with the files backend.
                         .app_data(web::PayloadConfig::new(uploads::MAX_UPLOAD_BYTES as usize))
                         .put(uploads::content::put_upload)
-                        .get(uploads::get::get_upload),
+                        .get(uploads::get::get_upload)
+                        .delete(uploads::delete::delete_upload),
                 )
                 .service(web::resource("/auth/customers/register").post(auth::register::register))
                 .service(web::resource("/auth/customers/verify-email").post(auth::verify_email::verify_email))

@@ -5,7 +5,9 @@
 //! - unsubscribe: `<customer id>.<MAC>`; works as long as the key does
 //!   (marketing emails are read long after they are sent) and can only turn
 //!   consent off;
-//! - export downloads: `<export id>.<expiry>.<MAC>`; works until the expiry.
+//! - export downloads: `<export id>.<expiry>.<MAC>`; works until the expiry;
+//! - upload slots: `<size>.<expiry>.<MAC>` over the customer, the upload and
+//!   its size; lets that customer PUT exactly that file until the expiry.
 
 use std::path::Path;
 
@@ -86,6 +88,47 @@ impl LinkKey {
         (super::secret::same(&mac, &self.download_mac(id, at)) && now.timestamp() < at).then_some(id)
     }
 
+    fn upload_mac(&self, customer: CustomerId, upload: &str, size: u64, expires: i64) -> Vec<u8> {
+        let data = [
+            b"upload:".as_slice(),
+            customer.0.as_bytes(),
+            &size.to_be_bytes(),
+            &expires.to_be_bytes(),
+            upload.as_bytes(),
+        ]
+        .concat();
+        hmac::sign(&self.key, &data).as_ref()[..MAC_BYTES].to_vec()
+    }
+
+    /// A slot: `customer` may PUT upload `upload` of exactly `size` bytes until `expires`.
+    pub fn upload_slot(
+        &self,
+        customer: CustomerId,
+        upload: &str,
+        size: u64,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let at = expires.timestamp();
+        format!("{size}.{at}.{}", URL_SAFE_NO_PAD.encode(self.upload_mac(customer, upload, size, at)))
+    }
+
+    /// The size a slot was issued for, if it is genuine, for this customer and
+    /// upload, and not expired at `now`.
+    pub fn verify_upload_slot(
+        &self,
+        slot: &str,
+        customer: CustomerId,
+        upload: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<u64> {
+        let mut parts = slot.split('.');
+        let (size, at, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let (size, at): (u64, i64) = (size.parse().ok()?, at.parse().ok()?);
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        let genuine = super::secret::same(&mac, &self.upload_mac(customer, upload, size, at));
+        (genuine && parts.next().is_none() && now.timestamp() < at).then_some(size)
+    }
+
     pub fn token(&self, customer: CustomerId) -> String {
         format!("{}.{}", customer.0.simple(), URL_SAFE_NO_PAD.encode(self.mac(customer.0)))
     }
@@ -102,6 +145,22 @@ impl LinkKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_slots_name_one_customer_one_upload_one_size_until_they_expire() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = LinkKey::load_or_create(dir.path()).expect("key");
+        let (ada, bob) = (CustomerId(Uuid::now_v7()), CustomerId(Uuid::now_v7()));
+        let now = chrono::Utc::now();
+        let slot = key.upload_slot(ada, "u.pdf", 42, now + chrono::Duration::minutes(10));
+        assert_eq!(key.verify_upload_slot(&slot, ada, "u.pdf", now), Some(42));
+        assert_eq!(key.verify_upload_slot(&slot, bob, "u.pdf", now), None, "another customer");
+        assert_eq!(key.verify_upload_slot(&slot, ada, "v.pdf", now), None, "another upload");
+        assert_eq!(key.verify_upload_slot(&slot, ada, "u.pdf", now + chrono::Duration::minutes(11)), None, "expired");
+        let bigger = slot.replacen("42.", "43.", 1);
+        assert_eq!(key.verify_upload_slot(&bigger, ada, "u.pdf", now), None, "another size");
+        assert_eq!(key.verify_upload_slot("", ada, "u.pdf", now), None);
+    }
 
     #[test]
     fn download_tokens_expire() {

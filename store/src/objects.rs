@@ -5,7 +5,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use async_trait::async_trait;
-use stampede_domain::ports::{ObjectStore, StoreError, StoreResult};
+use stampede_domain::ports::{ObjectInfo, ObjectStore, StoreError, StoreResult};
 
 pub struct FileObjects {
     root: PathBuf,
@@ -68,6 +68,53 @@ impl ObjectStore for FileObjects {
             Err(e) => Err(io(e)),
         }
     }
+
+    async fn delete(&self, key: &str) -> StoreResult<()> {
+        let path = self.path(key)?;
+        for file in [path.with_extension(format!("{}.type", ext(&path))), path] {
+            match tokio::fs::remove_file(&file).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<ObjectInfo>> {
+        let folder = prefix.trim_end_matches('/');
+        let dir = self.path(folder)?;
+        let folder = folder.to_owned();
+        // A walk of the folder: blocking file-system work, off the runtime.
+        tokio::task::spawn_blocking(move || walk(&dir, &folder))
+            .await
+            .map_err(|e| StoreError::Other(format!("listing objects: {e}")))?
+    }
+}
+
+/// The objects under `dir`, whose key is `key`: sidecars (`.type`) and
+/// half-written files (`.upload`) are not objects.
+fn walk(dir: &Path, key: &str) -> StoreResult<Vec<ObjectInfo>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = entry.metadata().map_err(io)?;
+        let child = format!("{key}/{name}");
+        if meta.is_dir() {
+            found.extend(walk(&entry.path(), &child)?);
+        } else if !name.ends_with(".type") && !name.ends_with(".upload") {
+            let modified = meta.modified().map_err(io)?;
+            found.push(ObjectInfo { key: child, size: meta.len(), modified: modified.into() });
+        }
+    }
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(found)
 }
 
 fn ext(path: &Path) -> String {
@@ -89,6 +136,25 @@ mod tests {
         for bad in ["../etc/passwd", "/etc/passwd", "public/../../x", "", "public/a/logo.png.type"] {
             assert!(objects.put(bad, b"x", "text/plain").await.is_err(), "{bad}");
             assert!(objects.get(bad).await.expect("get").is_none(), "{bad}");
+            assert!(objects.delete(bad).await.is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn lists_and_deletes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let objects = FileObjects::new(dir.path());
+        assert!(objects.list("private/c/").await.expect("list of nothing").is_empty());
+        objects.put("private/c/uploads/b.pdf", b"%PDF-2", "application/pdf").await.expect("put");
+        objects.put("private/c/uploads/a.png", b"\x89PNG", "image/png").await.expect("put");
+        objects.put("private/d/uploads/z.png", b"\x89PNG", "image/png").await.expect("put");
+        let listed = objects.list("private/c/").await.expect("list");
+        let keys: Vec<_> = listed.iter().map(|o| (o.key.as_str(), o.size)).collect();
+        assert_eq!(keys, [("private/c/uploads/a.png", 4), ("private/c/uploads/b.pdf", 6)]);
+        assert!(listed.iter().all(|o| o.modified <= chrono::Utc::now()));
+        objects.delete("private/c/uploads/a.png").await.expect("delete");
+        objects.delete("private/c/uploads/a.png").await.expect("deleting what is gone");
+        assert!(objects.get("private/c/uploads/a.png").await.expect("get").is_none());
+        assert_eq!(objects.list("private/").await.expect("list").len(), 2);
     }
 }

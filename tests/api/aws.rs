@@ -201,6 +201,14 @@ async fn a_stamp_reaches_dynamodb_by_card_and_customer_and_the_transaction_queue
     assert_eq!(downloaded.to_vec(), pdf);
     let other = crate::admin::customer(&c.app, "eve@example.com").await;
     crate::helpers::assert_problem(c.app.get_auth(&path, &other).await, 404, "not_found").await;
+    // Listed from the bucket; deleted from it by its owner.
+    let mine = json_of(c.app.get_auth("/v1/me/uploads", &cust).await).await;
+    assert_eq!(mine["items"][0]["id"], slot["id"]);
+    assert_eq!(mine["items"][0]["size"], pdf.len());
+    let deleted = c.app.client.delete(c.app.url(&path)).bearer_auth(&cust).send().await.expect("delete");
+    assert_eq!(deleted.status(), 204);
+    let mine = json_of(c.app.get_auth("/v1/me/uploads", &cust).await).await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(0), "{mine}");
 
     let listed = aws_sdk_s3_keys(&conf, &r.bucket).await;
     assert!(listed.iter().any(|k| k.starts_with(&format!("public/businesses/{bid}/"))), "{listed:?}");

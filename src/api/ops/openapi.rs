@@ -66,7 +66,7 @@ impl Modify for Bearer {
         pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
         businesses::analytics::analytics, exports::business::request_business_export,
         exports::business_status::business_export, exports::mine::request_my_export, exports::my_status::my_export,
-        exports::download::download, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::content::put_upload, uploads::get::get_upload,
+        exports::download::download, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::list::list_uploads, uploads::content::put_upload, uploads::get::get_upload, uploads::delete::delete_upload,
     ),
     components(schemas(crate::api::problem::Problem, crate::api::problem::Code, crate::api::problem::FieldError)),
     tags(

@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{MAX_UPLOAD_BYTES, TYPES, URL_TTL, UploadId};
+use super::{MAX_UPLOAD_BYTES, TYPES, URL_TTL, UploadId, held, within_quota};
+use crate::api::input::limit;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
@@ -37,6 +38,8 @@ pub struct UploadSlot {
     (status = 201, body = UploadSlot),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json", description = "upload_quota_exceeded, or a bad size"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_upload(
     auth: CustomerAuth,
@@ -54,7 +57,10 @@ pub async fn create_upload(
     if body.size > MAX_UPLOAD_BYTES {
         return Err(ApiError::new(crate::api::problem::Code::PayloadTooLarge).detail("uploads may be at most 5 MiB"));
     }
+    limit(&state, &state.limits.uploads_per_customer, &auth.id.0.simple().to_string()).await?;
+    within_quota(&state, &held(&state, auth.id).await?, body.size, None)?;
     let upload = UploadId { id: Uuid::now_v7(), ext };
+    let expires_at = chrono::Utc::now() + chrono::Duration::from_std(URL_TTL).unwrap_or_default();
     let key = upload.key(auth.id);
     let content_type = upload.content_type();
     let mut headers = std::collections::BTreeMap::from([("content-type", content_type.to_owned())]);
@@ -62,16 +68,10 @@ pub async fn create_upload(
         Some(url) => (url, true),
         None => {
             headers.insert("authorization", "Bearer <your access token>".to_owned());
-            (format!("{}/v1/me/uploads/{upload}", state.links.public_url.trim_end_matches('/')), false)
+            let slot = state.link_key.upload_slot(auth.id, &upload.to_string(), body.size, expires_at);
+            (format!("{}/v1/me/uploads/{upload}?slot={slot}", state.links.public_url.trim_end_matches('/')), false)
         }
     };
-    let slot = UploadSlot {
-        id: upload.to_string(),
-        method: "PUT",
-        url,
-        headers,
-        expires_at: chrono::Utc::now() + chrono::Duration::from_std(URL_TTL).unwrap_or_default(),
-        direct,
-    };
+    let slot = UploadSlot { id: upload.to_string(), method: "PUT", url, headers, expires_at, direct };
     Ok(HttpResponse::Created().json(slot))
 }

@@ -1,24 +1,38 @@
 //! `/v1/me/uploads`: private files a customer hands in (a receipt, say). The
 //! client asks for an upload slot with the file's type and size, PUTs the
 //! bytes to the URL it gets back, then reads the file through
-//! `GET /v1/me/uploads/{id}`.
+//! `GET /v1/me/uploads/{id}`, lists them, and deletes them.
 //!
 //! With S3 the upload URL is a presigned PUT for exactly that key, type and
 //! length (S3 refuses anything else), and reading answers 302 to a presigned
 //! GET that expires; the bytes never pass through the API. With the files
-//! backend the URL points back at the API (`PUT /v1/me/uploads/{id}`), which
-//! enforces the same limits. Keys are `private/customers/<id>/uploads/<upload>`.
+//! backend the URL points back at the API (`PUT /v1/me/uploads/{id}?slot=…`):
+//! the slot is signed for that customer, upload and size, works until it
+//! expires and only while nothing is stored under the upload yet.
+//!
+//! Bounds: slots per customer are rate limited
+//! (`rate_limits.uploads_per_customer`); a slot is refused when what the
+//! customer holds plus the new file would pass `uploads.max_per_customer` or
+//! `uploads.max_bytes_per_customer` (checked again when the bytes come through
+//! the API; with S3 the bytes go straight there, so a burst of slots asked for
+//! at once is bounded by the rate limit instead). Uploads are deleted after
+//! `uploads.retention_days`, with the account, or by the customer. Keys are
+//! `private/customers/<id>/uploads/<upload>`.
 
 pub mod content;
 pub mod create;
+pub mod delete;
 pub mod get;
+pub mod list;
 
 use std::time::Duration;
 
 use stampede_domain::ids::CustomerId;
+use stampede_domain::ports::ObjectInfo;
 use uuid::Uuid;
 
 use crate::api::problem::ApiError;
+use crate::state::AppState;
 
 /// What a customer may upload, and its extension.
 pub const TYPES: [(&str, &str); 4] =
@@ -47,8 +61,47 @@ impl UploadId {
     }
 
     pub fn key(&self, customer: CustomerId) -> String {
-        format!("private/customers/{}/uploads/{self}", customer.0)
+        format!("{}{self}", folder(customer))
     }
+}
+
+/// Where a customer's uploads are kept.
+pub fn folder(customer: CustomerId) -> String {
+    format!("private/customers/{}/uploads/", customer.0)
+}
+
+/// What a customer holds: the uploads, oldest first.
+pub async fn held(state: &AppState, customer: CustomerId) -> Result<Vec<ObjectInfo>, ApiError> {
+    let mut held = state.objects.list(&folder(customer)).await?;
+    held.sort_by_key(|o| o.modified);
+    Ok(held)
+}
+
+/// Refused unless the customer may hold one more upload of `size` bytes
+/// beside `held` (not counting `replacing`, an upload being written again).
+pub fn within_quota(state: &AppState, held: &[ObjectInfo], size: u64, replacing: Option<&str>) -> Result<(), ApiError> {
+    let others = held.iter().filter(|o| Some(o.key.as_str()) != replacing);
+    let (count, bytes) = others.fold((0u64, 0u64), |(n, b), o| (n + 1, b.saturating_add(o.size)));
+    let q = &state.uploads;
+    if count >= u64::from(q.max_per_customer) || bytes.saturating_add(size) > q.max_bytes_per_customer {
+        return Err(ApiError::refused(
+            "upload_quota_exceeded",
+            &format!(
+                "you may keep {} uploads and {} bytes; delete one first",
+                q.max_per_customer, q.max_bytes_per_customer
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Delete a customer's uploads (their account is going).
+pub async fn delete_all(state: &AppState, customer: CustomerId) -> Result<usize, ApiError> {
+    let held = state.objects.list(&folder(customer)).await?;
+    for o in &held {
+        state.objects.delete(&o.key).await?;
+    }
+    Ok(held.len())
 }
 
 impl std::fmt::Display for UploadId {
