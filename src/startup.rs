@@ -150,6 +150,9 @@ impl Application {
         // a naive-engine server at 477 MiB resident, against 49 MiB with
         // the thresholds fixed (the actor engine already fixed them).
         stampede_actors::memory::fix_allocator_thresholds();
+        // The data folder holds keys, the SQLite file, mail and uploads: ours alone.
+        let data_dir = settings.data_dir();
+        stampede_store::private::dir(&data_dir).with_context(|| format!("data_dir: {}", data_dir.display()))?;
         let store = stampede_store::open(&settings.database_options()).await?;
         let passwords = PasswordHasher::new(settings.identity.max_concurrent_hashes);
         let first_owner = ensure_first_owner(store.as_ref(), &passwords, &settings.bootstrap).await?;

@@ -92,7 +92,7 @@ impl KeyRing {
     /// Load the keys in `dir`, generating the first one if there is none.
     /// Retired keys older than `retain_for` are deleted.
     pub fn load_or_create(dir: &Path, retain_for: Duration) -> Result<Self, KeyError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        stampede_store::private::dir(dir).map_err(io(dir))?;
         let active_file = dir.join("active");
         let active_kid = match std::fs::read_to_string(&active_file) {
             Ok(kid) if dir.join(format!("{}.p8", kid.trim())).exists() => kid.trim().to_owned(),

@@ -46,7 +46,7 @@ impl LinkKey {
     }
 
     pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        stampede_store::private::dir(dir)?;
         let file = dir.join("unsubscribe.key");
         let secret = match std::fs::read(&file) {
             Ok(bytes) if bytes.len() == 32 => bytes,
@@ -54,7 +54,7 @@ impl LinkKey {
                 let mut bytes = vec![0u8; 32];
                 rand::rng().fill_bytes(&mut bytes);
                 let tmp = dir.join("unsubscribe.key.tmp");
-                std::fs::write(&tmp, &bytes)?;
+                stampede_store::private::write_sync(&tmp, &bytes)?;
                 std::fs::rename(&tmp, &file)?;
                 bytes
             }

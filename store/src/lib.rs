@@ -22,6 +22,7 @@ pub mod migrations;
 pub mod objects;
 mod open;
 pub mod postgres;
+pub mod private;
 pub mod queue;
 pub mod ratelimit;
 pub mod sqlite;

@@ -56,14 +56,15 @@ pub fn render_eml(from: &str, mail: &OutgoingMail, date: chrono::DateTime<chrono
 impl Mailer for FileMailer {
     async fn send(&self, mail: &OutgoingMail) -> StoreResult<()> {
         let io = |e: std::io::Error| StoreError::Unavailable(format!("mail folder: {e}"));
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
+        crate::private::dir_async(&self.dir).await.map_err(io)?;
         let name = format!("{}.eml", mail.message_id);
         let path = self.dir.join(&name);
         if tokio::fs::try_exists(&path).await.map_err(io)? {
             return Ok(()); // sent before: never twice
         }
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, render_eml(&self.from, mail, chrono::Utc::now())).await.map_err(io)?;
+        // Mail carries reset and verification links: owner-only.
+        crate::private::write(&tmp, render_eml(&self.from, mail, chrono::Utc::now()).as_bytes()).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)?;
         Ok(())
     }

@@ -39,8 +39,9 @@ impl ObjectStore for FileObjects {
             tokio::fs::create_dir_all(parent).await.map_err(io)?;
         }
         let tmp = path.with_extension("upload");
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-        tokio::fs::write(path.with_extension(format!("{}.type", ext(&path))), content_type).await.map_err(io)?;
+        crate::private::write(&tmp, bytes).await.map_err(io)?;
+        let sidecar = path.with_extension(format!("{}.type", ext(&path)));
+        crate::private::write(&sidecar, content_type.as_bytes()).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)
     }
 
@@ -51,7 +52,9 @@ impl ObjectStore for FileObjects {
         }
         let tmp = path.with_extension("upload");
         tokio::fs::copy(source, &tmp).await.map_err(io)?;
-        tokio::fs::write(path.with_extension(format!("{}.type", ext(&path))), content_type).await.map_err(io)?;
+        crate::private::file(&tmp).map_err(io)?;
+        let sidecar = path.with_extension(format!("{}.type", ext(&path)));
+        crate::private::write(&sidecar, content_type.as_bytes()).await.map_err(io)?;
         tokio::fs::rename(&tmp, &path).await.map_err(io)
     }
 

@@ -154,6 +154,11 @@ pub async fn open(opts: &DatabaseOptions) -> Result<Arc<dyn Store>, OpenError> {
                 .connect_with(connect.clone().pragma("wal_autocheckpoint", "0"))
                 .await
                 .map_err(unreachable)?;
+            // Owner-only; SQLite gives its WAL and shared-memory files the
+            // database file's permissions.
+            if let Err(e) = crate::private::file(path) {
+                tracing::warn!(error = %e, file = %path.display(), "cannot make the database file owner-only");
+            }
             if opts.migrate {
                 migrations::migrator(migrations::SQLITE)
                     .run(&writes)

@@ -100,3 +100,50 @@ async fn readyz_reports_and_recovers_from_a_lost_database() {
     let res = app.client.get(app.url("/readyz")).send().await.expect("request");
     assert_eq!(res.status(), 200, "recovers without a restart");
 }
+
+/// What the embedded default writes holds keys, personal data and reset
+/// links: the data folder is owner-only even when it was made with a loose
+/// mode, and so are the keys, the database file, mail and uploads.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_its_secrets_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    let app = crate::helpers::spawn_app_tuned(DatabaseBackend::Sqlite, "", |s| {
+        std::fs::set_permissions(&s.data_dir, std::fs::Permissions::from_mode(0o755)).expect("loosen");
+    })
+    .await;
+    let token = crate::admin::customer(&app, "ada@example.com").await;
+    let pdf = b"%PDF-1.4\n%%EOF\n";
+    let slot = crate::admin::json_of(
+        app.post_auth(
+            "/v1/me/uploads",
+            &token,
+            serde_json::json!({"content_type": "application/pdf", "size": pdf.len()}),
+        )
+        .await,
+    )
+    .await;
+    let path = slot["url"].as_str().expect("url").trim_start_matches("http://stampede.test").to_owned();
+    let put = app.client.put(app.url(&path)).bearer_auth(&token).header("content-type", "application/pdf");
+    assert_eq!(put.body(pdf.to_vec()).send().await.expect("put").status(), 204);
+
+    let data = app.data_dir.path();
+    assert_eq!(mode(data), 0o700, "the data folder");
+    let mut secrets: Vec<std::path::PathBuf> = Vec::new();
+    for folder in ["keys", "mail"] {
+        assert_eq!(mode(&data.join(folder)), 0o700, "{folder}");
+        secrets.extend(std::fs::read_dir(data.join(folder)).expect("read").map(|e| e.expect("entry").path()));
+    }
+    let uploads = std::fs::read_dir(data.join("objects/private/customers")).expect("uploads").next().expect("one");
+    secrets.extend(
+        std::fs::read_dir(uploads.expect("entry").path().join("uploads")).expect("read").map(|e| e.expect("e").path()),
+    );
+    // The test database lives in a folder of its own; it is made owner-only all the same.
+    secrets.push(std::path::PathBuf::from(&app.db.options.url));
+    assert!(secrets.iter().any(|p| p.extension().is_some_and(|x| x == "eml")), "{secrets:?}");
+    assert!(secrets.iter().any(|p| p.extension().is_some_and(|x| x == "pdf")), "{secrets:?}");
+    for file in &secrets {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+}
