@@ -1,4 +1,4 @@
-//! Business, store, program and terminal records: read through the cache port
+//! Business, brand, store, program and terminal records: read through the cache port
 //! and kept decoded in process, shared behind an `Arc`.
 //!
 //! Coherence across hosts rests on two kinds of token in the shared cache
@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use stampede_domain::business::{Business, Store};
+use stampede_domain::business::{Brand, Business, Store};
 use stampede_domain::identity::Terminal;
-use stampede_domain::ids::{BusinessId, StoreId};
+use stampede_domain::ids::{BrandId, BusinessId, CustomerId, StoreId};
 use stampede_domain::ports::{Cache, Store as Db, StoreResult};
 use stampede_domain::program::{Campaign, Program, Reward};
 use uuid::Uuid;
@@ -47,6 +47,9 @@ const LOCAL_CAPACITY: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Business,
+    Brand,
+    /// Whether a customer account stands (it is gone once erased).
+    Customer,
     Store,
     Program,
     Terminal,
@@ -56,6 +59,8 @@ impl Kind {
     fn as_str(self) -> &'static str {
         match self {
             Kind::Business => "business",
+            Kind::Brand => "brand",
+            Kind::Customer => "customer",
             Kind::Store => "store",
             Kind::Program => "program",
             Kind::Terminal => "terminal",
@@ -65,7 +70,9 @@ impl Kind {
     fn ttl(self) -> Duration {
         match self {
             Kind::Program => Duration::from_secs(5 * 60),
-            Kind::Business | Kind::Store | Kind::Terminal => Duration::from_secs(15 * 60),
+            Kind::Business | Kind::Brand | Kind::Customer | Kind::Store | Kind::Terminal => {
+                Duration::from_secs(15 * 60)
+            }
         }
     }
 }
@@ -107,6 +114,13 @@ impl ProgramBundle {
             make(Vec::new())
         }
     }
+}
+
+/// That a customer's id was not erased: all a signed-in request needs to know
+/// of the account (no personal data goes to the shared cache).
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+pub struct Standing {
+    pub erased: bool,
 }
 
 /// A record this host holds, with the tokens it was last found current under.
@@ -243,6 +257,34 @@ impl Records {
 impl View {
     pub async fn business(&self, id: BusinessId) -> StoreResult<Option<Arc<Business>>> {
         self.records.read(self.epoch, Kind::Business, id.0, async || self.records.db.get_business(id).await).await
+    }
+
+    pub async fn brand(&self, id: BrandId) -> StoreResult<Option<Arc<Brand>>> {
+        self.records.read(self.epoch, Kind::Brand, id.0, async || self.records.db.get_brand(id).await).await
+    }
+
+    /// Whether the store, its brand and its business are all active: a
+    /// deactivated business or brand stops its stores' counters too.
+    pub async fn in_service(&self, store: &Store) -> StoreResult<bool> {
+        if !store.is_active || !self.business(store.business_id).await?.is_some_and(|b| b.is_active) {
+            return Ok(false);
+        }
+        Ok(match store.brand_id {
+            Some(id) => self.brand(id).await?.is_some_and(|b| b.is_active),
+            None => true,
+        })
+    }
+
+    /// Whether the customer's id stands (was not erased): erasure
+    /// invalidates it, so a token issued before the erasure opens nothing
+    /// afterwards. An id without a profile yet (a Cognito user's first call)
+    /// stands.
+    pub async fn customer_stands(&self, id: CustomerId) -> StoreResult<bool> {
+        let load = async || {
+            let erased = self.records.db.customer_erased(id).await?;
+            Ok((!erased).then_some(Standing { erased }))
+        };
+        Ok(self.records.read(self.epoch, Kind::Customer, id.0, load).await?.is_some())
     }
 
     pub async fn store(&self, id: StoreId) -> StoreResult<Option<Arc<Store>>> {

@@ -387,6 +387,10 @@ pub struct RateLimitSettings {
     pub pos_per_terminal: LimitSettings,
     /// Upload slots a customer may ask for.
     pub uploads_per_customer: LimitSettings,
+    /// Invitations one staff member may send (each is a mail).
+    pub invitations_per_staff: LimitSettings,
+    /// Password changes of one staff account (each checks a password).
+    pub password_change_per_account: LimitSettings,
 }
 
 impl Default for RateLimitSettings {
@@ -401,6 +405,8 @@ impl Default for RateLimitSettings {
             reset_per_account: l(3, 3600),
             pos_per_terminal: l(600, 60),
             uploads_per_customer: l(20, 3600),
+            invitations_per_staff: l(30, 3600),
+            password_change_per_account: l(5, 900),
         }
     }
 }
@@ -613,6 +619,8 @@ impl Settings {
             ("rate_limits.reset_per_account", limits.reset_per_account),
             ("rate_limits.pos_per_terminal", limits.pos_per_terminal),
             ("rate_limits.uploads_per_customer", limits.uploads_per_customer),
+            ("rate_limits.invitations_per_staff", limits.invitations_per_staff),
+            ("rate_limits.password_change_per_account", limits.password_change_per_account),
         ] {
             if l.count == 0 || l.period_secs == 0 {
                 return bad(key, "count and period_secs must be greater than 0");

@@ -97,6 +97,8 @@ pub struct Limits {
     pub reset_per_account: Limit,
     pub pos_per_terminal: Limit,
     pub uploads_per_customer: Limit,
+    pub invitations_per_staff: Limit,
+    pub password_change_per_account: Limit,
 }
 
 impl Limits {
@@ -111,6 +113,8 @@ impl Limits {
             reset_per_account: l("reset_account", s.reset_per_account),
             pos_per_terminal: l("pos_terminal", s.pos_per_terminal),
             uploads_per_customer: l("uploads_customer", s.uploads_per_customer),
+            invitations_per_staff: l("invitations_staff", s.invitations_per_staff),
+            password_change_per_account: l("password_change_account", s.password_change_per_account),
         }
     }
 }

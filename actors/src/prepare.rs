@@ -2,9 +2,9 @@
 //! actor engine and the naive engine, so both write exactly the same rows.
 
 use chrono::Duration;
-use stampede_domain::card::{Card, CardState, Effect};
+use stampede_domain::card::{Card, CardState, Command, Effect, TxKind};
 use stampede_domain::ledger::{
-    CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent, TRANSACTION, TRANSACTION_COUNTED,
+    CardUpdate, CommitOp, IdempotencyRecord, LedgerEntry, OutboxEvent, Stock, TRANSACTION, TRANSACTION_COUNTED,
     TransactionMessage,
 };
 use stampede_domain::program::Reward;
@@ -122,11 +122,15 @@ pub fn prepare(
         book: after.book.clone(),
         next_expiry_at: after.next_expiry(),
     };
-    let stock_reward = match &req.command {
-        stampede_domain::card::Command::Redeem { reward, .. } if reward.stock.is_some() => Some(reward.id),
+    let stock = match &req.command {
+        Command::Redeem { reward, .. } if reward.stock.is_some() => Some(Stock::Take(reward.id)),
+        // The unit goes back with the stamps or points.
+        Command::Cancel { original, .. } if original.kind == TxKind::RewardRedemption => {
+            original.reward_id.map(Stock::Return)
+        }
         _ => None,
     };
-    Prepared { op: CommitOp { card, entry, idempotency, outbox, counted, stock_reward }, status, body }
+    Prepared { op: CommitOp { card, entry, idempotency, outbox, counted, stock }, status, body }
 }
 
 /// Whether the operation takes the card past the cost of one of the program's

@@ -260,6 +260,7 @@ async fn cancellations_are_remembered_across_passivation() {
             original: Original {
                 id: first.id,
                 kind: first.kind,
+                reward_id: None,
                 delta: first.delta,
                 created_at: first.created_at,
                 already_cancelled: false,
@@ -659,6 +660,7 @@ async fn cancellations_after_a_reload_run_in_order_and_remember_each_other() {
                 original: Original {
                     id: e.id,
                     kind: e.kind,
+                    reward_id: None,
                     delta: e.delta,
                     created_at: e.created_at,
                     already_cancelled: false,

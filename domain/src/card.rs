@@ -191,6 +191,8 @@ impl Refusal {
 pub struct Original {
     pub id: Uuid,
     pub kind: TxKind,
+    /// The reward a redemption gave.
+    pub reward_id: Option<Uuid>,
     pub delta: i64,
     pub created_at: DateTime<Utc>,
     pub already_cancelled: bool,
@@ -609,8 +611,14 @@ mod tests {
         let (card, e) = card
             .execute(&rules, &[], &Command::EarnPoints { store: at_store(t0()), amount_minor: 2_000 })
             .expect("earn");
-        let original =
-            Original { id: Uuid::now_v7(), kind: e.kind, delta: e.delta, created_at: t0(), already_cancelled: false };
+        let original = Original {
+            id: Uuid::now_v7(),
+            kind: e.kind,
+            reward_id: None,
+            delta: e.delta,
+            created_at: t0(),
+            already_cancelled: false,
+        };
         let window = Duration::minutes(30);
         let late = Command::Cancel { original: original.clone(), window, at: t0() + Duration::hours(1) };
         assert_eq!(card.execute(&rules, &[], &late), Err(Refusal::CancelWindowPassed));
@@ -626,6 +634,7 @@ mod tests {
             original: Original {
                 id: Uuid::now_v7(),
                 kind: TxKind::PointsAddition,
+                reward_id: None,
                 delta: 20,
                 created_at: t0(),
                 already_cancelled: false,
@@ -674,6 +683,7 @@ mod tests {
         let odd = Original {
             id: Uuid::now_v7(),
             kind: TxKind::Adjustment,
+            reward_id: None,
             delta: i64::MIN,
             created_at: t0(),
             already_cancelled: false,
@@ -723,7 +733,7 @@ mod tests {
                     Op::Wait(days) => { now += Duration::days(days); continue; }
                     Op::CancelLast => match ledger.last() {
                         Some((id, e, at)) => Command::Cancel {
-                            original: Original { id: *id, kind: e.kind, delta: e.delta, created_at: *at, already_cancelled: cancelled.contains(id) },
+                            original: Original { id: *id, kind: e.kind, reward_id: None, delta: e.delta, created_at: *at, already_cancelled: cancelled.contains(id) },
                             window: Duration::days(3650),
                             at: now,
                         },

@@ -94,9 +94,18 @@ pub struct CommitOp {
     /// Whether the commit itself adds the entry to the daily analytics, in the
     /// same transaction (else the analytics processor does, from the outbox).
     pub counted: bool,
-    /// A reward with a stock: one unit is taken in the same transaction, or the
-    /// operation fails as out of stock.
-    pub stock_reward: Option<Uuid>,
+    /// A reward's stock, changed in the same transaction.
+    pub stock: Option<Stock>,
+}
+
+/// What an operation does to a reward's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stock {
+    /// A redemption of a stocked reward takes one unit, or fails as out of stock.
+    Take(Uuid),
+    /// A cancelled redemption gives its unit back (a reward without a stock
+    /// is left alone).
+    Return(Uuid),
 }
 
 /// What became of one operation of a batch.

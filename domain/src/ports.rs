@@ -169,6 +169,9 @@ pub trait CustomerRepo: Send + Sync {
     async fn mark_email_verified(&self, id: CustomerId, at: DateTime<Utc>) -> StoreResult<()>;
     /// Erase personal data, keep the id (cards and ledger stay, pseudonymous).
     async fn erase_customer(&self, id: CustomerId) -> StoreResult<()>;
+    /// Whether the account was erased (an id with no account at all, such as
+    /// a Cognito user who has not made a profile yet, was not).
+    async fn customer_erased(&self, id: CustomerId) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -221,12 +224,16 @@ pub trait StaffRepo: Send + Sync {
     /// Everyone with a membership in the business.
     async fn list_staff(&self, business_id: BusinessId) -> StoreResult<Vec<Staff>>;
     /// Replace the account's memberships in one business (empty = remove).
+    /// `false`: refused, nothing changed, because the business would be left
+    /// without an owner. Decided in the same transaction as the change, with
+    /// concurrent changes to the business's memberships serialised, so two
+    /// owners removing each other cannot both succeed.
     async fn set_business_memberships(
         &self,
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     async fn find_staff_by_email(&self, email: &Email) -> StoreResult<Option<Staff>>;
 }
 

@@ -59,9 +59,11 @@ async fn load_staff(state: &AppState, claims: &AccessClaims) -> Result<Staff, Ap
     }
 }
 
-/// A signed-in customer.
+/// A signed-in customer whose account stands.
 pub struct CustomerAuth {
     pub id: CustomerId,
+    /// The records as of this request (see [`crate::cached`]).
+    pub view: crate::cached::View,
 }
 
 impl FromRequest for CustomerAuth {
@@ -77,8 +79,12 @@ impl FromRequest for CustomerAuth {
             if claims.kind != PrincipalKind::Customer {
                 return Err(unauthorized());
             }
-            let id = Uuid::parse_str(&claims.subject).map_err(|_| unauthorized())?;
-            Ok(CustomerAuth { id: CustomerId(id) })
+            let id = CustomerId(Uuid::parse_str(&claims.subject).map_err(|_| unauthorized())?);
+            let view = state.records.view().await;
+            if !view.customer_stands(id).await? {
+                return Err(unauthorized());
+            }
+            Ok(CustomerAuth { id, view })
         })
     }
 }

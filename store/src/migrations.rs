@@ -27,6 +27,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "durable_queues", include_str!("../../migrations/postgres/0011_durable_queues.sql")),
     (12, "analytics_in_the_commit", include_str!("../../migrations/postgres/0012_analytics_in_the_commit.sql")),
     (13, "leaner_writes", include_str!("../../migrations/postgres/0013_leaner_writes.sql")),
+    (
+        14,
+        "cancelled_redemptions_return_stock",
+        include_str!("../../migrations/postgres/0014_cancelled_redemptions_return_stock.sql"),
+    ),
 ];
 
 /// (version, description, SQL) for SQLite.

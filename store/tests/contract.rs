@@ -74,6 +74,7 @@ contract!(
     analytics_count_each_event_once,
     exports_round_trip,
     business_memberships_are_replaced,
+    a_business_keeps_an_owner_whatever_races,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
     a_batch_takes_stock_in_order_and_drops_what_finds_none,
@@ -458,8 +459,11 @@ async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
     assert_eq!(read.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(read.email_verified_at.is_some());
 
+    assert!(!store.customer_erased(c.id).await.expect("erased?"));
+    assert!(!store.customer_erased(CustomerId(Uuid::now_v7())).await.expect("erased?"), "no account: not erased");
     store.erase_customer(c.id).await.expect("erase");
     assert!(store.get_customer(c.id).await.expect("get").is_none(), "erased customers are gone");
+    assert!(store.customer_erased(c.id).await.expect("erased?"));
     assert!(store.find_customer_by_email(&email("eve@example.com")).await.expect("find").is_none());
     // The address is free again.
     store.create_customer(new_customer("eve@example.com")).await.expect("the email can be reused");
@@ -746,10 +750,35 @@ async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
     let staff = store.create_staff(new_staff("c@team.com"), &[cashier]).await.expect("staff");
     assert_eq!(store.list_staff(b.id).await.expect("list").len(), 2);
     let manager = Membership::new(b.id, Role::StoreManager, Scope::Store { store_id: s.id }).expect("m");
-    store.set_business_memberships(staff.id, b.id, &[manager]).await.expect("replace");
+    assert!(store.set_business_memberships(staff.id, b.id, &[manager]).await.expect("replace"));
     assert_eq!(store.get_staff(staff.id).await.expect("get").expect("e").memberships, vec![manager]);
-    store.set_business_memberships(staff.id, b.id, &[]).await.expect("remove");
+    assert!(store.set_business_memberships(staff.id, b.id, &[]).await.expect("remove"));
     assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1);
+}
+
+/// A business never loses its last owner, also when two owners remove each
+/// other at the same moment: exactly one of them goes.
+async fn a_business_keeps_an_owner_whatever_races(store: Arc<dyn Store>) {
+    for round in 0..5 {
+        let b = store.create_business(new_business(&format!("Pair {round}"))).await.expect("business");
+        let owner = Membership::new(b.id, Role::Owner, Scope::Business).expect("m");
+        let first = store.create_staff(new_staff(&format!("a{round}@pair.com")), &[owner]).await.expect("staff");
+        if round == 0 {
+            assert!(!store.set_business_memberships(first.id, b.id, &[]).await.expect("alone"), "the last owner stays");
+            let admin = Membership::new(b.id, Role::Admin, Scope::Business).expect("m");
+            assert!(!store.set_business_memberships(first.id, b.id, &[admin]).await.expect("demote"));
+            let kept = store.get_staff(first.id).await.expect("get").expect("s").memberships;
+            assert_eq!(kept, vec![owner], "nothing changed");
+        }
+        let second = store.create_staff(new_staff(&format!("b{round}@pair.com")), &[owner]).await.expect("staff");
+        let (x, y) = tokio::join!(
+            store.set_business_memberships(first.id, b.id, &[]),
+            store.set_business_memberships(second.id, b.id, &[]),
+        );
+        let (x, y) = (x.expect("first"), y.expect("second"));
+        assert!(x ^ y, "round {round}: exactly one removal goes through ({x}, {y})");
+        assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1, "round {round}");
+    }
 }
 
 mod ledger_fixtures {
@@ -829,7 +858,7 @@ mod ledger_fixtures {
                 payload: serde_json::json!({"transaction_id": id}),
             }),
             counted: false,
-            stock_reward: None,
+            stock: None,
         }
     }
 
@@ -912,7 +941,7 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
     };
     store.create_reward(&reward).await.expect("reward");
     let stocked = |mut op: stampede_domain::ledger::CommitOp| {
-        op.stock_reward = Some(reward.id);
+        op.stock = Some(stampede_domain::ledger::Stock::Take(reward.id));
         op
     };
     let batch = vec![
@@ -937,6 +966,28 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
     assert!(store.get_idempotency("t:test", "s4").await.expect("get").is_some());
     assert_eq!(store.outbox_backlog().await.expect("backlog"), 3);
     assert!(store.card_entries(b.id, PageRequest::new(None, None)).await.expect("e").items.is_empty());
+
+    // A cancelled redemption gives its unit back in the same commit, in
+    // batch order: the redemption after it in the batch takes it again.
+    let given_back = |mut op: stampede_domain::ledger::CommitOp, reward: Uuid| {
+        op.stock = Some(stampede_domain::ledger::Stock::Return(reward));
+        op
+    };
+    let batch = vec![
+        given_back(ledger_fixtures::op(c, 1, 2, Some("r1")), reward.id),
+        stocked(ledger_fixtures::op(a, 2, 3, Some("r2"))),
+    ];
+    assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed, Committed]);
+    assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(0));
+    let batch = vec![given_back(ledger_fixtures::op(c, 2, 3, Some("r3")), reward.id)];
+    assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed]);
+    assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(1));
+    // A reward without a stock stays without one.
+    let unlimited = stampede_domain::program::Reward { id: Uuid::now_v7(), stock: None, ..reward.clone() };
+    store.create_reward(&unlimited).await.expect("reward");
+    let batch = vec![given_back(ledger_fixtures::op(c, 3, 4, Some("r4")), unlimited.id)];
+    assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed]);
+    assert_eq!(store.get_reward(unlimited.id).await.expect("get").expect("reward").stock, None);
 }
 
 /// `run_locked`, the naive engine's path: `decide` sees the card and the

@@ -210,7 +210,11 @@ async fn delete_account_erases_and_signs_out(backend: DatabaseBackend) {
     assert_eq!(login(&app, "del@example.com", "correct horse battery").await.status(), 401);
     let res = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": t["refresh_token"]})).await;
     assert_eq!(res.status(), 401);
-    assert_problem(app.get_auth("/v1/me", access).await, 404, "not_found").await;
+    // The access token issued before the erasure opens nothing any more:
+    // not the profile, not the cards and their codes.
+    for path in ["/v1/me", "/v1/me/cards", "/v1/me/transactions", "/v1/me/uploads"] {
+        assert_problem(app.get_auth(path, access).await, 401, "unauthorized").await;
+    }
     // The address can register again, as a new person.
     assert_eq!(register(&app, "del@example.com", "correct horse battery").await.status(), 202);
     app.mails_to("del@example.com", "Confirm", 2).await;

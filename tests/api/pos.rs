@@ -170,6 +170,7 @@ engines_and_backends!(
     cashier_lookup_and_customer_views,
     amounts_and_text_are_bounded_at_the_edge,
     answers_and_ledger_carry_capped_and_the_request_id,
+    a_deactivated_business_or_brand_stops_its_counters,
 );
 
 async fn stamps_refusals_and_replays(backend: DatabaseBackend, engine: &str) {
@@ -469,18 +470,31 @@ async fn stock_is_never_oversold(backend: DatabaseBackend, engine: &str) {
     let reward = limited["id"].as_str().expect("id");
     assert_eq!(c.stamp("s", 3).await.status(), 201);
     let mut statuses = Vec::new();
+    let mut granted = Vec::new();
     for i in 0..3 {
         let res =
             c.pos("redemptions", Some(&format!("m{i}")), json!({"card_id": c.stamp_card, "reward_id": reward})).await;
         statuses.push(res.status().as_u16());
         if res.status() == 422 {
             assert_problem(res, 422, "out_of_stock").await;
+        } else {
+            granted.push(json_of(res).await["transaction"]["id"].as_str().expect("id").to_owned());
         }
     }
     assert_eq!(statuses, [201, 201, 422]);
     assert_eq!(c.balance(&c.stamp_card).await, 1, "the refused redemption took nothing");
-    let r = c.app.store.get_reward(reward.parse().expect("u")).await.expect("get").expect("reward");
-    assert_eq!(r.stock, Some(0));
+    let stock =
+        || async { c.app.store.get_reward(reward.parse().expect("u")).await.expect("get").expect("reward").stock };
+    assert_eq!(stock().await, Some(0));
+    // A cancelled redemption gives the mug back with the stamp, once.
+    for _ in 0..2 {
+        let res = c.pos(&format!("transactions/{}/cancel", granted[0]), Some("undo-m0"), json!({})).await;
+        assert_eq!(res.status(), 201);
+    }
+    assert_eq!((stock().await, c.balance(&c.stamp_card).await), (Some(1), 2));
+    let res = c.pos("redemptions", Some("m3"), json!({"card_id": c.stamp_card, "reward_id": reward})).await;
+    assert_eq!(res.status(), 201, "the unit given back can be redeemed again");
+    assert_eq!(stock().await, Some(0));
 }
 
 async fn outbox_reaches_history_and_queue_once(backend: DatabaseBackend, engine: &str) {
@@ -696,7 +710,7 @@ async fn the_expiry_sweep_writes_expiry_rows() {
         idempotency: None,
         outbox: None,
         counted: false,
-        stock_reward: None,
+        stock: None,
     };
     c.app.store.commit_batch(&[op]).await.expect("commit");
     let cache = std::sync::Arc::new(stampede_store::cache::MemoryCache::new(1 << 20));
@@ -715,4 +729,58 @@ async fn the_expiry_sweep_writes_expiry_rows() {
         "nothing left"
     );
     assert!(!c.points_program.is_empty());
+}
+
+/// Deactivating a business or a brand stops POS writes, adjustments and
+/// joining at once; reactivating starts them again.
+async fn a_deactivated_business_or_brand_stops_its_counters(backend: DatabaseBackend, engine: &str) {
+    let c = counter(backend, engine, "").await;
+    let store = json_of(c.app.get_auth(&format!("/v1/stores/{}", c.store_id), &c.owner).await).await;
+    let brand = store["brand_id"].as_str().expect("brand").to_owned();
+    let newcomer = customer(&c.app, "new@example.com").await;
+    let business_id = stampede_domain::ids::BusinessId(c.business_id.parse().expect("uuid"));
+    let brand_id = stampede_domain::ids::BrandId(brand.parse().expect("uuid"));
+    let set_active = |path: String, version: i64, active: bool| {
+        let req =
+            c.app.client.patch(c.app.url(&path)).bearer_auth(&c.owner).header("if-match", format!("\"{version}\""));
+        async move {
+            let res = req.json(&json!({"is_active": active})).send().await.expect("patch");
+            assert_eq!(res.status(), 200, "{path} is_active = {active}");
+        }
+    };
+    let version = |of: &'static str| {
+        let store = c.app.store.clone();
+        async move {
+            match of {
+                "business" => store.get_business(business_id).await.expect("get").expect("business").version,
+                _ => store.get_brand(brand_id).await.expect("get").expect("brand").version,
+            }
+        }
+    };
+    let adjust = |n: u32| {
+        let url = c.app.url(&format!("/v1/cards/{}/adjustments", c.stamp_card));
+        let req = c.app.client.post(url).bearer_auth(&c.owner).header("idempotency-key", format!("adj-{n}"));
+        req.json(&json!({"store_id": c.store_id, "delta": 1, "reason": "goodwill"})).send()
+    };
+    let join_path = format!("/v1/programs/{}/join", c.stamp_program);
+    let join = || c.app.post_auth(&join_path, &newcomer, json!({}));
+    assert_eq!(c.stamp("before", 1).await.status(), 201);
+
+    let business = format!("/v1/businesses/{}", c.business_id);
+    set_active(business.clone(), version("business").await, false).await;
+    assert_problem(c.stamp("while-off", 1).await, 404, "not_found").await;
+    assert_problem(adjust(1).await.expect("adjust"), 404, "not_found").await;
+    assert_problem(join().await, 404, "not_found").await;
+    set_active(business, version("business").await, true).await;
+    assert_eq!(c.stamp("business-back", 1).await.status(), 201);
+
+    let brand = format!("/v1/brands/{brand}");
+    set_active(brand.clone(), version("brand").await, false).await;
+    assert_problem(c.stamp("brand-off", 1).await, 404, "not_found").await;
+    assert_problem(adjust(2).await.expect("adjust"), 404, "not_found").await;
+    set_active(brand, version("brand").await, true).await;
+    assert_eq!(c.stamp("brand-back", 1).await.status(), 201);
+    assert_eq!(adjust(3).await.expect("adjust").status(), 201);
+    assert_eq!(join().await.status(), 201);
+    assert_eq!(c.balance(&c.stamp_card).await, 4, "three stamps and one adjustment, nothing while off");
 }

@@ -15,6 +15,7 @@ both_backends!(
     invitation_adds_a_role_to_an_existing_account,
     terminal_keys_work_until_revoked,
     jwks_publishes_the_signing_key,
+    only_owners_found_businesses_and_invitations_and_password_changes_are_bounded,
 );
 
 /// The first owner's business and a store in it.
@@ -280,4 +281,50 @@ async fn key_rotation_keeps_old_tokens_valid() {
     let t: Value = res.json().await.expect("json");
     let kid = jsonwebtoken::decode_header(t["access_token"].as_str().expect("a")).expect("h").kid.expect("kid");
     assert_eq!(kid, new_kid);
+}
+
+/// A cashier (or anyone who owns no business) cannot found a business; an
+/// inviter sends at most `rate_limits.invitations_per_staff` invitations; a
+/// staff account tries at most `password_change_per_account` password changes.
+async fn only_owners_found_businesses_and_invitations_and_password_changes_are_bounded(backend: DatabaseBackend) {
+    let app = spawn_app_with(
+        backend,
+        "[rate_limits]\ninvitations_per_staff = { count = 2, period_secs = 3600 }\n\
+         password_change_per_account = { count = 2, period_secs = 3600 }\n",
+    )
+    .await;
+    let owner = app.owner_token().await;
+    let store = owners_store(&app).await;
+    let invitations = format!("/v1/businesses/{}/invitations", store.business_id);
+    let invite = |email: &str| {
+        app.post_auth(&invitations, &owner, json!({"email": email, "role": "cashier", "store_id": store.id}))
+    };
+    assert_eq!(invite("cash@shop.test").await.status(), 201);
+    let token = app.token_from_mail("cash@shop.test", "invited you").await;
+    let accepted = app
+        .post_json(
+            "/v1/auth/staff/invitations/accept",
+            json!({"token": token, "name": "Cas Hier", "password": "till password 1"}),
+        )
+        .await;
+    let cashier: Value = accepted.json().await.expect("json");
+    let cashier = cashier["access_token"].as_str().expect("access").to_owned();
+
+    let side_hustle = json!({"name": "Side hustle"});
+    assert_problem(app.post_auth("/v1/businesses", &cashier, side_hustle.clone()).await, 403, "forbidden").await;
+    assert_eq!(app.post_auth("/v1/businesses", &owner, side_hustle).await.status(), 201);
+
+    assert_eq!(invite("second@shop.test").await.status(), 201);
+    assert_problem(invite("third@shop.test").await, 429, "rate_limited").await;
+    app.mails_to("second@shop.test", "invited you", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(app.mails().iter().all(|m| m.to != "third@shop.test"), "no mail to the third address");
+
+    let change = || {
+        let body = json!({"current_password": "not it at all", "new_password": "a brand new password"});
+        app.post_auth("/v1/auth/staff/password", &cashier, body)
+    };
+    assert_problem(change().await, 401, "unauthorized").await;
+    assert_problem(change().await, 401, "unauthorized").await;
+    assert_problem(change().await, 429, "rate_limited").await;
 }

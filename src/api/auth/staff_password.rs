@@ -24,12 +24,16 @@ pub struct ChangePasswordRequest {
     (status = 200, body = TokenPair),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn change_password(
     auth: StaffAuthAnyState,
     state: web::Data<AppState>,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Each try checks the current password: bounded like a sign-in.
+    let account = auth.staff.id.0.simple().to_string();
+    crate::api::input::limit(&state, &state.limits.password_change_per_account, &account).await?;
     let body = body.into_inner();
     let mut f = Fields::default();
     if f.password("new_password", &body.new_password, state.policy.min_password_length)

@@ -9,6 +9,7 @@ use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
+use crate::cached::Kind;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -48,6 +49,7 @@ pub async fn update_brand(
     }
     f.finish()?;
     let saved = state.store.save_brand(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    state.records.invalidate(Kind::Brand, saved.id.0).await;
     audit(&state, &auth.staff, Some(saved.business_id), "brand.update", Some(saved.id.0), Some(&before), Some(&saved))
         .await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))

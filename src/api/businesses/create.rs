@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::{optional_text, website};
 use crate::api::admin::{audit, etag};
 use crate::api::input::Fields;
-use crate::api::problem::{ApiError, Problem};
+use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
 
@@ -20,10 +20,14 @@ pub struct CreateBusiness {
     pub website: Option<String>,
 }
 
-/// Create a business; the caller becomes its owner.
+/// Create a business; the caller becomes its owner. Only owners found
+/// businesses: the first owner is made at first start, and others are invited
+/// to a business as its owners; a cashier, a manager or an account with no
+/// role left cannot start one.
 #[utoipa::path(post, path = "/v1/businesses", tag = "businesses", request_body = CreateBusiness,
     security(("bearer" = [])), responses(
     (status = 201, description = "The business"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_business(
@@ -31,6 +35,9 @@ pub async fn create_business(
     state: web::Data<AppState>,
     body: web::Json<CreateBusiness>,
 ) -> Result<HttpResponse, ApiError> {
+    if !auth.staff.memberships.iter().any(|m| m.role == Role::Owner) {
+        return Err(ApiError::new(Code::Forbidden).detail("only the owner of a business may create another"));
+    }
     let body = body.into_inner();
     let mut f = Fields::default();
     let name = f.name("name", &body.name);

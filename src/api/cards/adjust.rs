@@ -49,14 +49,15 @@ pub async fn adjust(
     }
     fields.finish()?;
     let reason = reason.ok_or_else(|| ApiError::field("reason", "required"))?;
-    let store = state
-        .records
-        .view()
-        .await
+    let records = state.records.view().await;
+    let store = records
         .store(StoreId(body.store_id))
         .await?
         .filter(|s| staff_may(&auth.staff.memberships, Permission::ManageStore, &s.place()))
         .ok_or_else(ApiError::not_found)?;
+    if !records.in_service(&store).await? {
+        return Err(ApiError::not_found());
+    }
     let card = state
         .directory
         .by_id(CardId(path.into_inner()))
@@ -64,7 +65,7 @@ pub async fn adjust(
         .filter(|c| c.business_id == store.business_id)
         .ok_or_else(ApiError::not_found)?;
     let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
-    let bundle = state.records.view().await.program(card.program_id).await?.ok_or_else(ApiError::not_found)?;
+    let bundle = records.program(card.program_id).await?.ok_or_else(ApiError::not_found)?;
     let now = stampede_domain::ledger::now();
     let request = CardRequest {
         card_id: card.id,

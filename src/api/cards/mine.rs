@@ -13,7 +13,7 @@ use crate::state::AppState;
 pub async fn my_cards(auth: CustomerAuth, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let cards = state.store.list_customer_cards(auth.id).await?;
     let mut views = Vec::with_capacity(cards.len());
-    let records = state.records.view().await;
+    let records = &auth.view;
     for card in &cards {
         // The active actor's committed state is at least as new as the row.
         let mut card = card.clone();

@@ -17,6 +17,7 @@ pub async fn delete_me(auth: CustomerAuth, state: web::Data<AppState>) -> Result
     state.store.get_customer(auth.id).await?.ok_or_else(ApiError::not_found)?;
     crate::api::uploads::delete_all(&state, auth.id).await?;
     state.store.erase_customer(auth.id).await?;
+    state.records.invalidate(crate::cached::Kind::Customer, auth.id.0).await;
     state.sessions.revoke_all_sessions(auth.id.0, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -55,6 +55,7 @@ pub async fn cancel(
     let original = Original {
         id: entry.id,
         kind: entry.kind,
+        reward_id: entry.reward_id,
         delta: entry.delta,
         created_at: entry.created_at,
         already_cancelled: state.store.is_cancelled(entry.id).await?,

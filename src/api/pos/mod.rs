@@ -34,14 +34,15 @@ use crate::directory::{CardFacts, Resolved};
 use crate::state::AppState;
 
 /// The store, if the POS actor may operate there: a terminal only at its own
-/// store, staff with a cashier-or-higher role covering it. Else not found.
+/// store, staff with a cashier-or-higher role covering it; and only while the
+/// store, its brand and its business are active. Else not found.
 pub async fn operated_store(auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>, ApiError> {
     let store = auth.view.store(StoreId(store_id)).await?.ok_or_else(ApiError::not_found)?;
     let allowed = match &auth.actor {
         PosActor::Terminal(t) => t.store_id == store.id,
         PosActor::Staff(s) => staff_may(&s.memberships, Permission::OperatePos, &store.place()),
     };
-    if !allowed || !store.is_active {
+    if !allowed || !auth.view.in_service(&store).await? {
         return Err(ApiError::not_found());
     }
     Ok(store)

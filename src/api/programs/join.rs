@@ -27,15 +27,14 @@ pub async fn join_program(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let bundle = state
-        .records
-        .view()
-        .await
-        .program(path.into_inner())
-        .await?
-        .filter(|b| b.program.is_active)
-        .ok_or_else(ApiError::not_found)?;
+    let records = state.records.view().await;
+    let bundle =
+        records.program(path.into_inner()).await?.filter(|b| b.program.is_active).ok_or_else(ApiError::not_found)?;
     let p = &bundle.program;
+    // Nobody joins a deactivated business's programs.
+    if !records.business(p.business_id).await?.is_some_and(|b| b.is_active) {
+        return Err(ApiError::not_found());
+    }
     if state.store.get_customer(auth.id).await?.is_none() {
         return Err(ApiError::not_found());
     }

@@ -46,6 +46,7 @@ pub struct InvitationPayload {
     (status = 201, description = "Invitation sent"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn invite(
     auth: StaffAuth,
@@ -71,6 +72,8 @@ pub async fn invite(
     if !may_assign(&me.memberships, business_id, body.role, &place) {
         return Err(ApiError::not_found());
     }
+    // Each invitation is a mail to an address the inviter chose.
+    crate::api::input::limit(&state, &state.limits.invitations_per_staff, &me.id.0.simple().to_string()).await?;
     let payload = InvitationPayload {
         email: email.as_str().to_owned(),
         business_id,

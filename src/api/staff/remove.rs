@@ -3,7 +3,7 @@ use chrono::Utc;
 use stampede_domain::ids::{BusinessId, StaffId};
 use uuid::Uuid;
 
-use super::{keeps_an_owner, may_manage};
+use super::{last_owner, may_manage};
 use crate::api::admin::{audit, member_of};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -36,8 +36,9 @@ pub async fn remove_staff(
     if !may_manage(&state, &auth.staff, &target, business).await? {
         return Err(ApiError::not_found());
     }
-    keeps_an_owner(&state, business, &target, &[]).await?;
-    state.store.set_business_memberships(target.id, business, &[]).await?;
+    if !state.store.set_business_memberships(target.id, business, &[]).await? {
+        return Err(last_owner());
+    }
     if target.memberships.iter().all(|m| m.business_id == business) {
         state.sessions.revoke_all_sessions(target.id.0, Utc::now()).await?;
     }

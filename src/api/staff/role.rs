@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::invite::resolve_scope;
-use super::{keeps_an_owner, may_manage};
+use super::{last_owner, may_manage};
 use crate::api::admin::{audit, member_of};
 use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
@@ -60,8 +60,9 @@ pub async fn change_role(
         return Err(ApiError::not_found());
     }
     let membership = Membership::new(business, body.role, scope).map_err(ApiError::internal)?;
-    keeps_an_owner(&state, business, &target, &[membership]).await?;
-    state.store.set_business_memberships(target.id, business, &[membership]).await?;
+    if !state.store.set_business_memberships(target.id, business, &[membership]).await? {
+        return Err(last_owner());
+    }
     let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
     audit(&state, &auth.staff, Some(business), "staff.role", Some(target.id.0), Some(&before), Some(&[membership]))
         .await;

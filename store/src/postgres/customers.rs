@@ -174,6 +174,16 @@ impl CustomerRepo for PgStore {
         .map_err(error::other)?;
         Ok(())
     }
+
+    async fn customer_erased(&self, id: CustomerId) -> StoreResult<bool> {
+        let erased: Option<bool> =
+            sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM customer.customers WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(error::other)?;
+        Ok(erased.unwrap_or(false))
+    }
 }
 
 fn social_column(provider: SocialProvider) -> &'static str {

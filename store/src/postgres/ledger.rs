@@ -19,7 +19,9 @@ use sqlx::{Connection, PgConnection, Row};
 use stampede_domain::analytics::{DailyDelta, is_visit};
 use stampede_domain::card::{Card, TxKind};
 use stampede_domain::ids::{BusinessId, CardId, CustomerId, StoreId};
-use stampede_domain::ledger::{CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent};
+use stampede_domain::ledger::{
+    CommitOp, CommitOutcome, IdempotencyRecord, LedgerEntry, OutboxEvent, PendingEvent, Stock,
+};
 use stampede_domain::page::{Page, PageRequest};
 use stampede_domain::ports::{LedgerRepo, StoreError, StoreResult};
 use uuid::Uuid;
@@ -147,8 +149,15 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     let now = Utc::now();
     let keyed: Vec<(usize, &CommitOp, &IdempotencyRecord)> =
         ops.iter().enumerate().filter_map(|(i, op)| op.idempotency.as_ref().map(|r| (i, *op, r))).collect();
-    let stocked: Vec<(usize, Uuid)> =
-        ops.iter().enumerate().filter_map(|(i, op)| op.stock_reward.map(|r| (i, r))).collect();
+    // Stock changes by operation: `i` takes a unit, `-(i + 1)` gives one back.
+    let stocked: Vec<(i32, Uuid)> = ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| match op.stock? {
+            Stock::Take(r) => Some((i as i32, r)),
+            Stock::Return(r) => Some((-(i as i32) - 1, r)),
+        })
+        .collect();
     let groups = decide_groups(ops);
     let e: Vec<&LedgerEntry> = ops.iter().map(|op| &op.entry).collect();
     let a: Vec<Option<DailyDelta>> = ops.iter().map(|op| op.counted.then(|| DailyDelta::of_entry(&op.entry))).collect();
@@ -168,7 +177,7 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     .bind(keyed.iter().map(|(_, _, r)| r.body.clone()).collect::<Vec<_>>())
     .bind(keyed.iter().map(|(_, _, r)| r.expires_at).collect::<Vec<_>>())
     // stocked rewards
-    .bind(stocked.iter().map(|(i, _)| *i as i32).collect::<Vec<_>>())
+    .bind(stocked.iter().map(|(i, _)| *i).collect::<Vec<_>>())
     .bind(stocked.iter().map(|(_, r)| *r).collect::<Vec<_>>())
     // one row per card: its first expected version, its last state
     .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())

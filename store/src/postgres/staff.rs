@@ -179,8 +179,15 @@ impl StaffRepo for PgStore {
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
+        // One change to a business's team at a time: the owner count read
+        // below is then the one this commit leaves.
+        sqlx::query("SELECT 1 FROM business.businesses WHERE id = $1 FOR UPDATE")
+            .bind(business_id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
         sqlx::query("DELETE FROM business.staff_memberships WHERE staff_id = $1 AND business_id = $2")
             .bind(id.0)
             .bind(business_id.0)
@@ -188,7 +195,18 @@ impl StaffRepo for PgStore {
             .await
             .map_err(error::other)?;
         insert_memberships(&mut tx, id, memberships).await?;
-        tx.commit().await.map_err(error::other)
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM business.staff_memberships WHERE business_id = $1 AND role = 'owner'",
+        )
+        .bind(business_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        if owners == 0 {
+            return Ok(false); // dropping `tx` rolls back
+        }
+        tx.commit().await.map_err(error::other)?;
+        Ok(true)
     }
 
     async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {

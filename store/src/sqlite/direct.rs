@@ -24,7 +24,7 @@ use std::ptr::NonNull;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior, params};
 use stampede_domain::analytics::{DailyDelta, is_visit};
-use stampede_domain::ledger::{CommitOp, CommitOutcome};
+use stampede_domain::ledger::{CommitOp, CommitOutcome, Stock};
 use uuid::Uuid;
 
 use crate::ledger_common::{Attempt, decide_groups, entry_metadata};
@@ -113,12 +113,18 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
     // a batch may not need are prepared only when it does: each preparation
     // parses its SQL again, on the one thread every group commit runs on.
     let mut out = Vec::new();
-    if ops.iter().any(|op| op.stock_reward.is_some()) {
+    if ops.iter().any(|op| op.stock.is_some()) {
         let mut take = tx.prepare("UPDATE rewards SET stock = stock - 1 WHERE id = ?1 AND stock > 0")?;
+        let mut give_back = tx.prepare("UPDATE rewards SET stock = stock + 1 WHERE id = ?1 AND stock IS NOT NULL")?;
         for (i, op) in ops.iter().enumerate() {
-            let Some(reward) = op.stock_reward else { continue };
-            if take.execute(params![id(reward)])? == 0 {
-                out.push((i, CommitOutcome::OutOfStock));
+            match op.stock {
+                Some(Stock::Take(reward)) if take.execute(params![id(reward)])? == 0 => {
+                    out.push((i, CommitOutcome::OutOfStock));
+                }
+                Some(Stock::Return(reward)) => {
+                    give_back.execute(params![id(reward)])?;
+                }
+                _ => {}
             }
         }
     }

@@ -171,7 +171,8 @@ impl StaffRepo for SqliteStore {
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
+        // The one writer connection serialises this with every other write.
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query("DELETE FROM staff_memberships WHERE staff_id = $1 AND business_id = $2")
             .bind(id.0)
@@ -180,7 +181,17 @@ impl StaffRepo for SqliteStore {
             .await
             .map_err(error::other)?;
         insert_memberships(&mut tx, id, memberships).await?;
-        tx.commit().await.map_err(error::other)
+        let owners: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM staff_memberships WHERE business_id = $1 AND role = 'owner'")
+                .bind(business_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(error::other)?;
+        if owners == 0 {
+            return Ok(false); // dropping `tx` rolls back
+        }
+        tx.commit().await.map_err(error::other)?;
+        Ok(true)
     }
 
     async fn add_memberships(&self, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
