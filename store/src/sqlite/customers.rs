@@ -176,12 +176,11 @@ impl CustomerRepo for SqliteStore {
     }
 
     async fn customer_erased(&self, id: CustomerId) -> StoreResult<bool> {
-        let erased: Option<bool> =
-            sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM customers WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(self.pool())
-                .await
-                .map_err(error::other)?;
+        let erased: Option<bool> = sqlx::query_scalar("SELECT deleted_at IS NOT NULL FROM customers WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(error::other)?;
         Ok(erased.unwrap_or(false))
     }
 }
