@@ -248,6 +248,17 @@ impl ResponseError for ApiError {
     }
 }
 
+/// A session store that cannot be reached answers 503 with `Retry-After`,
+/// like every other store; only a failure to sign is internal.
+impl From<crate::auth::tokens::IssueError> for ApiError {
+    fn from(err: crate::auth::tokens::IssueError) -> Self {
+        match err {
+            crate::auth::tokens::IssueError::Store(e) => e.into(),
+            sign @ crate::auth::tokens::IssueError::Sign(_) => ApiError::internal(sign),
+        }
+    }
+}
+
 impl From<stampede_domain::ports::StoreError> for ApiError {
     fn from(err: stampede_domain::ports::StoreError) -> Self {
         use stampede_domain::ports::StoreError;

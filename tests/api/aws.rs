@@ -648,3 +648,37 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body(), Some("{not json"));
 }
+
+/// With the session table unreachable, signing in, refreshing and changing a
+/// staff password answer 503 with `Retry-After` (try again), never 500.
+#[tokio::test]
+async fn sign_in_paths_answer_503_while_the_session_table_is_down() {
+    let r = resources(&prefix());
+    let moto = moto_url();
+    stampede_aws::bootstrap::run(&sdk(&moto).await, &r).await.expect("bootstrap");
+    let switch = Switch::start(moto.clone()).await;
+    let c = counter(DatabaseBackend::Sqlite, "actors", &aws_toml(&switch.address, &r)).await;
+    let ada = c.app.verified_customer("ada@example.com", "correct horse battery", "Ada").await;
+    let (owner_email, _) = c.app.owner.clone();
+
+    switch.down();
+    let customer = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    let staff = json!({"email": owner_email, "password": "a much better password"});
+    let change = json!({"current_password": "a much better password", "new_password": "an even better password"});
+    let answers = [
+        ("customer sign-in", c.app.post_json("/v1/auth/customers/login", customer).await),
+        ("refresh", c.app.post_json("/v1/auth/token/refresh", json!({"refresh_token": ada["refresh_token"]})).await),
+        ("staff sign-in", c.app.post_json("/v1/auth/staff/login", staff).await),
+        ("staff password", c.app.post_auth("/v1/auth/staff/password", &c.owner, change).await),
+    ];
+    for (what, res) in answers {
+        assert!(res.headers().contains_key("retry-after"), "{what}: Retry-After");
+        crate::helpers::assert_problem(res, 503, "unavailable").await;
+    }
+    switch.up();
+    let customer = json!({"email": "ada@example.com", "password": "correct horse battery"});
+    assert_eq!(c.app.post_json("/v1/auth/customers/login", customer).await.status(), 200, "back with the table");
+    // The refused password change changed nothing.
+    let staff = json!({"email": c.app.owner.0, "password": "a much better password"});
+    assert_eq!(c.app.post_json("/v1/auth/staff/login", staff).await.status(), 200);
+}

@@ -81,10 +81,6 @@ pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) 
     let password_hash = state.passwords.hash(password).await.map_err(ApiError::internal)?;
     let new = NewStaff { id: None, email, name, password_hash: Some(password_hash), must_change_password: false };
     let staff = store.create_staff(new, &[membership]).await?;
-    let pair = state
-        .issuer
-        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, staff.id.0, false)
-        .await
-        .map_err(ApiError::internal)?;
+    let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, staff.id.0, false).await?;
     Ok(HttpResponse::Ok().json(pair))
 }

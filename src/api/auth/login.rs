@@ -71,11 +71,7 @@ pub async fn customer_login(
     })
     .await?;
     require_verified(&state, stampede_domain::ids::CustomerId(id)).await?;
-    let pair = state
-        .issuer
-        .start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false)
-        .await
-        .map_err(ApiError::internal)?;
+    let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false).await?;
     state.usage.record("login", None, Some(stampede_domain::ids::CustomerId(id)));
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -121,7 +117,6 @@ pub async fn staff_login(
     let pair = state
         .issuer
         .start_session(state.sessions.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(HttpResponse::Ok().json(pair))
 }

@@ -36,8 +36,7 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
                 }
             })
         })
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     match pair {
         Some(pair) => Ok(HttpResponse::Ok().json(pair)),
         None => Err(ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked")),

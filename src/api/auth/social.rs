@@ -87,11 +87,8 @@ async fn sign_in(
             link(state, provider, &claims.subject, email).await?
         }
     };
-    let pair = state
-        .issuer
-        .start_session(state.sessions.as_ref(), PrincipalKind::Customer, customer.id.0, false)
-        .await
-        .map_err(ApiError::internal)?;
+    let pair =
+        state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, customer.id.0, false).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 

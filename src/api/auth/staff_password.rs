@@ -47,12 +47,12 @@ pub async fn change_password(
         return Err(ApiError::new(Code::Unauthorized).detail("the current password is wrong"));
     }
     let new_hash = state.passwords.hash(body.new_password).await.map_err(ApiError::internal)?;
-    state.store.set_staff_password(auth.staff.id, &new_hash).await?;
+    // Sessions first: with the session store down the change stops here,
+    // before the password moved (revoking alone takes nothing from anyone
+    // who still knows the password).
     state.sessions.revoke_all_sessions(auth.staff.id.0, Utc::now()).await?;
-    let pair = state
-        .issuer
-        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false)
-        .await
-        .map_err(ApiError::internal)?;
+    state.store.set_staff_password(auth.staff.id, &new_hash).await?;
+    let pair =
+        state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
