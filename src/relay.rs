@@ -10,7 +10,10 @@
 //! in the database would write every transaction twice more, for nothing).
 //! Every write is idempotent by transaction id (history) or de-duplicated by
 //! the consumers, so a crash before the delete repeats them harmlessly.
-//! Failures back off and retry; the backlog is in `/metrics`.
+//! Failures back off and retry. The backlog in `/metrics` is counted on a
+//! timer of its own ([`watch_backlog`]), not by the relay: a pass stuck on an
+//! unreachable endpoint would leave it stale, and a relay pass should not pay
+//! for a `count(*)`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,8 +44,23 @@ pub struct Relay {
     pub store: Arc<dyn Store>,
     pub history: Arc<dyn HistoryStore>,
     pub consumers: Consumers,
-    pub backlog: Gauge,
     pub batch: i64,
+}
+
+/// Set `gauge` to the outbox backlog every `every`, whatever the relay is
+/// doing (also while a pass waits on an endpoint that is down).
+pub async fn watch_backlog(store: Arc<dyn Store>, gauge: Gauge, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.outbox_backlog().await {
+            Ok(n) => {
+                gauge.set(n);
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox backlog: cannot count"),
+        }
+    }
 }
 
 impl Relay {
@@ -50,7 +68,6 @@ impl Relay {
     pub async fn pass(&self) -> Result<usize, String> {
         let pending = self.store.pending_outbox(self.batch).await.map_err(|e| e.to_string())?;
         if pending.is_empty() {
-            self.backlog.set(0);
             return Ok(0);
         }
         let seqs: Vec<i64> = pending.iter().map(|p| p.seq).collect();
@@ -58,16 +75,10 @@ impl Relay {
         match result {
             Ok(()) => {
                 self.store.delete_delivered(&seqs).await.map_err(|e| e.to_string())?;
-                if let Ok(n) = self.store.outbox_backlog().await {
-                    self.backlog.set(n);
-                }
                 Ok(seqs.len())
             }
             Err(e) => {
                 let _ = self.store.mark_attempted(&seqs).await;
-                if let Ok(n) = self.store.outbox_backlog().await {
-                    self.backlog.set(n);
-                }
                 Err(e)
             }
         }

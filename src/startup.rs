@@ -313,9 +313,8 @@ impl Application {
             }
             None => Consumers::Queues(Arc::clone(&queue)),
         };
-        tokio::spawn(
-            Relay { store: Arc::clone(&store), history: Arc::clone(&history), consumers, backlog, batch: 500 }.run(),
-        );
+        tokio::spawn(Relay { store: Arc::clone(&store), history: Arc::clone(&history), consumers, batch: 500 }.run());
+        tokio::spawn(crate::relay::watch_backlog(Arc::clone(&store), backlog, Duration::from_secs(1)));
         crate::sweeps::spawn(
             Arc::clone(&store),
             Arc::clone(&records),
