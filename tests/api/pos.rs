@@ -333,6 +333,24 @@ async fn amounts_and_text_are_bounded_at_the_edge(backend: DatabaseBackend, engi
     assert_problem(res, 422, "validation_failed").await;
     assert_eq!((c.balance(&c.stamp_card).await, c.ledger_rows(&c.stamp_card).await), (2, 1));
     assert_eq!(c.ledger_rows(&c.points_card).await, 1);
+
+    // Card codes no card can have (a NUL byte, which PostgreSQL cannot even
+    // compare; control characters; punctuation): a clear 422 on writes, 404 on
+    // the cashier's lookup, never a 5xx, nothing written.
+    for (n, code) in ["AB\u{0}CD", "AB\tCD", "AB-CD", "", "Ä1234567"].into_iter().enumerate() {
+        let res = c.pos("stamps", Some(&format!("code-{n}")), json!({"card_code": code, "count": 1})).await;
+        assert_problem(res, 422, "validation_failed").await;
+        let body = json!({"card_code": code, "amount_minor": 100, "currency": "EUR"});
+        assert_problem(c.pos("points", Some(&format!("code-p{n}")), body).await, 422, "validation_failed").await;
+    }
+    let lookup = |code: &str| {
+        let url = format!("/v1/pos/stores/{}/cards/{}", c.store_id, code);
+        c.app.client.get(c.app.url(&url)).bearer_auth(&c.key).send()
+    };
+    for code in ["AB%00CD", "AB%09CD", "AB-CD"] {
+        assert_problem(lookup(code).await.expect("lookup"), 404, "not_found").await;
+    }
+    assert_eq!(c.ledger_rows(&c.stamp_card).await, 1);
 }
 
 /// The POS answers say when a daily cap cut an earning, and every ledger row

@@ -21,6 +21,9 @@ pub async fn lookup(
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (store_id, code) = path.into_inner();
+    if !super::plausible_code(&code) {
+        return Err(ApiError::not_found());
+    }
     let t = target(&state, &auth, store_id, &CardRef { card_id: None, card_code: Some(code) }).await?;
     let now = Utc::now();
     let balance = match state.engine.cached_state(t.card.id).await {

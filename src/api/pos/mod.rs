@@ -71,6 +71,9 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
     let store = operated_store(auth, store_id).await?;
     let found = match (card.card_id, card.card_code.as_deref()) {
         (Some(id), _) => state.directory.resolve_id(CardId(id)).await?,
+        (None, Some(code)) if !plausible_code(code) => {
+            return Err(ApiError::field("card_code", "is not a card code: letters and digits only"));
+        }
         (None, Some(code)) => state.directory.resolve_code(code).await?,
         (None, None) => return Err(ApiError::field("card_id", "give card_id or card_code")),
     };
@@ -85,6 +88,15 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
         return Err(ApiError::refused("not_available_here", "the program does not run at this store"));
     }
     Ok(PosTarget { store, card: facts, bundle, fresh })
+}
+
+/// Whether `code` could be a counter code at all (16 letters and digits are
+/// issued; the printed ones may differ in case and come with spaces around):
+/// anything else is refused before it reaches a database (a NUL byte, say,
+/// which PostgreSQL cannot even compare).
+pub fn plausible_code(code: &str) -> bool {
+    let code = code.trim();
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// The `Idempotency-Key` of a write: required, 1 to 255 visible characters.
