@@ -111,6 +111,15 @@ pub struct Staff {
     pub memberships: Vec<Membership>,
 }
 
+impl Staff {
+    /// An active account with a role somewhere: one removed from every
+    /// business has nothing to do here and cannot sign in (an invitation
+    /// that gives it a role again lets it back).
+    pub fn may_sign_in(&self) -> bool {
+        self.is_active && !self.memberships.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,7 @@ async fn load_staff(state: &AppState, claims: &AccessClaims) -> Result<Staff, Ap
     }
     let id = Uuid::parse_str(&claims.subject).map_err(|_| unauthorized())?;
     match state.store.get_staff(StaffId(id)).await? {
-        Some(staff) if staff.is_active => Ok(staff),
+        Some(staff) if staff.may_sign_in() => Ok(staff),
         _ => Err(unauthorized()),
     }
 }

@@ -349,11 +349,13 @@ async fn team_management(backend: DatabaseBackend) {
         .await;
     assert_eq!(invite.status(), 201);
     let token = app.token_from_mail("tim@shop.test", "invited you").await;
-    app.post_json(
-        "/v1/auth/staff/invitations/accept",
-        json!({"token": token, "name": "Tim", "password": "tims password 1"}),
-    )
-    .await;
+    let accepted = app
+        .post_json(
+            "/v1/auth/staff/invitations/accept",
+            json!({"token": token, "name": "Tim", "password": "tims password 1"}),
+        )
+        .await;
+    let tims_token = json_of(accepted).await["access_token"].as_str().expect("access").to_owned();
     let team = json_of(app.get_auth(&format!("/v1/businesses/{bid}/staff"), &owner).await).await;
     assert_eq!(team["items"].as_array().map(Vec::len), Some(2));
     let tim = team["items"].as_array().expect("items").iter().find(|s| s["email"] == "tim@shop.test").expect("tim");
@@ -386,11 +388,13 @@ async fn team_management(backend: DatabaseBackend) {
         .await
         .expect("r");
     assert_eq!(res.status(), 204);
+    // With no role left anywhere, the account cannot sign in; the token it
+    // held before is refused too.
     let login =
         app.post_json("/v1/auth/staff/login", json!({"email": "tim@shop.test", "password": "tims password 1"})).await;
-    let t = json_of(login).await;
-    let res = app.get_auth(&format!("/v1/stores/{store_id}"), t["access_token"].as_str().expect("a")).await;
-    assert_problem(res, 404, "not_found").await;
+    assert_problem(login, 401, "unauthorized").await;
+    assert_problem(app.get_auth("/v1/staff/me", &tims_token).await, 401, "unauthorized").await;
+    assert_problem(app.get_auth(&format!("/v1/stores/{store_id}"), &tims_token).await, 401, "unauthorized").await;
 }
 
 /// Two app instances share PostgreSQL and Redis: an update through one is seen

@@ -110,7 +110,7 @@ pub async fn staff_login(
 ) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
     let id = check(&req, &state, &ip, "staff", body.into_inner(), async |e: &Email| {
-        Ok(store.find_staff_by_email(e).await?.filter(|s| s.is_active).map(|s| (s.id.0, s.password_hash)))
+        Ok(store.find_staff_by_email(e).await?.filter(|s| s.may_sign_in()).map(|s| (s.id.0, s.password_hash)))
     })
     .await?;
     let staff = state.store.get_staff(stampede_domain::ids::StaffId(id)).await?.ok_or_else(bad_credentials)?;

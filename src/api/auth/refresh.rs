@@ -32,7 +32,7 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
                     store.get_customer(CustomerId(id)).await?.filter(|c| c.email_verified_at.is_some()).map(|_| false)
                 }
                 SubjectKind::Staff => {
-                    store.get_staff(StaffId(id)).await?.filter(|s| s.is_active).map(|s| s.must_change_password)
+                    store.get_staff(StaffId(id)).await?.filter(|s| s.may_sign_in()).map(|s| s.must_change_password)
                 }
             })
         })
