@@ -37,6 +37,8 @@ pub struct CognitoTokens {
 pub struct CognitoUser {
     pub sub: String,
     pub email: Option<String>,
+    /// Whether the pool has seen the user prove the address (`email_verified`).
+    pub email_verified: bool,
     pub name: Option<String>,
 }
 
@@ -183,6 +185,7 @@ impl CognitoPool {
         Ok(CognitoUser {
             sub: attr("sub").unwrap_or_else(|| out.username.clone()),
             email: attr("email"),
+            email_verified: attr("email_verified").is_some_and(|v| v == "true"),
             name: attr("name"),
         })
     }

@@ -476,6 +476,23 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     direct.admin_confirm(&walk_in).await.expect("confirm");
     let token = direct.login(&walk_in, password).await.expect("login").access_token;
     crate::helpers::assert_problem(app.get_auth("/v1/me", &token).await, 404, "not_found").await;
+    // Not before the pool has verified the address.
+    let early = app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await;
+    crate::helpers::assert_problem(early, 403, "forbidden").await;
+    aws_sdk_cognitoidentityprovider::Client::new(&conf)
+        .admin_update_user_attributes()
+        .user_pool_id(&customers)
+        .username(&walk_in)
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email_verified")
+                .value("true")
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("verify the address");
     let made = app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await;
     assert_eq!(made.status(), 201);
     assert_eq!(app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await.status(), 200);

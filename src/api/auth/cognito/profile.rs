@@ -12,13 +12,16 @@ use crate::state::AppState;
 
 /// Make sure a pool user has a Stampede profile: for sign-ins that did not go
 /// through `/register` (the hosted UI, Google or Apple through the pool). Reads
-/// the user's email and name from Cognito; idempotent (200 when the profile
-/// exists, 201 when it was made now).
+/// the user's email and name from Cognito, and only an address the pool has
+/// verified (otherwise anyone could take an address into a profile before its
+/// owner arrives); idempotent (200 when the profile exists, 201 when it was
+/// made now).
 #[utoipa::path(post, path = "/v1/auth/cognito/customers/profile", tag = "auth", security(("bearer" = [])),
     responses(
     (status = 200, description = "The profile exists"),
     (status = 201, description = "The profile was created"),
     (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json", description = "The pool has not verified the email address"),
 ))]
 pub async fn ensure_profile(
     req: HttpRequest,
@@ -33,6 +36,9 @@ pub async fn ensure_profile(
     let user = pool.get_user(&token).await.map_err(refusal)?;
     if user.sub != auth.id.0.to_string() {
         return Err(ApiError::new(Code::Unauthorized).detail("the token does not match its user"));
+    }
+    if !user.email_verified {
+        return Err(ApiError::new(Code::Forbidden).detail("confirm your email address with the pool first"));
     }
     let email = user
         .email
