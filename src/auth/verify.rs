@@ -51,6 +51,10 @@ pub struct IdClaims {
     pub subject: String,
     pub email: Option<String>,
     pub email_verified: bool,
+    /// The nonce the app asked the provider to sign in (Apple: as given;
+    /// the app may hash it first).
+    pub nonce: Option<String>,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -188,6 +192,7 @@ struct RawClaims {
     aud: Option<OneOrMany>,
     email: Option<String>,
     email_verified: Option<serde_json::Value>,
+    nonce: Option<String>,
     mcp: Option<bool>,
 }
 
@@ -318,7 +323,13 @@ impl TokenVerifier {
             Some(serde_json::Value::String(s)) => s == "true", // Apple sends a string
             _ => false,
         };
-        Ok(IdClaims { subject: claims.sub, email: claims.email, email_verified })
+        Ok(IdClaims {
+            subject: claims.sub,
+            email: claims.email,
+            email_verified,
+            nonce: claims.nonce,
+            expires_at: claims.exp,
+        })
     }
 }
 

@@ -70,14 +70,31 @@ impl Provider {
 
     fn sign(&self, kid: &str, iss: &str, aud: &str, sub: &str, email: &str, verified: Value) -> String {
         let now = chrono::Utc::now().timestamp();
+        let nonce = format!("nonce-{}", uuid::Uuid::now_v7().simple());
+        self.sign_claims(
+            kid,
+            json!({
+                "iss": iss, "aud": aud, "sub": sub, "email": email, "email_verified": verified,
+                "iat": now, "exp": now + 600, "nonce": nonce,
+            }),
+        )
+    }
+
+    fn sign_claims(&self, kid: &str, claims: Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.to_owned());
-        let claims = json!({
-            "iss": iss, "aud": aud, "sub": sub, "email": email, "email_verified": verified,
-            "iat": now, "exp": now + 600,
-        });
         jsonwebtoken::encode(&header, &claims, &self.key).expect("sign")
     }
+}
+
+/// What an app sends: the token and the nonce it asked the provider to sign.
+fn body(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("payload");
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64"))
+            .expect("json");
+    json!({"id_token": token, "nonce": claims["nonce"]})
 }
 
 async fn app_with(google: &Provider, apple: &Provider) -> TestApp {
@@ -104,7 +121,7 @@ async fn google_sign_in_creates_links_and_refuses_forgeries() {
     let google = provider().await;
     let apple = provider().await;
     let app = app_with(&google, &apple).await;
-    let post = |token: String| app.post_json("/v1/auth/customers/google", json!({"id_token": token}));
+    let post = |token: String| app.post_json("/v1/auth/customers/google", body(&token));
 
     // A new person: an account is created, the email counts as verified.
     let first = me(&app, post(google.id_token(G, "g-client", "g-1", "Gina@Example.com", json!(true))).await).await;
@@ -142,18 +159,19 @@ async fn apple_sign_in_accepts_its_string_booleans() {
     let apple = provider().await;
     let app = app_with(&google, &apple).await;
     let token = apple.id_token("https://appleid.apple.com", "a-client", "a-1", "ann@example.com", json!("true"));
-    let res = app.post_json("/v1/auth/customers/apple", json!({"id_token": token})).await;
+    let res = app.post_json("/v1/auth/customers/apple", body(&token)).await;
     let profile = me(&app, res).await;
     assert_eq!(profile["linked"], json!(["apple"]));
     // A Google token is not an Apple token.
     let g = google.id_token("https://accounts.google.com", "g-client", "g-9", "x@example.com", json!(true));
-    assert_eq!(app.post_json("/v1/auth/customers/apple", json!({"id_token": g})).await.status(), 401);
+    assert_eq!(app.post_json("/v1/auth/customers/apple", body(&g)).await.status(), 401);
 }
 
 #[tokio::test]
 async fn social_sign_in_is_off_without_client_ids() {
     let app = spawn_app_with(DatabaseBackend::Sqlite, "").await;
-    let res = app.post_json("/v1/auth/customers/google", json!({"id_token": "a.b.c"})).await;
+    let res =
+        app.post_json("/v1/auth/customers/google", json!({"id_token": "a.b.c", "nonce": "0123456789abcdef"})).await;
     assert_problem(res, 401, "unauthorized").await;
 }
 
@@ -164,7 +182,7 @@ async fn google_sign_in_links_a_verified_account(backend: DatabaseBackend) {
     let app = app_on(backend, &google, &apple).await;
     let own = app.verified_customer("hal@example.com", "correct horse battery", "Hal").await;
     let token = google.id_token(G, "g-client", "g-2", "hal@example.com", json!(true));
-    let linked = me(&app, app.post_json("/v1/auth/customers/google", json!({"id_token": token})).await).await;
+    let linked = me(&app, app.post_json("/v1/auth/customers/google", body(&token)).await).await;
     assert_eq!((linked["name"].as_str(), linked["email_verified"].as_bool()), (Some("Hal"), Some(true)));
     assert_eq!(linked["linked"], json!(["google"]));
     // The owner proved the address: their password and sessions stay.
@@ -205,11 +223,48 @@ async fn google_sign_in_claims_an_address_someone_squatted(backend: DatabaseBack
         .expect("session");
 
     let token = google.id_token(G, "g-client", "g-victim", "victim@gmail.test", json!(true));
-    let victim = me(&app, app.post_json("/v1/auth/customers/google", json!({"id_token": token})).await).await;
+    let victim = me(&app, app.post_json("/v1/auth/customers/google", body(&token)).await).await;
     assert_eq!(victim["id"], squatter.id.0.to_string(), "the address's account, now the victim's");
     assert_eq!((victim["email_verified"].as_bool(), &victim["linked"]), (Some(true), &json!(["google"])));
     // Nothing the squatter had opens it any more.
     assert_problem(app.post_json("/v1/auth/customers/login", login).await, 401, "unauthorized").await;
     let refresh = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": held})).await;
     assert_problem(refresh, 401, "unauthorized").await;
+}
+
+/// A token signs in with the nonce it carries (as given, or its SHA-256 in
+/// hex), once: the same token and nonce again, another nonce, or none, sign
+/// nobody in.
+#[tokio::test]
+async fn a_nonce_binds_the_token_to_one_sign_in() {
+    let google = provider().await;
+    let apple = provider().await;
+    let app = app_with(&google, &apple).await;
+    let post = |b: Value| app.post_json("/v1/auth/customers/google", b);
+    let token = google.id_token(G, "g-client", "g-n", "nia@example.com", json!(true));
+    let mut other = body(&token);
+    other["nonce"] = json!("a-different-nonce-0001");
+    assert_problem(post(other).await, 401, "unauthorized").await;
+    assert_problem(post(json!({"id_token": token})).await, 400, "invalid_json").await;
+    assert_eq!(post(body(&token)).await.status(), 200);
+    assert_problem(post(body(&token)).await, 401, "unauthorized").await;
+
+    // Apple's way: the app hashes its nonce for the provider and sends us the original.
+    let raw = format!("raw-nonce-{}", uuid::Uuid::now_v7().simple());
+    let now = chrono::Utc::now().timestamp();
+    let hashed = stampede::auth::secret::sha256_hex(raw.as_bytes());
+    let token = apple.sign_claims(
+        &apple.kid,
+        json!({"iss": "https://appleid.apple.com", "aud": "a-client", "sub": "a-n", "email": "ann@example.com",
+               "email_verified": "true", "iat": now, "exp": now + 600, "nonce": hashed}),
+    );
+    let res = app.post_json("/v1/auth/customers/apple", json!({"id_token": token, "nonce": raw})).await;
+    assert_eq!(res.status(), 200);
+    // A token without a nonce is refused whatever nonce comes with it.
+    let bare = google.sign_claims(
+        &google.kid,
+        json!({"iss": G, "aud": "g-client", "sub": "g-b", "email": "bo@example.com", "email_verified": true,
+               "iat": now, "exp": now + 600}),
+    );
+    assert_problem(post(json!({"id_token": bare, "nonce": "whatever-nonce-0001"})).await, 401, "unauthorized").await;
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::api::input::{ClientIp, limit};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::tokens::TokenPair;
-use crate::auth::verify::{PrincipalKind, Social};
+use crate::auth::verify::{IdClaims, PrincipalKind, Social};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -18,6 +18,10 @@ use crate::state::AppState;
 pub struct SocialRequest {
     /// The ID token the provider's SDK gave the app.
     pub id_token: String,
+    /// The nonce the app passed to the provider's sign-in for this token (16
+    /// to 128 characters; the token carries it, or its SHA-256 in hex). A
+    /// nonce works once: a captured token cannot be sent again.
+    pub nonce: String,
 }
 
 /// Sign in with a Google ID token.
@@ -32,7 +36,7 @@ pub async fn google(
     ip: web::Data<ClientIp>,
     body: web::Json<SocialRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    sign_in(&req, &state, &ip, Social::Google, &body.id_token).await
+    sign_in(&req, &state, &ip, Social::Google, &body).await
 }
 
 /// Sign in with an Apple ID token.
@@ -47,7 +51,7 @@ pub async fn apple(
     ip: web::Data<ClientIp>,
     body: web::Json<SocialRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    sign_in(&req, &state, &ip, Social::Apple, &body.id_token).await
+    sign_in(&req, &state, &ip, Social::Apple, &body).await
 }
 
 /// Find the customer by the provider's subject; else link the customer with
@@ -63,13 +67,17 @@ async fn sign_in(
     state: &AppState,
     ip: &ClientIp,
     social: Social,
-    id_token: &str,
+    body: &SocialRequest,
 ) -> Result<HttpResponse, ApiError> {
     limit(state, &state.limits.login_per_ip, &ip.of(req)).await?;
-    let claims = state.verifier.verify_id_token(social, id_token).await.map_err(|e| {
+    if !(16..=128).contains(&body.nonce.len()) || !body.nonce.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field("nonce", "must be 16 to 128 visible characters"));
+    }
+    let claims = state.verifier.verify_id_token(social, &body.id_token).await.map_err(|e| {
         tracing::debug!(reason = %e, "ID token refused");
         ApiError::new(Code::Unauthorized).detail("the ID token is not valid")
     })?;
+    use_nonce(state, &claims, &body.nonce).await?;
     let provider = match social {
         Social::Google => SocialProvider::Google,
         Social::Apple => SocialProvider::Apple,
@@ -90,6 +98,27 @@ async fn sign_in(
     let pair =
         state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, customer.id.0, false).await?;
     Ok(HttpResponse::Ok().json(pair))
+}
+
+/// The token must carry this request's nonce (as given, or its SHA-256 in
+/// hex, as Apple's SDKs have apps send), and the nonce must not have been
+/// used: it is remembered until the token expires, so a captured token and
+/// nonce sign nobody in a second time.
+async fn use_nonce(state: &AppState, claims: &IdClaims, nonce: &str) -> Result<(), ApiError> {
+    let refused = || ApiError::new(Code::Unauthorized).detail("the ID token is not valid");
+    let hashed = crate::auth::secret::sha256_hex(nonce.as_bytes());
+    if !claims.nonce.as_deref().is_some_and(|n| n == nonce || n.eq_ignore_ascii_case(&hashed)) {
+        tracing::debug!("ID token refused: nonce missing or not this request's");
+        return Err(refused());
+    }
+    let key = format!("nonce:{hashed}");
+    if state.cache.get(&key).await?.is_some() {
+        tracing::debug!("ID token refused: nonce used before");
+        return Err(refused());
+    }
+    let left = (claims.expires_at - Utc::now().timestamp()).clamp(1, 24 * 3600);
+    state.cache.set(&key, b"1", std::time::Duration::from_secs(left as u64 + 60)).await?;
+    Ok(())
 }
 
 /// Link `subject` to the customer holding `email` (claiming an unverified
