@@ -136,6 +136,9 @@ pub struct Records {
     cache: Arc<dyn Cache>,
     db: Arc<dyn Db>,
     local: DashMap<(Kind, Uuid), Local>,
+    /// Invalidations the shared cache refused (it was unreachable), tried
+    /// again until it takes them ([`Records::retry_pending`]).
+    pending: DashMap<(Kind, Uuid), ()>,
 }
 
 /// One request's look at the records: the epoch it read when it began.
@@ -149,7 +152,7 @@ pub struct View {
 
 impl Records {
     pub fn new(cache: Arc<dyn Cache>, db: Arc<dyn Db>) -> Arc<Self> {
-        Arc::new(Self { cache, db, local: DashMap::new() })
+        Arc::new(Self { cache, db, local: DashMap::new(), pending: DashMap::new() })
     }
 
     /// Begin a request: read the epoch (one lookup of the shared cache).
@@ -159,15 +162,51 @@ impl Records {
 
     /// After a committed write: new generation, then new epoch, so every host
     /// that reads the epoch after this returns checks the record again.
+    ///
+    /// While the shared cache is unreachable, every host reads records from
+    /// the database (no epoch, nothing kept), so the change is seen; but
+    /// hosts would go back to what they kept under the old epoch once the
+    /// cache returns. So a refused invalidation is kept and tried again
+    /// every second until the cache takes it.
     pub async fn invalidate(&self, kind: Kind, id: Uuid) {
+        self.local.remove(&(kind, id));
+        if let Err(e) = self.bump(kind, id).await {
+            tracing::error!(error = %e, kind = kind.as_str(), %id, "cache invalidation failed; will retry");
+            self.pending.insert((kind, id), ());
+        }
+    }
+
+    async fn bump(&self, kind: Kind, id: Uuid) -> StoreResult<()> {
         let generation = format!("gen:{}:{id}", kind.as_str());
-        for key in [generation.as_str(), EPOCH_KEY] {
-            if let Err(e) = self.cache.set(key, fresh().as_bytes(), GENERATION_TTL).await {
-                // The record still expires at its TTL; say so loudly.
-                tracing::error!(error = %e, kind = kind.as_str(), %id, "cache invalidation failed");
+        self.cache.set(&generation, fresh().as_bytes(), GENERATION_TTL).await?;
+        self.cache.set(EPOCH_KEY, fresh().as_bytes(), GENERATION_TTL).await
+    }
+
+    /// Try the refused invalidations again; returns how many are still
+    /// waiting.
+    pub async fn retry_pending(&self) -> usize {
+        let waiting: Vec<(Kind, Uuid)> = self.pending.iter().map(|e| *e.key()).collect();
+        for (kind, id) in waiting {
+            if self.bump(kind, id).await.is_ok() {
+                self.pending.remove(&(kind, id));
+                tracing::info!(kind = kind.as_str(), %id, "cache invalidation went through on retry");
             }
         }
-        self.local.remove(&(kind, id));
+        self.pending.len()
+    }
+
+    /// [`Records::retry_pending`] every second, for as long as the process runs.
+    pub fn spawn_retries(self: &Arc<Self>) {
+        let records = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if !records.pending.is_empty() {
+                    records.retry_pending().await;
+                }
+            }
+        });
     }
 
     /// The record as current as the view's epoch: from this host if it was
@@ -419,6 +458,61 @@ mod tests {
         assert_eq!(shared.gets() - before, 1, "b's generation only: unchanged, so b is kept");
         // A view begun before the change may still see the old record: it
         // overlapped the write. Nothing begun after it does.
+        assert_eq!(two.view().await.business(a.id).await.expect("read").expect("found").name, "Uno Nuovo");
+    }
+
+    /// A cache that can be switched off, as Redis in an outage.
+    struct Flaky {
+        inner: MemoryCache,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait]
+    impl Cache for Flaky {
+        async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+            self.check()?;
+            self.inner.get(key).await
+        }
+        async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> StoreResult<()> {
+            self.check()?;
+            self.inner.set(key, value, ttl).await
+        }
+        async fn delete(&self, key: &str) -> StoreResult<()> {
+            self.check()?;
+            self.inner.delete(key).await
+        }
+    }
+
+    impl Flaky {
+        fn check(&self) -> StoreResult<()> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(stampede_domain::ports::StoreError::Unavailable("down".into()));
+            }
+            Ok(())
+        }
+    }
+
+    /// A change made while the shared cache is down is seen during the
+    /// outage (records come from the database) and after it (the refused
+    /// invalidation is retried once the cache is back), not only when the
+    /// other host's copy expires.
+    #[tokio::test]
+    async fn an_invalidation_refused_in_an_outage_goes_through_when_the_cache_returns() {
+        let test_db = TestDatabase::sqlite();
+        let db = test_db.open().await;
+        let shared = Arc::new(Flaky { inner: MemoryCache::new(1 << 20), down: Default::default() });
+        let host = || Records::new(Arc::clone(&shared) as Arc<dyn Cache>, Arc::clone(&db));
+        let (one, two) = (host(), host());
+        let a = business(db.as_ref(), "Uno").await;
+        assert_eq!(two.view().await.business(a.id).await.expect("read").expect("found").name, "Uno");
+
+        shared.down.store(true, Ordering::SeqCst);
+        rename(db.as_ref(), &a, "Uno Nuovo").await;
+        one.invalidate(Kind::Business, a.id.0).await;
+        assert_eq!(two.view().await.business(a.id).await.expect("read").expect("found").name, "Uno Nuovo");
+
+        shared.down.store(false, Ordering::SeqCst);
+        assert_eq!(one.retry_pending().await, 0, "taken once the cache is back");
         assert_eq!(two.view().await.business(a.id).await.expect("read").expect("found").name, "Uno Nuovo");
     }
 

@@ -163,6 +163,7 @@ impl Application {
         let ring = Arc::new(KeyRing::load_or_create(&keys_dir, retain).context("signing keys")?);
         let (cache, limiter) = cache_and_limiter(settings).await?;
         let records = crate::cached::Records::new(Arc::clone(&cache), Arc::clone(&store));
+        records.spawn_retries();
         let Adapters { mailer, objects, history, queue, in_process, sessions, audit, aws } =
             build_adapters(settings, &store).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().context("HTTP client")?;
