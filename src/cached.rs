@@ -117,11 +117,10 @@ impl ProgramBundle {
 }
 
 /// That a customer's id was not erased: all a signed-in request needs to know
-/// of the account (no personal data goes to the shared cache).
+/// of the account, so no personal data goes to the shared cache. (An erased
+/// id has no record; what is kept is only ever "stands".)
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
-pub struct Standing {
-    pub erased: bool,
-}
+pub struct Standing {}
 
 /// A record this host holds, with the tokens it was last found current under.
 struct Local {
@@ -177,8 +176,7 @@ impl Records {
     }
 
     async fn bump(&self, kind: Kind, id: Uuid) -> StoreResult<()> {
-        let generation = format!("gen:{}:{id}", kind.as_str());
-        self.cache.set(&generation, fresh().as_bytes(), GENERATION_TTL).await?;
+        self.cache.set(&generation_key(kind, id), fresh().as_bytes(), GENERATION_TTL).await?;
         self.cache.set(EPOCH_KEY, fresh().as_bytes(), GENERATION_TTL).await
     }
 
@@ -223,8 +221,9 @@ impl Records {
         if let Some(hit) = self.current::<T>(kind, id, epoch, now) {
             return Ok(Some(hit));
         }
-        let generation_key = format!("gen:{}:{id}", kind.as_str());
-        let Some(generation) = self.token(&generation_key).await else { return Ok(load().await?.map(Arc::new)) };
+        let Some(generation) = self.token(&generation_key(kind, id)).await else {
+            return Ok(load().await?.map(Arc::new));
+        };
         if let Some(mut local) = self.local.get_mut(&(kind, id))
             && local.generation == generation
             && local.expires > now
@@ -321,7 +320,7 @@ impl View {
     pub async fn customer_stands(&self, id: CustomerId) -> StoreResult<bool> {
         let load = async || {
             let erased = self.records.db.customer_erased(id).await?;
-            Ok((!erased).then_some(Standing { erased }))
+            Ok((!erased).then_some(Standing {}))
         };
         Ok(self.records.read(self.epoch, Kind::Customer, id.0, load).await?.is_some())
     }
@@ -347,6 +346,11 @@ impl View {
             })
             .await
     }
+}
+
+/// Where a record's generation is kept in the shared cache.
+fn generation_key(kind: Kind, id: Uuid) -> String {
+    format!("gen:{}:{id}", kind.as_str())
 }
 
 fn fresh() -> String {

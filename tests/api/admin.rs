@@ -348,14 +348,7 @@ async fn team_management(backend: DatabaseBackend) {
         )
         .await;
     assert_eq!(invite.status(), 201);
-    let token = app.token_from_mail("tim@shop.test", "invited you").await;
-    let accepted = app
-        .post_json(
-            "/v1/auth/staff/invitations/accept",
-            json!({"token": token, "name": "Tim", "password": "tims password 1"}),
-        )
-        .await;
-    let tims_token = json_of(accepted).await["access_token"].as_str().expect("access").to_owned();
+    let tims_token = app.accept_invitation("tim@shop.test", "Tim", "tims password 1").await;
     let team = json_of(app.get_auth(&format!("/v1/businesses/{bid}/staff"), &owner).await).await;
     assert_eq!(team["items"].as_array().map(Vec::len), Some(2));
     let tim = team["items"].as_array().expect("items").iter().find(|s| s["email"] == "tim@shop.test").expect("tim");

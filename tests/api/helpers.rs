@@ -87,6 +87,17 @@ impl TestApp {
 
     /// Sign in as the first owner and replace the one-time password; returns an
     /// access token.
+    /// Follow the invitation mailed to `email` with a name and a password;
+    /// the new staff member's access token.
+    pub async fn accept_invitation(&self, email: &str, name: &str, password: &str) -> String {
+        let token = self.token_from_mail(email, "invited you").await;
+        let body = serde_json::json!({"token": token, "name": name, "password": password});
+        let res = self.post_json("/v1/auth/staff/invitations/accept", body).await;
+        assert_eq!(res.status(), 200, "{email} accepts the invitation");
+        let tokens: serde_json::Value = res.json().await.expect("json");
+        tokens["access_token"].as_str().expect("access").to_owned()
+    }
+
     pub async fn owner_token(&self) -> String {
         let (email, otp) = &self.owner;
         let res = self.post_json("/v1/auth/staff/login", serde_json::json!({"email": email, "password": otp})).await;

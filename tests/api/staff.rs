@@ -300,15 +300,7 @@ async fn only_owners_found_businesses_and_invitations_and_password_changes_are_b
         app.post_auth(&invitations, &owner, json!({"email": email, "role": "cashier", "store_id": store.id}))
     };
     assert_eq!(invite("cash@shop.test").await.status(), 201);
-    let token = app.token_from_mail("cash@shop.test", "invited you").await;
-    let accepted = app
-        .post_json(
-            "/v1/auth/staff/invitations/accept",
-            json!({"token": token, "name": "Cas Hier", "password": "till password 1"}),
-        )
-        .await;
-    let cashier: Value = accepted.json().await.expect("json");
-    let cashier = cashier["access_token"].as_str().expect("access").to_owned();
+    let cashier = app.accept_invitation("cash@shop.test", "Cas Hier", "till password 1").await;
 
     let side_hustle = json!({"name": "Side hustle"});
     assert_problem(app.post_auth("/v1/businesses", &cashier, side_hustle.clone()).await, 403, "forbidden").await;

@@ -62,7 +62,7 @@ pub async fn put_upload(
         return Err(ApiError::new(Code::Conflict).detail("this upload slot was used; ask for a new one"));
     }
     // Slots asked for together all passed the quota before any was filled.
-    within_quota(&state, &held, size, None)?;
+    within_quota(&state, &held, size)?;
     state.objects.put(&key, &body, upload.content_type()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -58,7 +58,7 @@ pub async fn create_upload(
         return Err(ApiError::new(crate::api::problem::Code::PayloadTooLarge).detail("uploads may be at most 5 MiB"));
     }
     limit(&state, &state.limits.uploads_per_customer, &auth.id.0.simple().to_string()).await?;
-    within_quota(&state, &held(&state, auth.id).await?, body.size, None)?;
+    within_quota(&state, &held(&state, auth.id).await?, body.size)?;
     let upload = UploadId { id: Uuid::now_v7(), ext };
     let expires_at = chrono::Utc::now() + chrono::Duration::from_std(URL_TTL).unwrap_or_default();
     let key = upload.key(auth.id);

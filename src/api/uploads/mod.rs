@@ -78,10 +78,9 @@ pub async fn held(state: &AppState, customer: CustomerId) -> Result<Vec<ObjectIn
 }
 
 /// Refused unless the customer may hold one more upload of `size` bytes
-/// beside `held` (not counting `replacing`, an upload being written again).
-pub fn within_quota(state: &AppState, held: &[ObjectInfo], size: u64, replacing: Option<&str>) -> Result<(), ApiError> {
-    let others = held.iter().filter(|o| Some(o.key.as_str()) != replacing);
-    let (count, bytes) = others.fold((0u64, 0u64), |(n, b), o| (n + 1, b.saturating_add(o.size)));
+/// beside `held`.
+pub fn within_quota(state: &AppState, held: &[ObjectInfo], size: u64) -> Result<(), ApiError> {
+    let (count, bytes) = held.iter().fold((0u64, 0u64), |(n, b), o| (n + 1, b.saturating_add(o.size)));
     let q = &state.uploads;
     if count >= u64::from(q.max_per_customer) || bytes.saturating_add(size) > q.max_bytes_per_customer {
         return Err(ApiError::refused(
