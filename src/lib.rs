@@ -3,6 +3,7 @@
 //! - [`configuration`]: typed settings from defaults, `stampede.toml` and env;
 //! - [`startup`]: `Application::build`, which binds the listener (port 0 in tests);
 //! - [`api`]: the route table, one folder per resource, problem+json errors;
+//! - [`audit`]: the security and admin log, staged and relayed;
 //! - [`auth`]: keys, tokens, the verification path, principals;
 //! - [`cli`]: the subcommands (`serve`, `migrate`, `check-config`);
 //! - [`bootstrap`]: the first owner on first start;
@@ -10,6 +11,7 @@
 //! - [`password`]: argon2id on the blocking pool, bounded.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod cached;

@@ -77,7 +77,6 @@ pub enum RefreshOutcome {
 pub enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
-    StaffInvitation,
 }
 
 impl TokenPurpose {
@@ -85,7 +84,6 @@ impl TokenPurpose {
         match self {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::ResetPassword => "reset_password",
-            TokenPurpose::StaffInvitation => "staff_invitation",
         }
     }
 }
@@ -94,9 +92,9 @@ impl TokenPurpose {
 pub struct NewOneTimeToken {
     pub token_hash: Vec<u8>,
     pub purpose: TokenPurpose,
-    /// The customer or staff account, when there is one (not for invitations).
+    /// The customer or staff account, when there is one.
     pub subject_id: Option<Uuid>,
-    /// Purpose-specific data (an invitation's email, role and scope).
+    /// Purpose-specific data.
     pub payload: serde_json::Value,
     pub expires_at: DateTime<Utc>,
 }

@@ -17,7 +17,7 @@ use crate::identity::{
 use crate::ids::{BrandId, BusinessId, CardId, CustomerId, StaffId, StoreId};
 use crate::page::{Page, PageRequest};
 use crate::program::{Campaign, Program, ProgramRules, Reward};
-use crate::staff::{Membership, NewStaff, Staff};
+use crate::staff::{Acceptance, Invitation, Membership, NewInvitation, NewStaff, Staff};
 
 /// Failures every storage port can report. Adapters map their driver errors onto
 /// these so callers never see SQL.
@@ -237,6 +237,49 @@ pub trait StaffRepo: Send + Sync {
     async fn find_staff_by_email(&self, email: &Email) -> StoreResult<Option<Staff>>;
 }
 
+/// Staff invitations. Each write takes the audit event that records it and
+/// stages it in the same transaction (see [`AuditOutbox`]).
+#[async_trait]
+pub trait InvitationRepo: Send + Sync {
+    async fn create_invitation(&self, new: &NewInvitation, audit: &AuditEvent) -> StoreResult<Invitation>;
+    async fn get_invitation(&self, id: Uuid) -> StoreResult<Option<Invitation>>;
+    async fn find_invitation_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invitation>>;
+    /// The business's invitations, newest first (the latest 200).
+    async fn list_invitations(&self, business_id: BusinessId) -> StoreResult<Vec<Invitation>>;
+    /// `None`: the invitation was not pending (accepted, revoked or expired).
+    async fn revoke_invitation(
+        &self,
+        id: Uuid,
+        by: StaffId,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Invitation>>;
+    /// Use the pending invitation with this token and give its role, in one
+    /// transaction: to the existing account (a role it has already is not
+    /// added twice) or to a new account created with it. `None`: no pending
+    /// invitation has this token any more; nothing changed.
+    async fn accept_invitation(
+        &self,
+        token_hash: &[u8],
+        now: DateTime<Utc>,
+        who: Acceptance,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Staff>>;
+}
+
+/// Audit events on their way to the audit store. An event is staged in the
+/// system of record, with the change it records or right after it, and
+/// relayed from there until the audit store (DynamoDB in the AWS shape) has
+/// it; a store that is down delays the log, it never loses from it.
+#[async_trait]
+pub trait AuditOutbox: Send + Sync {
+    async fn stage_audit(&self, e: &AuditEvent) -> StoreResult<()>;
+    /// The oldest staged events, up to `limit`.
+    async fn staged_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+    /// Forget staged events the audit store now holds.
+    async fn audit_delivered(&self, ids: &[Uuid]) -> StoreResult<()>;
+}
+
 /// Everything the system of record offers, as one object the application holds.
 pub trait Store:
     HealthCheck
@@ -249,6 +292,8 @@ pub trait Store:
     + ProgramRepo
     + CardRepo
     + AuditRepo
+    + AuditOutbox
+    + InvitationRepo
     + LedgerRepo
     + HistoryStore
     + InboxRepo

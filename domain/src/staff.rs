@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::email::Email;
 use crate::ids::{BrandId, BusinessId, StaffId, StoreId};
@@ -118,6 +119,105 @@ impl Staff {
     pub fn may_sign_in(&self) -> bool {
         self.is_active && !self.memberships.is_empty()
     }
+}
+
+/// An invitation to a role in a business. Kept as a record (not only as a
+/// token) so it can be listed and revoked, and accepted in the same
+/// transaction that gives the role; only the token's hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub business_id: BusinessId,
+    pub email: String,
+    pub role: Role,
+    pub scope: Scope,
+    pub invited_by: StaffId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<StaffId>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<StaffId>,
+}
+
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+}
+
+impl Invitation {
+    pub fn status(&self, now: DateTime<Utc>) -> InvitationStatus {
+        if self.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if self.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if self.expires_at <= now {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        }
+    }
+
+    /// The membership accepting it gives.
+    pub fn membership(&self) -> Result<Membership, ScopeMismatch> {
+        Membership::new(self.business_id, self.role, self.scope)
+    }
+}
+
+/// An invitation to store; `token_hash` is the SHA-256 of the emailed token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    pub id: Uuid,
+    pub membership: Membership,
+    pub email: Email,
+    pub invited_by: StaffId,
+    pub token_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl NewInvitation {
+    /// The invitation as it is stored: pending.
+    pub fn pending(&self) -> Invitation {
+        Invitation {
+            id: self.id,
+            business_id: self.membership.business_id,
+            email: self.email.as_str().to_owned(),
+            role: self.membership.role,
+            scope: self.membership.scope,
+            invited_by: self.invited_by,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            accepted_at: None,
+            accepted_by: None,
+            revoked_at: None,
+            revoked_by: None,
+        }
+    }
+}
+
+/// Who accepts an invitation: an account that exists (found by the
+/// invitation's address) or a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    Existing(StaffId),
+    New(NewStaff),
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use serde::Serialize;
-use stampede_domain::identity::AuditEvent;
 use stampede_domain::ids::BusinessId;
 use stampede_domain::staff::Staff;
 use uuid::Uuid;
 
 use super::problem::{ApiError, Code};
+use crate::audit::{Actor, Change};
 use crate::state::AppState;
 
 /// The entity tag of a record version.
@@ -43,8 +43,7 @@ pub fn member_of(staff: &Staff, business_id: BusinessId) -> bool {
     staff.memberships.iter().any(|m| m.business_id == business_id)
 }
 
-/// Record an admin change. A failure is logged, not answered: the change is
-/// committed, and the caller must learn that.
+/// Record an admin change by `actor` (see [`crate::audit`]).
 pub async fn audit<B: Serialize, A: Serialize>(
     state: &AppState,
     actor: &Staff,
@@ -54,20 +53,6 @@ pub async fn audit<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) {
-    let resource_type = action.split('.').next().unwrap_or(action).to_owned();
-    let event = AuditEvent {
-        id: Uuid::now_v7(),
-        at: chrono::Utc::now(),
-        business_id,
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.id.0),
-        action: action.to_owned(),
-        resource_type,
-        resource_id,
-        before: before.and_then(|b| serde_json::to_value(b).ok()),
-        after: after.and_then(|a| serde_json::to_value(a).ok()),
-    };
-    if let Err(e) = state.audit.record_audit(&event).await {
-        tracing::error!(error = %e, action, "recording an audit event failed");
-    }
+    let change = Change { business_id, action, resource_id, before, after };
+    crate::audit::record(state, &crate::audit::event(Actor::Staff(actor.id), change)).await;
 }

@@ -121,7 +121,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/me/export").get(me::export::export_me))
                 .service(web::resource("/staff/me").get(staff::me::staff_me))
-                .service(web::resource("/businesses/{business_id}/invitations").post(staff::invite::invite))
+                .service(
+                    web::resource("/businesses/{business_id}/invitations")
+                        .post(staff::invite::invite)
+                        .get(staff::list_invitations::list_invitations),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}/invitations/{invitation_id}")
+                        .delete(staff::revoke_invitation::revoke_invitation),
+                )
                 .service(
                     web::resource("/stores/{store_id}/terminals")
                         .post(terminals::create::create_terminal)

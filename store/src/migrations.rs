@@ -32,6 +32,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         "cancelled_redemptions_return_stock",
         include_str!("../../migrations/postgres/0014_cancelled_redemptions_return_stock.sql"),
     ),
+    (
+        15,
+        "invitations_and_audit_outbox",
+        include_str!("../../migrations/postgres/0015_invitations_and_audit_outbox.sql"),
+    ),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -47,6 +52,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (9, "outbox_without_delivered_at", include_str!("../../migrations/sqlite/0009_outbox_without_delivered_at.sql")),
     (11, "durable_queues", include_str!("../../migrations/sqlite/0011_durable_queues.sql")),
     (13, "leaner_writes", include_str!("../../migrations/sqlite/0013_leaner_writes.sql")),
+    (15, "invitations_and_audit_outbox", include_str!("../../migrations/sqlite/0015_invitations_and_audit_outbox.sql")),
 ];
 
 pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

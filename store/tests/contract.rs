@@ -12,7 +12,7 @@ use stampede_domain::ids::{BusinessId, CustomerId, StaffId, StoreId};
 use stampede_domain::page::PageRequest;
 use stampede_domain::ports::{ProfileChanges, SocialProvider};
 use stampede_domain::ports::{Store, StoreError};
-use stampede_domain::staff::{Membership, NewStaff, Role, Scope};
+use stampede_domain::staff::{Acceptance, Membership, NewInvitation, NewStaff, Role, Scope};
 use stampede_domain::text::Name;
 use stampede_store::DatabaseBackend;
 use stampede_store::contracts;
@@ -75,6 +75,9 @@ contract!(
     exports_round_trip,
     business_memberships_are_replaced,
     a_business_keeps_an_owner_whatever_races,
+    invitations_are_used_once_with_their_audit_event,
+    a_revoked_or_expired_invitation_gives_nothing,
+    staged_audit_events_wait_until_delivered,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
     a_batch_takes_stock_in_order_and_drops_what_finds_none,
@@ -779,6 +782,117 @@ async fn a_business_keeps_an_owner_whatever_races(store: Arc<dyn Store>) {
         assert!(x ^ y, "round {round}: exactly one removal goes through ({x}, {y})");
         assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1, "round {round}");
     }
+}
+
+fn audit_event(action: &str) -> stampede_domain::identity::AuditEvent {
+    stampede_domain::identity::AuditEvent {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        business_id: None,
+        actor_kind: "staff".into(),
+        actor_id: None,
+        action: action.into(),
+        resource_type: "invitation".into(),
+        resource_id: None,
+        before: None,
+        after: None,
+    }
+}
+
+fn invitation(business: BusinessId, to: &str, by: StaffId, token: &[u8]) -> NewInvitation {
+    NewInvitation {
+        id: Uuid::now_v7(),
+        membership: Membership::new(business, Role::Admin, Scope::Business).expect("m"),
+        email: email(to),
+        invited_by: by,
+        token_hash: token.to_vec(),
+        created_at: Utc::now(),
+        expires_at: Utc::now() + Duration::days(7),
+    }
+}
+
+/// Two acceptances of one invitation at once: exactly one gives the role;
+/// each write stages its audit event with it.
+async fn invitations_are_used_once_with_their_audit_event(store: Arc<dyn Store>) {
+    let (b, owner) =
+        store.create_first_owner(new_business("Inv"), new_staff("o@inv.com")).await.expect("c").expect("f");
+    let created = store
+        .create_invitation(&invitation(b.id, "new@inv.com", owner.id, b"t1"), &audit_event("invitation.create"))
+        .await
+        .expect("create");
+    assert_eq!(store.find_invitation_by_token(b"t1").await.expect("find").expect("some").id, created.id);
+    assert_eq!(store.list_invitations(b.id).await.expect("list").len(), 1);
+    let now = Utc::now();
+    let (e1, e2) = (audit_event("invitation.accept"), audit_event("invitation.accept"));
+    let (x, y) = tokio::join!(
+        store.accept_invitation(b"t1", now, Acceptance::New(new_staff("new@inv.com")), &e1),
+        store.accept_invitation(b"t1", now, Acceptance::Existing(owner.id), &e2),
+    );
+    let (x, y) = (x.expect("x"), y.expect("y"));
+    assert!(x.is_some() ^ y.is_some(), "exactly one acceptance wins");
+    let taken = store.get_invitation(created.id).await.expect("get").expect("some");
+    assert!(taken.accepted_at.is_some());
+    let staged: Vec<String> = store.staged_audit(10).await.expect("staged").into_iter().map(|e| e.action).collect();
+    assert_eq!(staged, ["invitation.create", "invitation.accept"], "one event per committed write");
+
+    // An account that has the role already does not get it twice.
+    let admin = Membership::new(b.id, Role::Admin, Scope::Business).expect("m");
+    let staff = match (x, y) {
+        (Some(s), _) | (_, Some(s)) => s,
+        _ => unreachable!(),
+    };
+    store
+        .create_invitation(&invitation(b.id, &staff.email, owner.id, b"t3"), &audit_event("invitation.create"))
+        .await
+        .expect("create");
+    let again = store
+        .accept_invitation(b"t3", Utc::now(), Acceptance::Existing(staff.id), &audit_event("a"))
+        .await
+        .expect("a")
+        .expect("some");
+    assert_eq!(again.memberships.iter().filter(|m| **m == admin).count(), 1);
+}
+
+async fn a_revoked_or_expired_invitation_gives_nothing(store: Arc<dyn Store>) {
+    let (b, owner) =
+        store.create_first_owner(new_business("Inv"), new_staff("o@inv.com")).await.expect("c").expect("f");
+    let new = invitation(b.id, "x@inv.com", owner.id, b"r1");
+    store.create_invitation(&new, &audit_event("invitation.create")).await.expect("create");
+    let revoked =
+        store.revoke_invitation(new.id, owner.id, Utc::now(), &audit_event("invitation.revoke")).await.expect("r");
+    assert!(revoked.expect("pending").revoked_at.is_some());
+    assert!(
+        store.revoke_invitation(new.id, owner.id, Utc::now(), &audit_event("r")).await.expect("r").is_none(),
+        "once"
+    );
+    let taken =
+        store.accept_invitation(b"r1", Utc::now(), Acceptance::New(new_staff("x@inv.com")), &audit_event("a")).await;
+    assert!(taken.expect("accept").is_none());
+    assert!(store.find_staff_by_email(&email("x@inv.com")).await.expect("find").is_none(), "no account was made");
+
+    let late = NewInvitation {
+        expires_at: Utc::now() - Duration::seconds(1),
+        ..invitation(b.id, "y@inv.com", owner.id, b"r2")
+    };
+    store.create_invitation(&late, &audit_event("invitation.create")).await.expect("create");
+    let taken = store.accept_invitation(b"r2", Utc::now(), Acceptance::Existing(owner.id), &audit_event("a")).await;
+    assert!(taken.expect("accept").is_none());
+    let staged: Vec<String> = store.staged_audit(10).await.expect("staged").into_iter().map(|e| e.action).collect();
+    assert_eq!(staged, ["invitation.create", "invitation.revoke", "invitation.create"], "refused writes stage nothing");
+}
+
+async fn staged_audit_events_wait_until_delivered(store: Arc<dyn Store>) {
+    let events: Vec<_> = (0..3).map(|i| audit_event(&format!("thing.{i}"))).collect();
+    for e in &events {
+        store.stage_audit(e).await.expect("stage");
+    }
+    let staged = store.staged_audit(2).await.expect("staged");
+    assert_eq!(staged, events[..2], "oldest first, whole");
+    store.audit_delivered(&[events[0].id, events[1].id]).await.expect("delivered");
+    assert_eq!(store.staged_audit(10).await.expect("staged"), events[2..]);
+    // The audit store keeps one event per id: a repeated hand-over adds nothing.
+    store.record_audit(&events[2]).await.expect("record");
+    store.record_audit(&events[2]).await.expect("again");
 }
 
 mod ledger_fixtures {

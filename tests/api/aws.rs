@@ -699,3 +699,37 @@ async fn sign_in_paths_answer_503_while_the_session_table_is_down() {
     let staff = json!({"email": c.app.owner.0, "password": "a much better password"});
     assert_eq!(c.app.post_json("/v1/auth/staff/login", staff).await.status(), 200);
 }
+
+/// An admin change made while the Audit table is unreachable is answered as
+/// usual, and its event reaches the audit log once the table is back.
+#[tokio::test]
+async fn an_admin_change_made_while_the_audit_table_is_down_reaches_the_log_afterwards() {
+    let r = resources(&prefix());
+    let moto = moto_url();
+    stampede_aws::bootstrap::run(&sdk(&moto).await, &r).await.expect("bootstrap");
+    let switch = Switch::start(moto.clone()).await;
+    let c = counter(DatabaseBackend::Sqlite, "actors", &aws_toml(&switch.address, &r)).await;
+    let bid = &c.business_id;
+
+    switch.down();
+    let res =
+        c.app.post_auth(&format!("/v1/businesses/{bid}/brands"), &c.owner, json!({"name": "Made in the dark"})).await;
+    assert_eq!(res.status(), 201, "the change does not wait on the audit store");
+    let brand = json_of(res).await["id"].as_str().expect("id").to_owned();
+    switch.up();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = json_of(c.app.get_auth(&format!("/v1/businesses/{bid}/audit"), &c.owner).await).await;
+        let found = log["items"].as_array().expect("items").iter().any(|e| {
+            e["action"] == "brand.create"
+                && e["resource_id"] == json!(brand)
+                && e["after"]["name"] == "Made in the dark"
+        });
+        if found {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the event never reached the audit log: {log}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -65,6 +65,10 @@ impl TestApp {
         self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
+    pub async fn delete_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
     pub async fn post_auth(&self, path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
         self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.expect("request")
     }

@@ -8,6 +8,7 @@ mod crash;
 mod customers;
 mod forgery;
 mod helpers;
+mod invitations;
 mod matrix;
 mod ops;
 mod pos;

@@ -1,18 +1,19 @@
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use stampede_domain::access::{Place, may_assign};
-use stampede_domain::identity::TokenPurpose;
 use stampede_domain::ids::{BrandId, BusinessId, StoreId};
-use stampede_domain::staff::{Role, Scope};
+use stampede_domain::staff::{Invitation, InvitationStatus, Membership, NewInvitation, Role, Scope};
 use stampede_workers::email::Template;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::auth::mail::{one_time_token, send};
+use crate::api::auth::mail::send;
 use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
+use crate::audit::{self, Actor, Change};
 use crate::auth::principal::StaffAuth;
+use crate::auth::secret::{random_token, sha256};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -28,14 +29,42 @@ pub struct InviteRequest {
     pub store_id: Option<Uuid>,
 }
 
-/// What an invitation token carries.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct InvitationPayload {
+/// An invitation as its business sees it (never its token).
+#[derive(Serialize, ToSchema)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub business_id: Uuid,
     pub email: String,
-    pub business_id: BusinessId,
+    #[schema(value_type = String)]
     pub role: Role,
+    #[schema(value_type = Object)]
     pub scope: Scope,
+    /// pending, accepted, revoked or expired.
+    #[schema(value_type = String)]
+    pub status: InvitationStatus,
     pub invited_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Invitation> for InvitationView {
+    fn from(i: &Invitation) -> Self {
+        Self {
+            id: i.id,
+            business_id: i.business_id.0,
+            email: i.email.clone(),
+            role: i.role,
+            scope: i.scope,
+            status: i.status(Utc::now()),
+            invited_by: i.invited_by.0,
+            created_at: i.created_at,
+            expires_at: i.expires_at,
+            accepted_at: i.accepted_at,
+            revoked_at: i.revoked_at,
+        }
+    }
 }
 
 /// Invite someone to a role in a business. The inviter needs the right to give
@@ -43,7 +72,7 @@ pub struct InvitationPayload {
 /// answered as not found.
 #[utoipa::path(post, path = "/v1/businesses/{business_id}/invitations", tag = "staff", request_body = InviteRequest,
     security(("bearer" = [])), params(("business_id" = Uuid, Path, description = "The business")), responses(
-    (status = 201, description = "Invitation sent"),
+    (status = 201, body = InvitationView, description = "Invitation sent"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
@@ -74,25 +103,39 @@ pub async fn invite(
     }
     // Each invitation is a mail to an address the inviter chose.
     crate::api::input::limit(&state, &state.limits.invitations_per_staff, &me.id.0.simple().to_string()).await?;
-    let payload = InvitationPayload {
-        email: email.as_str().to_owned(),
-        business_id,
-        role: body.role,
-        scope,
-        invited_by: me.id.0,
+    let token = random_token();
+    let now = Utc::now();
+    let ttl = chrono::Duration::from_std(state.policy.invitation_ttl).unwrap_or(chrono::Duration::days(7));
+    let membership = Membership::new(business_id, body.role, scope).map_err(ApiError::internal)?;
+    let new = NewInvitation {
+        id: Uuid::now_v7(),
+        membership,
+        email,
+        invited_by: me.id,
+        token_hash: sha256(token.as_bytes()),
+        created_at: now,
+        expires_at: now + ttl,
     };
-    let payload = serde_json::to_value(&payload).map_err(ApiError::internal)?;
-    let token =
-        one_time_token(&state, TokenPurpose::StaffInvitation, None, payload, state.policy.invitation_ttl).await?;
+    let view = InvitationView::from(&new.pending());
+    let change = Change {
+        business_id: Some(business_id),
+        action: "invitation.create",
+        resource_id: Some(new.id),
+        before: None::<&()>,
+        after: Some(&view),
+    };
+    let event = audit::event(Actor::Staff(me.id), change);
+    let invitation = state.store.create_invitation(&new, &event).await?;
+    audit::hand_over(&state, &event).await;
     let link = state.links.to("/staff/accept-invitation", &token);
     send(
         &state,
-        email.as_str(),
+        &invitation.email,
         Template::StaffInvitation,
         &[("inviter", &me.name), ("business", &business.name), ("role", body.role.as_str()), ("link", &link)],
     )
     .await;
-    Ok(HttpResponse::Created().json(json!({ "email": email.as_str(), "role": body.role, "scope": scope })))
+    Ok(HttpResponse::Created().json(InvitationView::from(&invitation)))
 }
 
 /// The scope and place a role needs, from the ids given; field errors for what

@@ -1,11 +1,13 @@
-//! Staff: who am I, invitations, and a business's team (list, change a role,
+//! Staff: who am I, invitations (send, list, revoke), and a business's team (list, change a role,
 //! remove). Nobody can give a role they may not assign, nor change or remove
 //! someone whose role they may not assign; a business always keeps an owner.
 
 pub mod invite;
 pub mod list;
+pub mod list_invitations;
 pub mod me;
 pub mod remove;
+pub mod revoke_invitation;
 pub mod role;
 
 use stampede_domain::access::{Place, may_assign};
@@ -24,15 +26,20 @@ pub fn place_of(m: &Membership) -> Place {
     }
 }
 
+/// Whether `me` may give the membership `m`.
+pub async fn may_give(state: &AppState, me: &Staff, m: &Membership) -> Result<bool, ApiError> {
+    let mut place = place_of(m);
+    if let Scope::Store { store_id } = m.scope {
+        // A brand manager covers stores of their brand: resolve the brand.
+        place = state.store.get_store(store_id).await?.map(|s| s.place()).unwrap_or(place);
+    }
+    Ok(may_assign(&me.memberships, m.business_id, m.role, &place))
+}
+
 /// Whether `me` may change all of `target`'s memberships in the business.
 pub async fn may_manage(state: &AppState, me: &Staff, target: &Staff, business: BusinessId) -> Result<bool, ApiError> {
     for m in target.memberships.iter().filter(|m| m.business_id == business) {
-        let mut place = place_of(m);
-        if let Scope::Store { store_id } = m.scope {
-            // A brand manager covers stores of their brand: resolve the brand.
-            place = state.store.get_store(store_id).await?.map(|s| s.place()).unwrap_or(place);
-        }
-        if !may_assign(&me.memberships, business, m.role, &place) {
+        if !may_give(state, me, m).await? {
             return Ok(false);
         }
     }

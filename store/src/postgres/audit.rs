@@ -1,11 +1,12 @@
 use async_trait::async_trait;
+use sqlx::PgConnection;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use stampede_domain::identity::AuditEvent;
 use stampede_domain::ids::BusinessId;
 use stampede_domain::page::{Page, PageRequest};
-use stampede_domain::ports::{AuditRepo, StoreResult};
+use stampede_domain::ports::{AuditOutbox, AuditRepo, StoreResult};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -26,13 +27,55 @@ fn from_row(row: &PgRow) -> Result<AuditEvent, sqlx::Error> {
     })
 }
 
+/// Stage `e` for the audit store inside the caller's transaction.
+pub(super) async fn stage(tx: &mut PgConnection, e: &AuditEvent) -> StoreResult<()> {
+    sqlx::query("INSERT INTO business.audit_outbox (id, event) VALUES ($1, $2)")
+        .bind(e.id)
+        .bind(Json(e))
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AuditOutbox for PgStore {
+    async fn stage_audit(&self, e: &AuditEvent) -> StoreResult<()> {
+        let mut conn = self.pool().acquire().await.map_err(error::other)?;
+        stage(&mut conn, e).await
+    }
+
+    async fn staged_audit(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        let rows: Vec<Json<AuditEvent>> =
+            sqlx::query_scalar("SELECT event FROM business.audit_outbox ORDER BY id LIMIT $1")
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await
+                .map_err(error::other)?;
+        Ok(rows.into_iter().map(|j| j.0).collect())
+    }
+
+    async fn audit_delivered(&self, ids: &[Uuid]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
+        for id in ids {
+            sqlx::query("DELETE FROM business.audit_outbox WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(error::other)?;
+        }
+        tx.commit().await.map_err(error::other)
+    }
+}
+
 #[async_trait]
 impl AuditRepo for PgStore {
     async fn record_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO business.audit_events
                  (id, at, business_id, actor_kind, actor_id, action, resource_type, resource_id, before, after)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(e.id)
         .bind(e.at)

@@ -9,6 +9,7 @@ mod customers;
 mod exports;
 mod history;
 mod inbox;
+mod invitations;
 mod ledger;
 pub mod nodelay;
 mod places;

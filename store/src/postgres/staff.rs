@@ -55,7 +55,15 @@ async fn load(conn: &mut PgConnection, row: Option<PgRow>) -> StoreResult<Option
     }))
 }
 
-fn scope_columns(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
+/// The account with this id, on `conn` (inside the caller's transaction).
+pub(super) async fn load_by_id(conn: &mut PgConnection, id: StaffId) -> StoreResult<Option<Staff>> {
+    let sql = format!("{SELECT} WHERE id = $1");
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *conn).await.map_err(error::other)?;
+    load(conn, row).await
+}
+
+pub(super) fn scope_columns(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
     match scope {
         Scope::Business => (None, None),
         Scope::Brand { brand_id } => (Some(brand_id.0), None),
@@ -64,7 +72,7 @@ fn scope_columns(scope: Scope) -> (Option<Uuid>, Option<Uuid>) {
 }
 
 /// Insert an account and its memberships; the caller owns the transaction.
-async fn insert(tx: &mut PgConnection, new: NewStaff, memberships: &[Membership]) -> StoreResult<Staff> {
+pub(super) async fn insert(tx: &mut PgConnection, new: NewStaff, memberships: &[Membership]) -> StoreResult<Staff> {
     let now = Utc::now();
     let id = new.id.unwrap_or_default();
     sqlx::query(
@@ -216,7 +224,11 @@ impl StaffRepo for PgStore {
     }
 }
 
-async fn insert_memberships(tx: &mut PgConnection, id: StaffId, memberships: &[Membership]) -> StoreResult<()> {
+pub(super) async fn insert_memberships(
+    tx: &mut PgConnection,
+    id: StaffId,
+    memberships: &[Membership],
+) -> StoreResult<()> {
     let now = Utc::now();
     for m in memberships {
         let (brand, store) = scope_columns(m.scope);

@@ -21,6 +21,7 @@ mod direct;
 mod exports;
 mod history;
 mod inbox;
+mod invitations;
 mod ledger;
 mod places;
 mod programs;
