@@ -117,3 +117,36 @@ pub async fn relay(store: Arc<dyn Store>, audit: Arc<dyn AuditRepo>, every: Dura
         }
     }
 }
+
+/// A security event about an account: a sign-in, a failed one, a replayed
+/// refresh token, a password change or reset. `action` is `staff.…` or
+/// `customer.…`; `by` is the account itself when it proved who it is,
+/// [`Actor::Anonymous`] when someone failed to. A staff account's event is
+/// recorded once for each business it works for, so each business's owners
+/// read it in their log; a customer's is kept for the platform (no business).
+pub async fn security(
+    state: &AppState,
+    by: Actor,
+    account: Uuid,
+    businesses: &[BusinessId],
+    action: &str,
+    detail: serde_json::Value,
+) {
+    let mut targets: Vec<Option<BusinessId>> = businesses.iter().copied().map(Some).collect();
+    if targets.is_empty() {
+        targets.push(None);
+    }
+    for business_id in targets {
+        let change =
+            Change { business_id, action, resource_id: Some(account), before: None::<&()>, after: Some(&detail) };
+        record(state, &event(by, change)).await;
+    }
+}
+
+/// The businesses a staff account works for, each once.
+pub fn businesses_of(staff: &stampede_domain::staff::Staff) -> Vec<BusinessId> {
+    let mut ids: Vec<BusinessId> = staff.memberships.iter().map(|m| m.business_id).collect();
+    ids.sort_by_key(|b| b.0);
+    ids.dedup();
+    ids
+}

@@ -1,5 +1,5 @@
 //! The session table: refresh-token families and one-time tokens (email
-//! verification, password reset, staff invitations), with TTL on `ExpiresAt`.
+//! verification, password reset), with TTL on `ExpiresAt`.
 //!
 //! Items are keyed by `TokenHash`: `rt#<hex sha-256>` for refresh tokens,
 //! `ott#<purpose>#<hex sha-256>` for one-time tokens. GSI1 (`FamilyId`,
@@ -11,7 +11,10 @@
 //! not there (one transaction). So a replay that revoked the family before the
 //! winner stored its successor keeps the successor out, and a successor stored
 //! just before, which the revocation's query on GSI1 (eventually consistent)
-//! may miss, can't be used. TTL only tidies
+//! may miss, can't be used. "Sign out everywhere" finds an account's sessions
+//! on GSI2, eventually consistent too; so it first writes the account's own
+//! item, `sub#<id>` with `ValidAfter`, and a token is rotated only together
+//! with a check that it was issued after that time. TTL only tidies
 //! up: every read checks `ExpiresAt` itself (moto, and DynamoDB for up to two
 //! days, keep expired items).
 
@@ -45,6 +48,10 @@ fn refresh_key(hash: &[u8]) -> String {
 
 fn family_key(family_id: Uuid) -> String {
     format!("fam#{family_id}")
+}
+
+fn subject_key(subject_id: Uuid) -> String {
+    format!("sub#{subject_id}")
 }
 
 /// How long a revoked family's item is kept: longer than any refresh token lives.
@@ -152,6 +159,35 @@ impl DynamoSessions {
             .map_err(|e| StoreError::Other(e.to_string()))
     }
 
+    /// The account's own item: no token issued before its `ValidAfter` is
+    /// rotated. A token with no `IssuedAt` counts as issued before any.
+    fn issued_after_sign_out(&self, item: &HashMap<String, AttributeValue>) -> StoreResult<ConditionCheck> {
+        let subject = get_uuid(item, "SubjectId")?;
+        let issued = get_s(item, "IssuedAt").unwrap_or("0");
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("TokenHash", s(subject_key(subject)))
+            .condition_expression("attribute_not_exists(ValidAfter) OR ValidAfter < :issued")
+            .expression_attribute_values(":issued", s(issued))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// Every token of the account issued until `now` is done (module docs).
+    async fn mark_signed_out(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("TokenHash", s(subject_key(subject_id)))
+            .update_expression("SET ValidAfter = :now, ExpiresAt = :expires")
+            .expression_attribute_values(":now", s(time(now)))
+            .expression_attribute_values(":expires", n((now + chrono::Duration::days(FAMILY_ITEM_DAYS)).timestamp()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("dynamodb sign out everywhere", e))?;
+        Ok(())
+    }
+
     /// The family's own item, which keeps new tokens out (module docs).
     async fn mark_family_revoked(&self, family_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
         self.client
@@ -207,10 +243,12 @@ enum Cancelled {
 
 /// A failed condition decides, whatever else DynamoDB reports; a conflict is
 /// tried again until the `attempt`th (from 1) is the last.
-fn after_cancellation(codes: [Option<&str>; 2], attempt: u32) -> Cancelled {
+fn after_cancellation(codes: [Option<&str>; 3], attempt: u32) -> Cancelled {
     let failed = |i: usize| codes[i] == Some("ConditionalCheckFailed");
-    if failed(0) || failed(1) {
-        return Cancelled::Refused { family_revoked: failed(0) };
+    if failed(0) || failed(1) || failed(2) {
+        // Signed out everywhere counts as revoked: the token is refused, not
+        // taken for a replay.
+        return Cancelled::Refused { family_revoked: failed(0) || failed(2) };
     }
     if codes.contains(&Some("TransactionConflict")) && attempt < ROTATE_ATTEMPTS {
         Cancelled::Retry
@@ -270,6 +308,7 @@ impl SessionRepo for DynamoSessions {
         let Some(item) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
         let family_id = get_uuid(&item, "FamilyId")?;
         let unrevoked = self.family_unrevoked(family_id)?;
+        let current = self.issued_after_sign_out(&item)?;
         let rotate = Update::builder()
             .table_name(&self.table)
             .key("TokenHash", s(&key))
@@ -293,6 +332,7 @@ impl SessionRepo for DynamoSessions {
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().condition_check(unrevoked.clone()).build())
                 .transact_items(TransactWriteItem::builder().update(rotate.clone()).build())
+                .transact_items(TransactWriteItem::builder().condition_check(current.clone()).build())
                 .send()
                 .await;
             let e = match res {
@@ -310,7 +350,7 @@ impl SessionRepo for DynamoSessions {
                 return Err(sdk_error("dynamodb rotate session", e));
             };
             let code = |i: usize| c.cancellation_reasons().get(i).and_then(|r| r.code());
-            match after_cancellation([code(0), code(1)], attempts) {
+            match after_cancellation([code(0), code(1), code(2)], attempts) {
                 Cancelled::Refused { family_revoked } => break family_revoked,
                 Cancelled::Retry => {}
                 Cancelled::GiveUp => return Err(sdk_error("dynamodb rotate session", e)),
@@ -321,7 +361,11 @@ impl SessionRepo for DynamoSessions {
         let Some(current) = self.get(&key).await? else { return Ok(RefreshOutcome::Invalid) };
         if current.contains_key("RotatedAt") {
             self.revoke_family(family_id, now).await?;
-            return Ok(RefreshOutcome::Reused);
+            let kind = get_s(&current, "SubjectKind").and_then(SubjectKind::parse);
+            return Ok(RefreshOutcome::Reused {
+                subject_kind: kind.ok_or_else(|| StoreError::Other("session item: bad SubjectKind".into()))?,
+                subject_id: get_uuid(&current, "SubjectId")?,
+            });
         }
         if family_revoked {
             // This token escaped the revocation's index query: it is refused,
@@ -345,6 +389,7 @@ impl SessionRepo for DynamoSessions {
     }
 
     async fn revoke_all_sessions(&self, subject_id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        self.mark_signed_out(subject_id, now).await?;
         let items = self.items_on("GSI2", "SubjectId", subject_id).await?;
         // One-time tokens of the account are on the same index; only sessions go.
         let sessions: Vec<_> =
@@ -425,12 +470,14 @@ mod tests {
 
     #[test]
     fn a_failed_condition_decides_and_says_whose_it_was() {
-        assert_eq!(after_cancellation([FAILED, NONE], 1), Cancelled::Refused { family_revoked: true });
-        assert_eq!(after_cancellation([NONE, FAILED], 1), Cancelled::Refused { family_revoked: false });
-        assert_eq!(after_cancellation([FAILED, FAILED], 1), Cancelled::Refused { family_revoked: true });
+        assert_eq!(after_cancellation([FAILED, NONE, None], 1), Cancelled::Refused { family_revoked: true });
+        assert_eq!(after_cancellation([NONE, FAILED, None], 1), Cancelled::Refused { family_revoked: false });
+        assert_eq!(after_cancellation([FAILED, FAILED, None], 1), Cancelled::Refused { family_revoked: true });
+        // Signed out everywhere since the token was issued.
+        assert_eq!(after_cancellation([NONE, NONE, FAILED], 1), Cancelled::Refused { family_revoked: true });
         // Beside a conflict, and on the last attempt, a failed condition still decides.
         assert_eq!(
-            after_cancellation([CONFLICT, FAILED], ROTATE_ATTEMPTS),
+            after_cancellation([CONFLICT, FAILED, None], ROTATE_ATTEMPTS),
             Cancelled::Refused { family_revoked: false }
         );
     }
@@ -438,16 +485,16 @@ mod tests {
     #[test]
     fn a_conflict_is_tried_again_until_the_last_attempt() {
         for attempt in 1..ROTATE_ATTEMPTS {
-            assert_eq!(after_cancellation([CONFLICT, NONE], attempt), Cancelled::Retry);
-            assert_eq!(after_cancellation([NONE, CONFLICT], attempt), Cancelled::Retry);
+            assert_eq!(after_cancellation([CONFLICT, NONE, None], attempt), Cancelled::Retry);
+            assert_eq!(after_cancellation([NONE, CONFLICT, None], attempt), Cancelled::Retry);
         }
-        assert_eq!(after_cancellation([NONE, CONFLICT], ROTATE_ATTEMPTS), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([NONE, CONFLICT, None], ROTATE_ATTEMPTS), Cancelled::GiveUp);
     }
 
     #[test]
     fn any_other_reason_is_an_error() {
-        assert_eq!(after_cancellation([NONE, NONE], 1), Cancelled::GiveUp);
-        assert_eq!(after_cancellation([None, None], 1), Cancelled::GiveUp);
-        assert_eq!(after_cancellation([NONE, Some("ValidationError")], 1), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([NONE, NONE, None], 1), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([None, None, None], 1), Cancelled::GiveUp);
+        assert_eq!(after_cancellation([NONE, Some("ValidationError"), None], 1), Cancelled::GiveUp);
     }
 }

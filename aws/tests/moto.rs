@@ -355,7 +355,7 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
     for t in tasks {
         match t.await.expect("task") {
             RefreshOutcome::Rotated { .. } => rotated += 1,
-            RefreshOutcome::Reused => reused += 1,
+            RefreshOutcome::Reused { .. } => reused += 1,
             RefreshOutcome::Invalid => {}
         }
     }
@@ -366,6 +366,50 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
     // is caught as reuse by every use that lost it.
     assert!(rotated >= 1, "one concurrent use wins");
     assert_eq!(rotated + reused, 8, "every use that lost the race is taken as reuse (the family is revoked)");
+}
+
+/// "Sign out everywhere" finds the account's sessions on GSI2, eventually
+/// consistent on DynamoDB: a session made a moment before may be missed (made
+/// here, as moto's index is consistent, by writing only the account's item,
+/// as `revoke_all_sessions` does first). Rotation checks that item, so the
+/// session ends all the same; one begun after the sign-out is untouched.
+#[tokio::test]
+async fn sign_out_everywhere_ends_a_session_its_index_query_missed() {
+    use stampede_domain::identity::{NewRefreshToken, RefreshOutcome, SubjectKind};
+    use stampede_domain::ports::SessionRepo;
+    let (conf, r) = bootstrapped().await;
+    let sessions = stampede_aws::sessions::DynamoSessions::from_conf(&conf, &r.sessions_table);
+    let subject = Uuid::now_v7();
+    let token = |hash: &[u8]| NewRefreshToken {
+        token_hash: hash.to_vec(),
+        family_id: Uuid::now_v7(),
+        subject_kind: SubjectKind::Staff,
+        subject_id: subject,
+        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    sessions.insert_refresh_token(token(b"just before")).await.expect("insert");
+    let signed_out = chrono::Utc::now();
+    aws_sdk_dynamodb::Client::new(&conf)
+        .put_item()
+        .table_name(&r.sessions_table)
+        .item("TokenHash", aws_sdk_dynamodb::types::AttributeValue::S(format!("sub#{subject}")))
+        .item(
+            "ValidAfter",
+            aws_sdk_dynamodb::types::AttributeValue::S(signed_out.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        )
+        .send()
+        .await
+        .expect("put the account's item");
+    let outcome = sessions.rotate_refresh_token(b"just before", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(outcome, RefreshOutcome::Invalid), "a session from before the sign-out is over: {outcome:?}");
+    sessions.insert_refresh_token(token(b"after")).await.expect("insert");
+    let fine = sessions.rotate_refresh_token(b"after", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(fine, RefreshOutcome::Rotated { .. }), "a later sign-in works: {fine:?}");
+    // And through the port: everything of the account ends.
+    sessions.insert_refresh_token(token(b"third")).await.expect("insert");
+    sessions.revoke_all_sessions(subject, chrono::Utc::now()).await.expect("sign out everywhere");
+    let third = sessions.rotate_refresh_token(b"third", chrono::Utc::now()).await.expect("rotate");
+    assert!(matches!(third, RefreshOutcome::Invalid), "{third:?}");
 }
 
 /// A successor stored just before its family was revoked may be missed by the

@@ -66,7 +66,7 @@ pub enum RefreshOutcome {
     /// Valid and now rotated (marked used): issue a new one in `family_id`.
     Rotated { family_id: Uuid, subject_kind: SubjectKind, subject_id: Uuid },
     /// Already rotated: a replay. The whole family has been revoked (RFC 9700).
-    Reused,
+    Reused { subject_kind: SubjectKind, subject_id: Uuid },
     /// Unknown, expired or revoked.
     Invalid,
 }

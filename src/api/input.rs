@@ -70,9 +70,14 @@ impl ClientIp {
 
     /// The rate-limit key of the request's client.
     pub fn of(&self, req: &HttpRequest) -> String {
-        let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return String::new() };
+        self.address(req).map(bucket).unwrap_or_default()
+    }
+
+    /// The request's client, as the security log records it.
+    pub fn address(&self, req: &HttpRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr()?.ip();
         let forwarded = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
-        bucket(client_addr(peer, forwarded, &self.trusted))
+        Some(client_addr(peer, forwarded, &self.trusted))
     }
 }
 

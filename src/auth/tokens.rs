@@ -125,20 +125,20 @@ impl LocalIssuer {
     }
 
     /// Exchange a refresh token: rotates it (same family) or, on replay of a
-    /// rotated token, revokes the family. `None` means "sign in again".
-    /// `must_change` is looked up by the caller for staff.
+    /// rotated token, revokes the family. Anything but `Issued` means "sign in
+    /// again". `must_change` is looked up by the caller for staff.
     pub async fn refresh(
         &self,
         sessions: &dyn SessionRepo,
         presented: &str,
         must_change: impl AsyncFnOnce(SubjectKind, Uuid) -> Result<Option<bool>, StoreError>,
-    ) -> Result<Option<TokenPair>, IssueError> {
+    ) -> Result<Refreshed, IssueError> {
         match sessions.rotate_refresh_token(&sha256(presented.as_bytes()), Utc::now()).await? {
             RefreshOutcome::Rotated { family_id, subject_kind: sk, subject_id } => {
                 // An account that is gone or disabled gets no new tokens.
                 let Some(mcp) = must_change(sk, subject_id).await? else {
                     sessions.revoke_family(family_id, Utc::now()).await?;
-                    return Ok(None);
+                    return Ok(Refreshed::Refused);
                 };
                 let kind = match sk {
                     SubjectKind::Customer => PrincipalKind::Customer,
@@ -149,18 +149,32 @@ impl LocalIssuer {
                     // its successor was refused, and so is this use.
                     Err(IssueError::Store(StoreError::Conflict(_))) => {
                         tracing::warn!("refresh token replayed while it was being rotated: family revoked");
-                        Ok(None)
+                        Ok(Refreshed::Replayed { subject_kind: sk, subject_id })
                     }
-                    other => other.map(Some),
+                    other => other.map(Refreshed::Issued),
                 }
             }
-            RefreshOutcome::Reused => {
+            RefreshOutcome::Reused { subject_kind, subject_id } => {
                 tracing::warn!("refresh token replayed: family revoked");
-                Ok(None)
+                Ok(Refreshed::Replayed { subject_kind, subject_id })
             }
-            RefreshOutcome::Invalid => Ok(None),
+            RefreshOutcome::Invalid => Ok(Refreshed::Refused),
         }
     }
+}
+
+/// What presenting a refresh token came to.
+#[derive(Debug)]
+pub enum Refreshed {
+    Issued(TokenPair),
+    /// Unknown, expired, revoked, or its account may not sign in.
+    Refused,
+    /// A token used before: a copy is in someone else's hands, and every
+    /// session of its family has ended.
+    Replayed {
+        subject_kind: SubjectKind,
+        subject_id: Uuid,
+    },
 }
 
 pub fn subject_kind(kind: PrincipalKind) -> SubjectKind {

@@ -30,7 +30,10 @@ pub async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(store: &dyn
     );
     store.insert_refresh_token(refresh(b"two", family, subject)).await.expect("insert successor");
     // Replaying the rotated token revokes the family, successor included.
-    assert_eq!(store.rotate_refresh_token(b"one", now).await.expect("replay"), RefreshOutcome::Reused);
+    assert_eq!(
+        store.rotate_refresh_token(b"one", now).await.expect("replay"),
+        RefreshOutcome::Reused { subject_kind: SubjectKind::Customer, subject_id: subject }
+    );
     assert_eq!(store.rotate_refresh_token(b"two", now).await.expect("successor"), RefreshOutcome::Invalid);
     assert_eq!(store.rotate_refresh_token(b"unknown", now).await.expect("unknown"), RefreshOutcome::Invalid);
     // Expired tokens are invalid.
@@ -49,7 +52,10 @@ pub async fn a_revoked_family_takes_no_new_tokens(store: &dyn SessionRepo) {
     store.insert_refresh_token(refresh(b"first", family, subject)).await.expect("insert");
     let now = Utc::now();
     assert!(matches!(store.rotate_refresh_token(b"first", now).await.expect("winner"), RefreshOutcome::Rotated { .. }));
-    assert_eq!(store.rotate_refresh_token(b"first", now).await.expect("loser"), RefreshOutcome::Reused);
+    assert_eq!(
+        store.rotate_refresh_token(b"first", now).await.expect("loser"),
+        RefreshOutcome::Reused { subject_kind: SubjectKind::Customer, subject_id: subject }
+    );
     let late = store.insert_refresh_token(refresh(b"successor", family, subject)).await;
     assert!(matches!(late, Err(stampede_domain::ports::StoreError::Conflict(_))), "refused: {late:?}");
     assert_eq!(store.rotate_refresh_token(b"successor", now).await.expect("successor"), RefreshOutcome::Invalid);

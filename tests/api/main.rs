@@ -13,6 +13,7 @@ mod matrix;
 mod ops;
 mod pos;
 mod process;
+mod security_log;
 mod social;
 mod staff;
 mod uploads;

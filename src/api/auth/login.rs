@@ -1,10 +1,12 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 use stampede_domain::email::Email;
 use utoipa::ToSchema;
 
 use crate::api::input::{ClientIp, limit};
 use crate::api::problem::{ApiError, Code, Problem};
+use crate::audit::{self, Actor};
 use crate::auth::tokens::TokenPair;
 use crate::auth::verify::PrincipalKind;
 use crate::state::AppState;
@@ -20,6 +22,13 @@ fn bad_credentials() -> ApiError {
     ApiError::new(Code::Unauthorized).detail("invalid email or password")
 }
 
+/// How a password check came out. `Failed` names the account when the email
+/// has one (for the security log; the client learns nothing of it).
+enum Attempt {
+    Passed(uuid::Uuid),
+    Failed(Option<uuid::Uuid>),
+}
+
 /// Rate limits (per address and per account), then the password check. An
 /// unknown email is checked against a dummy hash: same answer, same time.
 async fn check(
@@ -29,7 +38,7 @@ async fn check(
     kind: &str,
     body: LoginRequest,
     lookup: impl AsyncFnOnce(&Email) -> Result<Option<(uuid::Uuid, Option<String>)>, ApiError>,
-) -> Result<uuid::Uuid, ApiError> {
+) -> Result<Attempt, ApiError> {
     limit(state, &state.limits.login_per_ip, &ip.of(req)).await?;
     let email = Email::parse(&body.email).ok();
     let account_key = format!("{kind}:{}", email.as_ref().map(Email::as_str).unwrap_or(body.email.trim()));
@@ -43,10 +52,10 @@ async fn check(
         _ => (None, state.dummy_hash.clone()),
     };
     let ok = state.passwords.verify(body.password, hash).await.map_err(ApiError::internal)?;
-    match (ok, id) {
-        (true, Some(id)) => Ok(id),
-        _ => Err(bad_credentials()),
-    }
+    Ok(match (ok, id) {
+        (true, Some(id)) => Attempt::Passed(id),
+        (_, id) => Attempt::Failed(id),
+    })
 }
 
 /// Sign in a customer with email and password. An account whose email is not
@@ -66,12 +75,24 @@ pub async fn customer_login(
 ) -> Result<HttpResponse, ApiError> {
     super::register::local_customers_only(&state)?;
     let store = &state.store;
-    let id = check(&req, &state, &ip, "customer", body.into_inner(), async |e: &Email| {
+    let attempt = check(&req, &state, &ip, "customer", body.into_inner(), async |e: &Email| {
         Ok(store.find_customer_by_email(e).await?.map(|c| (c.id.0, c.password_hash)))
     })
     .await?;
+    let from = json!({ "ip": ip.address(&req) });
+    let id = match attempt {
+        Attempt::Passed(id) => id,
+        Attempt::Failed(account) => {
+            if let Some(account) = account {
+                audit::security(&state, Actor::Anonymous, account, &[], "customer.sign_in_failed", from).await;
+            }
+            return Err(bad_credentials());
+        }
+    };
     require_verified(&state, stampede_domain::ids::CustomerId(id)).await?;
     let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false).await?;
+    let me = Actor::Customer(stampede_domain::ids::CustomerId(id));
+    audit::security(&state, me, id, &[], "customer.sign_in", from).await;
     state.usage.record("login", None, Some(stampede_domain::ids::CustomerId(id)));
     Ok(HttpResponse::Ok().json(pair))
 }
@@ -109,14 +130,26 @@ pub async fn staff_login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
-    let id = check(&req, &state, &ip, "staff", body.into_inner(), async |e: &Email| {
+    let attempt = check(&req, &state, &ip, "staff", body.into_inner(), async |e: &Email| {
         Ok(store.find_staff_by_email(e).await?.filter(|s| s.may_sign_in()).map(|s| (s.id.0, s.password_hash)))
     })
     .await?;
+    let from = json!({ "ip": ip.address(&req) });
+    let (id, failed) = match attempt {
+        Attempt::Passed(id) => (id, false),
+        Attempt::Failed(Some(id)) => (id, true),
+        Attempt::Failed(None) => return Err(bad_credentials()),
+    };
     let staff = state.store.get_staff(stampede_domain::ids::StaffId(id)).await?.ok_or_else(bad_credentials)?;
+    let businesses = audit::businesses_of(&staff);
+    if failed {
+        audit::security(&state, Actor::Anonymous, id, &businesses, "staff.sign_in_failed", from).await;
+        return Err(bad_credentials());
+    }
     let pair = state
         .issuer
         .start_session(state.sessions.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
         .await?;
+    audit::security(&state, Actor::Staff(staff.id), id, &businesses, "staff.sign_in", from).await;
     Ok(HttpResponse::Ok().json(pair))
 }

@@ -13,6 +13,7 @@ use super::mail::{one_time_token, send};
 use super::register::CHECK_EMAIL;
 use crate::api::input::{ClientIp, Fields, limit};
 use crate::api::problem::{ApiError, Problem};
+use crate::audit::{self, Actor};
 use crate::auth::secret::sha256;
 use crate::state::AppState;
 
@@ -83,5 +84,7 @@ pub async fn confirm_reset(
     // The link proved control of the inbox.
     state.store.mark_email_verified(CustomerId(subject), Utc::now()).await?;
     state.sessions.revoke_all_sessions(subject, Utc::now()).await?;
+    let me = Actor::Customer(CustomerId(subject));
+    audit::security(&state, me, subject, &[], "customer.password_reset", serde_json::json!({})).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,11 +1,14 @@
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use serde_json::json;
 use stampede_domain::identity::SubjectKind;
 use stampede_domain::ids::{CustomerId, StaffId};
 use utoipa::ToSchema;
 
+use crate::api::input::ClientIp;
 use crate::api::problem::{ApiError, Code, Problem};
-use crate::auth::tokens::TokenPair;
+use crate::audit::{self, Actor};
+use crate::auth::tokens::{Refreshed, TokenPair};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -20,7 +23,12 @@ pub struct RefreshRequest {
     (status = 200, body = TokenPair),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ip: web::Data<ClientIp>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
     let pair = state
         .issuer
@@ -37,8 +45,21 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
             })
         })
         .await?;
+    let refused = || ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked");
     match pair {
-        Some(pair) => Ok(HttpResponse::Ok().json(pair)),
-        None => Err(ApiError::new(Code::Unauthorized).detail("the refresh token is invalid, expired or revoked")),
+        Refreshed::Issued(pair) => Ok(HttpResponse::Ok().json(pair)),
+        Refreshed::Refused => Err(refused()),
+        Refreshed::Replayed { subject_kind, subject_id } => {
+            let from = json!({ "ip": ip.address(&req) });
+            let (action, businesses) = match subject_kind {
+                SubjectKind::Customer => ("customer.session_replayed", vec![]),
+                SubjectKind::Staff => {
+                    let staff = store.get_staff(StaffId(subject_id)).await?;
+                    ("staff.session_replayed", staff.as_ref().map(audit::businesses_of).unwrap_or_default())
+                }
+            };
+            audit::security(&state, Actor::Anonymous, subject_id, &businesses, action, from).await;
+            Err(refused())
+        }
     }
 }

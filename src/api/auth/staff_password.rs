@@ -1,10 +1,12 @@
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Code, Problem};
+use crate::audit::{self, Actor};
 use crate::auth::principal::StaffAuthAnyState;
 use crate::auth::tokens::TokenPair;
 use crate::auth::verify::PrincipalKind;
@@ -52,6 +54,9 @@ pub async fn change_password(
     // who still knows the password).
     state.sessions.revoke_all_sessions(auth.staff.id.0, Utc::now()).await?;
     state.store.set_staff_password(auth.staff.id, &new_hash).await?;
+    let me = &auth.staff;
+    let businesses = audit::businesses_of(me);
+    audit::security(&state, Actor::Staff(me.id), me.id.0, &businesses, "staff.password_change", json!({})).await;
     let pair =
         state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false).await?;
     Ok(HttpResponse::Ok().json(pair))

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{TerminalView, managed_store};
+use crate::api::admin::audit;
 use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -59,5 +60,8 @@ pub async fn create_terminal(
         revoked_at: None,
     };
     state.store.create_terminal(&terminal).await?;
-    Ok(HttpResponse::Created().json(CreatedTerminal { terminal: TerminalView::from(&terminal), api_key: key.key }))
+    let view = TerminalView::from(&terminal);
+    let business = Some(store.business_id);
+    audit(&state, &auth.staff, business, "terminal.create", Some(id), None::<&()>, Some(&view)).await;
+    Ok(HttpResponse::Created().json(CreatedTerminal { terminal: view, api_key: key.key }))
 }

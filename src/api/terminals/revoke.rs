@@ -2,7 +2,8 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::managed_store;
+use super::{TerminalView, managed_store};
+use crate::api::admin::audit;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -27,5 +28,8 @@ pub async fn revoke_terminal(
     }
     state.store.revoke_terminal(terminal_id, Utc::now()).await?;
     state.records.invalidate(Kind::Terminal, terminal_id).await;
+    let before = TerminalView::from(&terminal);
+    let business = Some(store.business_id);
+    audit(&state, &auth.staff, business, "terminal.revoke", Some(terminal_id), Some(&before), None::<&()>).await;
     Ok(HttpResponse::NoContent().finish())
 }

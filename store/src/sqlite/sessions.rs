@@ -58,17 +58,22 @@ impl SessionRepo for SqliteStore {
                 subject_id: row.try_get("subject_id").map_err(error::other)?,
             });
         }
-        let row = sqlx::query("SELECT family_id, rotated_at FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(self.writer())
-            .await
-            .map_err(error::other)?;
+        let row =
+            sqlx::query("SELECT family_id, rotated_at, subject_kind, subject_id FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(self.writer())
+                .await
+                .map_err(error::other)?;
         let Some(row) = row else { return Ok(RefreshOutcome::Invalid) };
         let rotated: Option<DateTime<Utc>> = row.try_get("rotated_at").map_err(error::other)?;
         if rotated.is_some() {
             let family: Uuid = row.try_get("family_id").map_err(error::other)?;
             self.revoke_family(family, now).await?;
-            return Ok(RefreshOutcome::Reused);
+            let kind: String = row.try_get("subject_kind").map_err(error::other)?;
+            return Ok(RefreshOutcome::Reused {
+                subject_kind: SubjectKind::parse(&kind).ok_or_else(|| StoreError::Other(kind.clone()))?,
+                subject_id: row.try_get("subject_id").map_err(error::other)?,
+            });
         }
         Ok(RefreshOutcome::Invalid)
     }
