@@ -9,7 +9,7 @@
 //! the pool, not code here.
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 use stampede_domain::ports::{StoreError, StoreResult};
 
 use crate::sdk_error;
@@ -131,6 +131,67 @@ impl CognitoPool {
             .send()
             .await
             .map_err(|e| classify("cognito confirm", e))?;
+        Ok(())
+    }
+
+    /// Make a confirmed account with this password, as an administrator: the
+    /// way into a pool that takes no sign-ups (the staff pool; the
+    /// invitation proved the address). Cognito mails nothing. An account
+    /// whose password the pool refuses is deleted again, so a retry with a
+    /// better one starts clean. Returns the account's `sub`.
+    pub async fn admin_create(&self, email: &str, password: &str, name: Option<&str>) -> CognitoResult<String> {
+        let mut req = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .message_action(MessageActionType::Suppress)
+            .user_attributes(attr("email", email)?)
+            .user_attributes(attr("email_verified", "true")?);
+        if let Some(name) = name {
+            req = req.user_attributes(attr("name", name)?);
+        }
+        req.send().await.map_err(|e| classify("cognito admin create user", e))?;
+        let set = self
+            .client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .password(password)
+            .permanent(true)
+            .send()
+            .await;
+        if let Err(e) = set {
+            if let Err(undo) = self.admin_delete(email).await {
+                tracing::warn!(error = %undo, "cognito: a half-made account was not deleted");
+            }
+            return Err(classify("cognito admin set password", e));
+        }
+        let user = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(|e| classify("cognito admin get user", e))?;
+        user.user_attributes()
+            .iter()
+            .find(|a| a.name() == "sub")
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+            .ok_or_else(|| CognitoError::Store(StoreError::Other("cognito: the new account has no sub".into())))
+    }
+
+    /// Delete an account, as an administrator.
+    pub async fn admin_delete(&self, email: &str) -> CognitoResult<()> {
+        self.client
+            .admin_delete_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(|e| classify("cognito admin delete user", e))?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 mod admin;
 mod aws;
 mod bench_smoke;
+mod cognito_rules;
 mod crash;
 mod customers;
 mod forgery;

@@ -127,8 +127,10 @@ async fn give(state: &AppState, hash: &[u8], invitation: &Invitation, who: Accep
     Ok(staff)
 }
 
-/// The account lives in the staff pool: the invitation proved the address,
-/// so the pool account is confirmed at once.
+/// The account lives in the staff pool, which takes no sign-ups (the
+/// reference template's `AllowAdminCreateUserOnly`): it is made by the API as
+/// the pool's administrator, confirmed at once (the invitation proved the
+/// address).
 async fn accept_in_pool(
     state: &AppState,
     hash: &[u8],
@@ -139,12 +141,11 @@ async fn accept_in_pool(
 ) -> Result<HttpResponse, ApiError> {
     let Some(pools) = &state.cognito else { return Err(ApiError::internal(anyhow::anyhow!("no staff pool"))) };
     let pool = &pools.staff;
-    let sub = pool.sign_up(email.as_str(), &password, Some(name.as_str())).await.map_err(|e| match e {
+    let sub = pool.admin_create(email.as_str(), &password, Some(name.as_str())).await.map_err(|e| match e {
         CognitoError::Refused(CognitoRefusal::UsernameExists) => ApiError::new(crate::api::problem::Code::Conflict)
             .detail("the staff pool already has an account for this address; ask an administrator"),
         e => super::cognito::refusal(e),
     })?;
-    pool.admin_confirm(email.as_str()).await.map_err(super::cognito::refusal)?;
     let id = uuid::Uuid::parse_str(&sub)
         .map_err(|_| ApiError::internal(anyhow::anyhow!("cognito sub is not a uuid: {sub}")))?;
     let new = NewStaff { id: Some(StaffId(id)), email, name, password_hash: None, must_change_password: false };
