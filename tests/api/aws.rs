@@ -498,6 +498,9 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     assert_eq!(app.post_auth("/v1/auth/cognito/customers/profile", &token, json!({})).await.status(), 200);
     let me = json_of(app.get_auth("/v1/me", &token).await).await;
     assert_eq!((me["email"].as_str(), me["name"].as_str()), (Some(walk_in.as_str()), Some("Walk In")));
+    // Erasing the account deletes the pool user too: nothing to sign in with.
+    assert_eq!(app.delete_auth("/v1/me", &token).await.status(), 204);
+    assert!(direct.login(&walk_in, password).await.is_err(), "the pool user is gone");
 
     // Staff join by invitation: the account is made in the staff pool, and the
     // staff pool's tokens work on staff routes only.

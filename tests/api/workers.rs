@@ -391,6 +391,10 @@ async fn exports_land_in_object_storage_with_an_emailed_link(backend: DatabaseBa
         "unauthorized",
     )
     .await;
+    // Erasing the account takes the file with it: the link leads nowhere.
+    assert_eq!(c.app.delete_auth("/v1/me", &cust).await.status(), 204);
+    let after = c.app.client.get(c.app.url(link.trim_start_matches("http://stampede.test"))).send().await;
+    crate::helpers::assert_problem(after.expect("get"), 404, "not_found").await;
 }
 
 async fn schedules_send_expiry_notices_once_and_write_daily_reports(backend: DatabaseBackend) {

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{NaiveTime, Utc};
 use stampede_domain::customer::Customer;
 use stampede_domain::export::{Export, ExportKind, ExportMessage, ExportStatus};
+use stampede_domain::ids::CustomerId;
 use stampede_domain::ledger::LedgerEntry;
 use stampede_domain::messages::{EmailMessage, derived_id};
 use stampede_domain::ports::{Begin, ObjectStore, Queue, QueueMessage, Store};
@@ -25,6 +26,11 @@ use crate::failure::Failure;
 
 pub const CONSUMER: &str = "export";
 const PAGE: i64 = 1000;
+
+/// The folder of a customer's data exports; erasing the account empties it.
+pub fn customer_folder(customer: CustomerId) -> String {
+    format!("private/exports/customers/{}/", customer.0)
+}
 
 /// Builds the signed, expiring download link of an export.
 pub type DownloadLink = Arc<dyn Fn(Uuid) -> String + Send + Sync>;
@@ -133,18 +139,28 @@ impl ExportWorker {
                 return Err(e);
             }
         };
-        let (owner, ext, content_type) = match export.kind {
-            ExportKind::MyData => (
-                format!("customers/{}", export.customer_id.map(|c| c.0).unwrap_or_default()),
-                "json",
-                "application/json",
+        let (folder, ext, content_type) = match export.kind {
+            ExportKind::MyData => {
+                (customer_folder(export.customer_id.unwrap_or(CustomerId(Uuid::nil()))), "json", "application/json")
+            }
+            _ => (
+                format!("private/exports/businesses/{}/", export.business_id.map(|b| b.0).unwrap_or_default()),
+                "csv",
+                "text/csv",
             ),
-            _ => (format!("businesses/{}", export.business_id.map(|b| b.0).unwrap_or_default()), "csv", "text/csv"),
         };
-        let key = format!("private/exports/{owner}/{}-{}.{ext}", export.kind.as_str(), export.id);
+        let key = format!("{folder}{}-{}.{ext}", export.kind.as_str(), export.id);
         let uploaded = self.objects.put_file(&key, &file, content_type).await;
         let _ = std::fs::remove_file(&file);
         uploaded?;
+        // An account erased while its file was written: the erasure may have
+        // swept the folder before the file landed, so it goes now.
+        if let Some(customer) = export.customer_id
+            && self.store.customer_erased(customer).await?
+        {
+            self.objects.delete(&key).await?;
+            return Err(Failure::Permanent("the account was erased".into()));
+        }
         export.status = ExportStatus::Done;
         export.object_key = Some(key);
         export.rows = Some(rows);
@@ -200,6 +216,9 @@ impl ExportWorker {
                 let Some(profile) = self.store.get_customer(customer).await? else {
                     return Err(Failure::Permanent("the customer is gone".into()));
                 };
+                if self.store.customer_erased(customer).await? {
+                    return Err(Failure::Permanent("the account was erased".into()));
+                }
                 let cards = self.store.list_customer_cards(customer).await?;
                 write!(
                     out,

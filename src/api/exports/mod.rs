@@ -12,6 +12,7 @@ pub mod my_status;
 
 use serde::Serialize;
 use stampede_domain::export::{Export, ExportMessage, ExportStatus};
+use stampede_domain::ids::CustomerId;
 use stampede_domain::ports::QueueMessage;
 use utoipa::ToSchema;
 
@@ -41,6 +42,15 @@ pub fn download_url(state: &AppState, id: uuid::Uuid) -> String {
 pub fn view(state: &AppState, export: Export) -> ExportView {
     let download_url = (export.status == ExportStatus::Done).then(|| download_url(state, export.id));
     ExportView { export, download_url }
+}
+
+/// Delete every data export file of the customer.
+pub async fn delete_customer_files(state: &AppState, customer: CustomerId) -> Result<usize, ApiError> {
+    let held = state.objects.list(&stampede_workers::export::customer_folder(customer)).await?;
+    for o in &held {
+        state.objects.delete(&o.key).await?;
+    }
+    Ok(held.len())
 }
 
 /// Record the export and queue it; if it cannot be queued it is marked failed
