@@ -75,8 +75,8 @@ impl Handlers {
             email: EmailWorker {
                 store: Arc::clone(&store),
                 mailer,
-                unsubscribe_link: Arc::new(move |c| {
-                    Ok(format!("{base}/v1/unsubscribe?token={}", unsubscribe.token(c)))
+                unsubscribe_link: Arc::new(move |c, b| {
+                    Ok(format!("{base}/v1/unsubscribe?token={}", unsubscribe.token(c, b)))
                 }),
                 lease: Duration::from_secs(60),
             },

@@ -76,7 +76,6 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
                 email: Email::parse(&format!("c{i}@x.test")).expect("e"),
                 name: Name::parse("C").expect("n"),
                 phone: None,
-                marketing_consent: false,
                 password_hash: None,
             })
             .await

@@ -15,7 +15,6 @@ pub struct NewCustomer {
     pub email: Email,
     pub name: Name,
     pub phone: Option<String>,
-    pub marketing_consent: bool,
     /// An argon2id PHC string; `None` for accounts that only sign in socially.
     pub password_hash: Option<String>,
 }
@@ -29,9 +28,20 @@ pub struct Customer {
     pub joined_at: DateTime<Utc>,
     pub google_id: Option<String>,
     pub apple_id: Option<String>,
-    pub marketing_consent: bool,
     pub preferences: serde_json::Value,
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub email_verified_at: Option<DateTime<Utc>>,
+}
+
+/// What a customer agreed to with one business. Consent is given to a
+/// business, never to the platform: joining another business's program
+/// shares nothing with it until the customer says so there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Consent {
+    pub business_id: crate::ids::BusinessId,
+    /// The business may send marketing mail, and list the customer's email,
+    /// name and phone in its customer export.
+    pub marketing: bool,
+    pub updated_at: DateTime<Utc>,
 }

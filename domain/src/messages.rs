@@ -25,6 +25,11 @@ pub struct EmailMessage {
     pub customer_id: Option<CustomerId>,
     /// An address, for mail that is not to a customer (staff, export requester).
     pub to: Option<String>,
+    /// The business the mail is from. Marketing needs it: the customer's
+    /// consent to that business is checked at send time, and the unsubscribe
+    /// link withdraws it.
+    #[serde(default)]
+    pub business_id: Option<crate::ids::BusinessId>,
     pub values: BTreeMap<String, String>,
     pub request_id: Option<String>,
 }
@@ -79,6 +84,7 @@ mod tests {
             template: "reward_earned".into(),
             customer_id: Some(CustomerId(Uuid::now_v7())),
             to: None,
+            business_id: None,
             values: BTreeMap::from([("reward".to_owned(), "Free coffee".to_owned())]),
             request_id: Some("r".into()),
         };

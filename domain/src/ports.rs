@@ -135,7 +135,6 @@ pub struct ProfileChanges {
     pub name: Option<String>,
     /// `Some(None)` clears the phone number.
     pub phone: Option<Option<String>>,
-    pub marketing_consent: Option<bool>,
     pub preferences: Option<serde_json::Value>,
 }
 
@@ -172,6 +171,16 @@ pub trait CustomerRepo: Send + Sync {
     /// Whether the account was erased (an id with no account at all, such as
     /// a Cognito user who has not made a profile yet, was not).
     async fn customer_erased(&self, id: CustomerId) -> StoreResult<bool>;
+    /// Record the customer's marketing consent to one business.
+    async fn set_marketing_consent(
+        &self,
+        customer: CustomerId,
+        business: BusinessId,
+        marketing: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The customer's consents, one per business they answered, by business.
+    async fn consents(&self, customer: CustomerId) -> StoreResult<Vec<crate::customer::Consent>>;
 }
 
 #[async_trait]

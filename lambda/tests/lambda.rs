@@ -223,6 +223,7 @@ async fn the_email_function_sends_once_and_schedules_run() {
         template: "export_ready".into(),
         customer_id: None,
         to: Some(to.clone()),
+        business_id: None,
         values: [("name", "Ada"), ("what", "transactions"), ("link", "https://x.test/d"), ("expires", "tomorrow")]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))

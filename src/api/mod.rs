@@ -120,6 +120,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .delete(me::delete::delete_me),
                 )
                 .service(web::resource("/me/export").get(me::export::export_me))
+                .service(web::resource("/me/consents").get(me::consents::list_consents))
+                .service(web::resource("/me/consents/{business_id}").put(me::set_consent::set_consent))
                 .service(web::resource("/staff/me").get(staff::me::staff_me))
                 .service(
                     web::resource("/businesses/{business_id}/invitations")

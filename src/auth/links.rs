@@ -2,7 +2,7 @@
 //! `<data_dir>/keys/unsubscribe.key` (made at first start; hosts that serve one
 //! deployment share it, like the signing keys):
 //!
-//! - unsubscribe: `<customer id>.<MAC>`; works as long as the key does
+//! - unsubscribe: `<customer id>.<business id>.<MAC>`; works as long as the key does
 //!   (marketing emails are read long after they are sent) and can only turn
 //!   consent off;
 //! - export downloads: `<export id>.<expiry>.<MAC>`; works until the expiry;
@@ -15,7 +15,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use stampede_domain::ids::CustomerId;
+use stampede_domain::ids::{BusinessId, CustomerId};
 use uuid::Uuid;
 
 pub struct LinkKey {
@@ -62,9 +62,9 @@ impl LinkKey {
         Ok(Self { key: hmac::Key::new(hmac::HMAC_SHA256, &secret) })
     }
 
-    fn mac(&self, id: Uuid) -> Vec<u8> {
-        let tag = hmac::sign(&self.key, &[b"unsubscribe:".as_slice(), id.as_bytes()].concat());
-        tag.as_ref()[..MAC_BYTES].to_vec()
+    fn mac(&self, customer: CustomerId, business: BusinessId) -> Vec<u8> {
+        let data = [b"unsubscribe:".as_slice(), customer.0.as_bytes(), business.0.as_bytes()].concat();
+        hmac::sign(&self.key, &data).as_ref()[..MAC_BYTES].to_vec()
     }
 
     fn download_mac(&self, id: Uuid, expires: i64) -> Vec<u8> {
@@ -129,16 +129,21 @@ impl LinkKey {
         (genuine && parts.next().is_none() && now.timestamp() < at).then_some(size)
     }
 
-    pub fn token(&self, customer: CustomerId) -> String {
-        format!("{}.{}", customer.0.simple(), URL_SAFE_NO_PAD.encode(self.mac(customer.0)))
+    /// The unsubscribe token of a customer's marketing from one business.
+    pub fn token(&self, customer: CustomerId, business: BusinessId) -> String {
+        let mac = URL_SAFE_NO_PAD.encode(self.mac(customer, business));
+        format!("{}.{}.{mac}", customer.0.simple(), business.0.simple())
     }
 
-    /// The customer a token names, if it is genuine.
-    pub fn verify(&self, token: &str) -> Option<CustomerId> {
-        let (id, mac) = token.split_once('.')?;
-        let id = Uuid::try_parse(id).ok()?;
+    /// The customer and business a token names, if it is genuine.
+    pub fn verify(&self, token: &str) -> Option<(CustomerId, BusinessId)> {
+        let mut parts = token.split('.');
+        let (customer, business, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let customer = CustomerId(Uuid::try_parse(customer).ok()?);
+        let business = BusinessId(Uuid::try_parse(business).ok()?);
         let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        super::secret::same(&mac, &self.mac(id)).then_some(CustomerId(id))
+        let genuine = super::secret::same(&mac, &self.mac(customer, business));
+        (genuine && parts.next().is_none()).then_some((customer, business))
     }
 }
 
@@ -179,14 +184,19 @@ mod tests {
     fn tokens_verify_and_forgeries_do_not() {
         let dir = tempfile::tempdir().expect("dir");
         let key = LinkKey::load_or_create(dir.path()).expect("key");
-        let who = CustomerId(Uuid::now_v7());
-        let t = key.token(who);
+        let who = (CustomerId(Uuid::now_v7()), BusinessId(Uuid::now_v7()));
+        let t = key.token(who.0, who.1);
         assert_eq!(key.verify(&t), Some(who));
         // The same key after a restart.
         assert_eq!(LinkKey::load_or_create(dir.path()).expect("key").verify(&t), Some(who));
         let other = CustomerId(Uuid::now_v7());
         let forged = format!("{}.{}", other.0.simple(), t.split_once('.').map(|(_, m)| m).unwrap_or_default());
         assert_eq!(key.verify(&forged), None);
+        // Nor for another business of the same customer.
+        let (_, rest) = t.split_once('.').unwrap_or_default();
+        let mac = rest.split_once('.').map(|(_, m)| m).unwrap_or_default();
+        let elsewhere_too = format!("{}.{}.{mac}", who.0.0.simple(), Uuid::now_v7().simple());
+        assert_eq!(key.verify(&elsewhere_too), None);
         assert_eq!(key.verify("nonsense"), None);
         let elsewhere = tempfile::tempdir().expect("dir");
         assert_eq!(LinkKey::load_or_create(elsewhere.path()).expect("key").verify(&t), None);

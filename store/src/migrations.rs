@@ -37,6 +37,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         "invitations_and_audit_outbox",
         include_str!("../../migrations/postgres/0015_invitations_and_audit_outbox.sql"),
     ),
+    (16, "consent_per_business", include_str!("../../migrations/postgres/0016_consent_per_business.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -53,6 +54,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (11, "durable_queues", include_str!("../../migrations/sqlite/0011_durable_queues.sql")),
     (13, "leaner_writes", include_str!("../../migrations/sqlite/0013_leaner_writes.sql")),
     (15, "invitations_and_audit_outbox", include_str!("../../migrations/sqlite/0015_invitations_and_audit_outbox.sql")),
+    (16, "consent_per_business", include_str!("../../migrations/sqlite/0016_consent_per_business.sql")),
 ];
 
 pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

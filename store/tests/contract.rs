@@ -105,14 +105,7 @@ fn new_business(n: &str) -> NewBusiness {
 }
 
 fn new_customer(e: &str) -> NewCustomer {
-    NewCustomer {
-        id: None,
-        email: email(e),
-        name: name("Ada"),
-        phone: None,
-        marketing_consent: true,
-        password_hash: None,
-    }
+    NewCustomer { id: None, email: email(e), name: name("Ada"), phone: None, password_hash: None }
 }
 
 fn new_staff(e: &str) -> NewStaff {
@@ -210,7 +203,6 @@ async fn deactivate_checks_version(store: Arc<dyn Store>) {
 async fn customer_email_is_unique_and_normalised(store: Arc<dyn Store>) {
     let c = store.create_customer(new_customer("Ada@Example.com")).await.expect("create");
     assert_eq!(c.email, "ada@example.com");
-    assert!(c.marketing_consent);
     assert_eq!(c.preferences, serde_json::json!({}));
     let found = store.find_customer_by_email(&email("ADA@example.COM")).await.expect("find").expect("exists");
     assert_eq!(found.id, c.id);
@@ -440,13 +432,11 @@ async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
     let changes = ProfileChanges {
         name: Some("Eve Ng".into()),
         phone: Some(Some("+49 30 1234".into())),
-        marketing_consent: Some(false),
         preferences: Some(serde_json::json!({"language": "de"})),
     };
     let updated = store.update_profile(c.id, changes).await.expect("update").expect("exists");
     assert_eq!(updated.name, "Eve Ng");
     assert_eq!(updated.phone.as_deref(), Some("+49 30 1234"));
-    assert!(!updated.marketing_consent);
     assert_eq!(updated.preferences, serde_json::json!({"language": "de"}));
     // Leaving fields out leaves them alone; Some(None) clears the phone.
     let updated = store
@@ -462,11 +452,25 @@ async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
     assert_eq!(read.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(read.email_verified_at.is_some());
 
+    // Consent is per business, one answer each, the latest standing.
+    let (shop, other) = (
+        store.create_business(new_business("Shop")).await.expect("business").id,
+        store.create_business(new_business("Other")).await.expect("business").id,
+    );
+    store.set_marketing_consent(c.id, shop, true, Utc::now()).await.expect("consent");
+    store.set_marketing_consent(c.id, other, true, Utc::now()).await.expect("consent");
+    store.set_marketing_consent(c.id, other, false, Utc::now()).await.expect("withdrawn");
+    let mut answers: Vec<_> =
+        store.consents(c.id).await.expect("consents").into_iter().map(|a| (a.business_id, a.marketing)).collect();
+    answers.sort_by_key(|(b, _)| (*b != shop, b.0));
+    assert_eq!(answers, [(shop, true), (other, false)]);
+
     assert!(!store.customer_erased(c.id).await.expect("erased?"));
     assert!(!store.customer_erased(CustomerId(Uuid::now_v7())).await.expect("erased?"), "no account: not erased");
     store.erase_customer(c.id).await.expect("erase");
     assert!(store.get_customer(c.id).await.expect("get").is_none(), "erased customers are gone");
     assert!(store.customer_erased(c.id).await.expect("erased?"));
+    assert!(store.consents(c.id).await.expect("consents").is_empty(), "erasure takes the consents");
     assert!(store.find_customer_by_email(&email("eve@example.com")).await.expect("find").is_none());
     // The address is free again.
     store.create_customer(new_customer("eve@example.com")).await.expect("the email can be reused");

@@ -17,7 +17,6 @@ async fn sqlite_counts_its_write_transactions_and_rows() {
         email: Email::parse("count@example.com").expect("email"),
         name: Name::parse("Count").expect("name"),
         phone: None,
-        marketing_consent: false,
         password_hash: None,
     };
     let customer = store.create_customer(new).await.expect("create");

@@ -382,7 +382,7 @@ async fn account_mail_goes_to_the_email_queue_not_straight_to_ses() {
     let worker = EmailWorker {
         store: Arc::clone(&app.store),
         mailer: Arc::new(stampede_aws::ses::SesMailer::from_conf(&conf, format!("Stampede <{}>", r.sender), None)),
-        unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+        unsubscribe_link: Arc::new(|_, _| Ok("http://stampede.test/v1/unsubscribe".into())),
         lease: Duration::from_secs(60),
     };
     assert_eq!(worker.handle(body).await.expect("sent"), Sent::Sent);
@@ -566,7 +566,7 @@ async fn sqs_workers_send_the_reward_email_once_and_dead_letter_poison() {
             email: EmailWorker {
                 store: Arc::clone(&store),
                 mailer: Arc::new(stampede_aws::ses::SesMailer::from_conf(&conf, format!("Shop <{}>", r.sender), None)),
-                unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+                unsubscribe_link: Arc::new(|_, _| Ok("http://stampede.test/v1/unsubscribe".into())),
                 lease: Duration::from_secs(60),
             },
             export: stampede_workers::export::ExportWorker {

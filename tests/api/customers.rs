@@ -19,12 +19,13 @@ both_backends!(
     export_contains_the_profile,
     bad_bodies_are_problems,
     registration_limits_count_the_real_client_and_the_inbox,
+    consent_is_given_to_one_business_at_a_time,
 );
 
 async fn register(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.post_json(
         "/v1/auth/customers/register",
-        json!({"email": email, "password": password, "name": "Ada Lovelace", "marketing_consent": true}),
+        json!({"email": email, "password": password, "name": "Ada Lovelace"}),
     )
     .await
 }
@@ -72,7 +73,7 @@ async fn register_verify_login_and_profile(backend: DatabaseBackend) {
     let me: Value = app.get_auth("/v1/me", access).await.json().await.expect("json");
     assert_eq!(me["email"], "ada@example.com");
     assert_eq!(me["email_verified"], true);
-    assert_eq!(me["marketing_consent"], true);
+    assert!(me.get("marketing_consent").is_none(), "consent is given per business, not to the platform");
 
     // A token works once.
     let res = app.post_json("/v1/auth/customers/verify-email", json!({"token": token})).await;
@@ -291,4 +292,48 @@ async fn registration_limits_count_the_real_client_and_the_inbox(backend: Databa
     assert_eq!(app.mails_to("inbox@example.com", "", 3).await.len(), 3);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.mails().iter().filter(|m| m.to == "inbox@example.com").count(), 3, "no fourth mail");
+}
+
+/// Marketing consent goes to one business at a time: given when joining its
+/// program (or later, per business), it lists the customer in that
+/// business's customer export only.
+async fn consent_is_given_to_one_business_at_a_time(backend: DatabaseBackend) {
+    use stampede_domain::ids::BusinessId;
+    let app = spawn_app(backend).await;
+    let owner = app.owner_token().await;
+    let mut shops = Vec::new();
+    for _ in 0..2 {
+        let (bid, _, _) = crate::admin::shop(&app, &owner).await;
+        let program =
+            app.post_auth(&format!("/v1/businesses/{bid}/programs"), &owner, crate::admin::stamp_program()).await;
+        let pid = crate::admin::json_of(program).await["id"].as_str().expect("id").to_owned();
+        shops.push((bid, pid));
+    }
+    let customer = crate::admin::customer(&app, "cleo@example.com").await;
+    let (yes, no) = (&shops[0], &shops[1]);
+    let join = async |pid: &str, body: Value| app.post_auth(&format!("/v1/programs/{pid}/join"), &customer, body).await;
+    assert_eq!(join(&yes.1, json!({"marketing_consent": true})).await.status(), 201);
+    assert_eq!(join(&no.1, json!({})).await.status(), 201);
+    let consenting = async |bid: &str| {
+        let b = BusinessId(bid.parse().expect("uuid"));
+        app.store.consenting_customers(b, None, 10).await.expect("consenting").len()
+    };
+    assert_eq!((consenting(&yes.0).await, consenting(&no.0).await), (1, 0), "only the business agreed to");
+
+    let listed = crate::admin::json_of(app.get_auth("/v1/me/consents", &customer).await).await;
+    let answer =
+        |bid: &str| listed["items"].as_array().expect("items").iter().find(|i| i["business_id"] == bid).cloned();
+    assert_eq!(answer(&yes.0).expect("asked")["marketing"], true);
+    let unasked = answer(&no.0).expect("a card there");
+    assert_eq!((unasked["marketing"].clone(), unasked["updated_at"].clone()), (json!(false), Value::Null));
+
+    let given = app.client.put(app.url(&format!("/v1/me/consents/{}", no.0))).bearer_auth(&customer);
+    let given = given.json(&json!({"marketing": true})).send().await.expect("put");
+    assert_eq!(crate::admin::json_of(given).await["marketing"], true);
+    assert_eq!(consenting(&no.0).await, 1);
+    // No consent to a business whose card the customer does not hold.
+    let stranger = app.post_auth("/v1/businesses", &owner, json!({"name": "Stranger"})).await;
+    let stranger = crate::admin::json_of(stranger).await["id"].as_str().expect("id").to_owned();
+    let refused = app.client.put(app.url(&format!("/v1/me/consents/{stranger}"))).bearer_auth(&customer);
+    assert_problem(refused.json(&json!({"marketing": true})).send().await.expect("put"), 404, "not_found").await;
 }

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stampede::auth::links::LinkKey;
-use stampede_domain::ids::CardId;
+use stampede_domain::ids::{BusinessId, CardId};
 use stampede_domain::messages::EmailMessage;
 use stampede_domain::page::PageRequest;
-use stampede_domain::ports::ProfileChanges;
 use stampede_store::DatabaseBackend;
 use stampede_store::mailbox::FileMailer;
 use stampede_store::queue::MemoryQueue;
@@ -61,7 +60,7 @@ async fn reward_earned_email_is_sent_once(backend: DatabaseBackend) {
     let email = EmailWorker {
         store: Arc::clone(&store),
         mailer: Arc::new(FileMailer::new(c.app.mail_dir(), "Stampede <no-reply@stampede.local>")),
-        unsubscribe_link: Arc::new(|_| Ok("http://stampede.test/v1/unsubscribe".into())),
+        unsubscribe_link: Arc::new(|_, _| Ok("http://stampede.test/v1/unsubscribe".into())),
         lease: Duration::from_secs(60),
     };
     let card = CardId(c.stamp_card.parse().expect("uuid"));
@@ -90,26 +89,29 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     let store = Arc::clone(&c.app.store);
     let card = store.get_card(CardId(c.stamp_card.parse().expect("uuid"))).await.expect("card").expect("card");
     let customer = card.customer_id;
-    store
-        .update_profile(customer, ProfileChanges { marketing_consent: Some(true), ..ProfileChanges::default() })
-        .await
-        .expect("consent");
+    let business = BusinessId(c.business_id.parse().expect("uuid"));
+    store.set_marketing_consent(customer, business, true, chrono::Utc::now()).await.expect("consent");
+    // Another business the customer never agreed to hear from.
+    let name = stampede_domain::text::Name::parse("Elsewhere").expect("name");
+    let other = stampede_domain::business::NewBusiness { name, description: None, tax_id: None, website: None };
+    let other = store.create_business(other).await.expect("business").id;
     let key = Arc::new(LinkKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("the app's key"));
     let link_key = Arc::clone(&key);
     let worker = EmailWorker {
         store: Arc::clone(&store),
         mailer: Arc::new(FileMailer::new(c.app.mail_dir(), "Stampede <no-reply@stampede.local>")),
-        unsubscribe_link: Arc::new(move |id| {
-            Ok(format!("http://stampede.test/v1/unsubscribe?token={}", link_key.token(id)))
+        unsubscribe_link: Arc::new(move |id, b| {
+            Ok(format!("http://stampede.test/v1/unsubscribe?token={}", link_key.token(id, b)))
         }),
         lease: Duration::from_secs(60),
     };
-    let message = |subject: &str| EmailMessage {
+    let message_from = |from: BusinessId, subject: &str| EmailMessage {
         schema_version: 1,
         event_id: Uuid::now_v7(),
         template: "marketing".into(),
         customer_id: Some(customer),
         to: None,
+        business_id: Some(from),
         values: BTreeMap::from([
             ("business".to_owned(), "Café Uno".to_owned()),
             ("subject".to_owned(), subject.to_owned()),
@@ -117,6 +119,7 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
         ]),
         request_id: None,
     };
+    let message = |subject: &str| message_from(business, subject);
     let first = serde_json::to_string(&message("Winter menu")).expect("json");
     assert_eq!(worker.handle(&first).await.expect("send"), Sent::Sent);
     assert_eq!(worker.handle(&first).await.expect("again"), Sent::Duplicate);
@@ -127,7 +130,13 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     // The link's page changes nothing; its button turns consent off.
     let page = c.app.client.get(c.app.url(&format!("/v1/unsubscribe?token={token}"))).send().await.expect("page");
     assert_eq!(page.status(), 200);
-    assert!(store.get_customer(customer).await.expect("c").expect("c").marketing_consent);
+    let consented = async |b: BusinessId| {
+        store.consents(customer).await.expect("consents").iter().any(|c| c.business_id == b && c.marketing)
+    };
+    assert!(consented(business).await);
+    // Consent to one business is no consent to another.
+    let elsewhere = serde_json::to_string(&message_from(other, "Not asked for")).expect("json");
+    assert_eq!(worker.handle(&elsewhere).await.expect("skip"), Sent::Skipped("no marketing consent to this business"));
     let post = |token: String| {
         c.app
             .client
@@ -140,11 +149,11 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     crate::helpers::assert_problem(forged, 422, "validation_failed").await;
     let res = post(token.clone()).await;
     assert_eq!(res.expect("unsubscribe").status(), 200);
-    assert!(!store.get_customer(customer).await.expect("c").expect("c").marketing_consent);
+    assert!(!consented(business).await);
 
     // Consent is checked when sending: the next campaign does not go out.
     let second = serde_json::to_string(&message("Spring menu")).expect("json");
-    assert_eq!(worker.handle(&second).await.expect("skip"), Sent::Skipped("no marketing consent"));
+    assert_eq!(worker.handle(&second).await.expect("skip"), Sent::Skipped("no marketing consent to this business"));
     assert!(c.app.mails().iter().all(|m| m.subject != "Spring menu"));
     // Malformed messages are permanent failures, not retries.
     let bad = worker.handle("{not json").await.expect_err("malformed");
@@ -331,11 +340,8 @@ async fn exports_land_in_object_storage_with_an_emailed_link(backend: DatabaseBa
         .await;
 
     // Customers who agreed to hear from the business.
-    c.app
-        .store
-        .update_profile(card.customer_id, ProfileChanges { marketing_consent: Some(true), ..ProfileChanges::default() })
-        .await
-        .expect("consent");
+    let business = BusinessId(bid);
+    c.app.store.set_marketing_consent(card.customer_id, business, true, chrono::Utc::now()).await.expect("consent");
     let res = c
         .app
         .post_auth(&format!("/v1/businesses/{bid}/exports"), &c.owner, serde_json::json!({"kind": "customers"}))

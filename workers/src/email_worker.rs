@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use stampede_domain::ids::CustomerId;
+use stampede_domain::ids::{BusinessId, CustomerId};
 use stampede_domain::messages::EmailMessage;
 use stampede_domain::ports::{Begin, Mailer, OutgoingMail, Store};
 
@@ -19,8 +19,9 @@ use crate::failure::Failure;
 
 pub const CONSUMER: &str = "email";
 
-/// Builds the unsubscribe link of a customer (signed by the API's keys).
-pub type UnsubscribeLink = Arc<dyn Fn(CustomerId) -> Result<String, String> + Send + Sync>;
+/// Builds the link that withdraws a customer's marketing consent to a
+/// business (signed by the API's keys).
+pub type UnsubscribeLink = Arc<dyn Fn(CustomerId, BusinessId) -> Result<String, String> + Send + Sync>;
 
 pub struct EmailWorker {
     pub store: Arc<dyn Store>,
@@ -71,10 +72,14 @@ impl EmailWorker {
                     return Ok(Sent::Skipped("the customer is gone"));
                 };
                 if template == Template::Marketing {
-                    if !customer.marketing_consent {
-                        return Ok(Sent::Skipped("no marketing consent"));
+                    let business = msg.business_id.ok_or_else(|| {
+                        Failure::Permanent("marketing comes from a business: business_id is missing".into())
+                    })?;
+                    let consents = self.store.consents(id).await?;
+                    if !consents.iter().any(|c| c.business_id == business && c.marketing) {
+                        return Ok(Sent::Skipped("no marketing consent to this business"));
                     }
-                    let link = (self.unsubscribe_link)(id).map_err(Failure::Permanent)?;
+                    let link = (self.unsubscribe_link)(id, business).map_err(Failure::Permanent)?;
                     values.push(("unsubscribe_link".into(), link));
                 }
                 if !msg.values.contains_key("name") {

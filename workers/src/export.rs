@@ -272,6 +272,7 @@ impl ExportWorker {
             template: crate::email::Template::ExportReady.name().into(),
             customer_id: export.customer_id,
             to,
+            business_id: None,
             // A customer's own name replaces "there" at send time.
             values: if export.customer_id.is_some() {
                 values.into_iter().filter(|(k, _)| k != "name").collect()

@@ -74,6 +74,7 @@ impl LoyaltyProcessor {
                 template: crate::email::Template::PointsExpiring.name().into(),
                 customer_id: Some(card.customer_id),
                 to: None,
+                business_id: None,
                 values,
                 request_id: None,
             });
@@ -171,6 +172,7 @@ impl LoyaltyProcessor {
             template: crate::email::Template::RewardEarned.name().into(),
             customer_id: Some(tx.customer_id),
             to: None,
+            business_id: None,
             values,
             request_id: tx.request_id.clone(),
         }))

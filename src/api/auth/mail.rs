@@ -64,6 +64,7 @@ pub async fn send(state: &AppState, to: &str, template: Template, values: &[(&st
         template: template.name().to_owned(),
         customer_id: None,
         to: Some(to.to_owned()),
+        business_id: None,
         values: values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         request_id: None,
     };

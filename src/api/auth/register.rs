@@ -17,8 +17,6 @@ pub struct RegisterRequest {
     pub email: String,
     pub password: String,
     pub name: String,
-    #[serde(default)]
-    pub marketing_consent: bool,
 }
 
 pub const CHECK_EMAIL: Accepted =
@@ -52,14 +50,8 @@ pub async fn register(
 
     // Hash in every case, so both outcomes take the same time.
     let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
-    let new = NewCustomer {
-        id: None,
-        email: email.clone(),
-        name: name.clone(),
-        phone: None,
-        marketing_consent: body.marketing_consent,
-        password_hash: Some(hash),
-    };
+    let new =
+        NewCustomer { id: None, email: email.clone(), name: name.clone(), phone: None, password_hash: Some(hash) };
     match state.store.create_customer(new).await {
         Ok(customer) => send_verification(&state, customer.id.0, email.as_str(), name.as_str()).await?,
         Err(StoreError::Conflict(_)) => {

@@ -138,7 +138,7 @@ async fn link(state: &AppState, provider: SocialProvider, subject: &str, email: 
         None => {
             let local = email.as_str().split('@').next().unwrap_or("Customer");
             let name = Name::parse(local).unwrap_or_else(|_| Name::parse("Customer").expect("literal name"));
-            let new = NewCustomer { id: None, email, name, phone: None, marketing_consent: false, password_hash: None };
+            let new = NewCustomer { id: None, email, name, phone: None, password_hash: None };
             let created = store.create_customer(new).await?;
             store.link_social(created.id, provider, subject, now).await?;
             created

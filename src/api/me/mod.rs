@@ -1,8 +1,11 @@
-//! `/v1/me`: a customer's own profile: read, update, delete, export.
+//! `/v1/me`: a customer's own profile: read, update, delete, export, and
+//! the consents given to each business.
 
+pub mod consents;
 pub mod delete;
 pub mod export;
 pub mod get;
+pub mod set_consent;
 pub mod update;
 
 use serde::Serialize;
@@ -16,7 +19,6 @@ pub struct Profile {
     pub email_verified: bool,
     pub name: String,
     pub phone: Option<String>,
-    pub marketing_consent: bool,
     pub preferences: serde_json::Value,
     pub joined_at: chrono::DateTime<chrono::Utc>,
     /// Which social sign-ins are linked.
@@ -38,7 +40,6 @@ impl From<Customer> for Profile {
             email_verified: c.email_verified_at.is_some(),
             name: c.name,
             phone: c.phone,
-            marketing_consent: c.marketing_consent,
             preferences: c.preferences,
             joined_at: c.joined_at,
             linked,

@@ -17,7 +17,6 @@ pub struct UpdateProfile {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
-    pub marketing_consent: Option<bool>,
     /// An object of app preferences (language, notifications, …), at most 4 KiB.
     pub preferences: Option<serde_json::Value>,
 }
@@ -54,7 +53,6 @@ pub async fn update_me(
     let changes = ProfileChanges {
         name,
         phone: body.phone.map(|p| p.map(|s| s.trim().to_owned())),
-        marketing_consent: body.marketing_consent,
         preferences: body.preferences,
     };
     let customer = state.store.update_profile(auth.id, changes).await?.ok_or_else(ApiError::not_found)?;

@@ -1,4 +1,6 @@
 use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::cards::CardView;
@@ -15,10 +17,19 @@ pub fn card_code() -> String {
     (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The customer's answer to "may this business send you offers?", asked
+    /// when they join; left out, an earlier answer stands (none: no).
+    pub marketing_consent: Option<bool>,
+}
+
 /// Join a program: creates the customer's card, or answers the existing one
-/// (201 the first time, 200 after).
+/// (201 the first time, 200 after). Marketing consent is given to the
+/// program's business alone.
 #[utoipa::path(post, path = "/v1/programs/{program_id}/join", tag = "programs", params(("program_id" = Uuid, Path)),
-    security(("bearer" = [])), responses(
+    request_body = JoinRequest, security(("bearer" = [])), responses(
     (status = 201, body = CardView), (status = 200, body = CardView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -26,6 +37,7 @@ pub async fn join_program(
     auth: CustomerAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
+    body: web::Json<JoinRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let records = state.records.view().await;
     let bundle =
@@ -46,6 +58,9 @@ pub async fn join_program(
         other => other?,
     };
     let (card, created) = joined;
+    if let Some(marketing) = body.marketing_consent {
+        state.store.set_marketing_consent(auth.id, p.business_id, marketing, chrono::Utc::now()).await?;
+    }
     let view = CardView::new(&card, &bundle);
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
 }

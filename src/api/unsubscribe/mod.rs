@@ -1,8 +1,8 @@
 //! `/v1/unsubscribe`: the link in every marketing email. `GET` shows a page
 //! with one button (so a mail scanner that follows links changes nothing);
 //! `POST` (the button, or a mail client's RFC 8058 one-click request) turns the
-//! customer's marketing consent off. The token is the signed customer id
-//! (`auth::links`); repeating it is harmless.
+//! customer's marketing consent to the sending business off. The token is the
+//! signed customer and business ids (`auth::links`); repeating it is harmless.
 
 pub mod confirm;
 pub mod page;

@@ -132,8 +132,8 @@ impl ExportRepo for PgStore {
         limit: i64,
     ) -> StoreResult<Vec<Customer>> {
         let sql = format!(
-            "{CUSTOMER} WHERE id IN (SELECT customer_id FROM loyalty.cards WHERE business_id = $1)
-             AND marketing_consent AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            "{CUSTOMER} WHERE id IN (SELECT customer_id FROM customer.consents WHERE business_id = $1 AND marketing)
+             AND deleted_at IS NULL AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(business_id.0)

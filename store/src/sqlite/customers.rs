@@ -3,9 +3,9 @@ use chrono::DateTime;
 use chrono::Utc;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use stampede_domain::customer::{Customer, NewCustomer};
+use stampede_domain::customer::{Consent, Customer, NewCustomer};
 use stampede_domain::email::Email;
-use stampede_domain::ids::CustomerId;
+use stampede_domain::ids::{BusinessId, CustomerId};
 use stampede_domain::ports::{CustomerRepo, ProfileChanges, SocialProvider, StoreResult};
 
 use super::SqliteStore;
@@ -20,16 +20,15 @@ pub(super) fn from_row(row: &SqliteRow) -> Result<Customer, sqlx::Error> {
         joined_at: row.try_get("joined_at")?,
         google_id: row.try_get("google_id")?,
         apple_id: row.try_get("apple_id")?,
-        marketing_consent: row.try_get("marketing_consent")?,
         preferences: row.try_get::<sqlx::types::Json<serde_json::Value>, _>("preferences")?.0,
         password_hash: row.try_get("password_hash")?,
         email_verified_at: row.try_get("email_verified_at")?,
     })
 }
 
-const RETURNING: &str = "id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+const RETURNING: &str = "id, email, name, phone, joined_at, google_id, apple_id,
     preferences, password_hash, email_verified_at";
-pub(super) const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+pub(super) const SELECT: &str = "SELECT id, email, name, phone, joined_at, google_id, apple_id,
     preferences, password_hash, email_verified_at FROM customers";
 
 #[async_trait]
@@ -38,9 +37,9 @@ impl CustomerRepo for SqliteStore {
         let now = Utc::now();
         let row = sqlx::query(
             "INSERT INTO customers
-                 (id, email, name, phone, joined_at, marketing_consent, password_hash, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $5)
-             RETURNING id, email, name, phone, joined_at, google_id, apple_id, marketing_consent,
+                 (id, email, name, phone, joined_at, password_hash, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $5)
+             RETURNING id, email, name, phone, joined_at, google_id, apple_id,
                        preferences, password_hash, email_verified_at",
         )
         .bind(new.id.unwrap_or_default().0)
@@ -48,7 +47,6 @@ impl CustomerRepo for SqliteStore {
         .bind(new.name.as_str())
         .bind(&new.phone)
         .bind(now)
-        .bind(new.marketing_consent)
         .bind(&new.password_hash)
         .fetch_one(self.writer())
         .await
@@ -115,9 +113,8 @@ impl CustomerRepo for SqliteStore {
             "UPDATE customers SET
                 name = COALESCE($2, name),
                 phone = CASE WHEN $3 THEN $4 ELSE phone END,
-                marketing_consent = COALESCE($5, marketing_consent),
-                preferences = COALESCE($6, preferences),
-                updated_at = $7
+                preferences = COALESCE($5, preferences),
+                updated_at = $6
              WHERE id = $1 AND deleted_at IS NULL
              RETURNING {RETURNING}"
         );
@@ -126,7 +123,6 @@ impl CustomerRepo for SqliteStore {
             .bind(changes.name)
             .bind(changes.phone.is_some())
             .bind(changes.phone.flatten())
-            .bind(changes.marketing_consent)
             .bind(changes.preferences.map(sqlx::types::Json))
             .bind(Utc::now())
             .fetch_optional(self.writer())
@@ -161,18 +157,65 @@ impl CustomerRepo for SqliteStore {
 
     async fn erase_customer(&self, id: CustomerId) -> StoreResult<()> {
         let now = Utc::now();
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "UPDATE customers SET email = $2, name = '', phone = NULL, google_id = NULL, apple_id = NULL,
-                 password_hash = NULL, marketing_consent = 0, preferences = '{}', deleted_at = $3, updated_at = $3
+                 password_hash = NULL, preferences = '{}', deleted_at = $3, updated_at = $3
              WHERE id = $1",
         )
         .bind(id.0)
         .bind(format!("erased+{}@invalid", id.0.simple()))
         .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::other)?;
+        sqlx::query("DELETE FROM consents WHERE customer_id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        tx.commit().await.map_err(error::other)
+    }
+
+    async fn set_marketing_consent(
+        &self,
+        customer: CustomerId,
+        business: BusinessId,
+        marketing: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (customer_id, business_id, marketing, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (customer_id, business_id) DO UPDATE SET marketing = $3, updated_at = $4",
+        )
+        .bind(customer.0)
+        .bind(business.0)
+        .bind(marketing)
+        .bind(at)
         .execute(self.writer())
         .await
         .map_err(error::other)?;
         Ok(())
+    }
+
+    async fn consents(&self, customer: CustomerId) -> StoreResult<Vec<Consent>> {
+        let rows = sqlx::query(
+            "SELECT business_id, marketing, updated_at FROM consents WHERE customer_id = $1 ORDER BY business_id",
+        )
+        .bind(customer.0)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Consent {
+                    business_id: BusinessId(r.try_get("business_id")?),
+                    marketing: r.try_get("marketing")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(error::other)
     }
 
     async fn customer_erased(&self, id: CustomerId) -> StoreResult<bool> {

@@ -51,14 +51,7 @@ pub async fn ensure_profile(
         .and_then(|n| Name::parse(n).ok())
         .or_else(|| Name::parse(email.as_str().split('@').next().unwrap_or("Customer")).ok())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no usable name")))?;
-    let new = NewCustomer {
-        id: Some(CustomerId(auth.id.0)),
-        email,
-        name,
-        phone: None,
-        marketing_consent: false,
-        password_hash: None,
-    };
+    let new = NewCustomer { id: Some(CustomerId(auth.id.0)), email, name, phone: None, password_hash: None };
     match state.store.create_customer(new).await {
         Ok(c) => Ok(HttpResponse::Created().json(serde_json::json!({ "id": c.id.0, "created": true }))),
         Err(StoreError::Conflict(_)) => {

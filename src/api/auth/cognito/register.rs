@@ -48,14 +48,7 @@ pub async fn register(
     };
     let id =
         Uuid::parse_str(&sub).map_err(|_| ApiError::internal(anyhow::anyhow!("cognito sub is not a uuid: {sub}")))?;
-    let new = NewCustomer {
-        id: Some(CustomerId(id)),
-        email,
-        name,
-        phone: None,
-        marketing_consent: body.marketing_consent,
-        password_hash: None,
-    };
+    let new = NewCustomer { id: Some(CustomerId(id)), email, name, phone: None, password_hash: None };
     match state.store.create_customer(new).await {
         // A profile under this address already exists (e.g. made before the
         // switch to Cognito): the pool account is there, the profile is kept.
