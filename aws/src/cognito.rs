@@ -9,7 +9,7 @@
 //! the pool, not code here.
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType, UserStatusType};
 use stampede_domain::ports::{StoreError, StoreResult};
 
 use crate::sdk_error;
@@ -181,6 +181,29 @@ impl CognitoPool {
             .and_then(|a| a.value())
             .map(str::to_owned)
             .ok_or_else(|| CognitoError::Store(StoreError::Other("cognito: the new account has no sub".into())))
+    }
+
+    /// An account as the administrator sees it: who, and whether it has
+    /// confirmed its sign-up. `None`: no such account.
+    pub async fn admin_get(&self, email: &str) -> CognitoResult<Option<(CognitoUser, bool)>> {
+        let out = match self.client.admin_get_user().user_pool_id(&self.pool_id).username(email).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                return match classify("cognito admin get user", e) {
+                    CognitoError::Refused(CognitoRefusal::BadCredentials) => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        let attr = |name: &str| out.user_attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+        let user = CognitoUser {
+            sub: attr("sub").map_or_else(|| out.username().to_owned(), str::to_owned),
+            email: attr("email").map(str::to_owned),
+            email_verified: attr("email_verified") == Some("true"),
+            name: attr("name").map(str::to_owned),
+        };
+        let confirmed = out.user_status().is_none_or(|s| *s != UserStatusType::Unconfirmed);
+        Ok(Some((user, confirmed)))
     }
 
     /// Delete an account, as an administrator.

@@ -426,6 +426,33 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     assert_eq!(res.status(), 202);
     // Signing up again looks the same.
     assert_eq!(app.post_json("/v1/auth/cognito/customers/register", signup).await.status(), 202);
+    // No profile before the address is confirmed.
+    let parsed = stampede_domain::email::Email::parse(&email).expect("email");
+    assert!(app.store.find_customer_by_email(&parsed).await.expect("find").is_none(), "no profile yet");
+    // An unconfirmed sign-up holds nothing: the address's owner signing up
+    // later replaces it, and only their password opens the account.
+    let taken = format!("taken-{tag}@example.com");
+    let squat = json!({"email": taken, "password": "Squatters-Pass-1", "name": "Not Them"});
+    assert_eq!(app.post_json("/v1/auth/cognito/customers/register", squat).await.status(), 202);
+    let owners = json!({"email": taken, "password": "Owners-Own-Pass-2", "name": "Them"});
+    assert_eq!(app.post_json("/v1/auth/cognito/customers/register", owners).await.status(), 202);
+    let confirmed =
+        app.post_json("/v1/auth/cognito/customers/confirm", json!({"email": taken, "code": "123456"})).await;
+    assert_eq!(confirmed.status(), 204);
+    let squatter = json!({"email": taken, "password": "Squatters-Pass-1"});
+    crate::helpers::assert_problem(
+        app.post_json("/v1/auth/cognito/customers/login", squatter).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let owner_in = json_of(
+        app.post_json("/v1/auth/cognito/customers/login", json!({"email": taken, "password": "Owners-Own-Pass-2"}))
+            .await,
+    )
+    .await;
+    let theirs = json_of(app.get_auth("/v1/me", owner_in["access_token"].as_str().expect("access")).await).await;
+    assert_eq!(theirs["name"], "Them", "the profile is made at confirmation, from the owner's sign-up");
     // Local customer accounts are off.
     let local = app
         .post_json("/v1/auth/customers/register", json!({"email": "x@example.com", "password": password, "name": "X"}))

@@ -23,11 +23,8 @@ both_backends!(
 );
 
 async fn register(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.post_json(
-        "/v1/auth/customers/register",
-        json!({"email": email, "password": password, "name": "Ada Lovelace"}),
-    )
-    .await
+    app.post_json("/v1/auth/customers/register", json!({"email": email, "password": password, "name": "Ada Lovelace"}))
+        .await
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {

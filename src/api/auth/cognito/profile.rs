@@ -1,9 +1,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use stampede_domain::customer::NewCustomer;
+use stampede_aws::cognito::CognitoUser;
+use stampede_domain::customer::{Customer, NewCustomer};
 use stampede_domain::email::Email;
 use stampede_domain::ids::CustomerId;
 use stampede_domain::ports::StoreError;
 use stampede_domain::text::Name;
+use uuid::Uuid;
 
 use super::{pool, refusal};
 use crate::api::problem::{ApiError, Code, Problem};
@@ -40,6 +42,21 @@ pub async fn ensure_profile(
     if !user.email_verified {
         return Err(ApiError::new(Code::Forbidden).detail("confirm your email address with the pool first"));
     }
+    match make_profile(&state, &user).await? {
+        (c, true) => Ok(HttpResponse::Created().json(serde_json::json!({ "id": c.id.0, "created": true }))),
+        (c, false) => Ok(HttpResponse::Ok().json(serde_json::json!({ "id": c.id.0, "created": false }))),
+    }
+}
+
+/// The profile of a pool user whose address the pool has verified: made
+/// from the pool's email and name if missing. `(profile, made now)`.
+pub async fn make_profile(state: &AppState, user: &CognitoUser) -> Result<(Customer, bool), ApiError> {
+    let id = Uuid::parse_str(&user.sub)
+        .map(CustomerId)
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("cognito sub is not a uuid: {}", user.sub)))?;
+    if let Some(c) = state.store.get_customer(id).await? {
+        return Ok((c, false));
+    }
     let email = user
         .email
         .as_deref()
@@ -51,9 +68,9 @@ pub async fn ensure_profile(
         .and_then(|n| Name::parse(n).ok())
         .or_else(|| Name::parse(email.as_str().split('@').next().unwrap_or("Customer")).ok())
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no usable name")))?;
-    let new = NewCustomer { id: Some(CustomerId(auth.id.0)), email, name, phone: None, password_hash: None };
+    let new = NewCustomer { id: Some(id), email, name, phone: None, password_hash: None };
     match state.store.create_customer(new).await {
-        Ok(c) => Ok(HttpResponse::Created().json(serde_json::json!({ "id": c.id.0, "created": true }))),
+        Ok(c) => Ok((c, true)),
         Err(StoreError::Conflict(_)) => {
             Err(ApiError::new(Code::Conflict).detail("another account already uses this email address"))
         }

@@ -1,9 +1,5 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use stampede_aws::cognito::{CognitoError, CognitoRefusal};
-use stampede_domain::customer::NewCustomer;
-use stampede_domain::ids::CustomerId;
-use stampede_domain::ports::StoreError;
-use uuid::Uuid;
 
 use super::{pool, refusal};
 use crate::api::auth::register::{CHECK_EMAIL, RegisterRequest};
@@ -11,9 +7,10 @@ use crate::api::input::{ClientIp, Fields, limit};
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
-/// Register a customer in the Cognito pool, which mails a confirmation code;
-/// Stampede keeps the profile under the pool's `sub`. Always 202 with the same
-/// body, whether or not the address already has an account.
+/// Register a customer in the Cognito pool, which mails a confirmation code.
+/// Stampede makes the profile (under the pool's `sub`) once the code is
+/// confirmed. Always 202 with the same body, whether or not the address
+/// already has an account.
 #[utoipa::path(post, path = "/v1/auth/cognito/customers/register", tag = "auth", request_body = RegisterRequest,
     responses(
     (status = 202, body = crate::api::auth::Accepted),
@@ -39,20 +36,19 @@ pub async fn register(
     // Cognito mails a code for each sign-up: bounded per address.
     limit(&state, &state.limits.register_per_email, email.as_str()).await?;
 
-    let sub = match pool.sign_up(email.as_str(), &body.password, Some(name.as_str())).await {
-        Ok(sub) => sub,
+    match pool.sign_up(email.as_str(), &body.password, Some(name.as_str())).await {
+        Ok(_) => {}
         Err(CognitoError::Refused(CognitoRefusal::UsernameExists)) => {
-            return Ok(HttpResponse::Accepted().json(CHECK_EMAIL));
+            // Until an address confirms, no sign-up owns it: a newer one
+            // replaces it (its code goes to the same inbox), so nobody can
+            // hold an address, or its password, before its owner arrives.
+            if let Some((_, false)) = pool.admin_get(email.as_str()).await.map_err(refusal)? {
+                pool.admin_delete(email.as_str()).await.map_err(refusal)?;
+                pool.sign_up(email.as_str(), &body.password, Some(name.as_str())).await.map_err(refusal)?;
+            }
         }
         Err(e) => return Err(refusal(e)),
-    };
-    let id =
-        Uuid::parse_str(&sub).map_err(|_| ApiError::internal(anyhow::anyhow!("cognito sub is not a uuid: {sub}")))?;
-    let new = NewCustomer { id: Some(CustomerId(id)), email, name, phone: None, password_hash: None };
-    match state.store.create_customer(new).await {
-        // A profile under this address already exists (e.g. made before the
-        // switch to Cognito): the pool account is there, the profile is kept.
-        Ok(_) | Err(StoreError::Conflict(_)) => Ok(HttpResponse::Accepted().json(CHECK_EMAIL)),
-        Err(e) => Err(e.into()),
     }
+    // The profile is made when the address is confirmed (`confirm`).
+    Ok(HttpResponse::Accepted().json(CHECK_EMAIL))
 }
