@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use stampede_store::DatabaseBackend;
 
 use crate::both_backends;
