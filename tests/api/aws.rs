@@ -704,9 +704,46 @@ async fn sign_in_paths_answer_503_while_the_session_table_is_down() {
     let moto = moto_url();
     stampede_aws::bootstrap::run(&sdk(&moto).await, &r).await.expect("bootstrap");
     let switch = Switch::start(moto.clone()).await;
-    let c = counter(DatabaseBackend::Sqlite, "actors", &aws_toml(&switch.address, &r)).await;
+    let google = crate::social::provider().await;
+    let social = format!(
+        "[identity.google]\nissuers = [\"https://accounts.google.com\"]\njwks_url = \"{}\"\nclient_ids = [\"g-client\"]\n",
+        google.jwks_url
+    );
+    let c = counter(DatabaseBackend::Sqlite, "actors", &format!("{}{social}", aws_toml(&switch.address, &r))).await;
     let ada = c.app.verified_customer("ada@example.com", "correct horse battery", "Ada").await;
     let (owner_email, _) = c.app.owner.clone();
+    // An invitation waiting to be accepted.
+    let owner = c.app.store.find_staff_by_email(&stampede_domain::email::Email::parse(&owner_email).expect("e")).await;
+    let owner = owner.expect("find").expect("owner");
+    let business = stampede_domain::ids::BusinessId(c.business_id.parse().expect("uuid"));
+    let invitation = stampede_domain::staff::NewInvitation {
+        id: Uuid::now_v7(),
+        membership: stampede_domain::staff::Membership::new(
+            business,
+            stampede_domain::staff::Role::Admin,
+            stampede_domain::staff::Scope::Business,
+        )
+        .expect("m"),
+        email: stampede_domain::email::Email::parse("newbie@shop.test").expect("email"),
+        invited_by: owner.id,
+        token_hash: stampede::auth::secret::sha256(b"the-invitation-token"),
+        created_at: chrono::Utc::now(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let event = stampede::audit::event(
+        stampede::audit::Actor::Staff(owner.id),
+        stampede::audit::Change {
+            business_id: Some(business),
+            action: "invitation.create",
+            resource_id: Some(invitation.id),
+            before: None::<&()>,
+            after: None::<&()>,
+        },
+    );
+    c.app.store.create_invitation(&invitation, &event).await.expect("invitation");
+    let accept = json!({"token": "the-invitation-token", "name": "Newbie", "password": "newbies password"});
+    let google_token =
+        google.id_token("https://accounts.google.com", "g-client", "g-503", "gia@example.com", json!(true));
 
     switch.down();
     let customer = json!({"email": "ada@example.com", "password": "correct horse battery"});
@@ -717,6 +754,8 @@ async fn sign_in_paths_answer_503_while_the_session_table_is_down() {
         ("refresh", c.app.post_json("/v1/auth/token/refresh", json!({"refresh_token": ada["refresh_token"]})).await),
         ("staff sign-in", c.app.post_json("/v1/auth/staff/login", staff).await),
         ("staff password", c.app.post_auth("/v1/auth/staff/password", &c.owner, change).await),
+        ("invitation", c.app.post_json("/v1/auth/staff/invitations/accept", accept.clone()).await),
+        ("google", c.app.post_json("/v1/auth/customers/google", crate::social::body(&google_token)).await),
     ];
     for (what, res) in answers {
         assert!(res.headers().contains_key("retry-after"), "{what}: Retry-After");
@@ -728,6 +767,8 @@ async fn sign_in_paths_answer_503_while_the_session_table_is_down() {
     // The refused password change changed nothing.
     let staff = json!({"email": c.app.owner.0, "password": "a much better password"});
     assert_eq!(c.app.post_json("/v1/auth/staff/login", staff).await.status(), 200);
+    // Nor did the refused acceptance: the invitation still works.
+    assert_eq!(c.app.post_json("/v1/auth/staff/invitations/accept", accept).await.status(), 200);
 }
 
 /// An admin change made while the Audit table is unreachable is answered as

@@ -17,16 +17,16 @@ use crate::helpers::{TestApp, assert_problem, spawn_app_with};
 
 both_backends!(google_sign_in_links_a_verified_account, google_sign_in_claims_an_address_someone_squatted);
 
-struct Provider {
+pub struct Provider {
     kid: String,
     key: EncodingKey,
-    jwks_url: String,
+    pub jwks_url: String,
     fetches: Arc<AtomicUsize>,
 }
 
 /// A provider with one ES256 key, serving its JWKS on a loopback port and
 /// counting how often it is fetched.
-async fn provider() -> Provider {
+pub async fn provider() -> Provider {
     let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
         .expect("generate");
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der.as_ref()).expect("pair");
@@ -64,7 +64,7 @@ async fn provider() -> Provider {
 }
 
 impl Provider {
-    fn id_token(&self, iss: &str, aud: &str, sub: &str, email: &str, verified: Value) -> String {
+    pub fn id_token(&self, iss: &str, aud: &str, sub: &str, email: &str, verified: Value) -> String {
         self.sign(&self.kid, iss, aud, sub, email, verified)
     }
 
@@ -88,7 +88,7 @@ impl Provider {
 }
 
 /// What an app sends: the token and the nonce it asked the provider to sign.
-fn body(token: &str) -> Value {
+pub fn body(token: &str) -> Value {
     use base64::Engine;
     let payload = token.split('.').nth(1).expect("payload");
     let claims: Value =
