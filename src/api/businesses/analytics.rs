@@ -16,6 +16,7 @@ use crate::state::AppState;
 const MAX_DAYS: i64 = 366;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsParams {
     /// First day, `YYYY-MM-DD` (UTC).

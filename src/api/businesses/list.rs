@@ -7,6 +7,7 @@ use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only active businesses.

@@ -12,6 +12,7 @@ use crate::configuration::HistoryBackend;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     pub cursor: Option<Uuid>,

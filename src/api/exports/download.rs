@@ -8,6 +8,7 @@ use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadToken {
     pub token: String,

@@ -23,6 +23,69 @@ impl Modify for Bearer {
     }
 }
 
+/// The problems any operation can answer, whatever its handler: the
+/// extractors' and the middleware's (a malformed body, path or query, a
+/// missing or refused credential, a limit, an unavailable store). Added to
+/// each operation where it applies and is not already documented, so the
+/// document lists every status a client can meet.
+struct CommonProblems;
+
+impl CommonProblems {
+    fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+        let content = utoipa::openapi::ContentBuilder::new()
+            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+            .build();
+        utoipa::openapi::ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", content)
+            .build()
+            .into()
+    }
+
+    fn statuses(path: &str, op: &utoipa::openapi::path::Operation) -> Vec<(&'static str, &'static str)> {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        let mut out = Vec::new();
+        let query =
+            op.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+        if op.request_body.is_some() || path.contains('{') || query {
+            out.push(("400", "The body, a path parameter or a query parameter is malformed"));
+        }
+        if op.request_body.is_some() {
+            out.push(("413", "The body is too large"));
+            out.push(("415", "The body is not of a content type this operation takes"));
+        }
+        if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            out.push(("401", "No credential, or one that is invalid, expired or revoked"));
+            out.push(("403", "The credential may not do this (a staff token awaiting its password change, say)"));
+        }
+        if path.contains('{') {
+            out.push(("404", "Not found, or not visible to the caller"));
+        } else if path.starts_with("/v1/auth/cognito/") || path.starts_with("/v1/auth/customers/") {
+            // Customer accounts are either local or Cognito's, per deployment.
+            out.push(("404", "This deployment does not offer this way of signing in"));
+        }
+        if path.starts_with("/v1/") {
+            out.push(("429", "Too many requests: try again after Retry-After"));
+            out.push(("503", "A store it needs is unavailable: try again after Retry-After"));
+        }
+        out
+    }
+}
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for op in ops.into_iter().flatten() {
+                for (status, description) in Self::statuses(path, op) {
+                    op.responses.responses.entry(status.to_owned()).or_insert_with(|| Self::problem(description));
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document, generated from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
@@ -35,7 +98,7 @@ impl Modify for Bearer {
             store manager creates at /v1/stores/{store_id}/terminals. Errors are \
             application/problem+json with a stable `code`."
     ),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &CommonProblems),
     paths(
         super::healthz::healthz, super::readyz::readyz, super::metrics::metrics, openapi,
         auth::jwks::jwks, auth::register::register,
