@@ -25,6 +25,7 @@ pub struct AcceptRequest {
     /// For a new account: your name. Ignored when the email has an account.
     pub name: Option<String>,
     /// For a new account: your password. Ignored when the email has an account.
+    #[schema(min_length = 10)]
     pub password: Option<String>,
 }
 

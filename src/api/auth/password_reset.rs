@@ -58,6 +58,7 @@ pub async fn request_reset(
 #[serde(deny_unknown_fields)]
 pub struct ConfirmResetRequest {
     pub token: String,
+    #[schema(min_length = 10)]
     pub password: String,
 }
 

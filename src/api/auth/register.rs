@@ -15,6 +15,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub email: String,
+    #[schema(min_length = 10)]
     pub password: String,
     pub name: String,
 }

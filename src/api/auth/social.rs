@@ -21,6 +21,7 @@ pub struct SocialRequest {
     /// The nonce the app passed to the provider's sign-in for this token (16
     /// to 128 characters; the token carries it, or its SHA-256 in hex). A
     /// nonce works once: a captured token cannot be sent again.
+    #[schema(min_length = 16, max_length = 128, pattern = "^[!-~]+$")]
     pub nonce: String,
 }
 

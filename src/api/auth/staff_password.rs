@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(min_length = 10)]
     pub new_password: String,
 }
 

@@ -26,6 +26,7 @@ pub struct AnalyticsParams {
     pub store_id: Option<Uuid>,
     pub program_id: Option<Uuid>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 

@@ -28,7 +28,7 @@ pub struct AdjustRequest {
 
 /// A manual adjustment by a store manager (or above). Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/cards/{card_id}/adjustments", tag = "pos", request_body = AdjustRequest,
-    params(("card_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    params(("card_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
     (status = 201, body = TransactionView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),

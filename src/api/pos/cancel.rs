@@ -26,7 +26,7 @@ pub struct CancelRequest {
 /// made it or a manager of that store. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/transactions/{transaction_id}/cancel", tag = "pos",
     request_body = CancelRequest, params(("store_id" = Uuid, Path), ("transaction_id" = Uuid, Path),
-    ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
     (status = 201, body = TransactionView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: not_cancellable, cancel_window_passed, would_go_negative"),

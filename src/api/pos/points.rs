@@ -24,7 +24,7 @@ pub struct PointsRequest {
 
 /// Earn points for a purchase. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/points", tag = "pos", request_body = PointsRequest,
-    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
     (status = 201, body = TransactionView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: daily_cap_reached, invalid_amount, wrong_currency, …"),

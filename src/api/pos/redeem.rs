@@ -20,7 +20,7 @@ pub struct RedeemRequest {
 
 /// Redeem a reward for stamps or points. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/redemptions", tag = "pos", request_body = RedeemRequest,
-    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
     (status = 201, body = TransactionView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: insufficient_balance, reward_unavailable, out_of_stock"),

@@ -28,7 +28,7 @@ fn one() -> u32 {
 
 /// Issue stamps for a visit. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/stamps", tag = "pos", request_body = StampRequest,
-    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header)), security(("bearer" = [])), responses(
+    params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
     (status = 201, body = TransactionView),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: too_many_stamps, too_soon, daily_cap_reached, below_minimum_purchase, …"),

@@ -21,7 +21,7 @@ use crate::state::AppState;
 pub struct InviteRequest {
     pub email: String,
     /// owner, admin, brand_manager, store_manager or cashier.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(owner|admin|brand_manager|store_manager|cashier)$")]
     pub role: Role,
     /// Required for brand_manager.
     pub brand_id: Option<Uuid>,
@@ -35,7 +35,7 @@ pub struct InvitationView {
     pub id: Uuid,
     pub business_id: Uuid,
     pub email: String,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(owner|admin|brand_manager|store_manager|cashier)$")]
     pub role: Role,
     #[schema(value_type = Object)]
     pub scope: Scope,

@@ -17,7 +17,7 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRole {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(owner|admin|brand_manager|store_manager|cashier)$")]
     pub role: Role,
     pub brand_id: Option<Uuid>,
     pub store_id: Option<Uuid>,

@@ -56,9 +56,13 @@ pub async fn request_reset_in(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CognitoConfirmResetRequest)]
 pub struct ConfirmResetRequest {
     pub email: String,
+    /// The code the pool mailed.
     pub code: String,
+    /// At least 10 characters.
+    #[schema(min_length = 10)]
     pub password: String,
 }
 
