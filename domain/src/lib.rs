@@ -26,6 +26,7 @@ pub mod email;
 pub mod export;
 pub mod identity;
 pub mod ids;
+pub mod input;
 pub mod ledger;
 pub mod messages;
 pub mod page;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::secret::{random_token, sha256};
 
-pub const PREFIX: &str = "stp_";
+pub const PREFIX: &str = stampede_domain::input::TERMINAL_KEY_PREFIX;
 
 pub struct NewKey {
     pub key: String,
@@ -27,12 +27,8 @@ pub fn generate(terminal_id: Uuid) -> NewKey {
 
 /// Split a presented key into the terminal id and the secret's hash.
 pub fn parse(key: &str) -> Option<(Uuid, Vec<u8>)> {
-    let rest = key.strip_prefix(PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    if id.len() != 32 || secret.len() != 43 {
-        return None;
-    }
-    Some((Uuid::try_parse(id).ok()?, sha256(secret.as_bytes())))
+    let (id, secret) = stampede_domain::input::terminal_key(key)?;
+    Some((id, sha256(secret.as_bytes())))
 }
 
 #[cfg(test)]

@@ -90,14 +90,7 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
     Ok(PosTarget { store, card: facts, bundle, fresh })
 }
 
-/// Whether `code` could be a counter code at all (16 letters and digits are
-/// issued; the printed ones may differ in case and come with spaces around):
-/// anything else is refused before it reaches a database (a NUL byte, say,
-/// which PostgreSQL cannot even compare).
-pub fn plausible_code(code: &str) -> bool {
-    let code = code.trim();
-    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+pub use stampede_domain::input::plausible_code;
 
 /// The `Idempotency-Key` of a write: required, 1 to 255 visible characters.
 pub fn idempotency(
@@ -121,14 +114,11 @@ pub fn idempotency_for(
     state: &AppState,
     body: &impl Serialize,
 ) -> Result<IdempotencyInput, ApiError> {
-    let key = req
+    let raw = req
         .headers()
         .get("idempotency-key")
-        .ok_or_else(|| ApiError::new(Code::BadRequest).detail("send an Idempotency-Key header with every POS write"))?
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| ApiError::new(Code::BadRequest).detail("send an Idempotency-Key header with every POS write"))?;
+    let key = stampede_domain::input::idempotency_key(raw.as_bytes())
         .ok_or_else(|| {
             ApiError::new(Code::BadRequest).detail("Idempotency-Key must be 1 to 255 visible ASCII characters")
         })?
