@@ -74,6 +74,12 @@ enum Endpoint {
     CancelFromOwnStore,
     /// Adjust a card of the store's business, booked at the store.
     Adjust,
+    /// The business's invitations (each caller sees those they could send).
+    ListInvitations,
+    /// Revoke an invitation to be a cashier at the store.
+    RevokeCashierInvitation,
+    /// The customer's marketing consent to the store's business.
+    SetConsent,
 }
 
 const ACTORS: [Actor; 7] = [
@@ -86,7 +92,7 @@ const ACTORS: [Actor; 7] = [
     Actor::Terminal,
 ];
 const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
-const ENDPOINTS: [Endpoint; 30] = [
+const ENDPOINTS: [Endpoint; 33] = [
     Endpoint::PosStamp,
     Endpoint::CancelHere,
     Endpoint::CancelFromOwnStore,
@@ -117,6 +123,9 @@ const ENDPOINTS: [Endpoint; 30] = [
     Endpoint::ListStaff,
     Endpoint::AuditLog,
     Endpoint::ListStores,
+    Endpoint::ListInvitations,
+    Endpoint::RevokeCashierInvitation,
+    Endpoint::SetConsent,
 ];
 
 /// The hand-written truth table.
@@ -142,7 +151,12 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
         | Endpoint::ChangeCashierRole
         | Endpoint::RemoveCashier
         | Endpoint::Adjust
+        | Endpoint::RevokeCashierInvitation
         | Endpoint::UpdateStore => managers,
+        // Any role in the business; the list holds only what the caller could send.
+        Endpoint::ListInvitations => staff && within_business,
+        // A customer's own answer, to any business whose card they hold.
+        Endpoint::SetConsent => actor == Customer,
         Endpoint::PosStamp => match actor {
             Cashier | Terminal => own,
             Customer => false,
@@ -412,6 +426,33 @@ async fn victim_cashier(app: &TestApp, w: &World, store: &Store) -> Uuid {
     app.store.create_staff(new, &[m]).await.expect("staff").id.0
 }
 
+/// A pending invitation to be a cashier at `store`, made directly in the
+/// database (sent by the business's first staff member), to be revoked.
+async fn victim_invitation(app: &TestApp, store: &Store) -> Uuid {
+    let m = Membership::new(store.business_id, Role::Cashier, Scope::Store { store_id: store.id }).expect("m");
+    let sender = app.store.list_staff(store.business_id).await.expect("staff")[0].id;
+    let invitation = stampede_domain::staff::NewInvitation {
+        id: Uuid::now_v7(),
+        membership: m,
+        email: Email::parse(&format!("{}@invited.test", Uuid::now_v7().simple())).expect("email"),
+        invited_by: sender,
+        token_hash: Uuid::now_v7().as_bytes().to_vec(),
+        created_at: chrono::Utc::now(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let event = stampede::audit::event(
+        stampede::audit::Actor::Staff(sender),
+        stampede::audit::Change {
+            business_id: Some(store.business_id),
+            action: "invitation.create",
+            resource_id: Some(invitation.id),
+            before: None::<&()>,
+            after: None::<&()>,
+        },
+    );
+    app.store.create_invitation(&invitation, &event).await.expect("invitation").id
+}
+
 async fn if_match_patch(app: &TestApp, path: &str, token: &str, version: i64, body: Value) -> reqwest::Response {
     let req = app.client.patch(app.url(path)).bearer_auth(token).header("if-match", format!("\"{version}\""));
     req.json(&body).send().await.expect("request")
@@ -524,6 +565,17 @@ async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, target:
             let body = json!({"role": "cashier", "store_id": store.id});
             app.client.put(url).bearer_auth(token).json(&body).send().await.expect("request")
         }
+        Endpoint::ListInvitations => {
+            app.get_auth(&format!("/v1/businesses/{}/invitations", store.business_id), token).await
+        }
+        Endpoint::RevokeCashierInvitation => {
+            let invitation = victim_invitation(app, store).await;
+            app.delete_auth(&format!("/v1/businesses/{}/invitations/{invitation}", store.business_id), token).await
+        }
+        Endpoint::SetConsent => {
+            let url = app.url(&format!("/v1/me/consents/{}", store.business_id));
+            app.client.put(url).bearer_auth(token).json(&json!({"marketing": true})).send().await.expect("request")
+        }
         Endpoint::RemoveCashier => {
             let victim = victim_cashier(app, w, store).await;
             let url = app.url(&format!("/v1/businesses/{}/staff/{victim}", store.business_id));
@@ -549,8 +601,12 @@ async fn matrix(backend: DatabaseBackend) {
                     allowed || matches!(status, 401 | 403 | 404),
                     "{endpoint:?} {actor:?} {target:?}: unexpected status {status}"
                 );
-                // A denied object looks missing: staff get 404, never 403.
-                if !allowed && matches!(actor, Actor::Owner | Actor::Admin | Actor::BrandManager | Actor::StoreManager)
+                // A denied object looks missing: staff get 404, never 403 (on
+                // a customer's route a staff token is no credential: 401).
+                let staff_route = endpoint != Endpoint::SetConsent;
+                if !allowed
+                    && staff_route
+                    && matches!(actor, Actor::Owner | Actor::Admin | Actor::BrandManager | Actor::StoreManager)
                 {
                     assert_eq!(status, 404, "{endpoint:?} {actor:?} {target:?}");
                 }
