@@ -49,8 +49,10 @@ pub async fn operated_store(auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>
 }
 
 /// Which card: by id or by the code scanned at the counter.
+// Always flattened into a POS body, whose own `deny_unknown_fields` refuses
+// fields it does not know; one here as well would close this schema inside
+// the body's `allOf`, which no object could then satisfy.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CardRef {
     pub card_id: Option<Uuid>,
     pub card_code: Option<String>,
@@ -284,5 +286,30 @@ pub fn reply(result: Result<CardReply, RuntimeError>) -> Result<HttpResponse, Ap
             "not_recordable",
             "the operation cannot be recorded and was not applied; retrying it will not help",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::points::PointsRequest;
+    use super::stamps::StampRequest;
+
+    /// The card is named inline in each POS body, and a field the body does
+    /// not have is refused, wherever it stands.
+    #[test]
+    fn pos_bodies_name_the_card_inline_and_refuse_strangers() {
+        let id = uuid::Uuid::now_v7();
+        let ok: StampRequest = serde_json::from_value(serde_json::json!({"card_id": id, "count": 2})).expect("ok");
+        assert_eq!((ok.card.card_id, ok.count), (Some(id), 2));
+        let code: PointsRequest =
+            serde_json::from_value(serde_json::json!({"card_code": "AB12", "amount_minor": 500, "currency": "EUR"}))
+                .expect("by code");
+        assert_eq!(code.card.card_code.as_deref(), Some("AB12"));
+        for stranger in [
+            serde_json::json!({"card_id": id, "count": 1, "bogus": true}),
+            serde_json::json!({"card_id": id, "cardid": id}),
+        ] {
+            assert!(serde_json::from_value::<StampRequest>(stranger.clone()).is_err(), "{stranger}");
+        }
     }
 }
