@@ -541,8 +541,17 @@ async fn outbox_reaches_history_and_queue_once(backend: DatabaseBackend, engine:
         .expect("h");
     let ids: HashSet<_> = history.items.iter().map(|m| m.transaction_id).collect();
     assert_eq!(ids.len(), 30);
-    let metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("r").text().await.expect("t");
-    assert!(metrics.contains("stampede_outbox_backlog 0"), "backlog visible in /metrics");
+    // The gauge is read on a timer of its own (once a second): it shows the
+    // empty outbox within a tick or two.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let metrics = loop {
+        let metrics = c.app.client.get(c.app.url("/metrics")).send().await.expect("r").text().await.expect("t");
+        if metrics.contains("stampede_outbox_backlog 0") {
+            break metrics;
+        }
+        assert!(std::time::Instant::now() < deadline, "backlog visible in /metrics: {metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert!(metrics.contains("stampede_commit_batch_size_count"), "{metrics}");
 }
 
