@@ -389,6 +389,23 @@ async fn account_mail_goes_to_the_email_queue_not_straight_to_ses() {
     assert_eq!(worker.handle(body).await.expect("a repeat"), Sent::Duplicate);
 }
 
+/// Settings for the Cognito shape: the customer and staff pools (pool, app
+/// client), their keys served by moto at `jwks_base`, AWS calls to `endpoint`.
+pub fn cognito_toml(customers: (&str, &str), staff: (&str, &str), jwks_base: &str, endpoint: &str) -> String {
+    format!(
+        "[identity]\nbackend = \"cognito\"\n\
+         [identity.cognito.customers]\npool_id = {cp:?}\nclient_id = {cc:?}\n\
+         jwks_url = \"{jwks_base}/{cp}/.well-known/jwks.json\"\n\
+         [identity.cognito.staff]\npool_id = {sp:?}\nclient_id = {sc:?}\n\
+         jwks_url = \"{jwks_base}/{sp}/.well-known/jwks.json\"\n\
+         [aws]\nendpoint_url = {endpoint:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n",
+        cp = customers.0,
+        cc = customers.1,
+        sp = staff.0,
+        sc = staff.1,
+    )
+}
+
 async fn cognito_pool(conf: &stampede_aws::SdkConfig, name: &str) -> (String, String) {
     let pool = stampede_aws::testing::cognito_pool(conf, name).await.expect("pool");
     (pool.pool_id, pool.client_id)
@@ -402,14 +419,7 @@ async fn cognito_customers_sign_up_confirm_sign_in_and_use_the_api_and_other_poo
     let (customers, customers_client) = cognito_pool(&conf, &format!("customers-{tag}")).await;
     let (staff, staff_client) = cognito_pool(&conf, &format!("staff-{tag}")).await;
     let (elsewhere, elsewhere_client) = cognito_pool(&conf, &format!("elsewhere-{tag}")).await;
-    let toml = format!(
-        "[identity]\nbackend = \"cognito\"\n\
-         [identity.cognito.customers]\npool_id = {customers:?}\nclient_id = {customers_client:?}\n\
-         jwks_url = \"{moto}/{customers}/.well-known/jwks.json\"\n\
-         [identity.cognito.staff]\npool_id = {staff:?}\nclient_id = {staff_client:?}\n\
-         jwks_url = \"{moto}/{staff}/.well-known/jwks.json\"\n\
-         [aws]\nendpoint_url = {moto:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
-    );
+    let toml = cognito_toml((&customers, &customers_client), (&staff, &staff_client), &moto, &moto);
     let app = crate::helpers::spawn_app_with(DatabaseBackend::Postgres, &toml).await;
     let owner = app.owner_token().await;
     let (bid, _, _) = crate::admin::shop(&app, &owner).await;

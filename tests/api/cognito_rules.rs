@@ -135,14 +135,7 @@ async fn invited_staff_join_the_reference_staff_pool_that_takes_no_sign_ups() {
     let refused = proxied.sign_up(&format!("self-{tag}@shop.test"), "long enough password", None).await;
     assert!(refused.is_err(), "the proxy refuses a sign-up as AWS would");
 
-    let toml = format!(
-        "[identity]\nbackend = \"cognito\"\n\
-         [identity.cognito.customers]\npool_id = {customers:?}\nclient_id = {customers_client:?}\n\
-         jwks_url = \"{moto}/{customers}/.well-known/jwks.json\"\n\
-         [identity.cognito.staff]\npool_id = {staff:?}\nclient_id = {staff_client:?}\n\
-         jwks_url = \"{moto}/{staff}/.well-known/jwks.json\"\n\
-         [aws]\nendpoint_url = {aws:?}\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
-    );
+    let toml = crate::aws::cognito_toml((&customers, &customers_client), (&staff, &staff_client), &moto, &aws);
     let app = crate::helpers::spawn_app_with(DatabaseBackend::Sqlite, &toml).await;
     let owner = app.owner_token().await;
     let (bid, _, store) = shop(&app, &owner).await;
