@@ -146,4 +146,85 @@ mod tests {
             .expect("insert");
         assert_eq!(again.rows_affected(), 0, "a customer is new to a business once");
     }
+
+    /// 0016 turns the one global marketing consent into a consent to each
+    /// business whose card the customer held: a yes stays a yes where it was
+    /// given, goes nowhere else, and an erased customer's goes nowhere.
+    #[tokio::test]
+    async fn sqlite_a_global_consent_becomes_consent_to_each_business_held() {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+        let dir = tempfile::tempdir().expect("dir");
+        let opts = SqliteConnectOptions::new().filename(dir.path().join("upgrade.db")).create_if_missing(true);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await.expect("open");
+        let at = SQLITE.iter().position(|m| m.0 == 16).expect("0016");
+        migrator(&SQLITE[..at]).run(&pool).await.expect("migrate to 0015");
+        let now = "2026-12-01T00:00:00Z";
+        let id = uuid::Uuid::now_v7;
+        let (b1, b2, b3) = (id(), id(), id());
+        for (b, name) in [(b1, "One"), (b2, "Two"), (b3, "Three")] {
+            sqlx::query("INSERT INTO businesses (id, name, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)")
+                .bind(b)
+                .bind(name)
+                .bind(now)
+                .execute(&pool)
+                .await
+                .expect("business");
+        }
+        let (p1, p1b, p2, p3) = (id(), id(), id(), id());
+        for (p, b) in [(p1, b1), (p1b, b1), (p2, b2), (p3, b3)] {
+            sqlx::query(
+                "INSERT INTO programs (id, business_id, kind, name, rules, created_at, updated_at)
+                 VALUES (?1, ?2, 'stamps', 'P', '{}', ?3, ?3)",
+            )
+            .bind(p)
+            .bind(b)
+            .bind(now)
+            .execute(&pool)
+            .await
+            .expect("program");
+        }
+        let (yes, no, erased) = (id(), id(), id());
+        for (c, consent, deleted) in [(yes, 1, None), (no, 0, None), (erased, 1, Some(now))] {
+            sqlx::query(
+                "INSERT INTO customers (id, email, name, joined_at, updated_at, marketing_consent, deleted_at)
+                 VALUES (?1, ?2, 'C', ?3, ?3, ?4, ?5)",
+            )
+            .bind(c)
+            .bind(format!("{}@x.test", c.simple()))
+            .bind(now)
+            .bind(consent)
+            .bind(deleted)
+            .execute(&pool)
+            .await
+            .expect("customer");
+        }
+        // `yes` holds two cards of business one and one of two; nobody's of three.
+        for (c, p, b) in [(yes, p1, b1), (yes, p1b, b1), (yes, p2, b2), (no, p1, b1), (erased, p3, b3)] {
+            sqlx::query(
+                "INSERT INTO cards (id, program_id, customer_id, business_id, code, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            )
+            .bind(id())
+            .bind(p)
+            .bind(c)
+            .bind(b)
+            .bind(id().simple().to_string())
+            .bind(now)
+            .execute(&pool)
+            .await
+            .expect("card");
+        }
+        migrator(SQLITE).run(&pool).await.expect("migrate past 0016");
+        let mut consents: Vec<(uuid::Uuid, uuid::Uuid, bool)> =
+            sqlx::query_as("SELECT customer_id, business_id, marketing FROM consents")
+                .fetch_all(&pool)
+                .await
+                .expect("read");
+        consents.sort();
+        let mut want = vec![(yes, b1, true), (yes, b2, true)];
+        want.sort();
+        assert_eq!(consents, want);
+        let gone = sqlx::query("SELECT marketing_consent FROM customers").fetch_all(&pool).await;
+        assert!(gone.is_err(), "the global column is dropped");
+    }
 }
