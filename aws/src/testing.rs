@@ -71,15 +71,21 @@ pub async fn cognito_pool(conf: &SdkConfig, name: &str) -> StoreResult<CognitoPo
     let client = aws_sdk_cognitoidentityprovider::Client::new(conf);
     let pool = client.create_user_pool().pool_name(name).send().await.map_err(|e| other(e.to_string()))?;
     let pool_id = pool.user_pool.and_then(|p| p.id).ok_or_else(|| other("no pool id".into()))?;
+    let client_id = app_client(&client, &pool_id).await?;
+    Ok(CognitoPool::new(client, pool_id, client_id))
+}
+
+/// An app client of `pool_id` allowing password and refresh sign-in: its id.
+pub async fn app_client(client: &aws_sdk_cognitoidentityprovider::Client, pool_id: &str) -> StoreResult<String> {
+    let other = |e: String| StoreError::Other(e);
     let app = client
         .create_user_pool_client()
-        .user_pool_id(&pool_id)
+        .user_pool_id(pool_id)
         .client_name("stampede")
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
         .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
         .send()
         .await
         .map_err(|e| other(e.to_string()))?;
-    let client_id = app.user_pool_client.and_then(|c| c.client_id).ok_or_else(|| other("no client id".into()))?;
-    Ok(CognitoPool::new(client, pool_id, client_id))
+    app.user_pool_client.and_then(|c| c.client_id).ok_or_else(|| other("no client id".into()))
 }

@@ -368,6 +368,20 @@ async fn concurrent_refreshes_of_one_token_rotate_it_once() {
     assert_eq!(rotated + reused, 8, "every use that lost the race is taken as reuse (the family is revoked)");
 }
 
+/// Write one item of the session table by hand: its key and one attribute
+/// (what a revocation writes first, before its index query).
+async fn put_session_item(conf: &SdkConfig, table: &str, key: &str, (name, value): (&str, String)) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    aws_sdk_dynamodb::Client::new(conf)
+        .put_item()
+        .table_name(table)
+        .item("TokenHash", AttributeValue::S(key.to_owned()))
+        .item(name, AttributeValue::S(value))
+        .send()
+        .await
+        .expect("put the item");
+}
+
 /// "Sign out everywhere" finds the account's sessions on GSI2, eventually
 /// consistent on DynamoDB: a session made a moment before may be missed (made
 /// here, as moto's index is consistent, by writing only the account's item,
@@ -389,17 +403,8 @@ async fn sign_out_everywhere_ends_a_session_its_index_query_missed() {
     };
     sessions.insert_refresh_token(token(b"just before")).await.expect("insert");
     let signed_out = chrono::Utc::now();
-    aws_sdk_dynamodb::Client::new(&conf)
-        .put_item()
-        .table_name(&r.sessions_table)
-        .item("TokenHash", aws_sdk_dynamodb::types::AttributeValue::S(format!("sub#{subject}")))
-        .item(
-            "ValidAfter",
-            aws_sdk_dynamodb::types::AttributeValue::S(signed_out.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-        )
-        .send()
-        .await
-        .expect("put the account's item");
+    let valid_after = signed_out.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    put_session_item(&conf, &r.sessions_table, &format!("sub#{subject}"), ("ValidAfter", valid_after)).await;
     let outcome = sessions.rotate_refresh_token(b"just before", chrono::Utc::now()).await.expect("rotate");
     assert!(matches!(outcome, RefreshOutcome::Invalid), "a session from before the sign-out is over: {outcome:?}");
     sessions.insert_refresh_token(token(b"after")).await.expect("insert");
@@ -432,14 +437,8 @@ async fn a_token_the_revocation_missed_is_refused_by_its_familys_item() {
         expires_at: chrono::Utc::now() + chrono::Duration::days(1),
     };
     sessions.insert_refresh_token(token(b"missed")).await.expect("insert");
-    aws_sdk_dynamodb::Client::new(&conf)
-        .put_item()
-        .table_name(&r.sessions_table)
-        .item("TokenHash", aws_sdk_dynamodb::types::AttributeValue::S(format!("fam#{family}")))
-        .item("RevokedAt", aws_sdk_dynamodb::types::AttributeValue::S(chrono::Utc::now().to_rfc3339()))
-        .send()
-        .await
-        .expect("put the family's item");
+    let revoked_at = chrono::Utc::now().to_rfc3339();
+    put_session_item(&conf, &r.sessions_table, &format!("fam#{family}"), ("RevokedAt", revoked_at)).await;
     let outcome = sessions.rotate_refresh_token(b"missed", chrono::Utc::now()).await.expect("rotate");
     assert!(matches!(outcome, RefreshOutcome::Invalid), "a token of a revoked family is refused: {outcome:?}");
     // Refused again, and not taken as reuse: it was never rotated.

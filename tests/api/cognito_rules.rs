@@ -5,7 +5,7 @@
 //! invited person join.
 
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, ExplicitAuthFlowsType, PasswordPolicyType, UserPoolPolicyType, UsernameAttributeType,
+    AdminCreateUserConfigType, PasswordPolicyType, UserPoolPolicyType, UsernameAttributeType,
 };
 use serde_json::{Value, json};
 use stampede_store::DatabaseBackend;
@@ -52,16 +52,8 @@ async fn staff_pool_as_in_the_template(
         .await
         .expect("pool");
     let pool_id = pool.user_pool().and_then(|p| p.id()).expect("id").to_owned();
-    let app = client
-        .create_user_pool_client()
-        .user_pool_id(&pool_id)
-        .client_name("stampede")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
-        .send()
-        .await
-        .expect("client");
-    (pool_id, app.user_pool_client().and_then(|c| c.client_id()).expect("client id").to_owned())
+    let client_id = stampede_aws::testing::app_client(client, &pool_id).await.expect("client");
+    (pool_id, client_id)
 }
 
 /// An HTTP proxy to moto that refuses `SignUp` through `admin_only` clients
