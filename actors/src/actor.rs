@@ -534,7 +534,7 @@ impl CardActor {
             let _ = reply.send(Ok(CardReply::Refused(stampede_domain::card::Refusal::NotCancellable)));
             return;
         }
-        let (next, effect) =
+        let (mut next, effect) =
             match loaded.speculative().execute(&req.program.rules, &req.program.campaigns, &req.command) {
                 Ok(done) => done,
                 Err(refusal) => {
@@ -560,7 +560,7 @@ impl CardActor {
                     return;
                 }
             };
-        let prepared = prepare(&req, loaded.facts, loaded.speculative(), &next, &effect, self.shared.side_effects);
+        let prepared = prepare(&req, loaded.facts, loaded.speculative(), &mut next, &effect, self.shared.side_effects);
         let prepared_expected = prepared.op.card.expected_version;
         // A place in the writer's queue first: what goes there answers the
         // caller, so a full queue must be known before it is built.

@@ -66,9 +66,9 @@ impl CardEngine for NaiveEngine {
                         put(&out, Ok(CardReply::Refused(refusal)));
                         None
                     }
-                    Ok((next, effect)) => {
+                    Ok((mut next, effect)) => {
                         let prepared =
-                            prepare(&req, CardFacts::of(&card), &state, &next, &effect, SideEffects::Relayed);
+                            prepare(&req, CardFacts::of(&card), &state, &mut next, &effect, SideEffects::Relayed);
                         put(
                             &out,
                             Ok(CardReply::Done { status: prepared.status, body: prepared.body, replayed: false }),

@@ -48,15 +48,18 @@ pub enum SideEffects {
     Relayed,
 }
 
+/// The commit of `effect`, which took `before` to `after`; `after` is marked
+/// as made by the new ledger entry (what the next operation on it expects).
 pub fn prepare(
     req: &CardRequest,
     facts: CardFacts,
     before: &CardState,
-    after: &CardState,
+    after: &mut CardState,
     effect: &Effect,
     side: SideEffects,
 ) -> Prepared {
     let id = Uuid::now_v7();
+    after.last_entry = Some(id);
     // An object always, so the request id and `capped` have somewhere to go
     // (the POS handlers pass none of their own).
     let mut metadata = match &req.meta.metadata {
@@ -116,6 +119,7 @@ pub fn prepare(
     let card = CardUpdate {
         card_id: before.id,
         expected_version: before.version,
+        expected_entry: before.last_entry,
         new_version: after.version,
         balance: after.balance,
         points: req.program.counts_points(),

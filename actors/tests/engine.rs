@@ -698,8 +698,8 @@ async fn prepared_stamp(w: &World, i: usize, key: String) -> stampede_domain::le
     let card = w.store.get_card(w.cards[i]).await.expect("get").expect("card");
     let req = stamp(w, card.id, Some(key));
     let state = card.state();
-    let (next, effect) = state.execute(&w.program.rules, &[], &req.command).expect("stamp");
-    prepare(&req, CardFacts::of(&card), &state, &next, &effect, SideEffects::InCommit { relay_all: false }).op
+    let (mut next, effect) = state.execute(&w.program.rules, &[], &req.command).expect("stamp");
+    prepare(&req, CardFacts::of(&card), &state, &mut next, &effect, SideEffects::InCommit { relay_all: false }).op
 }
 
 /// A batch of 100 operations, one of them (`bad`) spoiled by `spoil`, sent

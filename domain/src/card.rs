@@ -51,6 +51,13 @@ pub struct CardState {
     pub book: CardBook,
     /// Bumped by every committed change; the database's version check.
     pub version: i64,
+    /// The ledger row whose write made this state (`None` before the first).
+    /// The database checks it with the version: two writers that start from
+    /// the same version both make the next number, but only the write that
+    /// made a state carries its entry, so an operation queued behind one
+    /// writer's write never lands on another's.
+    #[serde(default)]
+    pub last_entry: Option<Uuid>,
 }
 
 /// A customer's card as stored.
@@ -65,6 +72,9 @@ pub struct Card {
     pub balance: i64,
     pub book: CardBook,
     pub version: i64,
+    /// See [`CardState::last_entry`].
+    #[serde(default)]
+    pub last_entry: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -76,6 +86,7 @@ impl Card {
             balance: self.balance,
             book: self.book.clone(),
             version: self.version,
+            last_entry: self.last_entry,
         }
     }
 }
@@ -230,7 +241,7 @@ pub const MAX_ADJUSTMENT: i64 = 1_000_000_000;
 
 impl CardState {
     pub fn new(id: CardId, program_id: Uuid) -> Self {
-        Self { id, program_id, balance: 0, book: CardBook::default(), version: 0 }
+        Self { id, program_id, balance: 0, book: CardBook::default(), version: 0, last_entry: None }
     }
 
     /// Add an earning. Refused when the balance (or what the day counts)
@@ -310,7 +321,8 @@ impl CardState {
 
     /// Run a command. `campaigns` are the program's campaigns (only those that
     /// apply at the store and time count). Returns the next state and the effect,
-    /// or a refusal; `self` is never changed.
+    /// or a refusal; `self` is never changed. The next state's `last_entry`
+    /// is still this one's: the caller, who names the ledger entry, sets it.
     pub fn execute(
         &self,
         rules: &ProgramRules,

@@ -38,11 +38,14 @@ pub struct LedgerEntry {
     pub created_at: DateTime<Utc>,
 }
 
-/// The new state of a card, written only if its version is still `expected_version`.
+/// The new state of a card, written only if the stored one is still the state
+/// it was computed on: `expected_version`, made by `expected_entry`. The
+/// write records its own ledger entry as the card's last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardUpdate {
     pub card_id: CardId,
     pub expected_version: i64,
+    pub expected_entry: Option<Uuid>,
     pub new_version: i64,
     pub balance: i64,
     pub points: bool,

@@ -8,12 +8,15 @@ use stampede_domain::ids::CardId;
 use stampede_domain::ledger::{CardUpdate, CommitOp, CommitOutcome, LedgerEntry};
 use uuid::Uuid;
 
-/// One card's share of a batch: checked against the version before its first
-/// operation, written with the state after its last.
+/// One card's share of a batch: checked against the state before its first
+/// operation (its version and the entry that made it), written with the state
+/// after its last, made by that operation's entry.
 pub(crate) struct Group<'a> {
     pub card_id: CardId,
     pub expected_version: i64,
+    pub expected_entry: Option<Uuid>,
     pub last: &'a CardUpdate,
+    pub last_entry: Uuid,
 }
 
 pub(crate) fn decide_groups<'a>(ops: &[&'a CommitOp]) -> Vec<Group<'a>> {
@@ -21,13 +24,18 @@ pub(crate) fn decide_groups<'a>(ops: &[&'a CommitOp]) -> Vec<Group<'a>> {
     let mut index: HashMap<CardId, usize> = HashMap::new();
     for op in ops {
         match index.get(&op.card.card_id) {
-            Some(&i) => order[i].last = &op.card,
+            Some(&i) => {
+                order[i].last = &op.card;
+                order[i].last_entry = op.entry.id;
+            }
             None => {
                 index.insert(op.card.card_id, order.len());
                 order.push(Group {
                     card_id: op.card.card_id,
                     expected_version: op.card.expected_version,
+                    expected_entry: op.card.expected_entry,
                     last: &op.card,
+                    last_entry: op.entry.id,
                 });
             }
         }

@@ -38,6 +38,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0015_invitations_and_audit_outbox.sql"),
     ),
     (16, "consent_per_business", include_str!("../../migrations/postgres/0016_consent_per_business.sql")),
+    (17, "cards_name_their_last_entry", include_str!("../../migrations/postgres/0017_cards_name_their_last_entry.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -55,6 +56,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (13, "leaner_writes", include_str!("../../migrations/sqlite/0013_leaner_writes.sql")),
     (15, "invitations_and_audit_outbox", include_str!("../../migrations/sqlite/0015_invitations_and_audit_outbox.sql")),
     (16, "consent_per_business", include_str!("../../migrations/sqlite/0016_consent_per_business.sql")),
+    (17, "cards_name_their_last_entry", include_str!("../../migrations/sqlite/0017_cards_name_their_last_entry.sql")),
 ];
 
 pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

@@ -80,6 +80,7 @@ contract!(
     staged_audit_events_wait_until_delivered,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
+    a_queued_operation_never_lands_on_another_writers_state,
     a_batch_takes_stock_in_order_and_drops_what_finds_none,
     the_naive_path_writes_one_operation_under_the_lock,
     outbox_and_history,
@@ -921,8 +922,40 @@ mod ledger_fixtures {
         World { cards, program: p.id }
     }
 
-    /// Stamp `card` from `version` to `version + 1`, with a balance of `balance`.
+    /// Stamp `card` from `version` to `version + 1`, with a balance of `balance`,
+    /// computed on the card as given (expecting the entry that made it).
     pub fn op(card: &stampede_domain::card::Card, version: i64, balance: i64, key: Option<&str>) -> CommitOp {
+        op_after(card, card.last_entry, version, balance, key)
+    }
+
+    /// Operations that each build on the one made before on the same card,
+    /// as a writer queues them: each expects the entry of its predecessor.
+    #[derive(Default)]
+    pub struct Chain(std::sync::Mutex<std::collections::HashMap<CardId, Uuid>>);
+
+    impl Chain {
+        pub fn op(
+            &self,
+            card: &stampede_domain::card::Card,
+            version: i64,
+            balance: i64,
+            key: Option<&str>,
+        ) -> CommitOp {
+            let mut last = self.0.lock().expect("chain");
+            let expected = last.get(&card.id).copied().or(card.last_entry);
+            let op = op_after(card, expected, version, balance, key);
+            last.insert(card.id, op.entry.id);
+            op
+        }
+    }
+
+    fn op_after(
+        card: &stampede_domain::card::Card,
+        expected_entry: Option<Uuid>,
+        version: i64,
+        balance: i64,
+        key: Option<&str>,
+    ) -> CommitOp {
         let id = Uuid::now_v7();
         let now = stampede_domain::ledger::now();
         let book = CardBook {
@@ -933,6 +966,7 @@ mod ledger_fixtures {
             card: CardUpdate {
                 card_id: card.id,
                 expected_version: version,
+                expected_entry,
                 new_version: version + 1,
                 balance,
                 points: false,
@@ -979,8 +1013,6 @@ mod ledger_fixtures {
             stock: None,
         }
     }
-
-    pub fn _unused(_: CardId) {}
 }
 
 async fn group_commit_writes_everything_or_nothing_per_card(store: Arc<dyn Store>) {
@@ -989,11 +1021,12 @@ async fn group_commit_writes_everything_or_nothing_per_card(store: Arc<dyn Store
     let (a, b, c) = (&w.cards[0], &w.cards[1], &w.cards[2]);
     // Card a: two operations in one batch (v0 -> v1 -> v2). Card b: one. Card c:
     // a stale version: nothing of it may be written.
+    let chain = ledger_fixtures::Chain::default();
     let ops = vec![
-        ledger_fixtures::op(a, 0, 1, Some("a1")),
-        ledger_fixtures::op(b, 0, 1, Some("b1")),
-        ledger_fixtures::op(a, 1, 2, Some("a2")),
-        ledger_fixtures::op(c, 7, 1, Some("c1")),
+        chain.op(a, 0, 1, Some("a1")),
+        chain.op(b, 0, 1, Some("b1")),
+        chain.op(a, 1, 2, Some("a2")),
+        chain.op(c, 7, 1, Some("c1")),
     ];
     let outcomes = store.commit_batch(&ops).await.expect("commit");
     assert_eq!(outcomes, vec![Committed, Committed, Committed, Conflict]);
@@ -1019,20 +1052,49 @@ async fn duplicates_are_dropped_with_their_dependants(store: Arc<dyn Store>) {
     use stampede_domain::ledger::CommitOutcome::*;
     let w = ledger_fixtures::world(&store, 2).await;
     let (a, b) = (&w.cards[0], &w.cards[1]);
-    let first = vec![ledger_fixtures::op(a, 0, 1, Some("k1"))];
+    let chain = ledger_fixtures::Chain::default();
+    let first = vec![chain.op(a, 0, 1, Some("k1"))];
     assert_eq!(store.commit_batch(&first).await.expect("commit"), vec![Committed]);
     // A retry of k1 (computed on top of v1), then an op on a that builds on it,
     // and an unrelated op on b: the duplicate and its dependant are dropped, b commits.
-    let batch = vec![
-        ledger_fixtures::op(a, 1, 2, Some("k1")),
-        ledger_fixtures::op(a, 2, 3, Some("k2")),
-        ledger_fixtures::op(b, 0, 1, Some("k3")),
-    ];
+    let batch = vec![chain.op(a, 1, 2, Some("k1")), chain.op(a, 2, 3, Some("k2")), chain.op(b, 0, 1, Some("k3"))];
     assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Duplicate, Conflict, Committed]);
     let a_now = store.get_card(a.id).await.expect("get").expect("card");
     assert_eq!((a_now.balance, a_now.version), (1, 1), "nothing of the retry was applied");
     assert!(store.get_idempotency("t:test", "k2").await.expect("get").is_none());
     assert_eq!(store.card_entries(a.id, PageRequest::new(None, None)).await.expect("e").items.len(), 1);
+}
+
+/// Two writers on one card. Writer 1 queues A (v0 -> v1) and B on top of A
+/// (v1 -> v2); writer 2's X (v0 -> v1) commits first. A conflicts; B expects
+/// version 1 as X made it, but it was computed on A's effect, which never
+/// committed: it must conflict too, alone or in one batch with A. Before the
+/// card row named the entry that made it, B committed a balance counting A,
+/// with no ledger row for A, and A's rerun counted it again.
+async fn a_queued_operation_never_lands_on_another_writers_state(store: Arc<dyn Store>) {
+    use stampede_domain::ledger::CommitOutcome::*;
+    let w = ledger_fixtures::world(&store, 2).await;
+    for (card, together) in [(&w.cards[0], false), (&w.cards[1], true)] {
+        let writer_1 = ledger_fixtures::Chain::default();
+        let a = writer_1.op(card, 0, 1, Some(&format!("a{together}")));
+        let b = writer_1.op(card, 1, 2, Some(&format!("b{together}")));
+        let x = ledger_fixtures::op(card, 0, 1, Some(&format!("x{together}")));
+        assert_eq!(store.commit_batch(std::slice::from_ref(&x)).await.expect("x"), vec![Committed]);
+        if together {
+            assert_eq!(store.commit_batch(&[a, b]).await.expect("a, b"), vec![Conflict, Conflict]);
+        } else {
+            assert_eq!(store.commit_batch(&[a]).await.expect("a"), vec![Conflict]);
+            assert_eq!(store.commit_batch(&[b]).await.expect("b"), vec![Conflict], "b landed on x's state");
+        }
+        let now = store.get_card(card.id).await.expect("get").expect("card");
+        assert_eq!((now.balance, now.version, now.last_entry), (1, 1, Some(x.entry.id)), "only x is counted");
+        let entries = store.card_entries(card.id, PageRequest::new(None, None)).await.expect("entries").items;
+        assert_eq!(entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![x.entry.id]);
+        assert!(store.get_idempotency("t:test", &format!("b{together}")).await.expect("get").is_none());
+        // Computed again on the card as it is now, writer 1's operation commits.
+        let again = ledger_fixtures::op(&now, 1, 2, Some(&format!("a{together}")));
+        assert_eq!(store.commit_batch(&[again]).await.expect("again"), vec![Committed]);
+    }
 }
 
 /// Two redemptions of a reward with one unit left, on two cards, and one
@@ -1062,12 +1124,13 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
         op.stock = Some(stampede_domain::ledger::Stock::Take(reward.id));
         op
     };
+    let chain = ledger_fixtures::Chain::default();
     let batch = vec![
-        ledger_fixtures::op(c, 0, 1, Some("s0")),
-        stocked(ledger_fixtures::op(a, 0, 1, Some("s1"))),
-        stocked(ledger_fixtures::op(b, 0, 1, Some("s2"))),
-        ledger_fixtures::op(b, 1, 2, Some("s3")),
-        ledger_fixtures::op(a, 1, 2, Some("s4")),
+        chain.op(c, 0, 1, Some("s0")),
+        stocked(chain.op(a, 0, 1, Some("s1"))),
+        stocked(chain.op(b, 0, 1, Some("s2"))),
+        chain.op(b, 1, 2, Some("s3")),
+        chain.op(a, 1, 2, Some("s4")),
     ];
     assert_eq!(
         store.commit_batch(&batch).await.expect("commit"),
@@ -1091,19 +1154,16 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
         op.stock = Some(stampede_domain::ledger::Stock::Return(reward));
         op
     };
-    let batch = vec![
-        given_back(ledger_fixtures::op(c, 1, 2, Some("r1")), reward.id),
-        stocked(ledger_fixtures::op(a, 2, 3, Some("r2"))),
-    ];
+    let batch = vec![given_back(chain.op(c, 1, 2, Some("r1")), reward.id), stocked(chain.op(a, 2, 3, Some("r2")))];
     assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed, Committed]);
     assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(0));
-    let batch = vec![given_back(ledger_fixtures::op(c, 2, 3, Some("r3")), reward.id)];
+    let batch = vec![given_back(chain.op(c, 2, 3, Some("r3")), reward.id)];
     assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed]);
     assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(1));
     // A reward without a stock stays without one.
     let unlimited = stampede_domain::program::Reward { id: Uuid::now_v7(), stock: None, ..reward.clone() };
     store.create_reward(&unlimited).await.expect("reward");
-    let batch = vec![given_back(ledger_fixtures::op(c, 3, 4, Some("r4")), unlimited.id)];
+    let batch = vec![given_back(chain.op(c, 3, 4, Some("r4")), unlimited.id)];
     assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed]);
     assert_eq!(store.get_reward(unlimited.id).await.expect("get").expect("reward").stock, None);
 }
@@ -1118,7 +1178,8 @@ async fn the_naive_path_writes_one_operation_under_the_lock(store: Arc<dyn Store
     let key = |k: &str| Some(("t:test".to_owned(), k.to_owned()));
 
     // A fresh key: decide sees the card at v0 and no stored answer.
-    let card = a.clone();
+    let chain = ledger_fixtures::Chain::default();
+    let first = chain.op(&a, 0, 1, Some("n1"));
     let outcome = store
         .run_locked(
             a.id,
@@ -1126,7 +1187,7 @@ async fn the_naive_path_writes_one_operation_under_the_lock(store: Arc<dyn Store
             Box::new(move |current, stored| {
                 assert_eq!(current.map(|c| c.version), Some(0));
                 assert!(stored.is_none());
-                Some(ledger_fixtures::op(&card, 0, 1, Some("n1")))
+                Some(first)
             }),
         )
         .await
@@ -1135,14 +1196,14 @@ async fn the_naive_path_writes_one_operation_under_the_lock(store: Arc<dyn Store
 
     // The same key again: decide sees the stored answer. Had it written anyway,
     // the key's record refuses it and nothing of it is written.
-    let card = a.clone();
+    let again = chain.op(&a, 1, 2, Some("n1"));
     let outcome = store
         .run_locked(
             a.id,
             key("n1"),
             Box::new(move |_, stored| {
                 assert_eq!(stored.map(|r| r.status), Some(201));
-                Some(ledger_fixtures::op(&card, 1, 2, Some("n1")))
+                Some(again)
             }),
         )
         .await
@@ -1170,7 +1231,8 @@ async fn outbox_and_history(store: Arc<dyn Store>) {
     use stampede_domain::ledger::TransactionMessage;
     let w = ledger_fixtures::world(&store, 1).await;
     let a = &w.cards[0];
-    let ops: Vec<_> = (0..3).map(|v| ledger_fixtures::op(a, v, v + 1, None)).collect();
+    let chain = ledger_fixtures::Chain::default();
+    let ops: Vec<_> = (0..3).map(|v| chain.op(a, v, v + 1, None)).collect();
     for op in &ops {
         store.commit_batch(std::slice::from_ref(op)).await.expect("commit");
     }
@@ -1289,8 +1351,9 @@ async fn sqlite_wal_is_truncated_when_idle() {
 async fn a_commit_counts_what_it_commits_in_the_analytics(store: Arc<dyn Store>) {
     use stampede_domain::analytics::AnalyticsQuery;
     let w = ledger_fixtures::world(&store, 3).await;
+    let chain = ledger_fixtures::Chain::default();
     let counted = |card, version, balance, relayed: bool| {
-        let mut op = ledger_fixtures::op(card, version, balance, None);
+        let mut op = chain.op(card, version, balance, None);
         op.counted = true;
         if let Some(o) = op.outbox.as_mut().filter(|_| relayed) {
             o.topic = stampede_domain::ledger::TRANSACTION_COUNTED.into();
@@ -1305,7 +1368,11 @@ async fn a_commit_counts_what_it_commits_in_the_analytics(store: Arc<dyn Store>)
         counted(a, 1, 2, false),
         counted(b, 0, 1, true),
         // A stale version: dropped, so neither written nor counted.
-        counted(c, 5, 6, false),
+        {
+            let mut stale = ledger_fixtures::op(c, 5, 6, None);
+            (stale.counted, stale.outbox) = (true, None);
+            stale
+        },
     ];
     let outcomes = store.commit_batch(&batch).await.expect("commit");
     assert_eq!(outcomes.iter().filter(|o| **o == stampede_domain::ledger::CommitOutcome::Committed).count(), 3);
@@ -1328,7 +1395,7 @@ async fn a_commit_counts_what_it_commits_in_the_analytics(store: Arc<dyn Store>)
     assert_eq!((rows[0].stamps_issued, rows[0].active_customers, rows[0].new_customers), (6, 3, 3));
 
     // Not counted (the naive engine's operations): the analytics processor's.
-    store.commit_batch(&[ledger_fixtures::op(a, 4, 5, None)]).await.expect("commit");
+    store.commit_batch(&[chain.op(a, 4, 5, None)]).await.expect("commit");
     assert_eq!(store.daily_aggregates(&q).await.expect("read")[0].stamps_issued, 6);
 }
 

@@ -703,6 +703,7 @@ async fn the_expiry_sweep_writes_expiry_rows() {
         card: CardUpdate {
             card_id: card.id,
             expected_version: 0,
+            expected_entry: None,
             new_version: 1,
             balance: 4,
             points: false,

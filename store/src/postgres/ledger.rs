@@ -5,8 +5,9 @@
 //! The function (1) inserts the idempotency records; a key already stored
 //! raises, so nothing is written, and the batch is tried again without those
 //! operations and what depends on them; (2) takes stocked rewards' units, likewise;
-//! (3) updates every card with its version check (one row per card: the state
-//! after its last operation, checked against the version before its first);
+//! (3) updates every card with its check (one row per card: the state after
+//! its last operation, checked against the version before its first and the
+//! entry that made it, migration 0017);
 //! (4) drops the idempotency records of cards whose check failed; (5) inserts
 //! the ledger rows and outbox rows of what is left; (6) adds what is left, if
 //! the commit counts it, to the daily analytics (migration 0012).
@@ -143,7 +144,7 @@ const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
 const DUPLICATE_KEYS: &str = "ZD001";
 const OUT_OF_STOCK: &str = "ZS001";
 
-/// The batch, as one call of `loyalty.commit_batch` (migration 0010): one round
+/// The batch, as one call of `loyalty.commit_batch` (migrations 0010, 0017): one round
 /// trip, in the caller's transaction or, from the pool, in its own.
 async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<Attempt> {
     let now = Utc::now();
@@ -165,7 +166,7 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     let answer: Result<Vec<Uuid>, sqlx::Error> = sqlx::query_scalar(
         "SELECT * FROM loyalty.commit_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
              $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36,
-             $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49)",
+             $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51)",
     )
     // keyed operations
     .bind(keyed.iter().map(|(i, _, _)| *i as i32).collect::<Vec<_>>())
@@ -179,7 +180,7 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     // stocked rewards
     .bind(stocked.iter().map(|(i, _)| *i).collect::<Vec<_>>())
     .bind(stocked.iter().map(|(_, r)| *r).collect::<Vec<_>>())
-    // one row per card: its first expected version, its last state
+    // one row per card: the state its first operation expects, its last state
     .bind(groups.iter().map(|g| g.card_id.0).collect::<Vec<_>>())
     .bind(groups.iter().map(|g| g.expected_version).collect::<Vec<_>>())
     .bind(groups.iter().map(|g| g.last.new_version).collect::<Vec<_>>())
@@ -187,6 +188,8 @@ async fn write_ops(conn: &mut PgConnection, ops: &[&CommitOp]) -> StoreResult<At
     .bind(groups.iter().map(|g| if g.last.points { g.last.balance } else { 0 }).collect::<Vec<_>>())
     .bind(groups.iter().map(|g| serde_json::to_value(&g.last.book).unwrap_or_default()).collect::<Vec<_>>())
     .bind(groups.iter().map(|g| g.last.next_expiry_at).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.expected_entry).collect::<Vec<_>>())
+    .bind(groups.iter().map(|g| g.last_entry).collect::<Vec<_>>())
     // one row per operation
     .bind(ops.iter().map(|op| op.card.card_id.0).collect::<Vec<_>>())
     .bind(e.iter().map(|x| x.id).collect::<Vec<_>>())

@@ -15,7 +15,7 @@ use crate::error;
 /// column stays 0, so their sum is the balance.
 pub(super) const CARD: &str =
     "SELECT c.id, c.program_id, c.customer_id, c.business_id, c.code, c.stamps + c.points AS balance,
-    c.state, c.version, c.created_at FROM cards c";
+    c.state, c.version, c.last_entry_id, c.created_at FROM cards c";
 
 pub(super) fn card_from_row(row: &SqliteRow) -> Result<Card, sqlx::Error> {
     Ok(Card {
@@ -27,6 +27,7 @@ pub(super) fn card_from_row(row: &SqliteRow) -> Result<Card, sqlx::Error> {
         balance: row.try_get("balance")?,
         book: row.try_get::<Json<CardBook>, _>("state")?.0,
         version: row.try_get("version")?,
+        last_entry: row.try_get("last_entry_id")?,
         created_at: row.try_get("created_at")?,
     })
 }

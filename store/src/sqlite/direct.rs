@@ -132,13 +132,14 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
         return Ok(Err(out));
     }
 
-    // (2) One row per card, checked against the version its first operation saw.
+    // (2) One row per card, checked against the state its first operation saw:
+    // its version and the entry that made it (`IS`: none before the first).
     let mut updated = HashSet::new();
     {
         let mut update = tx.prepare(
             "UPDATE cards SET stamps = ?2, points = ?3, state = ?4, version = ?5, next_expiry_at = ?6,
-                 updated_at = ?7
-             WHERE id = ?1 AND version = ?8",
+                 updated_at = ?7, last_entry_id = ?9
+             WHERE id = ?1 AND version = ?8 AND last_entry_id IS ?10",
         )?;
         for g in decide_groups(ops) {
             let (stamps, points) = if g.last.points { (0, g.last.balance) } else { (g.last.balance, 0) };
@@ -152,7 +153,9 @@ fn write_ops(tx: &Connection, ops: &[&CommitOp]) -> rusqlite::Result<Attempt> {
                 g.last.new_version,
                 g.last.next_expiry_at.map(time),
                 now,
-                g.expected_version
+                g.expected_version,
+                id(g.last_entry),
+                g.expected_entry.map(id)
             ])?;
             if n == 1 {
                 updated.insert(g.card_id);
