@@ -360,6 +360,7 @@ impl Application {
             },
             dummy_hash,
             cognito,
+            mfa: Arc::new(crate::auth::totp::Sealer::new(&unsubscribe)),
             link_key: unsubscribe,
         });
         let body_limit = settings.server.body_limit_bytes;

@@ -56,6 +56,8 @@ pub struct AppState {
     pub cognito: Option<CognitoPools>,
     /// Signs and checks the links in emails (unsubscribe, export downloads).
     pub link_key: Arc<crate::auth::links::LinkKey>,
+    /// Seals second factors' secrets and keys their recovery codes.
+    pub mfa: Arc<crate::auth::totp::Sealer>,
 }
 
 pub struct CognitoPools {

@@ -24,6 +24,9 @@ pub struct Business {
     pub logo_url: Option<String>,
     pub website: Option<String>,
     pub is_active: bool,
+    /// Owners and admins must sign in with a second factor.
+    #[serde(default)]
+    pub require_mfa: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Bumped on every change; the admin API's `ETag`.

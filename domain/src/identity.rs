@@ -106,6 +106,28 @@ pub struct OneTimeToken {
     pub payload: serde_json::Value,
 }
 
+/// An account's second factor: a TOTP secret (sealed: only the servers can
+/// open it), pending until a first code confirms it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaFactor {
+    pub subject_id: Uuid,
+    pub subject_kind: SubjectKind,
+    pub sealed_secret: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// `None` while enrolment waits for its first code.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// The last time step a code was accepted for: no code counts twice.
+    pub last_step: i64,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+}
+
+impl MfaFactor {
+    pub fn is_on(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+}
+
 /// One admin change: who, what, when, before and after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {

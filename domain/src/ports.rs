@@ -12,7 +12,8 @@ use crate::card::Card;
 use crate::customer::{Customer, NewCustomer};
 use crate::email::Email;
 use crate::identity::{
-    AuditEvent, NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, Terminal, TokenPurpose,
+    AuditEvent, MfaFactor, NewOneTimeToken, NewRefreshToken, OneTimeToken, RefreshOutcome, SubjectKind, Terminal,
+    TokenPurpose,
 };
 use crate::ids::{BrandId, BusinessId, CardId, CustomerId, StaffId, StoreId};
 use crate::page::{Page, PageRequest};
@@ -276,6 +277,41 @@ pub trait InvitationRepo: Send + Sync {
     ) -> StoreResult<Option<Staff>>;
 }
 
+/// Second factors of customers and staff, with their recovery codes (keyed
+/// hashes). Every write that must happen once is one conditional statement.
+#[async_trait]
+pub trait MfaRepo: Send + Sync {
+    async fn get_mfa(&self, subject_id: Uuid) -> StoreResult<Option<MfaFactor>>;
+    /// Start enrolment with a new sealed secret, replacing one still pending.
+    /// `false`: a confirmed factor is there; nothing changed.
+    async fn begin_mfa(
+        &self,
+        subject_id: Uuid,
+        kind: SubjectKind,
+        sealed_secret: &[u8],
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Turn the pending factor on, its first code's step used, with these
+    /// recovery codes. `false`: nothing was pending, or the step is not later
+    /// than one used.
+    async fn confirm_mfa(
+        &self,
+        subject_id: Uuid,
+        step: i64,
+        recovery: &[Vec<u8>],
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Use `step` of a confirmed factor: `false` if it or a later step was
+    /// used (a code counts once, whoever presents it first).
+    async fn use_mfa_step(&self, subject_id: Uuid, step: i64) -> StoreResult<bool>;
+    /// Use a recovery code: `false` if the account has no such unused code.
+    async fn use_recovery_code(&self, subject_id: Uuid, code_hash: &[u8]) -> StoreResult<bool>;
+    /// Replace every recovery code of a confirmed factor.
+    async fn replace_recovery_codes(&self, subject_id: Uuid, recovery: &[Vec<u8>]) -> StoreResult<()>;
+    /// Remove the factor and its codes; `false` if there was none.
+    async fn remove_mfa(&self, subject_id: Uuid) -> StoreResult<bool>;
+}
+
 /// Audit events on their way to the audit store. An event is staged in the
 /// system of record, with the change it records or right after it, and
 /// relayed from there until the audit store (DynamoDB in the AWS shape) has
@@ -303,6 +339,7 @@ pub trait Store:
     + AuditRepo
     + AuditOutbox
     + InvitationRepo
+    + MfaRepo
     + LedgerRepo
     + HistoryStore
     + InboxRepo

@@ -112,6 +112,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/auth/staff/password").post(auth::staff_password::change_password))
                 .service(web::resource("/auth/staff/invitations/accept").post(auth::accept_invitation::accept))
                 .service(web::resource("/auth/token/refresh").post(auth::refresh::refresh))
+                .service(web::resource("/auth/mfa").get(auth::mfa::status::status))
+                .service(
+                    web::resource("/auth/mfa/totp").post(auth::mfa::enroll::enroll).delete(auth::mfa::disable::disable),
+                )
+                .service(web::resource("/auth/mfa/totp/confirm").post(auth::mfa::confirm::confirm))
+                .service(web::resource("/auth/mfa/recovery-codes").post(auth::mfa::recovery_codes::replace))
+                .service(web::resource("/auth/mfa/verify").post(auth::mfa::verify::verify))
                 .service(web::resource("/auth/logout").post(auth::logout::logout))
                 .service(
                     web::resource("/me")

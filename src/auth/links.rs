@@ -7,7 +7,12 @@
 //!   consent off;
 //! - export downloads: `<export id>.<expiry>.<MAC>`; works until the expiry;
 //! - upload slots: `<size>.<expiry>.<MAC>` over the customer, the upload and
-//!   its size; lets that customer PUT exactly that file until the expiry.
+//!   its size; lets that customer PUT exactly that file until the expiry;
+//! - second-factor challenges (not in emails: the answer to a right password
+//!   when the account has a second factor): `<kind>.<account>.<expiry>.<MAC>`;
+//!   proves the password was right, for a few minutes.
+//!
+//! Keys for other uses (sealing second-factor secrets) are derived from it.
 
 use std::path::Path;
 
@@ -15,6 +20,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
+use stampede_domain::identity::SubjectKind;
 use stampede_domain::ids::{BusinessId, CustomerId};
 use uuid::Uuid;
 
@@ -60,6 +66,44 @@ impl LinkKey {
             }
         };
         Ok(Self { key: hmac::Key::new(hmac::HMAC_SHA256, &secret) })
+    }
+
+    /// A key from raw bytes (tests).
+    pub fn from_bytes(secret: &[u8]) -> Self {
+        Self { key: hmac::Key::new(hmac::HMAC_SHA256, secret) }
+    }
+
+    /// A 32-byte key of its own for `label`'s use.
+    pub fn derive(&self, label: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&hmac::sign(&self.key, &[b"derive:".as_slice(), label].concat()).as_ref()[..32]);
+        out
+    }
+
+    fn challenge_mac(&self, kind: SubjectKind, subject: Uuid, expires: i64) -> Vec<u8> {
+        let data = [b"mfa-challenge:".as_slice(), kind.as_str().as_bytes(), subject.as_bytes(), &expires.to_be_bytes()]
+            .concat();
+        hmac::sign(&self.key, &data).as_ref()[..MAC_BYTES].to_vec()
+    }
+
+    /// A second-factor challenge: `subject`'s password was right; a code
+    /// finishes the sign-in until `expires`.
+    pub fn mfa_challenge(&self, kind: SubjectKind, subject: Uuid, expires: chrono::DateTime<chrono::Utc>) -> String {
+        let at = expires.timestamp();
+        let mac = URL_SAFE_NO_PAD.encode(self.challenge_mac(kind, subject, at));
+        format!("{}.{}.{at}.{mac}", kind.as_str(), subject.simple())
+    }
+
+    /// Whose challenge this is, if genuine and not expired at `now`.
+    pub fn verify_mfa_challenge(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> Option<(SubjectKind, Uuid)> {
+        let mut parts = token.split('.');
+        let (kind, subject, at, mac) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let kind = SubjectKind::parse(kind)?;
+        let subject = Uuid::try_parse(subject).ok()?;
+        let at: i64 = at.parse().ok()?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        let genuine = super::secret::same(&mac, &self.challenge_mac(kind, subject, at));
+        (genuine && parts.next().is_none() && now.timestamp() < at).then_some((kind, subject))
     }
 
     fn mac(&self, customer: CustomerId, business: BusinessId) -> Vec<u8> {
@@ -150,6 +194,21 @@ impl LinkKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_name_one_account_until_they_expire() {
+        let key = LinkKey::from_bytes(&[3u8; 32]);
+        let who = Uuid::now_v7();
+        let now = chrono::Utc::now();
+        let t = key.mfa_challenge(SubjectKind::Staff, who, now + chrono::Duration::minutes(5));
+        assert_eq!(key.verify_mfa_challenge(&t, now), Some((SubjectKind::Staff, who)));
+        assert_eq!(key.verify_mfa_challenge(&t, now + chrono::Duration::minutes(6)), None, "expired");
+        let customer = t.replacen("staff", "customer", 1);
+        assert_eq!(key.verify_mfa_challenge(&customer, now), None, "another kind");
+        assert_eq!(key.verify_mfa_challenge(&format!("{t}.x"), now), None);
+        assert_eq!(LinkKey::from_bytes(&[4u8; 32]).verify_mfa_challenge(&t, now), None, "another key");
+        assert_ne!(key.derive(b"a"), key.derive(b"b"));
+    }
 
     #[test]
     fn upload_slots_name_one_customer_one_upload_one_size_until_they_expire() {

@@ -6,7 +6,9 @@
 //! - [`principal`]: extractors turning credentials into a customer, staff member
 //!   or POS terminal;
 //! - [`terminal_key`]: POS API keys; [`secret`]: random tokens and hashes;
-//! - [`links`]: the signed links in emails (unsubscribe, export downloads).
+//! - [`links`]: the signed links in emails (unsubscribe, export downloads) and
+//!   second-factor challenges;
+//! - [`totp`]: second factors' codes, sealed secrets and recovery codes.
 //!
 //! Authorization of objects (which store, which business) is the domain's
 //! `access` module, applied by each handler to what it touches.
@@ -17,4 +19,5 @@ pub mod principal;
 pub mod secret;
 pub mod terminal_key;
 pub mod tokens;
+pub mod totp;
 pub mod verify;

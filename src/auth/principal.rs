@@ -4,7 +4,9 @@
 //! - [`StaffAuth`]: a staff access token; the account and its memberships are
 //!   loaded on every request, so a removed role stops working at once. Refused
 //!   while the account must change its one-time password
-//!   ([`StaffAuthAnyState`] is the exception, for the password change itself).
+//!   or set up the second factor a business requires ([`StaffAuthAnyState`]
+//!   is the exception, for the password change itself).
+//! - [`Account`]: either, for the account's own second factor.
 //! - [`PosAuth`]: a terminal key (`Bearer stp_…`) or a staff token; rate limited
 //!   per terminal or per staff account. Which store it may act at is decided by
 //!   the handler, per object.
@@ -101,21 +103,36 @@ impl FromRequest for StaffAuth {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let any = StaffAuthAnyState::from_request(req, payload);
         Box::pin(async move {
-            let StaffAuthAnyState { staff, must_change_password } = any.await?;
+            let StaffAuthAnyState { staff, must_change_password, mfa_setup_required } = any.await?;
             if must_change_password || staff.must_change_password {
                 return Err(
                     ApiError::new(Code::Forbidden).detail("choose a new password first: POST /v1/auth/staff/password")
                 );
+            }
+            if mfa_setup_required {
+                return Err(mfa_setup_first());
             }
             Ok(StaffAuth { staff })
         })
     }
 }
 
-/// A signed-in staff member, also one who still has to change a one-time password.
+fn mfa_setup_first() -> ApiError {
+    ApiError {
+        machine: Some("mfa_setup_required".to_owned()),
+        ..ApiError::new(Code::Forbidden).detail(
+            "a business you own or administer requires two-step sign-in: set it up first (POST /v1/auth/mfa/totp), \
+             then refresh the session",
+        )
+    }
+}
+
+/// A signed-in staff member, also one who still has to change a one-time
+/// password or set up a second factor.
 pub struct StaffAuthAnyState {
     pub staff: Staff,
     pub must_change_password: bool,
+    pub mfa_setup_required: bool,
 }
 
 impl FromRequest for StaffAuthAnyState {
@@ -129,7 +146,11 @@ impl FromRequest for StaffAuthAnyState {
             let state = state?;
             let claims = access_claims(&state, &token.ok_or_else(unauthorized)?).await?;
             let staff = load_staff(&state, &claims).await?;
-            Ok(StaffAuthAnyState { must_change_password: claims.must_change_password, staff })
+            Ok(StaffAuthAnyState {
+                must_change_password: claims.must_change_password,
+                mfa_setup_required: claims.mfa_setup_required,
+                staff,
+            })
         })
     }
 }
@@ -181,6 +202,9 @@ impl FromRequest for PosAuth {
                 if claims.must_change_password || staff.must_change_password {
                     return Err(ApiError::new(Code::Forbidden).detail("choose a new password first"));
                 }
+                if claims.mfa_setup_required {
+                    return Err(mfa_setup_first());
+                }
                 let key = format!("s:{}", staff.id);
                 (PosActor::Staff(staff), key)
             };
@@ -189,6 +213,57 @@ impl FromRequest for PosAuth {
                 return Err(ApiError::rate_limited(retry_after));
             }
             Ok(PosAuth { actor, view })
+        })
+    }
+}
+
+/// Whoever signed in, customer or staff, for the account's own second
+/// factor: also staff who must still set one up, not staff who must first
+/// replace a one-time password.
+pub enum Account {
+    Customer(CustomerId),
+    Staff(Staff),
+}
+
+impl Account {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Account::Customer(c) => c.0,
+            Account::Staff(s) => s.id.0,
+        }
+    }
+
+    pub fn kind(&self) -> stampede_domain::identity::SubjectKind {
+        match self {
+            Account::Customer(_) => stampede_domain::identity::SubjectKind::Customer,
+            Account::Staff(_) => stampede_domain::identity::SubjectKind::Staff,
+        }
+    }
+}
+
+impl FromRequest for Account {
+    type Error = ApiError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = state(req);
+        let (customer, staff) =
+            (CustomerAuth::from_request(req, payload), StaffAuthAnyState::from_request(req, payload));
+        Box::pin(async move {
+            let state = state?;
+            let claims = access_claims(&state, &token.ok_or_else(unauthorized)?).await?;
+            match claims.kind {
+                PrincipalKind::Customer => Ok(Account::Customer(customer.await?.id)),
+                PrincipalKind::Staff => {
+                    let any = staff.await?;
+                    if any.must_change_password || any.staff.must_change_password {
+                        return Err(ApiError::new(Code::Forbidden)
+                            .detail("choose a new password first: POST /v1/auth/staff/password"));
+                    }
+                    Ok(Account::Staff(any.staff))
+                }
+            }
         })
     }
 }

@@ -30,6 +30,22 @@ struct LocalClaims<'a> {
     client_id: &'static str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     mcp: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    msr: bool,
+}
+
+/// What a staff account must do before its token may do anything else.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pending {
+    /// Replace a one-time password (`/v1/auth/staff/password`).
+    pub password_change: bool,
+    /// Set up a second factor (`/v1/auth/mfa/totp`): a business it owns or
+    /// administers requires one.
+    pub mfa_setup: bool,
+}
+
+impl Pending {
+    pub const NOTHING: Pending = Pending { password_change: false, mfa_setup: false };
 }
 
 /// What a successful sign-in or refresh answers.
@@ -46,6 +62,10 @@ pub struct TokenPair {
     /// Staff signed in with a one-time password must set a new one first.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub password_change_required: bool,
+    /// Staff whose business requires a second factor must set one up first:
+    /// until then only `/v1/auth/mfa/…` accepts the token.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_setup_required: bool,
 }
 
 pub struct LocalIssuer {
@@ -64,7 +84,7 @@ pub enum IssueError {
 }
 
 impl LocalIssuer {
-    pub fn access_token(&self, kind: PrincipalKind, subject: Uuid, must_change: bool) -> Result<String, IssueError> {
+    pub fn access_token(&self, kind: PrincipalKind, subject: Uuid, pending: Pending) -> Result<String, IssueError> {
         let now = Utc::now().timestamp();
         let claims = LocalClaims {
             iss: &self.iss,
@@ -78,7 +98,8 @@ impl LocalIssuer {
                 PrincipalKind::Customer => CUSTOMER_CLIENT_ID,
                 PrincipalKind::Staff => STAFF_CLIENT_ID,
             },
-            mcp: must_change,
+            mcp: pending.password_change,
+            msr: pending.mfa_setup,
         };
         let key = self.ring.active();
         let mut header = Header::new(Algorithm::ES256);
@@ -92,9 +113,9 @@ impl LocalIssuer {
         sessions: &dyn SessionRepo,
         kind: PrincipalKind,
         subject: Uuid,
-        must_change: bool,
+        pending: Pending,
     ) -> Result<TokenPair, IssueError> {
-        self.continue_session(sessions, Uuid::now_v7(), kind, subject, must_change).await
+        self.continue_session(sessions, Uuid::now_v7(), kind, subject, pending).await
     }
 
     async fn continue_session(
@@ -103,7 +124,7 @@ impl LocalIssuer {
         family_id: Uuid,
         kind: PrincipalKind,
         subject: Uuid,
-        must_change: bool,
+        pending: Pending,
     ) -> Result<TokenPair, IssueError> {
         let refresh = random_token();
         sessions
@@ -116,27 +137,29 @@ impl LocalIssuer {
             })
             .await?;
         Ok(TokenPair {
-            access_token: self.access_token(kind, subject, must_change)?,
+            access_token: self.access_token(kind, subject, pending)?,
             token_type: "Bearer",
             expires_in: self.access_ttl_secs,
             refresh_token: refresh,
-            password_change_required: must_change,
+            password_change_required: pending.password_change,
+            mfa_setup_required: pending.mfa_setup,
         })
     }
 
     /// Exchange a refresh token: rotates it (same family) or, on replay of a
     /// rotated token, revokes the family. Anything but `Issued` means "sign in
-    /// again". `must_change` is looked up by the caller for staff.
+    /// again". `pending` is looked up by the caller (`None`: the account may
+    /// not sign in any more).
     pub async fn refresh(
         &self,
         sessions: &dyn SessionRepo,
         presented: &str,
-        must_change: impl AsyncFnOnce(SubjectKind, Uuid) -> Result<Option<bool>, StoreError>,
+        pending: impl AsyncFnOnce(SubjectKind, Uuid) -> Result<Option<Pending>, StoreError>,
     ) -> Result<Refreshed, IssueError> {
         match sessions.rotate_refresh_token(&sha256(presented.as_bytes()), Utc::now()).await? {
             RefreshOutcome::Rotated { family_id, subject_kind: sk, subject_id } => {
                 // An account that is gone or disabled gets no new tokens.
-                let Some(mcp) = must_change(sk, subject_id).await? else {
+                let Some(pending) = pending(sk, subject_id).await? else {
                     sessions.revoke_family(family_id, Utc::now()).await?;
                     return Ok(Refreshed::Refused);
                 };
@@ -144,7 +167,7 @@ impl LocalIssuer {
                     SubjectKind::Customer => PrincipalKind::Customer,
                     SubjectKind::Staff => PrincipalKind::Staff,
                 };
-                match self.continue_session(sessions, family_id, kind, subject_id, mcp).await {
+                match self.continue_session(sessions, family_id, kind, subject_id, pending).await {
                     // A replay of the same token revoked the family meanwhile:
                     // its successor was refused, and so is this use.
                     Err(IssueError::Store(StoreError::Conflict(_))) => {

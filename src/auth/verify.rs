@@ -43,6 +43,9 @@ pub struct AccessClaims {
     pub expires_at: i64,
     /// Staff signed in with a one-time password must choose a new one first.
     pub must_change_password: bool,
+    /// Staff whose business requires a second factor must set one up first.
+    #[serde(default)]
+    pub mfa_setup_required: bool,
 }
 
 /// What a verified ID token (Google, Apple) says.
@@ -194,6 +197,7 @@ struct RawClaims {
     email_verified: Option<serde_json::Value>,
     nonce: Option<String>,
     mcp: Option<bool>,
+    msr: Option<bool>,
 }
 
 fn header_checks(token: &str) -> Result<(Algorithm, String), AuthError> {
@@ -292,6 +296,7 @@ impl TokenVerifier {
             issuer: claims.iss,
             expires_at: claims.exp,
             must_change_password: claims.mcp.unwrap_or(false),
+            mfa_setup_required: claims.msr.unwrap_or(false),
         })
     }
 

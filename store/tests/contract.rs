@@ -86,6 +86,7 @@ contract!(
     outbox_and_history,
     a_commit_counts_what_it_commits_in_the_analytics,
     usage_counted_in_memory_adds_up,
+    second_factors_count_each_code_once,
 );
 
 fn name(s: &str) -> Name {
@@ -1413,4 +1414,46 @@ async fn usage_counted_in_memory_adds_up(store: Arc<dyn Store>) {
     assert_eq!(counts.iter().map(|c| (c.event.as_str(), c.count)).collect::<Vec<_>>(), [("card_view", 7)]);
     let none = store.usage_counts(None, day, day).await.expect("read");
     assert!(none.iter().any(|c| c.event == "login" && c.count >= 2), "{none:?}");
+}
+
+/// A second factor: pending until confirmed, then each step and each
+/// recovery code counts once, whichever of two racing requests comes first.
+async fn second_factors_count_each_code_once(store: Arc<dyn Store>) {
+    use stampede_domain::identity::SubjectKind;
+    let who = Uuid::now_v7();
+    let at = Utc::now();
+    assert!(store.get_mfa(who).await.expect("get").is_none());
+    assert!(store.begin_mfa(who, SubjectKind::Staff, b"first", at).await.expect("begin"));
+    assert!(store.begin_mfa(who, SubjectKind::Staff, b"second", at).await.expect("begin again"), "still pending");
+    let pending = store.get_mfa(who).await.expect("get").expect("factor");
+    assert_eq!((pending.sealed_secret.as_slice(), pending.is_on()), (&b"second"[..], false));
+    assert!(!store.use_mfa_step(who, 5).await.expect("use"), "a pending factor signs nobody in");
+    let codes: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 32]).collect();
+    assert!(store.confirm_mfa(who, 100, &codes, at).await.expect("confirm"));
+    assert!(!store.confirm_mfa(who, 101, &codes, at).await.expect("confirm twice"));
+    assert!(!store.begin_mfa(who, SubjectKind::Staff, b"third", at).await.expect("begin"), "on: not replaced");
+    let on = store.get_mfa(who).await.expect("get").expect("factor");
+    assert_eq!((on.is_on(), on.last_step, on.recovery_codes_left, on.subject_kind), (true, 100, 3, SubjectKind::Staff));
+
+    assert!(!store.use_mfa_step(who, 100).await.expect("use"), "the confirming code's step is used");
+    let s = &store;
+    let racing = tokio::join!(s.use_mfa_step(who, 101), s.use_mfa_step(who, 101), s.use_mfa_step(who, 101));
+    let wins = [racing.0, racing.1, racing.2].into_iter().filter(|r| *r.as_ref().expect("use")).count();
+    assert_eq!(wins, 1, "one winner");
+    assert!(!store.use_mfa_step(who, 99).await.expect("use"), "an older step");
+
+    let c = &codes[0];
+    let racing = tokio::join!(s.use_recovery_code(who, c), s.use_recovery_code(who, c), s.use_recovery_code(who, c));
+    let wins = [racing.0, racing.1, racing.2].into_iter().filter(|r| *r.as_ref().expect("use")).count();
+    assert_eq!(wins, 1, "one winner");
+    assert!(!store.use_recovery_code(who, &[9u8; 32]).await.expect("use"));
+    assert!(!store.use_recovery_code(Uuid::now_v7(), &codes[1]).await.expect("use"), "another account's code");
+    store.replace_recovery_codes(who, &[vec![7u8; 32]]).await.expect("replace");
+    assert!(!store.use_recovery_code(who, &codes[1]).await.expect("use"), "replaced");
+    assert_eq!(store.get_mfa(who).await.expect("get").expect("factor").recovery_codes_left, 1);
+
+    assert!(store.remove_mfa(who).await.expect("remove"));
+    assert!(!store.remove_mfa(who).await.expect("remove"));
+    assert!(store.get_mfa(who).await.expect("get").is_none());
+    assert!(!store.use_recovery_code(who, &[7u8; 32]).await.expect("use"), "gone with the factor");
 }

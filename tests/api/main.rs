@@ -12,6 +12,7 @@ mod forgery;
 mod helpers;
 mod invitations;
 mod matrix;
+mod mfa;
 mod ops;
 mod pos;
 mod process;

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use stampede_aws::cognito::{CognitoError, CognitoRefusal};
 use stampede_domain::email::Email;
 use stampede_domain::ids::StaffId;
-use stampede_domain::staff::{Acceptance, Invitation, InvitationStatus, NewStaff, Staff};
+use stampede_domain::staff::{Acceptance, Invitation, InvitationStatus, NewStaff, Role, Staff};
 use stampede_domain::text::Name;
 use utoipa::ToSchema;
 
@@ -14,7 +14,7 @@ use crate::api::staff::invite::InvitationView;
 use crate::api::staff::may_give;
 use crate::audit::{self, Actor, Change};
 use crate::auth::secret::sha256;
-use crate::auth::tokens::TokenPair;
+use crate::auth::tokens::{Pending, TokenPair};
 use crate::auth::verify::PrincipalKind;
 use crate::state::AppState;
 
@@ -70,7 +70,8 @@ pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) 
     // The session first: with the session store down the answer is 503 and
     // the invitation is still unused, so trying again works.
     let id = StaffId::default();
-    let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, id.0, false).await?;
+    let pending = Pending { password_change: false, mfa_setup: requires_mfa(&state, &invitation).await? };
+    let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, id.0, pending).await?;
     let new = NewStaff { id: Some(id), email, name, password_hash: Some(password_hash), must_change_password: false };
     if let Err(e) = give(&state, &hash, &invitation, Acceptance::New(new)).await {
         // Someone else used it meanwhile: the session names no account.
@@ -160,4 +161,12 @@ async fn accept_in_pool(
     give(state, hash, invitation, Acceptance::New(new)).await?;
     let tokens = pool.login(&invitation.email, &password).await.map_err(super::cognito::refusal)?;
     Ok(HttpResponse::Ok().json(super::cognito::CognitoTokenPair::from(tokens)))
+}
+
+/// Whether the role the invitation gives comes with a second factor to set up.
+async fn requires_mfa(state: &AppState, invitation: &Invitation) -> Result<bool, ApiError> {
+    if !matches!(invitation.role, Role::Owner | Role::Admin) {
+        return Ok(false);
+    }
+    Ok(state.store.get_business(invitation.business_id).await?.is_some_and(|b| b.require_mfa))
 }

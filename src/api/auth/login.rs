@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::api::input::{ClientIp, limit};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
-use crate::auth::tokens::TokenPair;
+use crate::auth::tokens::{Pending, TokenPair};
 use crate::auth::verify::PrincipalKind;
 use crate::state::AppState;
 
@@ -16,6 +16,14 @@ use crate::state::AppState;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+}
+
+/// What a right password answers: tokens, or a second-factor challenge.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum SignInAnswer {
+    Tokens(TokenPair),
+    Challenge(super::mfa::MfaChallenge),
 }
 
 fn bad_credentials() -> ApiError {
@@ -60,9 +68,10 @@ async fn check(
 
 /// Sign in a customer with email and password. An account whose email is not
 /// yet verified is refused with 403 `email_not_verified` (said only to whoever
-/// gave the right password), and a new confirmation link is mailed.
+/// gave the right password), and a new confirmation link is mailed. With a
+/// second factor on, the answer is a challenge for `/v1/auth/mfa/verify`.
 #[utoipa::path(post, path = "/v1/auth/customers/login", tag = "auth", request_body = LoginRequest, responses(
-    (status = 200, body = TokenPair),
+    (status = 200, body = SignInAnswer),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
@@ -90,11 +99,11 @@ pub async fn customer_login(
         }
     };
     require_verified(&state, stampede_domain::ids::CustomerId(id)).await?;
-    let pair = state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, id, false).await?;
+    let answer = super::mfa::sign_in(&state, PrincipalKind::Customer, id, Pending::NOTHING).await?;
     let me = Actor::Customer(stampede_domain::ids::CustomerId(id));
     audit::security(&state, me, id, &[], "customer.sign_in", from).await;
     state.usage.record("login", None, Some(stampede_domain::ids::CustomerId(id)));
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(answer)
 }
 
 /// A password proves nothing about the address it was registered with: until
@@ -117,9 +126,13 @@ async fn require_verified(state: &AppState, id: stampede_domain::ids::CustomerId
 }
 
 /// Sign in a staff member. After a one-time password, the answer says
-/// `password_change_required` and only `/v1/auth/staff/password` accepts the token.
+/// `password_change_required` and only `/v1/auth/staff/password` accepts the
+/// token; when a business the account owns or administers requires a second
+/// factor it has not set up, `mfa_setup_required`, and only
+/// `/v1/auth/mfa/…` accepts it. With a second factor on, the answer is a
+/// challenge for `/v1/auth/mfa/verify`.
 #[utoipa::path(post, path = "/v1/auth/staff/login", tag = "auth", request_body = LoginRequest, responses(
-    (status = 200, body = TokenPair),
+    (status = 200, body = SignInAnswer),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -146,10 +159,8 @@ pub async fn staff_login(
         audit::security(&state, Actor::Anonymous, id, &businesses, "staff.sign_in_failed", from).await;
         return Err(bad_credentials());
     }
-    let pair = state
-        .issuer
-        .start_session(state.sessions.as_ref(), PrincipalKind::Staff, id, staff.must_change_password)
-        .await?;
+    let pending = super::mfa::staff_pending(&state, &staff).await?;
+    let answer = super::mfa::sign_in(&state, PrincipalKind::Staff, id, pending).await?;
     audit::security(&state, Actor::Staff(staff.id), id, &businesses, "staff.sign_in", from).await;
-    Ok(HttpResponse::Ok().json(pair))
+    Ok(answer)
 }

@@ -1,5 +1,5 @@
 //! `/v1/auth/…`: sign-up, sign-in, sessions, password reset, social sign-in,
-//! staff invitations; and the JWKS.
+//! staff invitations, second factors; and the JWKS.
 //!
 //! Answers never reveal whether an email has an account: registration and reset
 //! requests always answer 202 with the same body, and a failed sign-in verifies
@@ -11,6 +11,7 @@ pub mod jwks;
 pub mod login;
 pub mod logout;
 pub mod mail;
+pub mod mfa;
 pub mod password_reset;
 pub mod refresh;
 pub mod register;

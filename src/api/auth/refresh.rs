@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::api::input::ClientIp;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
-use crate::auth::tokens::{Refreshed, TokenPair};
+use crate::auth::tokens::{Pending, Refreshed, TokenPair};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -36,12 +36,17 @@ pub async fn refresh(
             Ok(match kind {
                 // A session of an account whose email is not verified (one
                 // opened before sign-in required it) is not renewed.
-                SubjectKind::Customer => {
-                    store.get_customer(CustomerId(id)).await?.filter(|c| c.email_verified_at.is_some()).map(|_| false)
-                }
-                SubjectKind::Staff => {
-                    store.get_staff(StaffId(id)).await?.filter(|s| s.may_sign_in()).map(|s| s.must_change_password)
-                }
+                SubjectKind::Customer => store
+                    .get_customer(CustomerId(id))
+                    .await?
+                    .filter(|c| c.email_verified_at.is_some())
+                    .map(|_| Pending::NOTHING),
+                // Looked up again on every refresh: a business that starts
+                // requiring a second factor limits its admins' next tokens.
+                SubjectKind::Staff => match store.get_staff(StaffId(id)).await?.filter(|s| s.may_sign_in()) {
+                    Some(s) => Some(super::mfa::staff_pending(&state, &s).await?),
+                    None => None,
+                },
             })
         })
         .await?;

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::api::input::{ClientIp, limit};
 use crate::api::problem::{ApiError, Code, Problem};
-use crate::auth::tokens::TokenPair;
+use crate::auth::tokens::Pending;
 use crate::auth::verify::{IdClaims, PrincipalKind, Social};
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub struct SocialRequest {
 
 /// Sign in with a Google ID token.
 #[utoipa::path(post, path = "/v1/auth/customers/google", tag = "auth", request_body = SocialRequest, responses(
-    (status = 200, body = TokenPair),
+    (status = 200, body = crate::api::auth::login::SignInAnswer),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -42,7 +42,7 @@ pub async fn google(
 
 /// Sign in with an Apple ID token.
 #[utoipa::path(post, path = "/v1/auth/customers/apple", tag = "auth", request_body = SocialRequest, responses(
-    (status = 200, body = TokenPair),
+    (status = 200, body = crate::api::auth::login::SignInAnswer),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
@@ -96,9 +96,8 @@ async fn sign_in(
             link(state, provider, &claims.subject, email).await?
         }
     };
-    let pair =
-        state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Customer, customer.id.0, false).await?;
-    Ok(HttpResponse::Ok().json(pair))
+    // A second factor stands behind the provider's sign-in too.
+    super::mfa::sign_in(state, PrincipalKind::Customer, customer.id.0, Pending::NOTHING).await
 }
 
 /// The token must carry this request's nonce (as given, or its SHA-256 in

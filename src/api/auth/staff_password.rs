@@ -8,7 +8,7 @@ use crate::api::input::Fields;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::principal::StaffAuthAnyState;
-use crate::auth::tokens::TokenPair;
+use crate::auth::tokens::{Pending, TokenPair};
 use crate::auth::verify::PrincipalKind;
 use crate::state::AppState;
 
@@ -58,7 +58,9 @@ pub async fn change_password(
     let me = &auth.staff;
     let businesses = audit::businesses_of(me);
     audit::security(&state, Actor::Staff(me.id), me.id.0, &businesses, "staff.password_change", json!({})).await;
+    let mfa_setup = auth.mfa_setup_required || super::mfa::staff_pending(&state, me).await?.mfa_setup;
+    let pending = Pending { password_change: false, mfa_setup };
     let pair =
-        state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, false).await?;
+        state.issuer.start_session(state.sessions.as_ref(), PrincipalKind::Staff, auth.staff.id.0, pending).await?;
     Ok(HttpResponse::Ok().json(pair))
 }

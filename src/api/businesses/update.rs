@@ -6,10 +6,11 @@ use uuid::Uuid;
 use super::{optional_text, visible, website};
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
-use crate::api::problem::{ApiError, Problem};
+use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
 use crate::state::AppState;
+use stampede_domain::staff::Role;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +27,9 @@ pub struct UpdateBusiness {
     pub website: Option<Option<String>>,
     /// `false` deactivates the business.
     pub is_active: Option<bool>,
+    /// Owners and admins must sign in with a second factor (owners only may
+    /// change it; turning it on needs the caller's own to be on).
+    pub require_mfa: Option<bool>,
 }
 
 /// Change a business (owner, admin). Requires `If-Match` with its ETag.
@@ -33,6 +37,7 @@ pub struct UpdateBusiness {
     params(("business_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
     (status = 200, description = "The updated business"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
+    (status = 409, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
     (status = 428, body = Problem, content_type = "application/problem+json"),
@@ -65,8 +70,32 @@ pub async fn update_business(
         next.is_active = a;
     }
     f.finish()?;
+    if let Some(r) = body.require_mfa.filter(|r| *r != before.require_mfa) {
+        may_require_mfa(&state, &auth, before.id, r).await?;
+        next.require_mfa = r;
+    }
     let saved = state.store.save_business(&next, expected).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Business, saved.id.0).await;
     audit(&state, &auth.staff, Some(saved.id), "business.update", Some(saved.id.0), Some(&before), Some(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
+}
+
+/// Only an owner sets the rule, and only one who follows it already: a
+/// business cannot lock its owner out of the console.
+async fn may_require_mfa(
+    state: &AppState,
+    auth: &StaffAuth,
+    business: stampede_domain::ids::BusinessId,
+    on: bool,
+) -> Result<(), ApiError> {
+    let owner = auth.staff.memberships.iter().any(|m| m.business_id == business && m.role == Role::Owner);
+    if !owner {
+        return Err(ApiError::new(Code::Forbidden).detail("only an owner may change `require_mfa`"));
+    }
+    if on && !state.store.get_mfa(auth.staff.id.0).await?.is_some_and(|f| f.is_on()) {
+        return Err(
+            ApiError::new(Code::Conflict).detail("turn on your own two-step sign-in first (POST /v1/auth/mfa/totp)")
+        );
+    }
+    Ok(())
 }

@@ -26,6 +26,7 @@ pub async fn delete_me(auth: CustomerAuth, state: web::Data<AppState>) -> Result
         }
     }
     crate::api::uploads::delete_all(&state, auth.id).await?;
+    state.store.remove_mfa(auth.id.0).await?;
     state.store.erase_customer(auth.id).await?;
     // After the erasure: an export finishing meanwhile finds the account
     // erased and deletes its own file (see the export worker).

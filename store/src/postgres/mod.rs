@@ -11,6 +11,7 @@ mod history;
 mod inbox;
 mod invitations;
 mod ledger;
+mod mfa;
 pub mod nodelay;
 mod places;
 mod programs;

@@ -10,7 +10,8 @@ use stampede_domain::ports::{BusinessRepo, StoreResult};
 use super::SqliteStore;
 use crate::error;
 
-const COLUMNS: &str = "id, name, description, tax_id, logo_url, website, is_active, created_at, updated_at, version";
+const COLUMNS: &str =
+    "id, name, description, tax_id, logo_url, website, is_active, require_mfa, created_at, updated_at, version";
 
 fn from_row(row: &SqliteRow) -> Result<Business, sqlx::Error> {
     Ok(Business {
@@ -21,6 +22,7 @@ fn from_row(row: &SqliteRow) -> Result<Business, sqlx::Error> {
         logo_url: row.try_get("logo_url")?,
         website: row.try_get("website")?,
         is_active: row.try_get("is_active")?,
+        require_mfa: row.try_get("require_mfa")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,
@@ -33,7 +35,8 @@ pub(super) async fn insert(conn: &mut SqliteConnection, new: NewBusiness) -> Sto
     let row = sqlx::query(
         "INSERT INTO businesses (id, name, description, tax_id, website, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
-             RETURNING id, name, description, tax_id, logo_url, website, is_active, created_at, updated_at, version",
+             RETURNING id, name, description, tax_id, logo_url, website, is_active, require_mfa, created_at, updated_at,
+                 version",
     )
     .bind(BusinessId::new().0)
     .bind(new.name.as_str())
@@ -107,7 +110,7 @@ impl BusinessRepo for SqliteStore {
     async fn save_business(&self, b: &Business, expected_version: i64) -> StoreResult<Option<Business>> {
         let sql = format!(
             "UPDATE businesses SET name = $3, description = $4, tax_id = $5, logo_url = $6, website = $7,
-                 is_active = $8, updated_at = $9, version = version + 1
+                 is_active = $8, updated_at = $9, require_mfa = $10, version = version + 1
              WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -120,6 +123,7 @@ impl BusinessRepo for SqliteStore {
             .bind(&b.website)
             .bind(b.is_active)
             .bind(Utc::now())
+            .bind(b.require_mfa)
             .fetch_optional(self.writer())
             .await
             .map_err(error::other)?;
