@@ -9,7 +9,10 @@
 //! the pool, not code here.
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType, UserStatusType};
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, ChallengeNameType, MessageActionType, SoftwareTokenMfaSettingsType, UserStatusType,
+};
 use stampede_domain::ports::{StoreError, StoreResult};
 
 use crate::sdk_error;
@@ -30,6 +33,14 @@ pub struct CognitoTokens {
     /// Absent on refresh: the refresh token stays the same.
     pub refresh_token: Option<String>,
     pub expires_in: i32,
+}
+
+/// What a right password leads to: tokens, or (with an authenticator app
+/// set up) a challenge the app's code answers within the session.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    Tokens(CognitoTokens),
+    Mfa { session: String },
 }
 
 /// Who a pool access token belongs to.
@@ -230,30 +241,118 @@ impl CognitoPool {
         Ok(())
     }
 
+    /// Sign in where no second factor can be asked (an account just made).
     pub async fn login(&self, email: &str, password: &str) -> CognitoResult<CognitoTokens> {
+        match self.sign_in(email, password).await? {
+            SignIn::Tokens(t) => Ok(t),
+            SignIn::Mfa { .. } => Err(StoreError::Other("cognito asked for a second factor".into()).into()),
+        }
+    }
+
+    /// Sign in: tokens, or the second-factor challenge.
+    pub async fn sign_in(&self, email: &str, password: &str) -> CognitoResult<SignIn> {
         self.auth(AuthFlowType::UserPasswordAuth, &[("USERNAME", email), ("PASSWORD", password)]).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> CognitoResult<CognitoTokens> {
-        self.auth(AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", refresh_token)]).await
+        match self.auth(AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", refresh_token)]).await? {
+            SignIn::Tokens(t) => Ok(t),
+            SignIn::Mfa { .. } => Err(StoreError::Other("cognito challenged a refresh".into()).into()),
+        }
     }
 
-    async fn auth(&self, flow: AuthFlowType, params: &[(&str, &str)]) -> CognitoResult<CognitoTokens> {
+    async fn auth(&self, flow: AuthFlowType, params: &[(&str, &str)]) -> CognitoResult<SignIn> {
         let mut req = self.client.initiate_auth().client_id(&self.client_id).auth_flow(flow);
         for (k, v) in params {
             req = req.auth_parameters(*k, *v);
         }
         let out = req.send().await.map_err(|e| classify("cognito login", e))?;
+        if out.challenge_name == Some(ChallengeNameType::SoftwareTokenMfa) {
+            let session =
+                out.session.ok_or_else(|| StoreError::Other("cognito: a challenge without a session".into()))?;
+            return Ok(SignIn::Mfa { session });
+        }
         let result = out.authentication_result.ok_or_else(|| {
-            // A challenge (new password, MFA) is not something this API answers.
+            // Other challenges (a new password, SMS) are not ones this API answers.
             StoreError::Other(format!("cognito answered with a challenge: {:?}", out.challenge_name))
         })?;
-        Ok(CognitoTokens {
-            access_token: result.access_token.ok_or_else(|| StoreError::Other("cognito: no access token".into()))?,
-            id_token: result.id_token,
-            refresh_token: result.refresh_token,
-            expires_in: result.expires_in,
-        })
+        tokens(result).map(SignIn::Tokens)
+    }
+
+    /// Answer a second-factor challenge with the authenticator app's code.
+    pub async fn answer_mfa(&self, email: &str, session: &str, code: &str) -> CognitoResult<CognitoTokens> {
+        let out = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.client_id)
+            .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+            .session(session)
+            .challenge_responses("USERNAME", email)
+            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+            .send()
+            .await
+            .map_err(|e| {
+                // A session that expired or never was: Cognito says
+                // NotAuthorized, moto ResourceNotFound. Either way the
+                // sign-in starts again.
+                let code = e.as_service_error().and_then(|s| s.code().map(str::to_owned));
+                match code.as_deref() {
+                    Some("ResourceNotFoundException" | "NotAuthorizedException") => CognitoRefusal::BadCode.into(),
+                    _ => classify("cognito mfa answer", e),
+                }
+            })?;
+        let result =
+            out.authentication_result.ok_or_else(|| StoreError::Other("cognito: no tokens after the code".into()))?;
+        tokens(result)
+    }
+
+    /// Start setting up an authenticator app: the pool's new secret (base32).
+    pub async fn associate_totp(&self, access_token: &str) -> CognitoResult<String> {
+        let out = self
+            .client
+            .associate_software_token()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| classify("cognito associate software token", e))?;
+        out.secret_code.ok_or_else(|| StoreError::Other("cognito: no secret".into()).into())
+    }
+
+    /// Confirm the app with its first code and make it the sign-in's second factor.
+    pub async fn confirm_totp(&self, access_token: &str, code: &str) -> CognitoResult<()> {
+        self.client
+            .verify_software_token()
+            .access_token(access_token)
+            .user_code(code)
+            .send()
+            .await
+            .map_err(|e| classify("cognito verify software token", e))?;
+        self.set_totp(access_token, true).await
+    }
+
+    /// Turn the authenticator app on or off as the second factor.
+    pub async fn set_totp(&self, access_token: &str, on: bool) -> CognitoResult<()> {
+        let settings = SoftwareTokenMfaSettingsType::builder().enabled(on).preferred_mfa(on).build();
+        self.client
+            .set_user_mfa_preference()
+            .access_token(access_token)
+            .software_token_mfa_settings(settings)
+            .send()
+            .await
+            .map_err(|e| classify("cognito mfa preference", e))?;
+        Ok(())
+    }
+
+    /// Whether the signed-in user has an authenticator app on.
+    pub async fn totp_on(&self, access_token: &str) -> CognitoResult<bool> {
+        let out = self
+            .client
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(|e| classify("cognito get user", e))?;
+        Ok(out.user_mfa_setting_list.unwrap_or_default().iter().any(|m| m == "SOFTWARE_TOKEN_MFA"))
     }
 
     /// The signed-in user's `sub`, email and name, from their access token.
@@ -309,4 +408,13 @@ impl CognitoPool {
             .map_err(|e| classify("cognito confirm reset", e))?;
         Ok(())
     }
+}
+
+fn tokens(result: aws_sdk_cognitoidentityprovider::types::AuthenticationResultType) -> CognitoResult<CognitoTokens> {
+    Ok(CognitoTokens {
+        access_token: result.access_token.ok_or_else(|| StoreError::Other("cognito: no access token".into()))?,
+        id_token: result.id_token,
+        refresh_token: result.refresh_token,
+        expires_in: result.expires_in,
+    })
 }

@@ -101,6 +101,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(auth::cognito::password_reset::confirm_reset),
                 )
                 .service(web::resource("/auth/cognito/staff/login").post(auth::cognito::staff::login))
+                .service(
+                    web::resource("/auth/cognito/customers/mfa/verify").post(auth::cognito::mfa::verify::customers),
+                )
+                .service(web::resource("/auth/cognito/staff/mfa/verify").post(auth::cognito::mfa::verify::staff))
+                .service(
+                    web::resource("/auth/cognito/mfa/totp")
+                        .post(auth::cognito::mfa::enroll::enroll)
+                        .delete(auth::cognito::mfa::disable::disable),
+                )
+                .service(web::resource("/auth/cognito/mfa/totp/confirm").post(auth::cognito::mfa::confirm::confirm))
                 .service(web::resource("/auth/cognito/staff/refresh").post(auth::cognito::staff::refresh))
                 .service(web::resource("/auth/cognito/staff/logout").post(auth::cognito::staff::logout))
                 .service(web::resource("/auth/cognito/staff/password-reset").post(auth::cognito::staff::request_reset))

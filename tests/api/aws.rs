@@ -814,3 +814,53 @@ async fn an_admin_change_made_while_the_audit_table_is_down_reaches_the_log_afte
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
+
+/// An authenticator app as the customer pool's second factor: set up with
+/// its first code, then sign-in answers a challenge that the app's code
+/// finishes; turned off, the password alone signs in again. (moto checks
+/// no codes unless told to; the pool's own code checks are AWS's.)
+#[tokio::test]
+async fn cognito_customers_sign_in_with_an_authenticator_app_once_it_is_on() {
+    let moto = moto_url();
+    let conf = sdk(&moto).await;
+    let tag = Uuid::new_v4().simple().to_string();
+    let (customers, customers_client) = cognito_pool(&conf, &format!("customers-{tag}")).await;
+    let (staff, staff_client) = cognito_pool(&conf, &format!("staff-{tag}")).await;
+    let toml = cognito_toml((&customers, &customers_client), (&staff, &staff_client), &moto, &moto);
+    let app = crate::helpers::spawn_app_with(DatabaseBackend::Sqlite, &toml).await;
+    let (email, password) = (format!("mfa-{tag}@example.com"), "Correct-Horse-9!");
+    let signup = json!({"email": email, "password": password, "name": "Mo"});
+    assert_eq!(app.post_json("/v1/auth/cognito/customers/register", signup).await.status(), 202);
+    let confirm = json!({"email": email, "code": "123456"});
+    assert_eq!(app.post_json("/v1/auth/cognito/customers/confirm", confirm).await.status(), 204);
+    let login = json!({"email": email, "password": password});
+    let tokens = json_of(app.post_json("/v1/auth/cognito/customers/login", login.clone()).await).await;
+    let access = tokens["access_token"].as_str().expect("access").to_owned();
+    // The local second factor's routes are not this shape's.
+    crate::helpers::assert_problem(app.get_auth("/v1/auth/mfa", &access).await, 404, "not_found").await;
+
+    let started = json_of(app.post_auth("/v1/auth/cognito/mfa/totp", &access, json!({})).await).await;
+    let secret = started["secret"].as_str().expect("secret").to_owned();
+    assert!(started["otpauth_uri"].as_str().expect("uri").starts_with("otpauth://totp/Stampede:"));
+    let raw = stampede::auth::totp::from_base32(&secret).expect("base32");
+    let code = || stampede::auth::totp::code(&raw, stampede::auth::totp::step_at(chrono::Utc::now().timestamp()));
+    let on = app.post_auth("/v1/auth/cognito/mfa/totp/confirm", &access, json!({"code": code()})).await;
+    assert_eq!(on.status(), 204);
+
+    let answer = json_of(app.post_json("/v1/auth/cognito/customers/login", login.clone()).await).await;
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(answer.get("access_token").is_none());
+    let verify = json!({"email": email, "mfa_token": answer["mfa_token"], "code": code()});
+    let res = app.post_json("/v1/auth/cognito/customers/mfa/verify", verify).await;
+    assert_eq!(res.status(), 200);
+    let signed_in = json_of(res).await;
+    let access = signed_in["access_token"].as_str().expect("access").to_owned();
+    assert_eq!(app.get_auth("/v1/me", &access).await.status(), 200);
+    let stale = json!({"email": email, "mfa_token": "not-a-session", "code": code()});
+    let res = app.post_json("/v1/auth/cognito/customers/mfa/verify", stale).await;
+    crate::helpers::assert_problem(res, 401, "unauthorized").await;
+
+    assert_eq!(app.delete_auth("/v1/auth/cognito/mfa/totp", &access).await.status(), 204);
+    let plain = json_of(app.post_json("/v1/auth/cognito/customers/login", login).await).await;
+    assert!(plain["access_token"].is_string(), "{plain}");
+}

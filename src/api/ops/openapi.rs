@@ -112,6 +112,8 @@ impl Modify for CommonProblems {
         auth::accept_invitation::accept,
         auth::mfa::status::status, auth::mfa::enroll::enroll, auth::mfa::confirm::confirm, auth::mfa::disable::disable,
         auth::mfa::recovery_codes::replace, auth::mfa::verify::verify,
+        auth::cognito::mfa::verify::customers, auth::cognito::mfa::verify::staff, auth::cognito::mfa::enroll::enroll,
+        auth::cognito::mfa::confirm::confirm, auth::cognito::mfa::disable::disable,
         me::get::get_me, me::update::update_me, me::delete::delete_me, me::export::export_me, me::consents::list_consents, me::set_consent::set_consent,
         staff::me::staff_me, staff::invite::invite, staff::list_invitations::list_invitations, staff::revoke_invitation::revoke_invitation,
         terminals::create::create_terminal, terminals::list::list_terminals, terminals::revoke::revoke_terminal,

@@ -12,6 +12,7 @@
 pub mod confirm;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod password_reset;
 pub mod profile;
 pub mod refresh;
@@ -109,4 +110,12 @@ impl From<CognitoTokens> for CognitoTokenPair {
             expires_in: t.expires_in,
         }
     }
+}
+
+/// What a right password answers: the pool's tokens, or a second-factor challenge.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum CognitoSignInAnswer {
+    Tokens(CognitoTokenPair),
+    Challenge(crate::api::auth::mfa::MfaChallenge),
 }

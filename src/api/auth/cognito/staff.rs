@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Staff sign-in with email and password against the staff pool.
 #[utoipa::path(post, path = "/v1/auth/cognito/staff/login", tag = "auth", request_body = LoginRequest, responses(
-    (status = 200, body = CognitoTokenPair),
+    (status = 200, body = super::CognitoSignInAnswer),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
