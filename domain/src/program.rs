@@ -142,8 +142,8 @@ impl ProgramRules {
                     bad("max_stamps_per_visit", "must be between 1 and 100");
                 }
                 if let Some(m) = r.min_purchase_minor {
-                    if m < 0 {
-                        bad("min_purchase_minor", "must not be negative");
+                    if !(0..=crate::card::MAX_AMOUNT_MINOR).contains(&m) {
+                        bad("min_purchase_minor", "must be between 0 and 10^12");
                     }
                     if r.currency.is_none() {
                         bad("currency", "is required with min_purchase_minor");
@@ -171,6 +171,9 @@ impl ProgramRules {
                 }
                 if r.daily_cap == Some(0) {
                     bad("daily_cap", "must be at least 1 (leave it out for no cap)");
+                }
+                if r.daily_cap.is_some_and(|c| c > crate::card::MAX_BALANCE.unsigned_abs()) {
+                    bad("daily_cap", "must be at most the largest balance, 10^18");
                 }
                 if r.expiry_days.is_some_and(|d| d == 0 || d > 3650) {
                     bad("expiry_days", "must be between 1 and 3650");

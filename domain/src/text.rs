@@ -22,7 +22,8 @@ fn bounded(raw: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<Stri
     if s.is_empty() {
         return Err(TextError::Empty);
     }
-    if s.chars().count() > max {
+    // As sent: the limit the API document states is on what a client sends.
+    if raw.chars().count() > max {
         return Err(TextError::TooLong(max));
     }
     if s.chars().any(|c| c.is_control() && !allowed(c)) {

@@ -26,16 +26,28 @@ pub fn if_match(req: &HttpRequest, current: i64) -> Result<i64, ApiError> {
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::new(Code::PreconditionRequired).detail("send If-Match with the ETag you read"))?;
-    let expected = raw
-        .trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map_err(|_| ApiError::new(Code::PreconditionFailed).detail("If-Match does not name a version"))?;
-    if expected != current {
+    matching(raw, current)?;
+    Ok(current)
+}
+
+/// RFC 9110's If-Match: `*` (whatever is current: the client says so) or a
+/// list of ETags, one of which must be the current version's.
+fn matching(raw: &str, current: i64) -> Result<(), ApiError> {
+    if raw.trim() == "*" {
+        return Ok(());
+    }
+    if raw.trim().is_empty() {
+        return Err(ApiError::new(Code::BadRequest).detail("If-Match is empty: send the ETag you read"));
+    }
+    let tags: Vec<Option<i64>> =
+        raw.split(',').map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().ok()).collect();
+    if tags.iter().all(Option::is_none) {
+        return Err(ApiError::new(Code::PreconditionFailed).detail("If-Match does not name a version"));
+    }
+    if !tags.contains(&Some(current)) {
         return Err(ApiError::new(Code::PreconditionFailed).detail("the resource changed since you read it"));
     }
-    Ok(expected)
+    Ok(())
 }
 
 /// Whether the staff member has any role in the business.
@@ -55,4 +67,20 @@ pub async fn audit<B: Serialize, A: Serialize>(
 ) {
     let change = Change { business_id, action, resource_id, before, after };
     crate::audit::record(state, &crate::audit::event(Actor::Staff(actor.id), change)).await;
+}
+
+#[cfg(test)]
+mod if_match_tests {
+    use super::matching;
+
+    #[test]
+    fn a_star_or_a_listed_current_version_matches() {
+        assert!(matching("*", 3).is_ok());
+        assert!(matching("\"3\"", 3).is_ok());
+        assert!(matching("\"1\", \"3\"", 3).is_ok());
+        assert!(matching("W/\"3\"", 3).is_ok());
+        assert!(matching("\"2\"", 3).is_err(), "stale");
+        assert!(matching("\"Aq\"", 3).is_err(), "not a version");
+        assert_eq!(matching("", 3).map_err(|e| e.code), Err(crate::api::problem::Code::BadRequest));
+    }
 }

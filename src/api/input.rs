@@ -193,3 +193,22 @@ mod tests {
         assert_eq!(client_addr(ip("::ffff:10.0.0.2"), ["198.51.100.9"].into_iter(), &trusted), ip("198.51.100.9"));
     }
 }
+
+/// What the document says of text fields, in the words of the checks above:
+/// JSON Schema patterns (ECMA-262, read alike by Python's `re`) and lengths
+/// in characters, as sent.
+pub mod text {
+    /// A name ([`Name`]): not blank, no control characters, at most
+    /// `Name::MAX` characters.
+    pub const NAME: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$";
+    /// A note (a reason): as a name, with lines and tabs.
+    pub const NOTE: &str = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$";
+    /// Optional text (a description): empty means none; lines allowed, no
+    /// other control characters.
+    pub const OPTIONAL: &str = r"^[^\u0000-\u0009\u000b-\u001f\u007f-\u009f]*$";
+    /// An email address ([`Email`]): one `@`, a dot in the domain, no
+    /// spaces or control characters.
+    pub const EMAIL: &str = r"^[^\s@\u0000-\u001f\u007f-\u009f]+@[^\s@.\u0000-\u001f\u007f-\u009f]+(\.[^\s@.\u0000-\u001f\u007f-\u009f]+)+$";
+    /// A website: empty (none) or an http(s) URL without spaces.
+    pub const WEBSITE: &str = r"^(https?://[^\s\u0000-\u001f\u007f-\u009f]*)?$";
+}

@@ -18,6 +18,7 @@ pub mod campaigns;
 pub mod cards;
 pub mod exports;
 pub mod input;
+pub mod json;
 pub mod me;
 pub mod objects;
 pub mod observe;

@@ -9,6 +9,7 @@ use stampede_domain::text::Name;
 use utoipa::ToSchema;
 
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::staff::invite::InvitationView;
 use crate::api::staff::may_give;
@@ -44,7 +45,7 @@ pub struct AcceptRequest {
     (status = 204, description = "Role added to the existing account"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn accept(state: web::Data<AppState>, body: web::Json<AcceptRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn accept(state: web::Data<AppState>, body: Json<AcceptRequest>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let hash = sha256(body.token.as_bytes());
     let mut f = Fields::default();

@@ -5,6 +5,7 @@ use stampede_domain::email::Email;
 use utoipa::ToSchema;
 
 use crate::api::input::{ClientIp, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::tokens::{Pending, TokenPair};
@@ -80,7 +81,7 @@ pub async fn customer_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::register::local_customers_only(&state)?;
     let store = &state.store;
@@ -140,7 +141,7 @@ pub async fn staff_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
     let attempt = check(&req, &state, &ip, "staff", body.into_inner(), async |e: &Email| {

@@ -12,6 +12,7 @@ use super::Accepted;
 use super::mail::{one_time_token, send};
 use super::register::CHECK_EMAIL;
 use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::secret::sha256;
@@ -32,7 +33,7 @@ pub async fn request_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<ResetRequest>,
+    body: Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     limit(&state, &state.limits.reset_per_ip, &ip.of(&req)).await?;
     let Ok(email) = Email::parse(&body.email) else {
@@ -69,7 +70,7 @@ pub struct ConfirmResetRequest {
 ))]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
-    body: web::Json<ConfirmResetRequest>,
+    body: Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut f = Fields::default();

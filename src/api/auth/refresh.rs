@@ -6,6 +6,7 @@ use stampede_domain::ids::{CustomerId, StaffId};
 use utoipa::ToSchema;
 
 use crate::api::input::ClientIp;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::tokens::{Pending, Refreshed, TokenPair};
@@ -27,7 +28,7 @@ pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let store = &state.store;
     let pair = state

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::Accepted;
 use super::mail::{send, send_verification};
 use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     local_customers_only(&state)?;
     limit(&state, &state.limits.register_per_ip, &ip.of(&req)).await?;

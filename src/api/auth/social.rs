@@ -8,6 +8,7 @@ use stampede_domain::text::Name;
 use utoipa::ToSchema;
 
 use crate::api::input::{ClientIp, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::tokens::Pending;
 use crate::auth::verify::{IdClaims, PrincipalKind, Social};
@@ -35,7 +36,7 @@ pub async fn google(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<SocialRequest>,
+    body: Json<SocialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sign_in(&req, &state, &ip, Social::Google, &body).await
 }
@@ -50,7 +51,7 @@ pub async fn apple(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<SocialRequest>,
+    body: Json<SocialRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sign_in(&req, &state, &ip, Social::Apple, &body).await
 }

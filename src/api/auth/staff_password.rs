@@ -5,6 +5,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::principal::StaffAuthAnyState;
@@ -32,7 +33,7 @@ pub struct ChangePasswordRequest {
 pub async fn change_password(
     auth: StaffAuthAnyState,
     state: web::Data<AppState>,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Each try checks the current password: bounded like a sign-in.
     let account = auth.staff.id.0.simple().to_string();

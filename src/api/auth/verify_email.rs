@@ -5,6 +5,7 @@ use stampede_domain::identity::TokenPurpose;
 use stampede_domain::ids::CustomerId;
 use utoipa::ToSchema;
 
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::secret::sha256;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub struct TokenRequest {
     (status = 204, description = "Verified"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn verify_email(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn verify_email(state: web::Data<AppState>, body: Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
     let used = state
         .sessions
         .consume_one_time_token(TokenPurpose::VerifyEmail, &sha256(body.token.as_bytes()), Utc::now())

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::api::admin::{audit, etag};
 use crate::api::businesses::visible;
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ pub async fn create_brand(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateBrand>,
+    body: Json<CreateBrand>,
 ) -> Result<HttpResponse, ApiError> {
     let business = visible(&state, &auth, path.into_inner(), true).await?;
     let mut f = Fields::default();

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -32,7 +33,7 @@ pub async fn update_brand(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateBrand>,
+    body: Json<UpdateBrand>,
 ) -> Result<HttpResponse, ApiError> {
     let before = state.store.get_brand(BrandId(path.into_inner())).await?.ok_or_else(ApiError::not_found)?;
     if !staff_may(&auth.staff.memberships, Permission::ManageBusiness, &Place::business(before.business_id)) {

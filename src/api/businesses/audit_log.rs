@@ -16,6 +16,8 @@ pub struct PageQuery {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// 1 to 200; default 50.
+    /// Items per page: at most 200 (more is read as 200), 50 when left out.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub limit: Option<u32>,
 }
 

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{optional_text, website};
 use crate::api::admin::{audit, etag};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -33,7 +34,7 @@ pub struct CreateBusiness {
 pub async fn create_business(
     auth: StaffAuth,
     state: web::Data<AppState>,
-    body: web::Json<CreateBusiness>,
+    body: Json<CreateBusiness>,
 ) -> Result<HttpResponse, ApiError> {
     if !auth.staff.memberships.iter().any(|m| m.role == Role::Owner) {
         return Err(ApiError::new(Code::Forbidden).detail("only the owner of a business may create another"));

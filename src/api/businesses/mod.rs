@@ -37,6 +37,11 @@ pub async fn visible(state: &AppState, auth: &StaffAuth, id: Uuid, manage: bool)
 
 /// Optional text: trimmed, empty means none, bounded.
 pub fn optional_text(f: &mut super::input::Fields, field: &str, value: Option<String>, max: usize) -> Option<String> {
+    // Bounded as sent: the limit the API document states.
+    if value.as_ref().is_some_and(|s| s.chars().count() > max) {
+        f.push(field, format!("must be at most {max} characters"));
+        return None;
+    }
     let v = value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())?;
     if v.chars().count() > max {
         f.push(field, format!("must be at most {max} characters"));

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{optional_text, visible, website};
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -47,7 +48,7 @@ pub async fn update_business(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateBusiness>,
+    body: Json<UpdateBusiness>,
 ) -> Result<HttpResponse, ApiError> {
     let before = visible(&state, &auth, path.into_inner(), true).await?;
     let expected = if_match(&req, before.version)?;

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::check;
 use crate::api::admin::{audit, etag};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
@@ -20,9 +21,9 @@ use crate::state::AppState;
 pub struct CreateCampaign {
     pub name: String,
     /// Local time at each store, e.g. `2026-12-05T10:00:00`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$")]
     pub starts_local: NaiveDateTime,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$")]
     pub ends_local: NaiveDateTime,
     #[serde(default)]
     #[schema(value_type = Vec<Uuid>)]
@@ -53,7 +54,7 @@ pub async fn create_campaign(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateCampaign>,
+    body: Json<CreateCampaign>,
 ) -> Result<HttpResponse, ApiError> {
     let program = visible(&state, &auth, path.into_inner(), true).await?.program;
     let b = body.into_inner();

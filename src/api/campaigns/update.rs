@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::check;
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
@@ -18,9 +19,9 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct UpdateCampaign {
     pub name: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$")]
     pub starts_local: Option<NaiveDateTime>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$")]
     pub ends_local: Option<NaiveDateTime>,
     #[schema(value_type = Option<Vec<Uuid>>)]
     pub brand_ids: Option<Vec<BrandId>>,
@@ -48,7 +49,7 @@ pub async fn update_campaign(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateCampaign>,
+    body: Json<UpdateCampaign>,
 ) -> Result<HttpResponse, ApiError> {
     let before = state.store.get_campaign(path.into_inner()).await?.ok_or_else(ApiError::not_found)?;
     let program = visible(&state, &auth, before.program_id, true).await?.program;

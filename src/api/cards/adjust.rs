@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::admin::audit;
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -38,9 +39,11 @@ pub async fn adjust(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<AdjustRequest>,
+    body: Json<AdjustRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    // The key first: a request without one is malformed, whatever its body.
+    let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
     let mut fields = Fields::default();
     let reason = Note::parse(&body.reason).map_err(|e| fields.push("reason", e.to_string())).ok();
     // `unsigned_abs`: `i64::MIN.abs()` wraps to itself and would pass.
@@ -64,7 +67,6 @@ pub async fn adjust(
         .await?
         .filter(|c| c.business_id == store.business_id)
         .ok_or_else(ApiError::not_found)?;
-    let idem = idempotency_for(&req, format!("s:{}", auth.staff.id), &state, &body)?;
     let bundle = records.program(card.program_id).await?.ok_or_else(ApiError::not_found)?;
     let now = stampede_domain::ledger::now();
     let request = CardRequest {

@@ -16,6 +16,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     pub cursor: Option<Uuid>,
+    /// Items per page: at most 200 (more is read as 200), 50 when left out.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub limit: Option<u32>,
 }
 

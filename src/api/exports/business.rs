@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{ExportView, start, view};
+use crate::api::json::Json;
 use crate::api::observe::RequestId;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -17,6 +18,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct BusinessExportRequest {
     /// `transactions` or `customers` (those who agreed to hear from the business).
+    #[schema(pattern = "^(transactions|customers)$")]
     pub kind: String,
     /// For transactions: first and last day (UTC), at most 366 days.
     pub from: Option<NaiveDate>,
@@ -37,7 +39,7 @@ pub async fn request_business_export(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<BusinessExportRequest>,
+    body: Json<BusinessExportRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let business = BusinessId(path.into_inner());
     if !staff_may(&auth.staff.memberships, Permission::ManageBusiness, &Place::business(business)) {

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::consents::{ConsentView, consents};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ pub async fn set_consent(
     auth: CustomerAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<ConsentRequest>,
+    body: Json<ConsentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let business = BusinessId(path.into_inner());
     if consents(&state, auth.id, Some(business)).await?.is_empty() {

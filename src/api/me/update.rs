@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::Profile;
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
@@ -15,9 +16,10 @@ pub struct UpdateProfile {
     pub name: Option<String>,
     /// `null` removes the phone number.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9 +()./-]{3,32}$")]
     pub phone: Option<Option<String>>,
     /// An object of app preferences (language, notifications, …), at most 4 KiB.
+    #[schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>)]
     pub preferences: Option<serde_json::Value>,
 }
 
@@ -30,7 +32,7 @@ pub struct UpdateProfile {
 pub async fn update_me(
     auth: CustomerAuth,
     state: web::Data<AppState>,
-    body: web::Json<UpdateProfile>,
+    body: Json<UpdateProfile>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut f = Fields::default();

@@ -81,7 +81,190 @@ impl Modify for CommonProblems {
                 for (status, description) in Self::statuses(path, op) {
                     op.responses.responses.entry(status.to_owned()).or_insert_with(|| Self::problem(description));
                 }
+                for p in op.parameters.iter_mut().flatten() {
+                    let utoipa::openapi::RefOr::T(p) = p else { continue };
+                    if p.name != "If-Match" {
+                        continue;
+                    }
+                    if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(o))) = p.schema.as_mut() {
+                        o.min_length = Some(1);
+                        o.pattern = Some(IF_MATCH.to_owned());
+                    }
+                }
             }
+        }
+    }
+}
+
+/// RFC 9110's If-Match: `*` or a list of entity tags.
+const IF_MATCH: &str = r#"^(\*|(W/)?"[\x21\x23-\x7e]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7e]*")*)$"#;
+
+/// The rules of the text fields of request bodies, by field name (the
+/// checks in `api::input` apply them by the same names): stated once here
+/// instead of on each of the bodies that have a `name` or an `email`.
+struct TextRules;
+
+impl TextRules {
+    /// (min length, max length, pattern) of a request body's text field.
+    fn rule(field: &str) -> Option<(Option<usize>, usize, &'static str)> {
+        use crate::api::input::text;
+        Some(match field {
+            "name" => (Some(1), stampede_domain::text::Name::MAX, text::NAME),
+            "email" => (None, 254, text::EMAIL),
+            "description" => (None, 2000, text::OPTIONAL),
+            "tax_id" => (None, 50, text::OPTIONAL),
+            "website" => (None, 300, text::WEBSITE),
+            "reason" => (Some(1), stampede_domain::text::Note::MAX, text::NOTE),
+            _ => return None,
+        })
+    }
+
+    /// The component schemas request bodies name, with the members of their `allOf`s.
+    fn request_schemas(openapi: &utoipa::openapi::OpenApi) -> std::collections::BTreeSet<String> {
+        use utoipa::openapi::RefOr;
+        let name_of = |r: &utoipa::openapi::Ref| r.ref_location.rsplit('/').next().map(str::to_owned);
+        let mut names = std::collections::BTreeSet::new();
+        for item in openapi.paths.paths.values() {
+            let ops = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+            for body in ops.into_iter().flatten().filter_map(|op| op.request_body.as_ref()) {
+                let RefOr::T(body) = body else { continue };
+                for content in body.content.values() {
+                    let RefOr::T(content) = content else { continue };
+                    if let Some(RefOr::Ref(r)) = &content.schema {
+                        names.extend(name_of(r));
+                    }
+                }
+            }
+        }
+        let schemas = openapi.components.as_ref().map(|c| &c.schemas);
+        for name in names.clone() {
+            if let Some(RefOr::T(utoipa::openapi::Schema::AllOf(all))) = schemas.and_then(|s| s.get(&name)) {
+                for item in &all.items {
+                    if let RefOr::Ref(r) = item {
+                        names.extend(name_of(r));
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
+impl Modify for TextRules {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let names = Self::request_schemas(openapi);
+        let Some(components) = openapi.components.as_mut() else { return };
+        // A reset request takes any string and answers 202 whatever it is
+        // (it never says whether an address has an account).
+        for name in names.into_iter().filter(|n| n != "ResetRequest") {
+            let schema = components.schemas.get_mut(&name);
+            let mut objects = Vec::new();
+            match schema {
+                Some(RefOr::T(Schema::Object(o))) => objects.push(o),
+                Some(RefOr::T(Schema::AllOf(all))) => objects.extend(all.items.iter_mut().filter_map(|i| match i {
+                    RefOr::T(Schema::Object(o)) => Some(o),
+                    _ => None,
+                })),
+                _ => {}
+            }
+            for object in objects {
+                for (field, property) in object.properties.iter_mut() {
+                    let (Some((min, max, pattern)), RefOr::T(Schema::Object(p))) = (Self::rule(field), property) else {
+                        continue;
+                    };
+                    p.min_length = min.or(p.min_length);
+                    p.max_length = Some(max);
+                    p.pattern = Some(pattern.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// Unsigned 32-bit fields (`u32`) are documented as `int32` with a minimum
+/// (0, or a tighter one), which caps them at 2^31 - 1; the API reads up to 2^32 - 1. Said as
+/// it is: no format, a maximum of 2^32 - 1 where none is tighter.
+struct Unsigned;
+
+impl Unsigned {
+    fn fix(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>) {
+        use utoipa::Number;
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+        use utoipa::openapi::{RefOr, Schema};
+        match schema {
+            RefOr::T(Schema::Object(o)) => {
+                let unsigned =
+                    matches!(o.minimum, Some(Number::UInt(_))) || matches!(o.minimum, Some(Number::Int(m)) if m >= 0);
+                if unsigned && o.format == Some(SchemaFormat::KnownFormat(KnownFormat::Int32)) {
+                    o.format = None;
+                    o.maximum.get_or_insert(Number::UInt(u32::MAX as usize));
+                }
+                o.properties.values_mut().for_each(Self::fix);
+            }
+            RefOr::T(Schema::AllOf(all)) => all.items.iter_mut().for_each(Self::fix),
+            RefOr::T(Schema::OneOf(one)) => one.items.iter_mut().for_each(Self::fix),
+            _ => {}
+        }
+    }
+}
+
+impl Modify for Unsigned {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.schemas.values_mut().for_each(Self::fix);
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for op in ops.into_iter().flatten() {
+                for p in op.parameters.iter_mut().flatten() {
+                    if let utoipa::openapi::RefOr::T(p) = p
+                        && let Some(schema) = p.schema.as_mut()
+                    {
+                        Self::fix(schema);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The POS bodies flatten the card reference into their own fields and
+/// refuse fields they do not know; utoipa writes them as an `allOf` of
+/// `CardRef` and the rest, which cannot say "nothing else" (a closed part
+/// would refuse the other part's fields). Written here as the one closed
+/// object they are.
+struct ClosedBodies;
+
+impl Modify for ClosedBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::AdditionalProperties;
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(card_ref))) = components.schemas.get("CardRef").cloned() else { return };
+        for schema in components.schemas.values_mut() {
+            let RefOr::T(Schema::AllOf(all)) = schema else { continue };
+            let names_card_ref =
+                all.items.iter().any(|i| matches!(i, RefOr::Ref(r) if r.ref_location.ends_with("/CardRef")));
+            let rest: Vec<_> = all
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    RefOr::T(Schema::Object(o)) => Some(o.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !names_card_ref || rest.len() + 1 != all.items.len() {
+                continue;
+            }
+            let mut merged = card_ref.clone();
+            merged.description = all.description.clone().or(merged.description);
+            for part in rest {
+                merged.properties.extend(part.properties);
+                merged.required.extend(part.required);
+            }
+            merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            *schema = RefOr::T(Schema::Object(merged));
         }
     }
 }
@@ -98,7 +281,7 @@ impl Modify for CommonProblems {
             store manager creates at /v1/stores/{store_id}/terminals. Errors are \
             application/problem+json with a stable `code`."
     ),
-    modifiers(&Bearer, &CommonProblems),
+    modifiers(&Bearer, &CommonProblems, &TextRules, &Unsigned, &ClosedBodies),
     paths(
         super::healthz::healthz, super::readyz::readyz, super::metrics::metrics, openapi,
         auth::jwks::jwks, auth::register::register,

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, TransactionView, idempotency, operated_store, run, target};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::{PosActor, PosAuth};
 use crate::state::AppState;
@@ -36,7 +37,7 @@ pub async fn cancel(
     auth: PosAuth,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<CancelRequest>,
+    body: Json<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (store_id, txn_id) = path.into_inner();
     let body = body.into_inner();

@@ -54,6 +54,7 @@ pub async fn operated_store(auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>
 // the body's `allOf`, which no object could then satisfy.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CardRef {
+    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
     pub card_id: Option<Uuid>,
     pub card_code: Option<String>,
 }

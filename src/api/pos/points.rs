@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, TransactionView, idempotency, run, target};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
@@ -35,7 +36,7 @@ pub async fn earn_points(
     auth: PosAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<PointsRequest>,
+    body: Json<PointsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     // Zero and below are the rules' refusal (`invalid_amount`); past the

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, TransactionView, idempotency, run, target};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub async fn redeem(
     auth: PosAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<RedeemRequest>,
+    body: Json<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let key = idempotency(&req, &auth, &state, &body)?;

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, TransactionView, idempotency, run, target};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
@@ -40,7 +41,7 @@ pub async fn issue_stamps(
     auth: PosAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<StampRequest>,
+    body: Json<StampRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.purchase_minor.is_some_and(|p| !(0..=MAX_AMOUNT_MINOR).contains(&p)) {

@@ -9,6 +9,7 @@ use super::{check_availability, check_overrides, check_rules};
 use crate::api::admin::{audit, etag};
 use crate::api::businesses::{optional_text, visible as business};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -18,11 +19,11 @@ use crate::state::AppState;
 pub struct CreateProgram {
     pub name: String,
     pub description: Option<String>,
-    /// `{"kind": "stamps", ...}` or `{"kind": "points", ...}`; see `docs/admin-api.md`.
-    #[schema(value_type = Object)]
+    /// See `docs/admin-api.md`.
+    #[schema(value_type = super::rules_doc::RulesDoc)]
     pub rules: ProgramRules,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::rules_doc::AvailabilityDoc)]
     pub availability: Availability,
 }
 
@@ -37,7 +38,7 @@ pub async fn create_program(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateProgram>,
+    body: Json<CreateProgram>,
 ) -> Result<HttpResponse, ApiError> {
     let business = business(&state, &auth, path.into_inner(), true).await?;
     let body = body.into_inner();

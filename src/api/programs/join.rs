@@ -4,6 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::api::cards::CardView;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
@@ -37,7 +38,7 @@ pub async fn join_program(
     auth: CustomerAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<JoinRequest>,
+    body: Json<JoinRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let records = state.records.view().await;
     let bundle =

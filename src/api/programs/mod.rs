@@ -8,6 +8,7 @@ pub mod create;
 pub mod get;
 pub mod join;
 pub mod list;
+pub mod rules_doc;
 pub mod update;
 
 use stampede_domain::access::{Permission, Place, staff_may};

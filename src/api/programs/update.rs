@@ -8,6 +8,7 @@ use super::{check_availability, check_overrides, check_rules, visible};
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::businesses::optional_text;
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -21,9 +22,9 @@ pub struct UpdateProgram {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// New rules (the kind cannot change). Becomes a new version; history stays.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::rules_doc::RulesDoc>)]
     pub rules: Option<ProgramRules>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::rules_doc::AvailabilityDoc>)]
     pub availability: Option<Availability>,
     pub is_active: Option<bool>,
 }
@@ -43,7 +44,7 @@ pub async fn update_program(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateProgram>,
+    body: Json<UpdateProgram>,
 ) -> Result<HttpResponse, ApiError> {
     let before = visible(&state, &auth, path.into_inner(), true).await?.program;
     let expected = if_match(&req, before.version)?;

@@ -9,6 +9,7 @@ use super::check;
 use crate::api::admin::{audit, etag};
 use crate::api::businesses::optional_text;
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
@@ -39,7 +40,7 @@ pub async fn create_reward(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateReward>,
+    body: Json<CreateReward>,
 ) -> Result<HttpResponse, ApiError> {
     let program = visible(&state, &auth, path.into_inner(), true).await?.program;
     let body = body.into_inner();

@@ -15,6 +15,7 @@ use crate::state::AppState;
     (status = 200, description = "The reward with its image_url"),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn upload_image(
     req: HttpRequest,

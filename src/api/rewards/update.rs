@@ -9,6 +9,7 @@ use super::check;
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::businesses::optional_text;
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
@@ -56,7 +57,7 @@ pub async fn update_reward(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateReward>,
+    body: Json<UpdateReward>,
 ) -> Result<HttpResponse, ApiError> {
     let before = managed(&state, &auth, path.into_inner()).await?;
     let expected = if_match(&req, before.version)?;

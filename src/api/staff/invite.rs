@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::auth::mail::send;
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::audit::{self, Actor, Change};
 use crate::auth::principal::StaffAuth;
@@ -81,7 +82,7 @@ pub async fn invite(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<InviteRequest>,
+    body: Json<InviteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let business_id = BusinessId(path.into_inner());
     let me = &auth.staff;

@@ -10,6 +10,7 @@ use super::invite::resolve_scope;
 use super::{last_owner, may_manage};
 use crate::api::admin::{audit, member_of};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -35,7 +36,7 @@ pub async fn change_role(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<ChangeRole>,
+    body: Json<ChangeRole>,
 ) -> Result<HttpResponse, ApiError> {
     let (business, staff_id) = path.into_inner();
     let business = BusinessId(business);

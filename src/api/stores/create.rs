@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{address, timezone};
 use crate::api::admin::{audit, etag};
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -35,7 +36,7 @@ pub async fn create_store(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateStore>,
+    body: Json<CreateStore>,
 ) -> Result<HttpResponse, ApiError> {
     let business_id = BusinessId(path.into_inner());
     let body = body.into_inner();

@@ -19,6 +19,8 @@ pub struct StoreQuery {
     /// Only active stores.
     pub active: Option<bool>,
     pub cursor: Option<Uuid>,
+    /// Items per page: at most 200 (more is read as 200), 50 when left out.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     pub limit: Option<u32>,
 }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{address, timezone};
 use crate::api::admin::{audit, etag, if_match};
 use crate::api::input::{Fields, double_option};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -40,7 +41,7 @@ pub async fn update_store(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<UpdateStore>,
+    body: Json<UpdateStore>,
 ) -> Result<HttpResponse, ApiError> {
     let before = state.store.get_store(StoreId(path.into_inner())).await?.ok_or_else(ApiError::not_found)?;
     let mine = &auth.staff.memberships;

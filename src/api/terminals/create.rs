@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{TerminalView, managed_store};
 use crate::api::admin::audit;
 use crate::api::input::Fields;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::auth::terminal_key;
@@ -38,7 +39,7 @@ pub async fn create_terminal(
     auth: StaffAuth,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: web::Json<CreateTerminalRequest>,
+    body: Json<CreateTerminalRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let store = managed_store(&state, &auth, path.into_inner()).await?;
     let mut f = Fields::default();

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{MAX_UPLOAD_BYTES, TYPES, URL_TTL, UploadId, held, within_quota};
 use crate::api::input::limit;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
@@ -13,8 +14,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// image/png, image/jpeg, image/webp or application/pdf.
+    #[schema(pattern = "^(image/png|image/jpeg|image/webp|application/pdf)$")]
     pub content_type: String,
     /// The exact size in bytes (at most 5 MiB).
+    #[schema(minimum = 1)]
     pub size: u64,
 }
 
@@ -44,7 +47,7 @@ pub struct UploadSlot {
 pub async fn create_upload(
     auth: CustomerAuth,
     state: web::Data<AppState>,
-    body: web::Json<UploadRequest>,
+    body: Json<UploadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let declared = body.content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let ext = TYPES.iter().find(|(t, _)| *t == declared).map(|(_, e)| *e).ok_or_else(|| {

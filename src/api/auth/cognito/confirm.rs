@@ -3,6 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{pool, refusal};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -21,7 +22,7 @@ pub struct ConfirmRequest {
     (status = 409, body = Problem, content_type = "application/problem+json", description = "Another profile uses this address"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn confirm(state: web::Data<AppState>, body: web::Json<ConfirmRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn confirm(state: web::Data<AppState>, body: Json<ConfirmRequest>) -> Result<HttpResponse, ApiError> {
     let pool = pool(&state)?;
     if body.code.trim().is_empty() || body.code.len() > 64 {
         return Err(ApiError::field("code", "give the code from the email"));

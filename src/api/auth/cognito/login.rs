@@ -6,6 +6,7 @@ use super::{CognitoTokenPair, Pool, refusal};
 use crate::api::auth::login::LoginRequest;
 use crate::api::auth::mfa::MfaChallenge;
 use crate::api::input::{ClientIp, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::state::AppState;
 
@@ -23,7 +24,7 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sign_in(Pool::Customers, &req, &state, &ip, &body).await
 }

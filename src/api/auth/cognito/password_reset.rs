@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{Pool, refusal};
 use crate::api::auth::Accepted;
 use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub async fn request_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<ResetRequest>,
+    body: Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     request_reset_in(Pool::Customers, &req, &state, &ip, &body).await
 }
@@ -74,7 +75,7 @@ pub struct ConfirmResetRequest {
 ))]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
-    body: web::Json<ConfirmResetRequest>,
+    body: Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     confirm_reset_in(Pool::Customers, &state, &body).await
 }

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, ResponseError, web};
 
 use super::{CognitoTokenPair, Pool, refusal};
 use crate::api::auth::refresh::RefreshRequest;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::state::AppState;
 
@@ -11,7 +12,7 @@ use crate::state::AppState;
     (status = 200, body = CognitoTokenPair),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     refresh_in(Pool::Customers, &state, &body).await
 }
 

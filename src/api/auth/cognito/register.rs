@@ -4,6 +4,7 @@ use stampede_aws::cognito::{CognitoError, CognitoRefusal};
 use super::{pool, refusal};
 use crate::api::auth::register::{CHECK_EMAIL, RegisterRequest};
 use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -22,7 +23,7 @@ pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = pool(&state)?;
     limit(&state, &state.limits.register_per_ip, &ip.of(&req)).await?;

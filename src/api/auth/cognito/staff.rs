@@ -9,6 +9,7 @@ use crate::api::auth::Accepted;
 use crate::api::auth::login::LoginRequest;
 use crate::api::auth::refresh::RefreshRequest;
 use crate::api::input::ClientIp;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuthAnyState;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::login::sign_in(Pool::Staff, &req, &state, &ip, &body).await
 }
@@ -34,7 +35,7 @@ pub async fn login(
     (status = 200, body = CognitoTokenPair),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     super::refresh::refresh_in(Pool::Staff, &state, &body).await
 }
 
@@ -59,7 +60,7 @@ pub async fn request_reset(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<ResetRequest>,
+    body: Json<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::password_reset::request_reset_in(Pool::Staff, &req, &state, &ip, &body).await
 }
@@ -72,7 +73,7 @@ pub async fn request_reset(
 ))]
 pub async fn confirm_reset(
     state: web::Data<AppState>,
-    body: web::Json<ConfirmResetRequest>,
+    body: Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::password_reset::confirm_reset_in(Pool::Staff, &state, &body).await
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::RecoveryCodes;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::Account;
 use crate::auth::totp;
@@ -14,7 +15,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ConfirmTotpRequest {
     /// The code the app shows now.
-    #[schema(pattern = r"^[0-9 ]{6,8}$")]
+    #[schema(pattern = r"^ *([0-9] *){6}$", max_length = 8)]
     pub code: String,
 }
 
@@ -32,7 +33,7 @@ pub struct ConfirmTotpRequest {
 pub async fn confirm(
     account: Account,
     state: web::Data<AppState>,
-    body: web::Json<ConfirmTotpRequest>,
+    body: Json<ConfirmTotpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::local_only(&state)?;
     let subject = account.id();

@@ -3,6 +3,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::CodeRequest;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::Account;
 use crate::state::AppState;
@@ -22,9 +23,10 @@ use crate::state::AppState;
 pub async fn disable(
     account: Account,
     state: web::Data<AppState>,
-    body: web::Json<CodeRequest>,
+    body: Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::local_only(&state)?;
+    body.check_shape()?;
     let subject = account.id();
     let Some(factor) = state.store.get_mfa(subject).await? else {
         return Err(ApiError::new(Code::NotFound).detail("two-step sign-in is not set up"));

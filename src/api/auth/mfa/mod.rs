@@ -54,9 +54,30 @@ pub struct MfaChallenge {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
-    #[schema(pattern = r"^[0-9 ]{6,8}$")]
+    #[schema(pattern = r"^ *([0-9] *){6}$", max_length = 8)]
     pub code: Option<String>,
     pub recovery_code: Option<String>,
+}
+
+impl CodeRequest {
+    /// The shape of what was sent, before anything is looked up: a code is
+    /// six digits (spaces aside), a recovery code at most 64 characters.
+    pub fn check_shape(&self) -> Result<(), ApiError> {
+        let mut f = crate::api::input::Fields::default();
+        if let Some(code) = &self.code {
+            let digits = code.chars().filter(|c| *c != ' ');
+            if !(6..=8).contains(&code.len())
+                || !code.chars().all(|c| c.is_ascii_digit() || c == ' ')
+                || digits.count() != 6
+            {
+                f.push("code", "must be the six digits the app shows");
+            }
+        }
+        if self.recovery_code.as_ref().is_some_and(|r| r.trim().is_empty() || r.chars().count() > 64) {
+            f.push("recovery_code", "must be one of the recovery codes");
+        }
+        f.finish()
+    }
 }
 
 pub fn local_only(state: &AppState) -> Result<(), ApiError> {
@@ -88,6 +109,7 @@ fn wrong_code() -> ApiError {
 /// Check a code of `subject`'s confirmed factor (and use it), or a recovery
 /// code. Tries are limited per account. `Ok(true)`: a recovery code was used.
 pub async fn check_code(state: &AppState, subject: Uuid, body: &CodeRequest) -> Result<bool, ApiError> {
+    body.check_shape()?;
     crate::api::input::limit(state, &state.limits.login_per_account, &format!("mfa:{}", subject.simple())).await?;
     let factor = state.store.get_mfa(subject).await?.filter(|f| f.is_on()).ok_or_else(wrong_code)?;
     match (&body.code, &body.recovery_code) {

@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 use super::{CodeRequest, RecoveryCodes};
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::Account;
 use crate::state::AppState;
@@ -20,9 +21,10 @@ use crate::state::AppState;
 pub async fn replace(
     account: Account,
     state: web::Data<AppState>,
-    body: web::Json<CodeRequest>,
+    body: Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::local_only(&state)?;
+    body.check_shape()?;
     let subject = account.id();
     if !state.store.get_mfa(subject).await?.is_some_and(|f| f.is_on()) {
         return Err(ApiError::new(Code::Conflict).detail("two-step sign-in is not on"));

@@ -7,6 +7,7 @@ use stampede_domain::ids::{CustomerId, StaffId};
 use utoipa::ToSchema;
 
 use crate::api::input::ClientIp;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::audit::{self, Actor};
 use crate::auth::tokens::{Pending, TokenPair};
@@ -18,8 +19,9 @@ use crate::state::AppState;
 pub struct VerifyMfaRequest {
     /// From the sign-in's answer.
     pub mfa_token: String,
-    #[schema(pattern = r"^[0-9 ]{6,8}$")]
+    #[schema(pattern = r"^ *([0-9] *){6}$", max_length = 8)]
     pub code: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     pub recovery_code: Option<String>,
 }
 
@@ -40,7 +42,7 @@ pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
     ip: web::Data<ClientIp>,
-    body: web::Json<VerifyMfaRequest>,
+    body: Json<VerifyMfaRequest>,
 ) -> Result<HttpResponse, ApiError> {
     super::local_only(&state)?;
     let body = body.into_inner();

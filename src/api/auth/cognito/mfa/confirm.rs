@@ -3,6 +3,7 @@ use serde_json::json;
 
 use super::super::{bearer, refusal};
 use crate::api::auth::mfa::confirm::ConfirmTotpRequest;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::Account;
 use crate::state::AppState;
@@ -20,7 +21,7 @@ pub async fn confirm(
     req: HttpRequest,
     account: Account,
     state: web::Data<AppState>,
-    body: web::Json<ConfirmTotpRequest>,
+    body: Json<ConfirmTotpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let pool = super::pool_of(&account).of(&state)?;
     pool.confirm_totp(&bearer(&req), body.code.trim()).await.map_err(refusal)?;

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::super::{CognitoTokenPair, Pool, refusal};
 use crate::api::input::limit;
+use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::state::AppState;
 
@@ -26,10 +27,7 @@ pub struct CognitoMfaRequest {
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn customers(
-    state: web::Data<AppState>,
-    body: web::Json<CognitoMfaRequest>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn customers(state: web::Data<AppState>, body: Json<CognitoMfaRequest>) -> Result<HttpResponse, ApiError> {
     answer(Pool::Customers, &state, &body).await
 }
 
@@ -41,7 +39,7 @@ pub async fn customers(
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn staff(state: web::Data<AppState>, body: web::Json<CognitoMfaRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn staff(state: web::Data<AppState>, body: Json<CognitoMfaRequest>) -> Result<HttpResponse, ApiError> {
     answer(Pool::Staff, &state, &body).await
 }
 
