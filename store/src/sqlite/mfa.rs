@@ -88,14 +88,7 @@ impl MfaRepo for SqliteStore {
         if !confirmed {
             return Ok(false);
         }
-        for hash in recovery {
-            sqlx::query("INSERT INTO mfa_recovery_codes (subject_id, code_hash) VALUES ($1, $2)")
-                .bind(subject_id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(error::other)?;
-        }
+        insert_codes(&mut tx, subject_id, recovery).await?;
         tx.commit().await.map_err(error::other)?;
         Ok(true)
     }
@@ -138,14 +131,7 @@ impl MfaRepo for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        for hash in recovery {
-            sqlx::query("INSERT INTO mfa_recovery_codes (subject_id, code_hash) VALUES ($1, $2)")
-                .bind(subject_id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(error::other)?;
-        }
+        insert_codes(&mut tx, subject_id, recovery).await?;
         tx.commit().await.map_err(error::other)?;
         Ok(())
     }
@@ -167,4 +153,17 @@ impl MfaRepo for SqliteStore {
         tx.commit().await.map_err(error::other)?;
         Ok(removed)
     }
+}
+
+/// Store recovery codes' hashes (in the caller's transaction).
+async fn insert_codes(conn: &mut sqlx::SqliteConnection, subject_id: Uuid, recovery: &[Vec<u8>]) -> StoreResult<()> {
+    for hash in recovery {
+        sqlx::query("INSERT INTO mfa_recovery_codes (subject_id, code_hash) VALUES ($1, $2)")
+            .bind(subject_id)
+            .bind(hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(error::other)?;
+    }
+    Ok(())
 }
