@@ -343,18 +343,6 @@ impl CognitoPool {
         Ok(())
     }
 
-    /// Whether the signed-in user has an authenticator app on.
-    pub async fn totp_on(&self, access_token: &str) -> CognitoResult<bool> {
-        let out = self
-            .client
-            .get_user()
-            .access_token(access_token)
-            .send()
-            .await
-            .map_err(|e| classify("cognito get user", e))?;
-        Ok(out.user_mfa_setting_list.unwrap_or_default().iter().any(|m| m == "SOFTWARE_TOKEN_MFA"))
-    }
-
     /// The signed-in user's `sub`, email and name, from their access token.
     pub async fn get_user(&self, access_token: &str) -> CognitoResult<CognitoUser> {
         let out = self

@@ -164,7 +164,8 @@ impl Sealer {
     }
 }
 
-/// Fresh recovery codes (`XXXXX-XXXXX`, 50 bits each), as shown once.
+/// Fresh recovery codes, as shown once: two groups of five base32
+/// characters joined by a dash (50 random bits each).
 pub fn new_recovery_codes() -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {

@@ -44,7 +44,6 @@ impl MfaRepo for SqliteStore {
         sealed_secret: &[u8],
         at: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let done = sqlx::query(
             "INSERT INTO mfa_factors (subject_id, subject_kind, secret, created_at)
              VALUES ($1, $2, $3, $4)
@@ -56,12 +55,11 @@ impl MfaRepo for SqliteStore {
         .bind(kind.as_str())
         .bind(sealed_secret)
         .bind(at)
-        .execute(&mut *tx)
+        .execute(self.writer())
         .await
         .map_err(error::other)?
         .rows_affected()
             == 1;
-        tx.commit().await.map_err(error::other)?;
         Ok(done)
     }
 
@@ -94,33 +92,29 @@ impl MfaRepo for SqliteStore {
     }
 
     async fn use_mfa_step(&self, subject_id: Uuid, step: i64) -> StoreResult<bool> {
-        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let used = sqlx::query(
             "UPDATE mfa_factors SET last_step = $2
              WHERE subject_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2",
         )
         .bind(subject_id)
         .bind(step)
-        .execute(&mut *tx)
+        .execute(self.writer())
         .await
         .map_err(error::other)?
         .rows_affected()
             == 1;
-        tx.commit().await.map_err(error::other)?;
         Ok(used)
     }
 
     async fn use_recovery_code(&self, subject_id: Uuid, code_hash: &[u8]) -> StoreResult<bool> {
-        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let used = sqlx::query("DELETE FROM mfa_recovery_codes WHERE subject_id = $1 AND code_hash = $2")
             .bind(subject_id)
             .bind(code_hash)
-            .execute(&mut *tx)
+            .execute(self.writer())
             .await
             .map_err(error::other)?
             .rows_affected()
             == 1;
-        tx.commit().await.map_err(error::other)?;
         Ok(used)
     }
 
