@@ -9,6 +9,7 @@
 //! - [`business`], [`customer`], [`staff`]: the records of the system of record;
 //! - [`access`]: who may do what where (roles, scopes, places);
 //! - [`analytics`]: the daily aggregates the analytics worker keeps;
+//! - [`input`]: what arrives from outside (codes, keys, POS bodies, token claims), checked;
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`ledger`]: what the transaction path writes, and the transaction message contract;
 //! - [`messages`]: the other queues' message contracts (email, ...);

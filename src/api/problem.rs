@@ -271,6 +271,12 @@ impl From<stampede_domain::ports::StoreError> for ApiError {
     }
 }
 
+impl From<stampede_domain::input::pos::BadField> for ApiError {
+    fn from(e: stampede_domain::input::pos::BadField) -> Self {
+        Self::field(e.field, e.detail)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
+use stampede_domain::input::claims::{TokenClaims, UnverifiedIssuer};
 use stampede_domain::ports::Cache;
 
 use super::keys::KeyRing;
@@ -164,42 +165,6 @@ impl RemoteJwks {
     }
 }
 
-#[derive(Deserialize)]
-struct Unverified {
-    iss: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn contains_any(&self, wanted: &[String]) -> bool {
-        match self {
-            OneOrMany::One(a) => wanted.contains(a),
-            OneOrMany::Many(all) => all.iter().any(|a| wanted.contains(a)),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RawClaims {
-    sub: String,
-    iss: String,
-    exp: i64,
-    token_use: Option<String>,
-    client_id: Option<String>,
-    aud: Option<OneOrMany>,
-    email: Option<String>,
-    email_verified: Option<serde_json::Value>,
-    nonce: Option<String>,
-    mcp: Option<bool>,
-    msr: Option<bool>,
-}
-
 fn header_checks(token: &str) -> Result<(Algorithm, String), AuthError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
     if !ALLOWED.contains(&header.alg) {
@@ -210,12 +175,12 @@ fn header_checks(token: &str) -> Result<(Algorithm, String), AuthError> {
 }
 
 fn unverified_issuer(token: &str) -> Result<String, AuthError> {
-    let claims: Unverified =
+    let claims: UnverifiedIssuer =
         jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| AuthError::Malformed)?;
     claims.iss.ok_or(AuthError::UnknownIssuer)
 }
 
-fn validate(token: &str, alg: Algorithm, key: &DecodingKey, iss: &str) -> Result<RawClaims, AuthError> {
+fn validate(token: &str, alg: Algorithm, key: &DecodingKey, iss: &str) -> Result<TokenClaims, AuthError> {
     let mut v = Validation::new(alg);
     v.leeway = LEEWAY_SECS;
     v.validate_exp = true;
@@ -223,7 +188,7 @@ fn validate(token: &str, alg: Algorithm, key: &DecodingKey, iss: &str) -> Result
     v.validate_aud = false; // checked below, per token kind
     v.set_issuer(&[iss]);
     v.set_required_spec_claims(&["exp", "iss", "sub"]);
-    jsonwebtoken::decode::<RawClaims>(token, key, &v).map(|d| d.claims).map_err(|e| AuthError::Invalid(e.to_string()))
+    jsonwebtoken::decode::<TokenClaims>(token, key, &v).map(|d| d.claims).map_err(|e| AuthError::Invalid(e.to_string()))
 }
 
 pub struct TokenVerifier {
@@ -281,7 +246,7 @@ impl TokenVerifier {
                 validate(token, alg, &key, &issuer.iss)?
             }
         };
-        if claims.token_use.as_deref() != Some("access") {
+        if !claims.is_access() {
             return Err(AuthError::WrongKind);
         }
         let kind = claims
@@ -292,11 +257,11 @@ impl TokenVerifier {
             .ok_or(AuthError::WrongAudience)?;
         Ok(AccessClaims {
             kind,
+            must_change_password: claims.must_change_password(),
+            mfa_setup_required: claims.mfa_setup_required(),
             subject: claims.sub,
             issuer: claims.iss,
             expires_at: claims.exp,
-            must_change_password: claims.mcp.unwrap_or(false),
-            mfa_setup_required: claims.msr.unwrap_or(false),
         })
     }
 
@@ -317,17 +282,13 @@ impl TokenVerifier {
             return Err(AuthError::Algorithm);
         }
         let claims = validate(token, alg, &key, &iss)?;
-        if claims.token_use.as_deref().is_some_and(|u| u != "id") {
+        if !claims.may_be_id() {
             return Err(AuthError::WrongKind);
         }
-        if !claims.aud.as_ref().is_some_and(|a| a.contains_any(&issuer.audiences)) {
+        if !claims.for_any_of(&issuer.audiences) {
             return Err(AuthError::WrongAudience);
         }
-        let email_verified = match claims.email_verified {
-            Some(serde_json::Value::Bool(b)) => b,
-            Some(serde_json::Value::String(s)) => s == "true", // Apple sends a string
-            _ => false,
-        };
+        let email_verified = claims.email_verified();
         Ok(IdClaims {
             subject: claims.sub,
             email: claims.email,

@@ -1,12 +1,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::business::Store;
 use stampede_domain::card::{Command, Original};
+use stampede_domain::input::pos::CancelRequest;
 use stampede_domain::ledger::LedgerEntry;
-use stampede_domain::text::Note;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, TransactionView, idempotency, operated_store, run, target};
@@ -14,13 +12,6 @@ use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::{PosActor, PosAuth};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelRequest {
-    /// Why, for the ledger.
-    pub reason: Option<String>,
-}
 
 /// Cancel a transaction: reverses its effect (never below zero), within the
 /// cancellation window, at the store where it was made, by the terminal that
@@ -41,18 +32,14 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let (store_id, txn_id) = path.into_inner();
     let body = body.into_inner();
-    // Optional: a blank reason is no reason.
-    let reason = match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Some(Note::parse(r).map_err(|e| ApiError::field("reason", e.to_string()))?),
-        None => None,
-    };
+    let reason = body.reason()?;
     let key = idempotency(&req, &auth, &state, &body)?;
     let store = operated_store(&auth, store_id).await?;
     let entry = state.store.get_entry(txn_id).await?.ok_or_else(ApiError::not_found)?;
     if !may_cancel(&auth, &store, &entry) {
         return Err(ApiError::not_found());
     }
-    let t = target(&state, &auth, store_id, &CardRef { card_id: Some(entry.card_id.0), card_code: None }).await?;
+    let t = target(&state, &auth, store_id, &CardRef::by_id(entry.card_id)).await?;
     let original = Original {
         id: entry.id,
         kind: entry.kind,

@@ -24,7 +24,7 @@ pub async fn lookup(
     if !super::plausible_code(&code) {
         return Err(ApiError::not_found());
     }
-    let t = target(&state, &auth, store_id, &CardRef { card_id: None, card_code: Some(code) }).await?;
+    let t = target(&state, &auth, store_id, &CardRef::by_code(code)).await?;
     let now = Utc::now();
     let balance = match state.engine.cached_state(t.card.id).await {
         Some(s) => s.balance_at(now),

@@ -16,12 +16,12 @@ pub mod stamps;
 use std::sync::Arc;
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use stampede_actors::{CardReply, CardRequest, EntryMeta, IdempotencyInput, RuntimeError};
 use stampede_domain::access::{Permission, staff_may};
 use stampede_domain::business::Store;
 use stampede_domain::card::{AtStore, Card, Command};
-use stampede_domain::ids::{CardId, StoreId};
+use stampede_domain::ids::StoreId;
 use stampede_domain::ledger::LedgerEntry;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -48,17 +48,6 @@ pub async fn operated_store(auth: &PosAuth, store_id: Uuid) -> Result<Arc<Store>
     Ok(store)
 }
 
-/// Which card: by id or by the code scanned at the counter.
-// Always flattened into a POS body, whose own `deny_unknown_fields` refuses
-// fields it does not know; one here as well would close this schema inside
-// the body's `allOf`, which no object could then satisfy.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CardRef {
-    #[schema(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")]
-    pub card_id: Option<Uuid>,
-    pub card_code: Option<String>,
-}
-
 /// Everything a POS write needs, resolved and authorized.
 pub struct PosTarget {
     pub store: Arc<Store>,
@@ -72,13 +61,9 @@ pub struct PosTarget {
 /// business and its program runs at this store.
 pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &CardRef) -> Result<PosTarget, ApiError> {
     let store = operated_store(auth, store_id).await?;
-    let found = match (card.card_id, card.card_code.as_deref()) {
-        (Some(id), _) => state.directory.resolve_id(CardId(id)).await?,
-        (None, Some(code)) if !plausible_code(code) => {
-            return Err(ApiError::field("card_code", "is not a card code: letters and digits only"));
-        }
-        (None, Some(code)) => state.directory.resolve_code(code).await?,
-        (None, None) => return Err(ApiError::field("card_id", "give card_id or card_code")),
+    let found = match card.key()? {
+        CardKey::Id(id) => state.directory.resolve_id(id).await?,
+        CardKey::Code(code) => state.directory.resolve_code(code).await?,
     };
     let Resolved { facts, fresh } = found
         .filter(|c| c.facts.business_id == store.business_id)
@@ -94,6 +79,8 @@ pub async fn target(state: &AppState, auth: &PosAuth, store_id: Uuid, card: &Car
 }
 
 pub use stampede_domain::input::plausible_code;
+use stampede_domain::input::pos::CardKey;
+pub use stampede_domain::input::pos::CardRef;
 
 /// The `Idempotency-Key` of a write: required, 1 to 255 visible characters.
 pub fn idempotency(
@@ -287,30 +274,5 @@ pub fn reply(result: Result<CardReply, RuntimeError>) -> Result<HttpResponse, Ap
             "not_recordable",
             "the operation cannot be recorded and was not applied; retrying it will not help",
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::points::PointsRequest;
-    use super::stamps::StampRequest;
-
-    /// The card is named inline in each POS body, and a field the body does
-    /// not have is refused, wherever it stands.
-    #[test]
-    fn pos_bodies_name_the_card_inline_and_refuse_strangers() {
-        let id = uuid::Uuid::now_v7();
-        let ok: StampRequest = serde_json::from_value(serde_json::json!({"card_id": id, "count": 2})).expect("ok");
-        assert_eq!((ok.card.card_id, ok.count), (Some(id), 2));
-        let code: PointsRequest =
-            serde_json::from_value(serde_json::json!({"card_code": "AB12", "amount_minor": 500, "currency": "EUR"}))
-                .expect("by code");
-        assert_eq!(code.card.card_code.as_deref(), Some("AB12"));
-        for stranger in [
-            serde_json::json!({"card_id": id, "count": 1, "bogus": true}),
-            serde_json::json!({"card_id": id, "cardid": id}),
-        ] {
-            assert!(serde_json::from_value::<StampRequest>(stranger.clone()).is_err(), "{stranger}");
-        }
     }
 }

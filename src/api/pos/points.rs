@@ -1,27 +1,15 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
-use stampede_domain::card::{Command, MAX_AMOUNT_MINOR};
+use stampede_domain::card::Command;
+use stampede_domain::input::pos::PointsRequest;
 use stampede_domain::program::ProgramRules;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{CardRef, TransactionView, idempotency, run, target};
+use super::{TransactionView, idempotency, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PointsRequest {
-    #[serde(flatten)]
-    pub card: CardRef,
-    /// The purchase in minor units of `currency` (at most 10^12).
-    pub amount_minor: i64,
-    /// Must be the program's currency.
-    pub currency: String,
-}
 
 /// Earn points for a purchase. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/points", tag = "pos", request_body = PointsRequest,
@@ -39,11 +27,7 @@ pub async fn earn_points(
     body: Json<PointsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    // Zero and below are the rules' refusal (`invalid_amount`); past the
-    // bound, the request itself is malformed.
-    if body.amount_minor > MAX_AMOUNT_MINOR {
-        return Err(ApiError::field("amount_minor", format!("must be at most {MAX_AMOUNT_MINOR}")));
-    }
+    body.check()?;
     let key = idempotency(&req, &auth, &state, &body)?;
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     if let ProgramRules::Points(r) = &t.bundle.program.rules

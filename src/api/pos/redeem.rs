@@ -1,23 +1,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
 use stampede_domain::card::Command;
-use utoipa::ToSchema;
+use stampede_domain::input::pos::RedeemRequest;
 use uuid::Uuid;
 
-use super::{CardRef, TransactionView, idempotency, run, target};
+use super::{TransactionView, idempotency, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemRequest {
-    #[serde(flatten)]
-    pub card: CardRef,
-    pub reward_id: Uuid,
-}
 
 /// Redeem a reward for stamps or points. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/redemptions", tag = "pos", request_body = RedeemRequest,
@@ -35,6 +26,7 @@ pub async fn redeem(
     body: Json<RedeemRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    body.check()?;
     let key = idempotency(&req, &auth, &state, &body)?;
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     let reward = t

@@ -1,31 +1,14 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use stampede_actors::EntryMeta;
-use stampede_domain::card::{Command, MAX_AMOUNT_MINOR};
-use utoipa::ToSchema;
+use stampede_domain::card::Command;
+use stampede_domain::input::pos::StampRequest;
 use uuid::Uuid;
 
-use super::{CardRef, TransactionView, idempotency, run, target};
+use super::{TransactionView, idempotency, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StampRequest {
-    #[serde(flatten)]
-    pub card: CardRef,
-    /// Stamps for this visit (at most the program's max per visit).
-    #[serde(default = "one")]
-    pub count: u32,
-    /// The purchase, in minor units, where the program has a minimum (0 to 10^12).
-    pub purchase_minor: Option<i64>,
-}
-
-fn one() -> u32 {
-    1
-}
 
 /// Issue stamps for a visit. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/stamps", tag = "pos", request_body = StampRequest,
@@ -44,9 +27,7 @@ pub async fn issue_stamps(
     body: Json<StampRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body.purchase_minor.is_some_and(|p| !(0..=MAX_AMOUNT_MINOR).contains(&p)) {
-        return Err(ApiError::field("purchase_minor", format!("must be between 0 and {MAX_AMOUNT_MINOR}")));
-    }
+    body.check()?;
     let key = idempotency(&req, &auth, &state, &body)?;
     let t = target(&state, &auth, path.into_inner(), &body.card).await?;
     let meta = EntryMeta { amount_minor: body.purchase_minor, ..Default::default() };
