@@ -405,12 +405,12 @@ mod tests {
     async fn business(db: &dyn Db, name: &str) -> Business {
         let new =
             NewBusiness { name: Name::parse(name).expect("name"), description: None, tax_id: None, website: None };
-        db.create_business(new).await.expect("business")
+        db.create_business(new, None).await.expect("business")
     }
 
     async fn rename(db: &dyn Db, b: &Business, name: &str) {
         let changed = Business { name: name.to_owned(), ..b.clone() };
-        db.save_business(&changed, b.version).await.expect("save").expect("found");
+        db.save_business(&changed, b.version, None).await.expect("save").expect("found");
     }
 
     /// Records held and current under the request's epoch cost no lookup

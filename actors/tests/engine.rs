@@ -37,12 +37,10 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
     let db = TestDatabase::fresh(backend).await;
     let store = db.open().await;
     let b = store
-        .create_business(NewBusiness {
-            name: Name::parse("B").expect("n"),
-            description: None,
-            tax_id: None,
-            website: None,
-        })
+        .create_business(
+            NewBusiness { name: Name::parse("B").expect("n"), description: None, tax_id: None, website: None },
+            None,
+        )
         .await
         .expect("business");
     let rules = ProgramRules::Stamps(StampRules {
@@ -67,7 +65,7 @@ async fn world(backend: DatabaseBackend, n: usize) -> World {
         created_at: now,
         updated_at: now,
     };
-    store.create_program(&p).await.expect("program");
+    store.create_program(&p, None).await.expect("program");
     let mut cards = Vec::new();
     for i in 0..n {
         let c = store

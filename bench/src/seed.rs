@@ -93,36 +93,45 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
     let store: Arc<dyn Store> = stampede_store::open(db).await?;
     let name = |s: &str| Name::parse(s).map_err(|e| anyhow::anyhow!("{e}"));
     let business = store
-        .create_business(NewBusiness { name: name("Bench Café")?, description: None, tax_id: None, website: None })
+        .create_business(
+            NewBusiness { name: name("Bench Café")?, description: None, tax_id: None, website: None },
+            None,
+        )
         .await?;
     let mut stores = Vec::new();
     let mut terminals = Vec::new();
     for s in 0..o.stores {
         let st = store
-            .create_store(NewStore {
-                business_id: business.id,
-                brand_id: None,
-                name: name(&format!("Store {s}"))?,
-                timezone: "UTC".into(),
-                address: serde_json::json!({}),
-            })
+            .create_store(
+                NewStore {
+                    business_id: business.id,
+                    brand_id: None,
+                    name: name(&format!("Store {s}"))?,
+                    timezone: "UTC".into(),
+                    address: serde_json::json!({}),
+                },
+                None,
+            )
             .await?;
         for t in 0..o.terminals_per_store {
             let id = Uuid::now_v7();
             let (key, hash) = terminal_key(id);
             store
-                .create_terminal(&Terminal {
-                    id,
-                    business_id: business.id,
-                    brand_id: None,
-                    store_id: st.id,
-                    name: format!("Till {t}"),
-                    key_prefix: format!("stp_{}", &id.simple().to_string()[..8]),
-                    key_hash: hash,
-                    created_at: Utc::now(),
-                    last_used_at: None,
-                    revoked_at: None,
-                })
+                .create_terminal(
+                    &Terminal {
+                        id,
+                        business_id: business.id,
+                        brand_id: None,
+                        store_id: st.id,
+                        name: format!("Till {t}"),
+                        key_prefix: format!("stp_{}", &id.simple().to_string()[..8]),
+                        key_hash: hash,
+                        created_at: Utc::now(),
+                        last_used_at: None,
+                        revoked_at: None,
+                    },
+                    None,
+                )
                 .await?;
             terminals.push((key, st.id.0));
         }
@@ -181,8 +190,8 @@ pub async fn seed(db: &DatabaseOptions, o: &SeedOptions) -> anyhow::Result<World
     };
     let (stamp_reward, points_reward) = (reward(&stamps, "Free coffee", 10), reward(&points, "Free loaf", 25));
     for (p, r) in [(&stamps, &stamp_reward), (&points, &points_reward)] {
-        store.create_program(p).await?;
-        store.create_reward(r).await?;
+        store.create_program(p, None).await?;
+        store.create_reward(r, None).await?;
     }
 
     let book = CardBook {

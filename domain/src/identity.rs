@@ -144,3 +144,18 @@ pub struct AuditEvent {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
+
+impl AuditEvent {
+    /// The event with `after` as the record was written: a store that
+    /// stages the event with a change fills in what only the write learns
+    /// (the new version, the time it was updated).
+    pub fn written(&self, record: &impl Serialize) -> Self {
+        Self { after: serde_json::to_value(record).ok(), ..self.clone() }
+    }
+
+    /// The event of a record the write created, with the ids only the write
+    /// knew (a new business is its own `business_id`).
+    pub fn created(&self, business_id: BusinessId, resource_id: Uuid, record: &impl Serialize) -> Self {
+        Self { business_id: Some(business_id), resource_id: Some(resource_id), ..self.written(record) }
+    }
+}

@@ -51,9 +51,16 @@ pub trait HealthCheck: Send + Sync {
     async fn release_memory(&self) {}
 }
 
+/// The audit event recording an admin write, staged in the write's own
+/// transaction so the change and its record commit together or not at all.
+/// Where the write returns the record, the event's `after` is that record as
+/// written ([`AuditEvent::written`]). `None`: a write no one made through the
+/// API (seeding, fixtures).
+pub type Audit<'a> = Option<&'a AuditEvent>;
+
 #[async_trait]
 pub trait BusinessRepo: Send + Sync {
-    async fn create_business(&self, new: NewBusiness) -> StoreResult<Business>;
+    async fn create_business(&self, new: NewBusiness, audit: Audit<'_>) -> StoreResult<Business>;
     async fn get_business(&self, id: BusinessId) -> StoreResult<Option<Business>>;
     /// Businesses ordered by id; `active_only` filters out deactivated ones.
     async fn list_businesses(&self, page: PageRequest, active_only: bool) -> StoreResult<Page<Business>>;
@@ -61,18 +68,23 @@ pub trait BusinessRepo: Send + Sync {
     async fn deactivate_business(&self, id: BusinessId, expected_version: i64) -> StoreResult<Option<Business>>;
     /// Write the record's fields if its version is still `expected_version`;
     /// bumps the version. `None`: no such record. `VersionMismatch`: changed since.
-    async fn save_business(&self, b: &Business, expected_version: i64) -> StoreResult<Option<Business>>;
+    async fn save_business(
+        &self,
+        b: &Business,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Business>>;
 }
 
 #[async_trait]
 pub trait PlaceRepo: Send + Sync {
-    async fn create_brand(&self, business_id: BusinessId, name: &str) -> StoreResult<Brand>;
+    async fn create_brand(&self, business_id: BusinessId, name: &str, audit: Audit<'_>) -> StoreResult<Brand>;
     async fn get_brand(&self, id: BrandId) -> StoreResult<Option<Brand>>;
     /// Fails with `Other` if the brand is not of the store's business.
-    async fn create_store(&self, new: NewStore) -> StoreResult<StoreRecord>;
+    async fn create_store(&self, new: NewStore, audit: Audit<'_>) -> StoreResult<StoreRecord>;
     async fn get_store(&self, id: StoreId) -> StoreResult<Option<StoreRecord>>;
     async fn list_brands(&self, business_id: BusinessId) -> StoreResult<Vec<Brand>>;
-    async fn save_brand(&self, b: &Brand, expected_version: i64) -> StoreResult<Option<Brand>>;
+    async fn save_brand(&self, b: &Brand, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Brand>>;
     /// Stores of a business by id, optionally of one brand and/or active only.
     async fn list_stores(
         &self,
@@ -81,26 +93,36 @@ pub trait PlaceRepo: Send + Sync {
         active_only: bool,
         page: PageRequest,
     ) -> StoreResult<Page<StoreRecord>>;
-    async fn save_store(&self, s: &StoreRecord, expected_version: i64) -> StoreResult<Option<StoreRecord>>;
+    async fn save_store(
+        &self,
+        s: &StoreRecord,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<StoreRecord>>;
 }
 
 #[async_trait]
 pub trait ProgramRepo: Send + Sync {
     /// Stores the program at version 1 and its first rules version.
-    async fn create_program(&self, p: &Program) -> StoreResult<()>;
+    async fn create_program(&self, p: &Program, audit: Audit<'_>) -> StoreResult<()>;
     async fn get_program(&self, id: Uuid) -> StoreResult<Option<Program>>;
     async fn list_programs(&self, business_id: BusinessId, active_only: bool) -> StoreResult<Vec<Program>>;
     /// Saves and records the rules as the new version.
-    async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>>;
+    async fn save_program(&self, p: &Program, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Program>>;
     async fn program_rules_at(&self, id: Uuid, version: i64) -> StoreResult<Option<ProgramRules>>;
-    async fn create_reward(&self, r: &Reward) -> StoreResult<()>;
+    async fn create_reward(&self, r: &Reward, audit: Audit<'_>) -> StoreResult<()>;
     async fn get_reward(&self, id: Uuid) -> StoreResult<Option<Reward>>;
     async fn list_rewards(&self, program_id: Uuid) -> StoreResult<Vec<Reward>>;
-    async fn save_reward(&self, r: &Reward, expected_version: i64) -> StoreResult<Option<Reward>>;
-    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign) -> StoreResult<()>;
+    async fn save_reward(&self, r: &Reward, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Reward>>;
+    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign, audit: Audit<'_>) -> StoreResult<()>;
     async fn get_campaign(&self, id: Uuid) -> StoreResult<Option<Campaign>>;
     async fn list_campaigns(&self, program_id: Uuid) -> StoreResult<Vec<Campaign>>;
-    async fn save_campaign(&self, c: &Campaign, expected_version: i64) -> StoreResult<Option<Campaign>>;
+    async fn save_campaign(
+        &self,
+        c: &Campaign,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Campaign>>;
 }
 
 #[async_trait]
@@ -186,11 +208,11 @@ pub trait CustomerRepo: Send + Sync {
 
 #[async_trait]
 pub trait TerminalRepo: Send + Sync {
-    async fn create_terminal(&self, terminal: &Terminal) -> StoreResult<()>;
+    async fn create_terminal(&self, terminal: &Terminal, audit: Audit<'_>) -> StoreResult<()>;
     async fn get_terminal(&self, id: Uuid) -> StoreResult<Option<Terminal>>;
     async fn list_terminals(&self, store_id: StoreId) -> StoreResult<Vec<Terminal>>;
     /// Returns false when there was no such live terminal.
-    async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>, audit: Audit<'_>) -> StoreResult<bool>;
     async fn touch_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
@@ -243,6 +265,7 @@ pub trait StaffRepo: Send + Sync {
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
+        audit: Audit<'_>,
     ) -> StoreResult<bool>;
     async fn find_staff_by_email(&self, email: &Email) -> StoreResult<Option<Staff>>;
 }

@@ -5,6 +5,7 @@
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use serde::Serialize;
+use stampede_domain::identity::AuditEvent;
 use stampede_domain::ids::BusinessId;
 use stampede_domain::staff::Staff;
 use uuid::Uuid;
@@ -55,18 +56,25 @@ pub fn member_of(staff: &Staff, business_id: BusinessId) -> bool {
     staff.memberships.iter().any(|m| m.business_id == business_id)
 }
 
-/// Record an admin change by `actor` (see [`crate::audit`]).
-pub async fn audit<B: Serialize, A: Serialize>(
-    state: &AppState,
+/// The audit event of an admin change by `actor`, made before the change so
+/// the store stages it in the change's own transaction (the store sets
+/// `after` to the record it wrote, where it returns one).
+pub fn audit_event<B: Serialize, A: Serialize>(
     actor: &Staff,
     business_id: Option<BusinessId>,
     action: &str,
     resource_id: Option<Uuid>,
     before: Option<&B>,
     after: Option<&A>,
-) {
-    let change = Change { business_id, action, resource_id, before, after };
-    crate::audit::record(state, &crate::audit::event(Actor::Staff(actor.id), change)).await;
+) -> AuditEvent {
+    crate::audit::event(Actor::Staff(actor.id), Change { business_id, action, resource_id, before, after })
+}
+
+/// Once the change committed with `event` staged (as the store staged it:
+/// [`AuditEvent::written`], [`AuditEvent::created`]): hand it to the audit
+/// store now rather than on the relay's next pass.
+pub async fn audited(state: &AppState, event: &AuditEvent) {
+    crate::audit::hand_over(state, event).await;
 }
 
 #[cfg(test)]

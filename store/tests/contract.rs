@@ -78,6 +78,7 @@ contract!(
     invitations_are_used_once_with_their_audit_event,
     a_revoked_or_expired_invitation_gives_nothing,
     staged_audit_events_wait_until_delivered,
+    admin_writes_stage_their_audit_event_with_the_change,
     group_commit_writes_everything_or_nothing_per_card,
     duplicates_are_dropped_with_their_dependants,
     a_queued_operation_never_lands_on_another_writers_state,
@@ -127,7 +128,7 @@ async fn ping_answers(store: Arc<dyn Store>) {
 /// Releasing memory mid-traffic (the card runtime does it after a large
 /// passivation) neither loses data nor waits for connections in use.
 async fn releasing_memory_keeps_the_store_working(store: Arc<dyn Store>) {
-    let created = store.create_business(new_business("Warm Cache")).await.expect("create");
+    let created = store.create_business(new_business("Warm Cache"), None).await.expect("create");
     let readers: Vec<_> = (0..8)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -145,12 +146,12 @@ async fn releasing_memory_keeps_the_store_working(store: Arc<dyn Store>) {
     }
     let read = store.get_business(created.id).await.expect("read after").expect("exists");
     assert_eq!(read.name, "Warm Cache");
-    let second = store.create_business(new_business("After")).await.expect("write after");
+    let second = store.create_business(new_business("After"), None).await.expect("write after");
     assert!(store.get_business(second.id).await.expect("read").is_some());
 }
 
 async fn business_round_trip(store: Arc<dyn Store>) {
-    let created = store.create_business(new_business("Café Uno")).await.expect("create");
+    let created = store.create_business(new_business("Café Uno"), None).await.expect("create");
     assert_eq!(created.name, "Café Uno");
     assert!(created.is_active);
     assert_eq!(created.version, 1);
@@ -167,7 +168,7 @@ async fn business_round_trip(store: Arc<dyn Store>) {
 async fn businesses_page_by_id(store: Arc<dyn Store>) {
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(store.create_business(new_business(&format!("B{i}"))).await.expect("create").id);
+        ids.push(store.create_business(new_business(&format!("B{i}")), None).await.expect("create").id);
     }
     let mut seen = Vec::new();
     let mut after = None;
@@ -190,7 +191,7 @@ async fn businesses_page_by_id(store: Arc<dyn Store>) {
 }
 
 async fn deactivate_checks_version(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Versioned")).await.expect("create");
+    let b = store.create_business(new_business("Versioned"), None).await.expect("create");
     let stale = b.version;
     let done = store.deactivate_business(b.id, b.version).await.expect("deactivate").expect("exists");
     assert!(!done.is_active);
@@ -277,7 +278,7 @@ async fn staff_email_is_unique(store: Arc<dyn Store>) {
 async fn reopening_keeps_data_on_both_backends() {
     for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
         let db = TestDatabase::fresh(backend).await;
-        let id = db.open().await.create_business(new_business("Kept")).await.expect("create").id;
+        let id = db.open().await.create_business(new_business("Kept"), None).await.expect("create").id;
         let again = db.open().await;
         assert!(again.get_business(id).await.expect("get").is_some(), "{backend:?}");
     }
@@ -318,7 +319,7 @@ async fn postgres_store_recovers_when_the_server_drops_its_connections() {
     use sqlx::Connection;
     let db = TestDatabase::postgres().await;
     let store = db.open().await;
-    let b = store.create_business(new_business("Before")).await.expect("business");
+    let b = store.create_business(new_business("Before"), None).await.expect("business");
     let name = db.options.url.rsplit('/').next().expect("database name").to_owned();
     let mut admin = sqlx::PgConnection::connect(&stampede_store::testing::pg_admin_url()).await.expect("admin");
     let killed: i64 = sqlx::query_scalar(
@@ -343,22 +344,25 @@ async fn postgres_store_recovers_when_the_server_drops_its_connections() {
         }
     };
     assert_eq!(found.map(|f| f.id), Some(b.id));
-    store.create_business(new_business("After")).await.expect("writes work again");
+    store.create_business(new_business("After"), None).await.expect("writes work again");
 }
 
 async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Chain")).await.expect("business");
-    let other = store.create_business(new_business("Other")).await.expect("business");
-    let brand = store.create_brand(b.id, "Uno Express").await.expect("brand");
+    let b = store.create_business(new_business("Chain"), None).await.expect("business");
+    let other = store.create_business(new_business("Other"), None).await.expect("business");
+    let brand = store.create_brand(b.id, "Uno Express", None).await.expect("brand");
     assert_eq!(store.get_brand(brand.id).await.expect("get").expect("exists").business_id, b.id);
     let s = store
-        .create_store(NewStore {
-            business_id: b.id,
-            brand_id: Some(brand.id),
-            name: name("Main St"),
-            timezone: "Europe/Berlin".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: b.id,
+                brand_id: Some(brand.id),
+                name: name("Main St"),
+                timezone: "Europe/Berlin".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await
         .expect("store");
     let read = store.get_store(s.id).await.expect("get").expect("exists");
@@ -366,27 +370,33 @@ async fn stores_belong_to_their_business(store: Arc<dyn Store>) {
     assert_eq!(read.timezone, "Europe/Berlin");
     // A store cannot hang under another business's brand.
     let err = store
-        .create_store(NewStore {
-            business_id: other.id,
-            brand_id: Some(brand.id),
-            name: name("Sneaky"),
-            timezone: "UTC".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: other.id,
+                brand_id: Some(brand.id),
+                name: name("Sneaky"),
+                timezone: "UTC".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await;
     assert!(err.is_err());
 }
 
 async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Shop")).await.expect("business");
+    let b = store.create_business(new_business("Shop"), None).await.expect("business");
     let s = store
-        .create_store(NewStore {
-            business_id: b.id,
-            brand_id: None,
-            name: name("One"),
-            timezone: "UTC".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: b.id,
+                brand_id: None,
+                name: name("One"),
+                timezone: "UTC".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await
         .expect("store");
     let t = Terminal {
@@ -401,15 +411,15 @@ async fn terminals_round_trip_and_revoke(store: Arc<dyn Store>) {
         last_used_at: None,
         revoked_at: None,
     };
-    store.create_terminal(&t).await.expect("create");
+    store.create_terminal(&t, None).await.expect("create");
     let read = store.get_terminal(t.id).await.expect("get").expect("exists");
     assert_eq!(read.key_hash, vec![1, 2, 3]);
     assert_eq!(read.name, "Till 1");
     store.touch_terminal(t.id, Utc::now()).await.expect("touch");
     assert!(store.get_terminal(t.id).await.expect("get").expect("exists").last_used_at.is_some());
     assert_eq!(store.list_terminals(s.id).await.expect("list").len(), 1);
-    assert!(store.revoke_terminal(t.id, Utc::now()).await.expect("revoke"));
-    assert!(!store.revoke_terminal(t.id, Utc::now()).await.expect("revoke twice"), "already revoked");
+    assert!(store.revoke_terminal(t.id, Utc::now(), None).await.expect("revoke"));
+    assert!(!store.revoke_terminal(t.id, Utc::now(), None).await.expect("revoke twice"), "already revoked");
     assert!(store.get_terminal(t.id).await.expect("get").expect("exists").revoked_at.is_some());
 }
 
@@ -456,8 +466,8 @@ async fn profile_updates_and_erasure(store: Arc<dyn Store>) {
 
     // Consent is per business, one answer each, the latest standing.
     let (shop, other) = (
-        store.create_business(new_business("Shop")).await.expect("business").id,
-        store.create_business(new_business("Other")).await.expect("business").id,
+        store.create_business(new_business("Shop"), None).await.expect("business").id,
+        store.create_business(new_business("Other"), None).await.expect("business").id,
     );
     store.set_marketing_consent(c.id, shop, true, Utc::now()).await.expect("consent");
     store.set_marketing_consent(c.id, other, true, Utc::now()).await.expect("consent");
@@ -540,38 +550,38 @@ async fn program(store: &Arc<dyn Store>, business: BusinessId) -> stampede_domai
         created_at: now,
         updated_at: now,
     };
-    store.create_program(&p).await.expect("program");
+    store.create_program(&p, None).await.expect("program");
     p
 }
 
 async fn saves_check_versions(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Saver")).await.expect("business");
+    let b = store.create_business(new_business("Saver"), None).await.expect("business");
     let mut changed = b.clone();
     changed.name = "Saver & Co".into();
     changed.logo_url = Some("http://x/logo.png".into());
-    let saved = store.save_business(&changed, b.version).await.expect("save").expect("exists");
+    let saved = store.save_business(&changed, b.version, None).await.expect("save").expect("exists");
     assert_eq!((saved.name.as_str(), saved.version), ("Saver & Co", b.version + 1));
     assert_eq!(saved.logo_url.as_deref(), Some("http://x/logo.png"));
-    match store.save_business(&changed, b.version).await {
+    match store.save_business(&changed, b.version, None).await {
         Err(StoreError::VersionMismatch) => {}
         other => panic!("stale save must be refused: {other:?}"),
     }
     let mut ghost = changed.clone();
     ghost.id = BusinessId::new();
-    assert!(store.save_business(&ghost, 1).await.expect("save").is_none());
+    assert!(store.save_business(&ghost, 1, None).await.expect("save").is_none());
 
-    let brand = store.create_brand(b.id, "Old").await.expect("brand");
+    let brand = store.create_brand(b.id, "Old", None).await.expect("brand");
     let mut renamed = brand.clone();
     renamed.name = "New".into();
     renamed.is_active = false;
-    let saved = store.save_brand(&renamed, brand.version).await.expect("save").expect("exists");
+    let saved = store.save_brand(&renamed, brand.version, None).await.expect("save").expect("exists");
     assert_eq!((saved.name.as_str(), saved.is_active, saved.version), ("New", false, 2));
-    assert!(matches!(store.save_brand(&renamed, 1).await, Err(StoreError::VersionMismatch)));
+    assert!(matches!(store.save_brand(&renamed, 1, None).await, Err(StoreError::VersionMismatch)));
 }
 
 async fn stores_list_with_filters(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Lister")).await.expect("business");
-    let brand = store.create_brand(b.id, "One").await.expect("brand");
+    let b = store.create_business(new_business("Lister"), None).await.expect("business");
+    let brand = store.create_brand(b.id, "One", None).await.expect("brand");
     let mk = |brand_id, n: &str| NewStore {
         business_id: b.id,
         brand_id,
@@ -579,9 +589,9 @@ async fn stores_list_with_filters(store: Arc<dyn Store>) {
         timezone: "UTC".into(),
         address: serde_json::json!({"city": n}),
     };
-    let s1 = store.create_store(mk(Some(brand.id), "A")).await.expect("s");
-    let s2 = store.create_store(mk(None, "B")).await.expect("s");
-    let s3 = store.create_store(mk(Some(brand.id), "C")).await.expect("s");
+    let s1 = store.create_store(mk(Some(brand.id), "A"), None).await.expect("s");
+    let s2 = store.create_store(mk(None, "B"), None).await.expect("s");
+    let s3 = store.create_store(mk(Some(brand.id), "C"), None).await.expect("s");
     assert_eq!(s1.address, serde_json::json!({"city": "A"}));
     let all = store.list_stores(b.id, None, false, PageRequest::new(None, Some(2))).await.expect("list");
     assert_eq!(all.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1.id, s2.id]);
@@ -592,38 +602,38 @@ async fn stores_list_with_filters(store: Arc<dyn Store>) {
     let mut closed = s3.clone();
     closed.is_active = false;
     closed.address = serde_json::json!({"city": "Gone"});
-    let saved = store.save_store(&closed, s3.version).await.expect("save").expect("exists");
+    let saved = store.save_store(&closed, s3.version, None).await.expect("save").expect("exists");
     assert_eq!(saved.address["city"], "Gone");
     let active = store.list_stores(b.id, Some(brand.id), true, PageRequest::new(None, None)).await.expect("list");
     assert_eq!(active.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s1.id]);
-    let other = store.create_business(new_business("Other")).await.expect("b");
-    let foreign = store.create_brand(other.id, "Foreign").await.expect("brand");
+    let other = store.create_business(new_business("Other"), None).await.expect("b");
+    let foreign = store.create_brand(other.id, "Foreign", None).await.expect("brand");
     let mut moved = saved.clone();
     moved.brand_id = Some(foreign.id);
-    assert!(store.save_store(&moved, saved.version).await.is_err(), "no brand of another business");
+    assert!(store.save_store(&moved, saved.version, None).await.is_err(), "no brand of another business");
 }
 
 async fn programs_keep_every_rules_version(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Programs")).await.expect("business");
+    let b = store.create_business(new_business("Programs"), None).await.expect("business");
     let p = program(&store, b.id).await;
     let read = store.get_program(p.id).await.expect("get").expect("exists");
     assert_eq!(read.rules, stamp_rules(10));
     let mut changed = read.clone();
     changed.rules = stamp_rules(8);
-    let saved = store.save_program(&changed, 1).await.expect("save").expect("exists");
+    let saved = store.save_program(&changed, 1, None).await.expect("save").expect("exists");
     assert_eq!(saved.version, 2);
     assert_eq!(store.program_rules_at(p.id, 1).await.expect("v1"), Some(stamp_rules(10)), "history is kept");
     assert_eq!(store.program_rules_at(p.id, 2).await.expect("v2"), Some(stamp_rules(8)));
-    assert!(matches!(store.save_program(&changed, 1).await, Err(StoreError::VersionMismatch)));
+    assert!(matches!(store.save_program(&changed, 1, None).await, Err(StoreError::VersionMismatch)));
     let mut inactive = saved.clone();
     inactive.is_active = false;
-    store.save_program(&inactive, 2).await.expect("save");
+    store.save_program(&inactive, 2, None).await.expect("save");
     assert_eq!(store.list_programs(b.id, false).await.expect("list").len(), 1);
     assert!(store.list_programs(b.id, true).await.expect("list").is_empty());
 }
 
 async fn rewards_and_campaigns_round_trip(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Rewards")).await.expect("business");
+    let b = store.create_business(new_business("Rewards"), None).await.expect("business");
     let p = program(&store, b.id).await;
     let r = stampede_domain::program::Reward {
         id: Uuid::now_v7(),
@@ -638,11 +648,11 @@ async fn rewards_and_campaigns_round_trip(store: Arc<dyn Store>) {
         is_active: true,
         version: 1,
     };
-    store.create_reward(&r).await.expect("reward");
+    store.create_reward(&r, None).await.expect("reward");
     assert_eq!(store.get_reward(r.id).await.expect("get"), Some(r.clone()));
     let mut cheaper = r.clone();
     cheaper.cost = 8;
-    let saved = store.save_reward(&cheaper, 1).await.expect("save").expect("exists");
+    let saved = store.save_reward(&cheaper, 1, None).await.expect("save").expect("exists");
     assert_eq!((saved.cost, saved.version), (8, 2));
     assert_eq!(store.list_rewards(p.id).await.expect("list").len(), 1);
 
@@ -661,18 +671,18 @@ async fn rewards_and_campaigns_round_trip(store: Arc<dyn Store>) {
         is_active: true,
         version: 1,
     };
-    store.create_campaign(b.id, &c).await.expect("campaign");
+    store.create_campaign(b.id, &c, None).await.expect("campaign");
     assert_eq!(store.get_campaign(c.id).await.expect("get"), Some(c.clone()));
     let mut off = c.clone();
     off.is_active = false;
-    let saved = store.save_campaign(&off, 1).await.expect("save").expect("exists");
+    let saved = store.save_campaign(&off, 1, None).await.expect("save").expect("exists");
     assert_eq!((saved.is_active, saved.version), (false, 2));
-    assert!(matches!(store.save_campaign(&off, 1).await, Err(StoreError::VersionMismatch)));
+    assert!(matches!(store.save_campaign(&off, 1, None).await, Err(StoreError::VersionMismatch)));
     assert_eq!(store.list_campaigns(p.id).await.expect("list"), vec![saved]);
 }
 
 async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Joins")).await.expect("business");
+    let b = store.create_business(new_business("Joins"), None).await.expect("business");
     let p = program(&store, b.id).await;
     let c = store.create_customer(new_customer("joe@example.com")).await.expect("customer");
     let (card, created) = store.join_program(p.id, b.id, c.id, "CODE-ONE").await.expect("join");
@@ -695,7 +705,7 @@ async fn joining_a_program_is_idempotent(store: Arc<dyn Store>) {
 /// The card runtime reads cold cards together: by id and by code, one query
 /// for many, the missing ones simply absent.
 async fn cards_are_read_many_at_once(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Many Cards")).await.expect("business");
+    let b = store.create_business(new_business("Many Cards"), None).await.expect("business");
     let p = program(&store, b.id).await;
     let mut cards = Vec::new();
     for i in 0..40 {
@@ -738,7 +748,7 @@ async fn queued_messages_are_leased_once_and_outlive_their_taker(store: Arc<dyn 
 }
 
 async fn audit_events_list_newest_first(store: Arc<dyn Store>) {
-    let b = store.create_business(new_business("Audited")).await.expect("business");
+    let b = store.create_business(new_business("Audited"), None).await.expect("business");
     contracts::audit_events_list_newest_first(store.as_ref(), b.id).await;
 }
 
@@ -746,22 +756,25 @@ async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
     let (b, _) =
         store.create_first_owner(new_business("Team"), new_staff("o@team.com")).await.expect("c").expect("first");
     let s = store
-        .create_store(NewStore {
-            business_id: b.id,
-            brand_id: None,
-            name: name("S"),
-            timezone: "UTC".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: b.id,
+                brand_id: None,
+                name: name("S"),
+                timezone: "UTC".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await
         .expect("store");
     let cashier = Membership::new(b.id, Role::Cashier, Scope::Store { store_id: s.id }).expect("m");
     let staff = store.create_staff(new_staff("c@team.com"), &[cashier]).await.expect("staff");
     assert_eq!(store.list_staff(b.id).await.expect("list").len(), 2);
     let manager = Membership::new(b.id, Role::StoreManager, Scope::Store { store_id: s.id }).expect("m");
-    assert!(store.set_business_memberships(staff.id, b.id, &[manager]).await.expect("replace"));
+    assert!(store.set_business_memberships(staff.id, b.id, &[manager], None).await.expect("replace"));
     assert_eq!(store.get_staff(staff.id).await.expect("get").expect("e").memberships, vec![manager]);
-    assert!(store.set_business_memberships(staff.id, b.id, &[]).await.expect("remove"));
+    assert!(store.set_business_memberships(staff.id, b.id, &[], None).await.expect("remove"));
     assert_eq!(store.list_staff(b.id).await.expect("list").len(), 1);
 }
 
@@ -769,20 +782,23 @@ async fn business_memberships_are_replaced(store: Arc<dyn Store>) {
 /// other at the same moment: exactly one of them goes.
 async fn a_business_keeps_an_owner_whatever_races(store: Arc<dyn Store>) {
     for round in 0..5 {
-        let b = store.create_business(new_business(&format!("Pair {round}"))).await.expect("business");
+        let b = store.create_business(new_business(&format!("Pair {round}")), None).await.expect("business");
         let owner = Membership::new(b.id, Role::Owner, Scope::Business).expect("m");
         let first = store.create_staff(new_staff(&format!("a{round}@pair.com")), &[owner]).await.expect("staff");
         if round == 0 {
-            assert!(!store.set_business_memberships(first.id, b.id, &[]).await.expect("alone"), "the last owner stays");
+            assert!(
+                !store.set_business_memberships(first.id, b.id, &[], None).await.expect("alone"),
+                "the last owner stays"
+            );
             let admin = Membership::new(b.id, Role::Admin, Scope::Business).expect("m");
-            assert!(!store.set_business_memberships(first.id, b.id, &[admin]).await.expect("demote"));
+            assert!(!store.set_business_memberships(first.id, b.id, &[admin], None).await.expect("demote"));
             let kept = store.get_staff(first.id).await.expect("get").expect("s").memberships;
             assert_eq!(kept, vec![owner], "nothing changed");
         }
         let second = store.create_staff(new_staff(&format!("b{round}@pair.com")), &[owner]).await.expect("staff");
         let (x, y) = tokio::join!(
-            store.set_business_memberships(first.id, b.id, &[]),
-            store.set_business_memberships(second.id, b.id, &[]),
+            store.set_business_memberships(first.id, b.id, &[], None),
+            store.set_business_memberships(second.id, b.id, &[], None),
         );
         let (x, y) = (x.expect("first"), y.expect("second"));
         assert!(x ^ y, "round {round}: exactly one removal goes through ({x}, {y})");
@@ -887,6 +903,41 @@ async fn a_revoked_or_expired_invitation_gives_nothing(store: Arc<dyn Store>) {
     assert_eq!(staged, ["invitation.create", "invitation.revoke", "invitation.create"], "refused writes stage nothing");
 }
 
+/// An admin write and its audit event commit together: the event is staged
+/// by the write itself, its `after` the record as written (new ids, new
+/// version); a write refused (a stale version, the last owner) stages none.
+async fn admin_writes_stage_their_audit_event_with_the_change(store: Arc<dyn Store>) {
+    let staged = |store: Arc<dyn Store>| async move { store.staged_audit(100).await.expect("staged") };
+    let created = audit_event("business.create");
+    let b = store.create_business(new_business("Logged"), Some(&created)).await.expect("business");
+    let logged = staged(store.clone()).await;
+    assert_eq!(logged.len(), 1);
+    assert_eq!((logged[0].id, logged[0].business_id, logged[0].resource_id), (created.id, Some(b.id), Some(b.id.0)));
+    assert_eq!(logged[0].after.as_ref().and_then(|a| a["name"].as_str()), Some("Logged"));
+
+    let mut renamed = b.clone();
+    renamed.name = "Logged & Co".into();
+    let update = audit_event("business.update");
+    let saved = store.save_business(&renamed, b.version, Some(&update)).await.expect("save").expect("exists");
+    let stale = audit_event("business.update");
+    assert!(matches!(store.save_business(&renamed, b.version, Some(&stale)).await, Err(StoreError::VersionMismatch)));
+    let logged = staged(store.clone()).await;
+    assert_eq!(
+        logged.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![created.id, update.id],
+        "the stale save logs nothing"
+    );
+    assert_eq!(logged[1].after.as_ref().and_then(|a| a["version"].as_i64()), Some(saved.version));
+
+    let owner = Membership::new(b.id, Role::Owner, Scope::Business).expect("m");
+    let only = store.create_staff(new_staff("only@logged.com"), &[owner]).await.expect("staff");
+    let refused = audit_event("staff.remove");
+    assert!(!store.set_business_memberships(only.id, b.id, &[], Some(&refused)).await.expect("last owner"));
+    let revoke = audit_event("terminal.revoke");
+    assert!(!store.revoke_terminal(Uuid::now_v7(), Utc::now(), Some(&revoke)).await.expect("no terminal"));
+    assert_eq!(staged(store.clone()).await.len(), 2, "refused writes log nothing");
+}
+
 async fn staged_audit_events_wait_until_delivered(store: Arc<dyn Store>) {
     let events: Vec<_> = (0..3).map(|i| audit_event(&format!("thing.{i}"))).collect();
     for e in &events {
@@ -913,7 +964,7 @@ mod ledger_fixtures {
     }
 
     pub async fn world(store: &Arc<dyn Store>, n: usize) -> World {
-        let b = store.create_business(new_business("Ledger")).await.expect("business");
+        let b = store.create_business(new_business("Ledger"), None).await.expect("business");
         let p = program(store, b.id).await;
         let mut cards = Vec::new();
         for i in 0..n {
@@ -1120,7 +1171,7 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
         is_active: true,
         version: 1,
     };
-    store.create_reward(&reward).await.expect("reward");
+    store.create_reward(&reward, None).await.expect("reward");
     let stocked = |mut op: stampede_domain::ledger::CommitOp| {
         op.stock = Some(stampede_domain::ledger::Stock::Take(reward.id));
         op
@@ -1163,7 +1214,7 @@ async fn a_batch_takes_stock_in_order_and_drops_what_finds_none(store: Arc<dyn S
     assert_eq!(store.get_reward(reward.id).await.expect("get").expect("reward").stock, Some(1));
     // A reward without a stock stays without one.
     let unlimited = stampede_domain::program::Reward { id: Uuid::now_v7(), stock: None, ..reward.clone() };
-    store.create_reward(&unlimited).await.expect("reward");
+    store.create_reward(&unlimited, None).await.expect("reward");
     let batch = vec![given_back(chain.op(c, 3, 4, Some("r4")), unlimited.id)];
     assert_eq!(store.commit_batch(&batch).await.expect("commit"), vec![Committed]);
     assert_eq!(store.get_reward(unlimited.id).await.expect("get").expect("reward").stock, None);
@@ -1285,7 +1336,10 @@ async fn sqlite_wal_is_checkpointed_beside_the_writer() {
     let db = TestDatabase::sqlite();
     let store = db.open().await;
     store
-        .create_business(NewBusiness { name: name("Checkpointed"), description: None, tax_id: None, website: None })
+        .create_business(
+            NewBusiness { name: name("Checkpointed"), description: None, tax_id: None, website: None },
+            None,
+        )
         .await
         .expect("business");
     let main = std::path::PathBuf::from(&db.options.url);
@@ -1340,7 +1394,10 @@ async fn sqlite_wal_is_truncated_when_idle() {
     }
     assert!(now <= stampede_store::sqlite::WAL_KEEP, "the idle WAL is still {now} bytes");
     let b = store
-        .create_business(NewBusiness { name: name("After the import"), description: None, tax_id: None, website: None })
+        .create_business(
+            NewBusiness { name: name("After the import"), description: None, tax_id: None, website: None },
+            None,
+        )
         .await
         .expect("business");
     assert!(store.get_business(b.id).await.expect("read").is_some());

@@ -239,13 +239,16 @@ async fn new_store(
     n: &str,
 ) -> Store {
     app.store
-        .create_store(NewStore {
-            business_id: business,
-            brand_id: brand,
-            name: Name::parse(n).expect("n"),
-            timezone: "UTC".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: business,
+                brand_id: brand,
+                name: Name::parse(n).expect("n"),
+                timezone: "UTC".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await
         .expect("store")
 }
@@ -258,19 +261,17 @@ async fn world(app: &TestApp) -> World {
         .expect("list")
         .items[0]
         .clone();
-    let a1 = app.store.create_brand(a.id, "A1").await.expect("brand");
-    let a2 = app.store.create_brand(a.id, "A2").await.expect("brand");
+    let a1 = app.store.create_brand(a.id, "A1", None).await.expect("brand");
+    let a2 = app.store.create_brand(a.id, "A2", None).await.expect("brand");
     let b = app
         .store
-        .create_business(NewBusiness {
-            name: Name::parse("B").expect("n"),
-            description: None,
-            tax_id: None,
-            website: None,
-        })
+        .create_business(
+            NewBusiness { name: Name::parse("B").expect("n"), description: None, tax_id: None, website: None },
+            None,
+        )
         .await
         .expect("business");
-    let b1 = app.store.create_brand(b.id, "B1").await.expect("brand");
+    let b1 = app.store.create_brand(b.id, "B1", None).await.expect("brand");
     let stores = HashMap::from([
         (Target::OwnStore, new_store(app, a.id, Some(a1.id), "S1").await),
         (Target::SameBrand, new_store(app, a.id, Some(a1.id), "S2").await),
@@ -328,7 +329,7 @@ async fn world(app: &TestApp) -> World {
             created_at: now,
             updated_at: now,
         };
-        app.store.create_program(&program).await.expect("program");
+        app.store.create_program(&program, None).await.expect("program");
         let reward = stampede_domain::program::Reward {
             id: Uuid::now_v7(),
             program_id: program.id,
@@ -342,7 +343,7 @@ async fn world(app: &TestApp) -> World {
             is_active: true,
             version: 1,
         };
-        app.store.create_reward(&reward).await.expect("reward");
+        app.store.create_reward(&reward, None).await.expect("reward");
         programs.insert(business, (program.id, reward.id));
     }
     let mut cards = HashMap::new();
@@ -375,7 +376,7 @@ async fn till(app: &TestApp, store: &Store) -> String {
         last_used_at: None,
         revoked_at: None,
     };
-    app.store.create_terminal(&t).await.expect("terminal");
+    app.store.create_terminal(&t, None).await.expect("terminal");
     key.key
 }
 
@@ -409,7 +410,7 @@ async fn victim_terminal(app: &TestApp, store: &Store) -> Uuid {
         last_used_at: None,
         revoked_at: None,
     };
-    app.store.create_terminal(&t).await.expect("terminal");
+    app.store.create_terminal(&t, None).await.expect("terminal");
     t.id
 }
 

@@ -24,13 +24,16 @@ pub async fn owners_store(app: &TestApp) -> Store {
         app.store.list_businesses(stampede_domain::page::PageRequest::new(None, None), false).await.expect("list");
     let business = &page.items[0];
     app.store
-        .create_store(NewStore {
-            business_id: business.id,
-            brand_id: None,
-            name: Name::parse("Main Street").expect("name"),
-            timezone: "Europe/Berlin".into(),
-            address: serde_json::json!({}),
-        })
+        .create_store(
+            NewStore {
+                business_id: business.id,
+                brand_id: None,
+                name: Name::parse("Main Street").expect("name"),
+                timezone: "Europe/Berlin".into(),
+                address: serde_json::json!({}),
+            },
+            None,
+        )
         .await
         .expect("store")
 }

@@ -94,7 +94,7 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
     // Another business the customer never agreed to hear from.
     let name = stampede_domain::text::Name::parse("Elsewhere").expect("name");
     let other = stampede_domain::business::NewBusiness { name, description: None, tax_id: None, website: None };
-    let other = store.create_business(other).await.expect("business").id;
+    let other = store.create_business(other, None).await.expect("business").id;
     let key = Arc::new(LinkKey::load_or_create(&c.app.data_dir.path().join("keys")).expect("the app's key"));
     let link_key = Arc::clone(&key);
     let worker = EmailWorker {

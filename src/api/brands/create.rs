@@ -3,7 +3,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::businesses::visible;
 use crate::api::input::Fields;
 use crate::api::json::Json;
@@ -35,7 +35,8 @@ pub async fn create_brand(
     let name = f.name("name", &body.name);
     f.finish()?;
     let Some(name) = name else { return Err(ApiError::field("name", "is invalid")) };
-    let brand = state.store.create_brand(business.id, name.as_str()).await?;
-    audit(&state, &auth.staff, Some(business.id), "brand.create", Some(brand.id.0), None::<&()>, Some(&brand)).await;
+    let event = audit_event(&auth.staff, Some(business.id), "brand.create", None, None::<&()>, None::<&()>);
+    let brand = state.store.create_brand(business.id, name.as_str(), Some(&event)).await?;
+    audited(&state, &event.created(business.id, brand.id.0, &brand)).await;
     Ok(HttpResponse::Created().insert_header(etag(brand.version)).json(brand))
 }

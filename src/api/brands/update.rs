@@ -5,7 +5,7 @@ use stampede_domain::ids::BrandId;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -49,9 +49,16 @@ pub async fn update_brand(
         next.is_active = a;
     }
     f.finish()?;
-    let saved = state.store.save_brand(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    let event = audit_event(
+        &auth.staff,
+        Some(before.business_id),
+        "brand.update",
+        Some(before.id.0),
+        Some(&before),
+        None::<&()>,
+    );
+    let saved = state.store.save_brand(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Brand, saved.id.0).await;
-    audit(&state, &auth.staff, Some(saved.business_id), "brand.update", Some(saved.id.0), Some(&before), Some(&saved))
-        .await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -5,7 +5,7 @@ use stampede_domain::staff::{Membership, Role, Scope};
 use utoipa::ToSchema;
 
 use super::{optional_text, website};
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
@@ -47,10 +47,11 @@ pub async fn create_business(
     let website = website(&mut f, body.website);
     f.finish()?;
     let Some(name) = name else { return Err(ApiError::field("name", "is invalid")) };
-    let business = state.store.create_business(NewBusiness { name, description, tax_id, website }).await?;
+    let event = audit_event(&auth.staff, None, "business.create", None, None::<&()>, None::<&()>);
+    let new = NewBusiness { name, description, tax_id, website };
+    let business = state.store.create_business(new, Some(&event)).await?;
     let owner = Membership::new(business.id, Role::Owner, Scope::Business).map_err(ApiError::internal)?;
     state.store.add_memberships(auth.staff.id, &[owner]).await?;
-    audit(&state, &auth.staff, Some(business.id), "business.create", Some(business.id.0), None::<&()>, Some(&business))
-        .await;
+    audited(&state, &event.created(business.id, business.id.0, &business)).await;
     Ok(HttpResponse::Created().insert_header(etag(business.version)).json(business))
 }

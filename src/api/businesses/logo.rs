@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::visible;
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::objects::{image_kind, public_url};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
@@ -32,13 +32,15 @@ pub async fn upload_logo(
     state.objects.put(&key, &body, content_type).await?;
     let mut next = before.clone();
     next.logo_url = Some(public_url(&state, &key));
+    let event =
+        audit_event(&auth.staff, Some(before.id), "business.logo", Some(before.id.0), Some(&before), None::<&()>);
     let saved = state
         .store
-        .save_business(&next, before.version)
+        .save_business(&next, before.version, Some(&event))
         .await
         .map_err(|_| ApiError::new(Code::Conflict).detail("the business changed during the upload; try again"))?
         .ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Business, saved.id.0).await;
-    audit(&state, &auth.staff, Some(saved.id), "business.logo", Some(saved.id.0), Some(&before), Some(&saved)).await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -4,7 +4,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{optional_text, visible, website};
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::input::{Fields, double_option};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Code, Problem};
@@ -75,9 +75,11 @@ pub async fn update_business(
         may_require_mfa(&state, &auth, before.id, r).await?;
         next.require_mfa = r;
     }
-    let saved = state.store.save_business(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    let event =
+        audit_event(&auth.staff, Some(before.id), "business.update", Some(before.id.0), Some(&before), None::<&()>);
+    let saved = state.store.save_business(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Business, saved.id.0).await;
-    audit(&state, &auth.staff, Some(saved.id), "business.update", Some(saved.id.0), Some(&before), Some(&saved)).await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }
 

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::check;
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -75,17 +75,16 @@ pub async fn create_campaign(
     let mut f = Fields::default();
     check(&state, &mut f, program.business_id, &campaign).await?;
     f.finish()?;
-    state.store.create_campaign(program.business_id, &campaign).await?;
-    state.records.invalidate(Kind::Program, program.id).await;
-    audit(
-        &state,
+    let event = audit_event(
         &auth.staff,
         Some(program.business_id),
         "campaign.create",
         Some(campaign.id),
         None::<&()>,
         Some(&campaign),
-    )
-    .await;
+    );
+    state.store.create_campaign(program.business_id, &campaign, Some(&event)).await?;
+    state.records.invalidate(Kind::Program, program.id).await;
+    audited(&state, &event).await;
     Ok(HttpResponse::Created().insert_header(etag(campaign.version)).json(campaign))
 }

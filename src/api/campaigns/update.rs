@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::check;
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::input::{Fields, double_option};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -68,17 +68,16 @@ pub async fn update_campaign(
     let mut f = Fields::default();
     check(&state, &mut f, program.business_id, &next).await?;
     f.finish()?;
-    let saved = state.store.save_campaign(&next, expected).await?.ok_or_else(ApiError::not_found)?;
-    state.records.invalidate(Kind::Program, program.id).await;
-    audit(
-        &state,
+    let event = audit_event(
         &auth.staff,
         Some(program.business_id),
         "campaign.update",
-        Some(saved.id),
+        Some(before.id),
         Some(&before),
-        Some(&saved),
-    )
-    .await;
+        None::<&()>,
+    );
+    let saved = state.store.save_campaign(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
+    state.records.invalidate(Kind::Program, program.id).await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

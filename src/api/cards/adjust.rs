@@ -8,7 +8,7 @@ use stampede_domain::text::Note;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::admin::audit;
+use crate::api::admin::audit_event;
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
@@ -87,8 +87,17 @@ pub async fn adjust(
     let result = state.engine.execute(request).await;
     if let Ok(CardReply::Done { replayed: false, body: ref b, .. }) = result {
         let after: serde_json::Value = serde_json::from_slice(b).unwrap_or_default();
-        audit(&state, &auth.staff, Some(store.business_id), "card.adjust", Some(card.id.0), None::<&()>, Some(&after))
-            .await;
+        // The adjustment's own record (who, where, why) is its ledger entry,
+        // committed with the balance; the log's copy is staged right after.
+        let event = audit_event(
+            &auth.staff,
+            Some(store.business_id),
+            "card.adjust",
+            Some(card.id.0),
+            None::<&()>,
+            Some(&after),
+        );
+        crate::audit::record(&state, &event).await;
     }
     reply(result)
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{check_availability, check_overrides, check_rules};
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::businesses::{optional_text, visible as business};
 use crate::api::input::Fields;
 use crate::api::json::Json;
@@ -63,8 +63,9 @@ pub async fn create_program(
         created_at: now,
         updated_at: now,
     };
-    state.store.create_program(&program).await?;
-    audit(&state, &auth.staff, Some(business.id), "program.create", Some(program.id), None::<&()>, Some(&program))
-        .await;
+    let event =
+        audit_event(&auth.staff, Some(business.id), "program.create", Some(program.id), None::<&()>, Some(&program));
+    state.store.create_program(&program, Some(&event)).await?;
+    audited(&state, &event).await;
     Ok(HttpResponse::Created().insert_header(etag(program.version)).json(program))
 }

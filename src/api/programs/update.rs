@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{check_availability, check_overrides, check_rules, visible};
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::businesses::optional_text;
 use crate::api::input::{Fields, double_option};
 use crate::api::json::Json;
@@ -73,9 +73,16 @@ pub async fn update_program(
         next.is_active = a;
     }
     f.finish()?;
-    let saved = state.store.save_program(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    let event = audit_event(
+        &auth.staff,
+        Some(before.business_id),
+        "program.update",
+        Some(before.id),
+        Some(&before),
+        None::<&()>,
+    );
+    let saved = state.store.save_program(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Program, saved.id).await;
-    audit(&state, &auth.staff, Some(saved.business_id), "program.update", Some(saved.id), Some(&before), Some(&saved))
-        .await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::check;
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::businesses::optional_text;
 use crate::api::input::Fields;
 use crate::api::json::Json;
@@ -63,9 +63,16 @@ pub async fn create_reward(
         is_active: true,
         version: 1,
     };
-    state.store.create_reward(&reward).await?;
+    let event = audit_event(
+        &auth.staff,
+        Some(program.business_id),
+        "reward.create",
+        Some(reward.id),
+        None::<&()>,
+        Some(&reward),
+    );
+    state.store.create_reward(&reward, Some(&event)).await?;
     state.records.invalidate(Kind::Program, program.id).await;
-    audit(&state, &auth.staff, Some(program.business_id), "reward.create", Some(reward.id), None::<&()>, Some(&reward))
-        .await;
+    audited(&state, &event).await;
     Ok(HttpResponse::Created().insert_header(etag(reward.version)).json(reward))
 }

@@ -2,7 +2,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::update::managed;
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::objects::{image_kind, public_url};
 use crate::api::problem::{ApiError, Code, Problem};
 use crate::auth::principal::StaffAuth;
@@ -30,14 +30,15 @@ pub async fn upload_image(
     state.objects.put(&key, &body, content_type).await?;
     let mut next = before.clone();
     next.image_url = Some(public_url(&state, &key));
+    let business = state.store.get_program(before.program_id).await?.map(|p| p.business_id);
+    let event = audit_event(&auth.staff, business, "reward.image", Some(before.id), Some(&before), None::<&()>);
     let saved = state
         .store
-        .save_reward(&next, before.version)
+        .save_reward(&next, before.version, Some(&event))
         .await
         .map_err(|_| ApiError::new(Code::Conflict).detail("the reward changed during the upload; try again"))?
         .ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Program, saved.program_id).await;
-    let business = state.store.get_program(saved.program_id).await?.map(|p| p.business_id);
-    audit(&state, &auth.staff, business, "reward.image", Some(saved.id), Some(&before), Some(&saved)).await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::check;
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::businesses::optional_text;
 use crate::api::input::{Fields, double_option};
 use crate::api::json::Json;
@@ -77,9 +77,10 @@ pub async fn update_reward(
     next.is_active = body.is_active.unwrap_or(next.is_active);
     check(&mut f, next.cost, next.stock, next.active_from, next.active_until);
     f.finish()?;
-    let saved = state.store.save_reward(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    let business = state.store.get_program(before.program_id).await?.map(|p| p.business_id);
+    let event = audit_event(&auth.staff, business, "reward.update", Some(before.id), Some(&before), None::<&()>);
+    let saved = state.store.save_reward(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Program, saved.program_id).await;
-    let business = state.store.get_program(saved.program_id).await?.map(|p| p.business_id);
-    audit(&state, &auth.staff, business, "reward.update", Some(saved.id), Some(&before), Some(&saved)).await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -4,7 +4,7 @@ use stampede_domain::ids::{BusinessId, StaffId};
 use uuid::Uuid;
 
 use super::{last_owner, may_manage};
-use crate::api::admin::{audit, member_of};
+use crate::api::admin::{audit_event, audited, member_of};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -36,13 +36,14 @@ pub async fn remove_staff(
     if !may_manage(&state, &auth.staff, &target, business).await? {
         return Err(ApiError::not_found());
     }
-    if !state.store.set_business_memberships(target.id, business, &[]).await? {
+    let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
+    let event = audit_event(&auth.staff, Some(business), "staff.remove", Some(target.id.0), Some(&before), None::<&()>);
+    if !state.store.set_business_memberships(target.id, business, &[], Some(&event)).await? {
         return Err(last_owner());
     }
     if target.memberships.iter().all(|m| m.business_id == business) {
         state.sessions.revoke_all_sessions(target.id.0, Utc::now()).await?;
     }
-    let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
-    audit(&state, &auth.staff, Some(business), "staff.remove", Some(target.id.0), Some(&before), None::<&()>).await;
+    audited(&state, &event).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::invite::resolve_scope;
 use super::{last_owner, may_manage};
-use crate::api::admin::{audit, member_of};
+use crate::api::admin::{audit_event, audited, member_of};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -61,11 +61,12 @@ pub async fn change_role(
         return Err(ApiError::not_found());
     }
     let membership = Membership::new(business, body.role, scope).map_err(ApiError::internal)?;
-    if !state.store.set_business_memberships(target.id, business, &[membership]).await? {
+    let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
+    let event =
+        audit_event(&auth.staff, Some(business), "staff.role", Some(target.id.0), Some(&before), Some(&[membership]));
+    if !state.store.set_business_memberships(target.id, business, &[membership], Some(&event)).await? {
         return Err(last_owner());
     }
-    let before: Vec<_> = target.memberships.iter().filter(|m| m.business_id == business).collect();
-    audit(&state, &auth.staff, Some(business), "staff.role", Some(target.id.0), Some(&before), Some(&[membership]))
-        .await;
+    audited(&state, &event).await;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "id": target.id, "memberships": [membership] })))
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{address, timezone};
-use crate::api::admin::{audit, etag};
+use crate::api::admin::{audit_event, audited, etag};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -64,10 +64,9 @@ pub async fn create_store(
     if state.store.get_business(business_id).await?.is_none() {
         return Err(ApiError::not_found());
     }
-    let store = state
-        .store
-        .create_store(NewStore { business_id, brand_id: body.brand_id.map(BrandId), name, timezone, address: addr })
-        .await?;
-    audit(&state, &auth.staff, Some(business_id), "store.create", Some(store.id.0), None::<&()>, Some(&store)).await;
+    let event = audit_event(&auth.staff, Some(business_id), "store.create", None, None::<&()>, None::<&()>);
+    let new = NewStore { business_id, brand_id: body.brand_id.map(BrandId), name, timezone, address: addr };
+    let store = state.store.create_store(new, Some(&event)).await?;
+    audited(&state, &event.created(business_id, store.id.0, &store)).await;
     Ok(HttpResponse::Created().insert_header(etag(store.version)).json(store))
 }

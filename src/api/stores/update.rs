@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{address, timezone};
-use crate::api::admin::{audit, etag, if_match};
+use crate::api::admin::{audit_event, audited, etag, if_match};
 use crate::api::input::{Fields, double_option};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -79,9 +79,16 @@ pub async fn update_store(
         next.is_active = a;
     }
     f.finish()?;
-    let saved = state.store.save_store(&next, expected).await?.ok_or_else(ApiError::not_found)?;
+    let event = audit_event(
+        &auth.staff,
+        Some(before.business_id),
+        "store.update",
+        Some(before.id.0),
+        Some(&before),
+        None::<&()>,
+    );
+    let saved = state.store.save_store(&next, expected, Some(&event)).await?.ok_or_else(ApiError::not_found)?;
     state.records.invalidate(Kind::Store, saved.id.0).await;
-    audit(&state, &auth.staff, Some(saved.business_id), "store.update", Some(saved.id.0), Some(&before), Some(&saved))
-        .await;
+    audited(&state, &event.written(&saved)).await;
     Ok(HttpResponse::Ok().insert_header(etag(saved.version)).json(saved))
 }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{TerminalView, managed_store};
-use crate::api::admin::audit;
+use crate::api::admin::{audit_event, audited};
 use crate::api::input::Fields;
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
@@ -60,9 +60,10 @@ pub async fn create_terminal(
         last_used_at: None,
         revoked_at: None,
     };
-    state.store.create_terminal(&terminal).await?;
     let view = TerminalView::from(&terminal);
     let business = Some(store.business_id);
-    audit(&state, &auth.staff, business, "terminal.create", Some(id), None::<&()>, Some(&view)).await;
+    let event = audit_event(&auth.staff, business, "terminal.create", Some(id), None::<&()>, Some(&view));
+    state.store.create_terminal(&terminal, Some(&event)).await?;
+    audited(&state, &event).await;
     Ok(HttpResponse::Created().json(CreatedTerminal { terminal: view, api_key: key.key }))
 }

@@ -3,7 +3,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{TerminalView, managed_store};
-use crate::api::admin::audit;
+use crate::api::admin::{audit_event, audited};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::cached::Kind;
@@ -26,10 +26,11 @@ pub async fn revoke_terminal(
     if terminal.store_id != store.id || terminal.revoked_at.is_some() {
         return Err(ApiError::not_found());
     }
-    state.store.revoke_terminal(terminal_id, Utc::now()).await?;
-    state.records.invalidate(Kind::Terminal, terminal_id).await;
     let before = TerminalView::from(&terminal);
     let business = Some(store.business_id);
-    audit(&state, &auth.staff, business, "terminal.revoke", Some(terminal_id), Some(&before), None::<&()>).await;
+    let event = audit_event(&auth.staff, business, "terminal.revoke", Some(terminal_id), Some(&before), None::<&()>);
+    state.store.revoke_terminal(terminal_id, Utc::now(), Some(&event)).await?;
+    state.records.invalidate(Kind::Terminal, terminal_id).await;
+    audited(&state, &event).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,11 +4,12 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use stampede_domain::ids::BusinessId;
-use stampede_domain::ports::{ProgramRepo, StoreError, StoreResult};
+use stampede_domain::ports::{Audit, ProgramRepo, StoreError, StoreResult};
 use stampede_domain::program::{Availability, Campaign, Program, ProgramRules, Reward};
 use uuid::Uuid;
 
 use super::PgStore;
+use super::audit::commit_with;
 use crate::error;
 
 const PROGRAM: &str = "SELECT id, business_id, name, description, rules, availability, version, is_active,
@@ -56,7 +57,7 @@ fn campaign_from_row(row: &PgRow) -> Result<Campaign, sqlx::Error> {
 
 #[async_trait]
 impl ProgramRepo for PgStore {
-    async fn create_program(&self, p: &Program) -> StoreResult<()> {
+    async fn create_program(&self, p: &Program, audit: Audit<'_>) -> StoreResult<()> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO loyalty.programs
@@ -84,7 +85,7 @@ impl ProgramRepo for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        tx.commit().await.map_err(error::other)
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_program(&self, id: Uuid) -> StoreResult<Option<Program>> {
@@ -105,7 +106,7 @@ impl ProgramRepo for PgStore {
         rows.iter().map(program_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>> {
+    async fn save_program(&self, p: &Program, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Program>> {
         let now = Utc::now();
         let mut tx = self.pool().begin().await.map_err(error::other)?;
         let row = sqlx::query(
@@ -147,7 +148,7 @@ impl ProgramRepo for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        tx.commit().await.map_err(error::other)?;
+        commit_with(tx, audit.map(|e| e.written(&saved))).await?;
         Ok(Some(saved))
     }
 
@@ -162,7 +163,8 @@ impl ProgramRepo for PgStore {
         Ok(rules.map(|r| r.0))
     }
 
-    async fn create_reward(&self, r: &Reward) -> StoreResult<()> {
+    async fn create_reward(&self, r: &Reward, audit: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO loyalty.rewards (id, program_id, name, description, image_url, cost, stock, active_from,
                  active_until, is_active, created_at, updated_at, version)
@@ -179,10 +181,10 @@ impl ProgramRepo for PgStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        Ok(())
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_reward(&self, id: Uuid) -> StoreResult<Option<Reward>> {
@@ -202,7 +204,8 @@ impl ProgramRepo for PgStore {
         rows.iter().map(reward_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_reward(&self, r: &Reward, expected_version: i64) -> StoreResult<Option<Reward>> {
+    async fn save_reward(&self, r: &Reward, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Reward>> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE loyalty.rewards SET name = $3, description = $4, image_url = $5, cost = $6, stock = $7,
                  active_from = $8, active_until = $9, is_active = $10, updated_at = $11, version = version + 1
@@ -221,11 +224,15 @@ impl ProgramRepo for PgStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => reward_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = reward_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_reward(r.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),
@@ -233,7 +240,8 @@ impl ProgramRepo for PgStore {
         }
     }
 
-    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign) -> StoreResult<()> {
+    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign, audit: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO loyalty.campaigns (id, business_id, program_id, body, is_active, created_at, updated_at, version)
              VALUES ($1, $2, $3, $4, $5, $6, $6, 1)",
@@ -244,10 +252,10 @@ impl ProgramRepo for PgStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        Ok(())
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_campaign(&self, id: Uuid) -> StoreResult<Option<Campaign>> {
@@ -269,7 +277,13 @@ impl ProgramRepo for PgStore {
         rows.iter().map(campaign_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_campaign(&self, c: &Campaign, expected_version: i64) -> StoreResult<Option<Campaign>> {
+    async fn save_campaign(
+        &self,
+        c: &Campaign,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Campaign>> {
+        let mut tx = self.pool().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE loyalty.campaigns SET body = $3, is_active = $4, updated_at = $5, version = version + 1
              WHERE id = $1 AND version = $2 RETURNING body, is_active, version",
@@ -279,11 +293,15 @@ impl ProgramRepo for PgStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => campaign_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = campaign_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_campaign(c.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),

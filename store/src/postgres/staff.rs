@@ -5,11 +5,12 @@ use sqlx::{PgConnection, Row};
 use stampede_domain::business::{Business, NewBusiness};
 use stampede_domain::email::Email;
 use stampede_domain::ids::{BrandId, BusinessId, StaffId, StoreId};
-use stampede_domain::ports::{StaffRepo, StoreError, StoreResult};
+use stampede_domain::ports::{Audit, StaffRepo, StoreError, StoreResult};
 use stampede_domain::staff::{Membership, NewStaff, Role, Scope, Staff};
 use uuid::Uuid;
 
 use super::PgStore;
+use super::audit::commit_with;
 use crate::error;
 
 const SELECT: &str =
@@ -187,6 +188,7 @@ impl StaffRepo for PgStore {
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
+        audit: Audit<'_>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await.map_err(error::other)?;
         // One change to a business's team at a time: the owner count read
@@ -213,7 +215,7 @@ impl StaffRepo for PgStore {
         if owners == 0 {
             return Ok(false); // dropping `tx` rolls back
         }
-        tx.commit().await.map_err(error::other)?;
+        commit_with(tx, audit.cloned()).await?;
         Ok(true)
     }
 

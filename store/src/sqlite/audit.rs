@@ -38,6 +38,18 @@ pub(super) async fn stage(tx: &mut SqliteConnection, e: &AuditEvent) -> StoreRes
     Ok(())
 }
 
+/// Commit `tx` with `event` (if any) staged in it: an admin change and its
+/// audit record land together or not at all.
+pub(super) async fn commit_with(
+    mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    event: Option<AuditEvent>,
+) -> StoreResult<()> {
+    if let Some(e) = &event {
+        stage(&mut tx, e).await?;
+    }
+    tx.commit().await.map_err(error::other)
+}
+
 #[async_trait]
 impl AuditOutbox for SqliteStore {
     async fn stage_audit(&self, e: &AuditEvent) -> StoreResult<()> {

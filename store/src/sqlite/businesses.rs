@@ -5,9 +5,10 @@ use sqlx::{Row, SqliteConnection};
 use stampede_domain::business::{Business, NewBusiness};
 use stampede_domain::ids::BusinessId;
 use stampede_domain::page::{Page, PageRequest};
-use stampede_domain::ports::{BusinessRepo, StoreResult};
+use stampede_domain::ports::{Audit, BusinessRepo, StoreResult};
 
 use super::SqliteStore;
+use super::audit::commit_with;
 use crate::error;
 
 const COLUMNS: &str =
@@ -52,12 +53,10 @@ pub(super) async fn insert(conn: &mut SqliteConnection, new: NewBusiness) -> Sto
 
 #[async_trait]
 impl BusinessRepo for SqliteStore {
-    async fn create_business(&self, new: NewBusiness) -> StoreResult<Business> {
-        // A transaction (of one statement) so the write is plain to see, also
-        // to the SQLite generator, which routes writing methods to its writer.
+    async fn create_business(&self, new: NewBusiness, audit: Audit<'_>) -> StoreResult<Business> {
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         let business = insert(&mut tx, new).await?;
-        tx.commit().await.map_err(error::other)?;
+        commit_with(tx, audit.map(|e| e.created(business.id, business.id.0, &business))).await?;
         Ok(business)
     }
 
@@ -107,12 +106,18 @@ impl BusinessRepo for SqliteStore {
         }
     }
 
-    async fn save_business(&self, b: &Business, expected_version: i64) -> StoreResult<Option<Business>> {
+    async fn save_business(
+        &self,
+        b: &Business,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Business>> {
         let sql = format!(
             "UPDATE businesses SET name = $3, description = $4, tax_id = $5, logo_url = $6, website = $7,
                  is_active = $8, updated_at = $9, require_mfa = $10, version = version + 1
              WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
         );
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(b.id.0)
             .bind(expected_version)
@@ -124,11 +129,15 @@ impl BusinessRepo for SqliteStore {
             .bind(b.is_active)
             .bind(Utc::now())
             .bind(b.require_mfa)
-            .fetch_optional(self.writer())
+            .fetch_optional(&mut *tx)
             .await
             .map_err(error::other)?;
         match row {
-            Some(row) => from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_business(b.id).await? {
                 Some(_) => Err(stampede_domain::ports::StoreError::VersionMismatch),
                 None => Ok(None),

@@ -5,9 +5,10 @@ use sqlx::sqlite::SqliteRow;
 use stampede_domain::business::{Brand, NewStore, Store};
 use stampede_domain::ids::{BrandId, BusinessId, StoreId};
 use stampede_domain::page::{Page, PageRequest};
-use stampede_domain::ports::{PlaceRepo, StoreError, StoreResult};
+use stampede_domain::ports::{Audit, PlaceRepo, StoreError, StoreResult};
 
 use super::SqliteStore;
+use super::audit::commit_with;
 use crate::error;
 
 fn brand_from_row(row: &SqliteRow) -> Result<Brand, sqlx::Error> {
@@ -37,7 +38,8 @@ fn store_from_row(row: &SqliteRow) -> Result<Store, sqlx::Error> {
 
 #[async_trait]
 impl PlaceRepo for SqliteStore {
-    async fn create_brand(&self, business_id: BusinessId, name: &str) -> StoreResult<Brand> {
+    async fn create_brand(&self, business_id: BusinessId, name: &str, audit: Audit<'_>) -> StoreResult<Brand> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "INSERT INTO brands (id, business_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
              RETURNING id, business_id, name, is_active, created_at, version",
@@ -46,10 +48,12 @@ impl PlaceRepo for SqliteStore {
         .bind(business_id.0)
         .bind(name)
         .bind(Utc::now())
-        .fetch_one(self.writer())
+        .fetch_one(&mut *tx)
         .await
         .map_err(error::other)?;
-        brand_from_row(&row).map_err(error::other)
+        let created = brand_from_row(&row).map_err(error::other)?;
+        commit_with(tx, audit.map(|e| e.created(created.business_id, created.id.0, &created))).await?;
+        Ok(created)
     }
 
     async fn get_brand(&self, id: BrandId) -> StoreResult<Option<Brand>> {
@@ -61,13 +65,14 @@ impl PlaceRepo for SqliteStore {
         row.as_ref().map(brand_from_row).transpose().map_err(error::other)
     }
 
-    async fn create_store(&self, new: NewStore) -> StoreResult<Store> {
+    async fn create_store(&self, new: NewStore, audit: Audit<'_>) -> StoreResult<Store> {
         if let Some(brand_id) = new.brand_id {
             match self.get_brand(brand_id).await? {
                 Some(b) if b.business_id == new.business_id => {}
                 _ => return Err(StoreError::Other("the brand is not of this business".into())),
             }
         }
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "INSERT INTO stores (id, business_id, brand_id, name, timezone, address, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $7, $6, $6)
@@ -80,10 +85,12 @@ impl PlaceRepo for SqliteStore {
         .bind(&new.timezone)
         .bind(Utc::now())
         .bind(sqlx::types::Json(&new.address))
-        .fetch_one(self.writer())
+        .fetch_one(&mut *tx)
         .await
         .map_err(error::other)?;
-        store_from_row(&row).map_err(error::other)
+        let created = store_from_row(&row).map_err(error::other)?;
+        commit_with(tx, audit.map(|e| e.created(created.business_id, created.id.0, &created))).await?;
+        Ok(created)
     }
 
     async fn get_store(&self, id: StoreId) -> StoreResult<Option<Store>> {
@@ -110,7 +117,8 @@ impl PlaceRepo for SqliteStore {
         rows.iter().map(brand_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_brand(&self, b: &Brand, expected_version: i64) -> StoreResult<Option<Brand>> {
+    async fn save_brand(&self, b: &Brand, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Brand>> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE brands SET name = $3, is_active = $4, updated_at = $5, version = version + 1
              WHERE id = $1 AND version = $2
@@ -121,11 +129,15 @@ impl PlaceRepo for SqliteStore {
         .bind(&b.name)
         .bind(b.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => brand_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = brand_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_brand(b.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),
@@ -159,13 +171,14 @@ impl PlaceRepo for SqliteStore {
         Ok(Page::from_rows(items, page, |s| s.id.0))
     }
 
-    async fn save_store(&self, s: &Store, expected_version: i64) -> StoreResult<Option<Store>> {
+    async fn save_store(&self, s: &Store, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Store>> {
         if let Some(brand_id) = s.brand_id {
             match self.get_brand(brand_id).await? {
                 Some(b) if b.business_id == s.business_id => {}
                 _ => return Err(StoreError::Other("the brand is not of this business".into())),
             }
         }
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE stores SET brand_id = $3, name = $4, timezone = $5, address = $6, is_active = $7,
                  updated_at = $8, version = version + 1
@@ -180,11 +193,15 @@ impl PlaceRepo for SqliteStore {
         .bind(sqlx::types::Json(&s.address))
         .bind(s.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => store_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = store_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_store(s.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),

@@ -4,11 +4,12 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use sqlx::types::Json;
 use stampede_domain::ids::BusinessId;
-use stampede_domain::ports::{ProgramRepo, StoreError, StoreResult};
+use stampede_domain::ports::{Audit, ProgramRepo, StoreError, StoreResult};
 use stampede_domain::program::{Availability, Campaign, Program, ProgramRules, Reward};
 use uuid::Uuid;
 
 use super::SqliteStore;
+use super::audit::commit_with;
 use crate::error;
 
 const PROGRAM: &str = "SELECT id, business_id, name, description, rules, availability, version, is_active,
@@ -56,7 +57,7 @@ fn campaign_from_row(row: &SqliteRow) -> Result<Campaign, sqlx::Error> {
 
 #[async_trait]
 impl ProgramRepo for SqliteStore {
-    async fn create_program(&self, p: &Program) -> StoreResult<()> {
+    async fn create_program(&self, p: &Program, audit: Audit<'_>) -> StoreResult<()> {
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO programs
@@ -82,7 +83,7 @@ impl ProgramRepo for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        tx.commit().await.map_err(error::other)
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_program(&self, id: Uuid) -> StoreResult<Option<Program>> {
@@ -103,7 +104,7 @@ impl ProgramRepo for SqliteStore {
         rows.iter().map(program_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_program(&self, p: &Program, expected_version: i64) -> StoreResult<Option<Program>> {
+    async fn save_program(&self, p: &Program, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Program>> {
         let now = Utc::now();
         let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
@@ -143,7 +144,7 @@ impl ProgramRepo for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        tx.commit().await.map_err(error::other)?;
+        commit_with(tx, audit.map(|e| e.written(&saved))).await?;
         Ok(Some(saved))
     }
 
@@ -158,7 +159,8 @@ impl ProgramRepo for SqliteStore {
         Ok(rules.map(|r| r.0))
     }
 
-    async fn create_reward(&self, r: &Reward) -> StoreResult<()> {
+    async fn create_reward(&self, r: &Reward, audit: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO rewards (id, program_id, name, description, image_url, cost, stock, active_from,
                  active_until, is_active, created_at, updated_at, version)
@@ -175,10 +177,10 @@ impl ProgramRepo for SqliteStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        Ok(())
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_reward(&self, id: Uuid) -> StoreResult<Option<Reward>> {
@@ -198,7 +200,8 @@ impl ProgramRepo for SqliteStore {
         rows.iter().map(reward_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_reward(&self, r: &Reward, expected_version: i64) -> StoreResult<Option<Reward>> {
+    async fn save_reward(&self, r: &Reward, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Reward>> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE rewards SET name = $3, description = $4, image_url = $5, cost = $6, stock = $7,
                  active_from = $8, active_until = $9, is_active = $10, updated_at = $11, version = version + 1
@@ -217,11 +220,15 @@ impl ProgramRepo for SqliteStore {
         .bind(r.active_until)
         .bind(r.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => reward_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = reward_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_reward(r.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),
@@ -229,7 +236,8 @@ impl ProgramRepo for SqliteStore {
         }
     }
 
-    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign) -> StoreResult<()> {
+    async fn create_campaign(&self, business_id: BusinessId, c: &Campaign, audit: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO campaigns (id, business_id, program_id, body, is_active, created_at, updated_at, version)
              VALUES ($1, $2, $3, $4, $5, $6, $6, 1)",
@@ -240,10 +248,10 @@ impl ProgramRepo for SqliteStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        Ok(())
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_campaign(&self, id: Uuid) -> StoreResult<Option<Campaign>> {
@@ -264,7 +272,13 @@ impl ProgramRepo for SqliteStore {
         rows.iter().map(campaign_from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn save_campaign(&self, c: &Campaign, expected_version: i64) -> StoreResult<Option<Campaign>> {
+    async fn save_campaign(
+        &self,
+        c: &Campaign,
+        expected_version: i64,
+        audit: Audit<'_>,
+    ) -> StoreResult<Option<Campaign>> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let row = sqlx::query(
             "UPDATE campaigns SET body = $3, is_active = $4, updated_at = $5, version = version + 1
              WHERE id = $1 AND version = $2 RETURNING body, is_active, version",
@@ -274,11 +288,15 @@ impl ProgramRepo for SqliteStore {
         .bind(Json(c))
         .bind(c.is_active)
         .bind(Utc::now())
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(error::other)?;
         match row {
-            Some(row) => campaign_from_row(&row).map(Some).map_err(error::other),
+            Some(row) => {
+                let saved = campaign_from_row(&row).map_err(error::other)?;
+                commit_with(tx, audit.map(|e| e.written(&saved))).await?;
+                Ok(Some(saved))
+            }
             None => match self.get_campaign(c.id).await? {
                 Some(_) => Err(StoreError::VersionMismatch),
                 None => Ok(None),

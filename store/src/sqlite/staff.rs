@@ -5,11 +5,12 @@ use sqlx::{Row, SqliteConnection};
 use stampede_domain::business::{Business, NewBusiness};
 use stampede_domain::email::Email;
 use stampede_domain::ids::{BrandId, BusinessId, StaffId, StoreId};
-use stampede_domain::ports::{StaffRepo, StoreError, StoreResult};
+use stampede_domain::ports::{Audit, StaffRepo, StoreError, StoreResult};
 use stampede_domain::staff::{Membership, NewStaff, Role, Scope, Staff};
 use uuid::Uuid;
 
 use super::SqliteStore;
+use super::audit::commit_with;
 use crate::error;
 
 const SELECT: &str = "SELECT id, email, name, password_hash, must_change_password, is_active, created_at FROM staff";
@@ -179,6 +180,7 @@ impl StaffRepo for SqliteStore {
         id: StaffId,
         business_id: BusinessId,
         memberships: &[Membership],
+        audit: Audit<'_>,
     ) -> StoreResult<bool> {
         // The one writer connection serialises this with every other write.
         let mut tx = self.writer().begin().await.map_err(error::other)?;
@@ -198,7 +200,7 @@ impl StaffRepo for SqliteStore {
         if owners == 0 {
             return Ok(false); // dropping `tx` rolls back
         }
-        tx.commit().await.map_err(error::other)?;
+        commit_with(tx, audit.cloned()).await?;
         Ok(true)
     }
 

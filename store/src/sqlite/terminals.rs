@@ -4,10 +4,11 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use stampede_domain::identity::Terminal;
 use stampede_domain::ids::{BrandId, BusinessId, StoreId};
-use stampede_domain::ports::{StoreResult, TerminalRepo};
+use stampede_domain::ports::{Audit, StoreResult, TerminalRepo};
 use uuid::Uuid;
 
 use super::SqliteStore;
+use super::audit::commit_with;
 use crate::error;
 
 const SELECT: &str = "SELECT id, business_id, brand_id, store_id, name, key_prefix, key_hash, created_at,
@@ -30,7 +31,8 @@ fn from_row(row: &SqliteRow) -> Result<Terminal, sqlx::Error> {
 
 #[async_trait]
 impl TerminalRepo for SqliteStore {
-    async fn create_terminal(&self, t: &Terminal) -> StoreResult<()> {
+    async fn create_terminal(&self, t: &Terminal, audit: Audit<'_>) -> StoreResult<()> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         sqlx::query(
             "INSERT INTO terminals (id, business_id, brand_id, store_id, name, key_prefix, key_hash, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -43,10 +45,10 @@ impl TerminalRepo for SqliteStore {
         .bind(&t.key_prefix)
         .bind(&t.key_hash)
         .bind(t.created_at)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
         .map_err(error::other)?;
-        Ok(())
+        commit_with(tx, audit.cloned()).await
     }
 
     async fn get_terminal(&self, id: Uuid) -> StoreResult<Option<Terminal>> {
@@ -66,14 +68,19 @@ impl TerminalRepo for SqliteStore {
         rows.iter().map(from_row).collect::<Result<_, _>>().map_err(error::other)
     }
 
-    async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>, audit: Audit<'_>) -> StoreResult<bool> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
         let done = sqlx::query("UPDATE terminals SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(at)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await
             .map_err(error::other)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        commit_with(tx, audit.cloned()).await?;
+        Ok(true)
     }
 
     async fn touch_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
