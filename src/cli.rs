@@ -36,6 +36,9 @@ pub enum Command {
     Worker,
     /// Load and validate the configuration, print where things are, and exit.
     CheckConfig,
+    /// Print the API document (OpenAPI 3.1, JSON) and exit: what `/openapi.json`
+    /// answers, and what the web apps' typed client is generated from.
+    Openapi,
     /// Manage the local issuer's signing keys.
     Keys {
         #[command(subcommand)]
@@ -48,6 +51,15 @@ pub enum KeysAction {
     /// Make a new signing key active. The old one stays in the JWKS until the
     /// tokens it signed have expired. Restart the server(s) to pick it up.
     Rotate,
+}
+
+pub fn print_openapi() -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use utoipa::OpenApi as _;
+    let document = crate::api::ops::openapi::ApiDoc::openapi().to_pretty_json()?;
+    // A closed pipe (`| head`) is an error to report, not a panic.
+    writeln!(std::io::stdout().lock(), "{document}")?;
+    Ok(())
 }
 
 pub fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
@@ -77,6 +89,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     println!("Stampede is listening on {base} (database: {database}).");
     println!("  health: {base}/healthz   readiness: {base}/readyz   API document: {base}/openapi.json");
+    println!("  staff console: {base}/staff/   POS app: {base}/pos/");
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");

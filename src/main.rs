@@ -9,6 +9,16 @@ use stampede::configuration::Settings;
 
 fn main() -> ExitCode {
     let args = Cli::parse();
+    if let Some(Command::Openapi) = args.command {
+        // Needs no settings: the document is the same wherever it is served.
+        return match cli::print_openapi() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("stampede: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let settings = match Settings::load(args.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -49,7 +59,7 @@ fn main() -> ExitCode {
             Command::Migrate => cli::migrate(settings).await,
             Command::Bootstrap => cli::bootstrap(settings).await,
             Command::Worker => cli::worker(settings).await,
-            Command::CheckConfig | Command::Keys { .. } => Ok(()),
+            Command::CheckConfig | Command::Keys { .. } | Command::Openapi => Ok(()),
         }
     });
     match result {

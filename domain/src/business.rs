@@ -16,6 +16,7 @@ pub struct NewBusiness {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Business {
     pub id: BusinessId,
     pub name: String,

@@ -358,6 +358,7 @@ pub struct Program {
 
 /// A reward in a program's catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reward {
     pub id: Uuid,
     pub program_id: Uuid,

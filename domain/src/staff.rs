@@ -10,6 +10,7 @@ use crate::ids::{BrandId, BusinessId, StaffId, StoreId};
 use crate::text::Name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Owner,
@@ -44,6 +45,7 @@ impl Role {
 
 /// Where a membership applies. The role decides which scope is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scope {
     Business,
@@ -60,6 +62,7 @@ pub struct ScopeMismatch {
 
 /// A role in a business, with the scope the role requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     pub business_id: BusinessId,
     pub role: Role,
@@ -100,6 +103,7 @@ pub struct NewStaff {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Staff {
     pub id: StaffId,
     pub email: String,

@@ -38,6 +38,17 @@ async fn openapi_document_is_served(backend: DatabaseBackend) {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object(), "the problem schema is documented");
+    // A client generated from the document keys operations by id: each id once.
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            if let Some(id) = op["operationId"].as_str() {
+                ids.entry(id.to_owned()).or_default().push(format!("{method} {path}"));
+            }
+        }
+    }
+    let shared: Vec<_> = ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(shared.is_empty(), "operation ids used twice: {shared:?}");
 }
 
 async fn metrics_count_requests(backend: DatabaseBackend) {

@@ -27,7 +27,7 @@ pub struct CreateBusiness {
 /// role left cannot start one.
 #[utoipa::path(post, path = "/v1/businesses", tag = "businesses", request_body = CreateBusiness,
     security(("bearer" = [])), responses(
-    (status = 201, description = "The business"),
+    (status = 201, description = "The business", body = stampede_domain::business::Business),
     (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

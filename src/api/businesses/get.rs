@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 /// A business the caller has a role in. The `ETag` is its version.
 #[utoipa::path(get, path = "/v1/businesses/{business_id}", tag = "businesses", params(("business_id" = Uuid, Path)),
-    security(("bearer" = [])), responses((status = 200, description = "The business"),
+    security(("bearer" = [])), responses((status = 200, description = "The business", body = stampede_domain::business::Business),
     (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_business(
     auth: StaffAuth,

@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use stampede_domain::business::Business;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
@@ -15,9 +16,17 @@ pub struct ListQuery {
     pub active: Option<bool>,
 }
 
+/// A page of businesses (all of the caller's on one page: a staff member
+/// works for few).
+#[derive(Serialize, ToSchema)]
+pub struct BusinessPage {
+    pub items: Vec<Business>,
+    pub next_cursor: Option<String>,
+}
+
 /// The businesses the caller has a role in.
 #[utoipa::path(get, path = "/v1/businesses", tag = "businesses", params(ListQuery), security(("bearer" = [])),
-    responses((status = 200, description = "Businesses"), (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Businesses", body = BusinessPage), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_businesses(
     auth: StaffAuth,
     state: web::Data<AppState>,
@@ -32,8 +41,8 @@ pub async fn list_businesses(
         if let Some(b) = records.business(id).await?
             && (query.active != Some(true) || b.is_active)
         {
-            items.push(b);
+            items.push(std::sync::Arc::unwrap_or_clone(b));
         }
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(BusinessPage { items, next_cursor: None }))
 }

@@ -36,7 +36,7 @@ pub struct UpdateBusiness {
 /// Change a business (owner, admin). Requires `If-Match` with its ETag.
 #[utoipa::path(patch, path = "/v1/businesses/{business_id}", tag = "businesses", request_body = UpdateBusiness,
     params(("business_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The updated business"),
+    (status = 200, description = "The updated business", body = stampede_domain::business::Business),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::api::admin::audit_event;
 use crate::api::input::Fields;
 use crate::api::json::Json;
-use crate::api::pos::{TransactionView, idempotency_for, render_transaction, reply};
+use crate::api::pos::{Committed, idempotency_for, render_transaction, reply};
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
@@ -30,7 +30,7 @@ pub struct AdjustRequest {
 /// A manual adjustment by a store manager (or above). Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/cards/{card_id}/adjustments", tag = "pos", request_body = AdjustRequest,
     params(("card_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
-    (status = 201, body = TransactionView),
+    (status = 201, body = Committed),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -229,6 +229,49 @@ impl Modify for Unsigned {
     }
 }
 
+/// Operation ids are the handlers' names, and handlers in different folders
+/// share names (`login`, `logout`, `confirm`): OpenAPI wants each id once, and
+/// a client generated from the document keys its operations by them. Each
+/// shared name is replaced by the path that tells its operations apart
+/// (`cognito_staff_login`, `auth_logout`).
+struct UniqueOperationIds;
+
+impl UniqueOperationIds {
+    fn from_path(path: &str) -> String {
+        let words: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != "v1" && !s.starts_with('{')).collect();
+        words.join("_").replace(['-', '.'], "_")
+    }
+}
+
+impl Modify for UniqueOperationIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut seen = std::collections::HashMap::<String, usize>::new();
+        for item in openapi.paths.paths.values() {
+            let ops = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+            for id in ops.into_iter().flatten().filter_map(|op| op.operation_id.clone()) {
+                *seen.entry(id).or_default() += 1;
+            }
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("patch", &mut item.patch),
+                ("delete", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                if op.operation_id.as_ref().is_some_and(|id| seen[id] > 1) {
+                    let id = Self::from_path(path);
+                    // A path with two shared names (`DELETE` and `POST` of a factor) keeps them apart by method.
+                    op.operation_id = Some(if method == "post" { id } else { format!("{method}_{id}") });
+                }
+            }
+        }
+    }
+}
+
 /// The POS bodies flatten the card reference into their own fields and
 /// refuse fields they do not know; utoipa writes them as an `allOf` of
 /// `CardRef` and the rest, which cannot say "nothing else" (a closed part
@@ -281,7 +324,7 @@ impl Modify for ClosedBodies {
             store manager creates at /v1/stores/{store_id}/terminals. Errors are \
             application/problem+json with a stable `code`."
     ),
-    modifiers(&Bearer, &CommonProblems, &TextRules, &Unsigned, &ClosedBodies),
+    modifiers(&Bearer, &CommonProblems, &TextRules, &Unsigned, &ClosedBodies, &UniqueOperationIds),
     paths(
         super::healthz::healthz, super::readyz::readyz, super::metrics::metrics, openapi,
         auth::jwks::jwks, auth::register::register,

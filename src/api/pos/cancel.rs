@@ -7,7 +7,7 @@ use stampede_domain::input::pos::CancelRequest;
 use stampede_domain::ledger::LedgerEntry;
 use uuid::Uuid;
 
-use super::{CardRef, TransactionView, idempotency, operated_store, run, target};
+use super::{CardRef, Committed, idempotency, operated_store, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::{PosActor, PosAuth};
@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/transactions/{transaction_id}/cancel", tag = "pos",
     request_body = CancelRequest, params(("store_id" = Uuid, Path), ("transaction_id" = Uuid, Path),
     ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
-    (status = 201, body = TransactionView),
+    (status = 201, body = Committed),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: not_cancellable, cancel_window_passed, would_go_negative"),
 ))]

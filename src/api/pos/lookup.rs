@@ -1,6 +1,8 @@
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use serde_json::json;
+use serde::Serialize;
+use stampede_domain::program::{ProgramRules, Reward};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{CardRef, target};
@@ -8,11 +10,34 @@ use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
 use crate::state::AppState;
 
+/// A card as the counter sees it.
+#[derive(Serialize, ToSchema)]
+pub struct CardAtCounter {
+    pub card_id: Uuid,
+    pub program: ProgramAtCounter,
+    /// Stamps or points, as the program counts.
+    pub balance: i64,
+    /// The program's rewards on offer now.
+    pub rewards: Vec<Reward>,
+    /// Those the balance pays for.
+    pub redeemable: Vec<Reward>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProgramAtCounter {
+    pub id: Uuid,
+    pub name: String,
+    /// `stamps` or `points`.
+    pub kind: String,
+    /// A points program's currency (ISO 4217), which a purchase must be in.
+    pub currency: Option<String>,
+}
+
 /// The cashier screen: a card by its counter code, with its balance and what it
 /// can redeem now. Shows nothing about the customer.
 #[utoipa::path(get, path = "/v1/pos/stores/{store_id}/cards/{code}", tag = "pos",
     params(("store_id" = Uuid, Path), ("code" = String, Path)), security(("bearer" = [])), responses(
-    (status = 200, description = "The card, its balance and redeemable rewards"),
+    (status = 200, description = "The card, its balance and redeemable rewards", body = CardAtCounter),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn lookup(
@@ -33,13 +58,14 @@ pub async fn lookup(
             None => state.directory.read(t.card.id).await?.ok_or_else(ApiError::not_found)?.state().balance_at(now),
         },
     };
-    let rewards: Vec<_> = t.bundle.rewards.iter().filter(|r| r.available_at(now)).collect();
-    let redeemable: Vec<_> = rewards.iter().filter(|r| r.cost <= balance).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "card_id": t.card.id,
-        "program": { "id": t.bundle.program.id, "name": t.bundle.program.name, "kind": t.bundle.program.rules.kind() },
-        "balance": balance,
-        "rewards": rewards,
-        "redeemable": redeemable,
-    })))
+    let rewards: Vec<Reward> = t.bundle.rewards.iter().filter(|r| r.available_at(now)).cloned().collect();
+    let redeemable = rewards.iter().filter(|r| r.cost <= balance).cloned().collect();
+    let program = &t.bundle.program;
+    let currency = match &program.rules {
+        ProgramRules::Points(r) => Some(r.currency.as_str().to_owned()),
+        ProgramRules::Stamps(_) => None,
+    };
+    let kind = program.rules.kind().to_string();
+    let program = ProgramAtCounter { id: program.id, name: program.name.clone(), kind, currency };
+    Ok(HttpResponse::Ok().json(CardAtCounter { card_id: t.card.id.0, program, balance, rewards, redeemable }))
 }

@@ -201,15 +201,17 @@ impl TransactionView {
 }
 
 /// The body of a POS write's answer.
-#[derive(Serialize)]
-struct Answer {
-    transaction: TransactionView,
+/// What a committed POS write (and an adjustment) answers, and answers again
+/// to a retry with the same `Idempotency-Key`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Committed {
+    pub transaction: TransactionView,
 }
 
 /// The answer stored with a committed operation: serialised once, straight
 /// from the view (no JSON tree in between).
 pub fn render_transaction(e: &LedgerEntry) -> (u16, Vec<u8>) {
-    (201, serde_json::to_vec(&Answer { transaction: TransactionView::from(e) }).unwrap_or_default())
+    (201, serde_json::to_vec(&Committed { transaction: TransactionView::from(e) }).unwrap_or_default())
 }
 
 /// Run a command through the engine and turn the reply into HTTP.

@@ -5,7 +5,7 @@ use stampede_domain::input::pos::PointsRequest;
 use stampede_domain::program::ProgramRules;
 use uuid::Uuid;
 
-use super::{TransactionView, idempotency, run, target};
+use super::{Committed, idempotency, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// Earn points for a purchase. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/points", tag = "pos", request_body = PointsRequest,
     params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
-    (status = 201, body = TransactionView),
+    (status = 201, body = Committed),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: daily_cap_reached, invalid_amount, wrong_currency, …"),
     (status = 503, body = Problem, content_type = "application/problem+json"),

@@ -4,7 +4,7 @@ use stampede_domain::card::Command;
 use stampede_domain::input::pos::RedeemRequest;
 use uuid::Uuid;
 
-use super::{TransactionView, idempotency, run, target};
+use super::{Committed, idempotency, run, target};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::PosAuth;
@@ -13,7 +13,7 @@ use crate::state::AppState;
 /// Redeem a reward for stamps or points. Needs `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/pos/stores/{store_id}/redemptions", tag = "pos", request_body = RedeemRequest,
     params(("store_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters, unique per operation", pattern = "^[!-~]{1,255}$")), security(("bearer" = [])), responses(
-    (status = 201, body = TransactionView),
+    (status = 201, body = Committed),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json", description = "Refused: insufficient_balance, reward_unavailable, out_of_stock"),
     (status = 503, body = Problem, content_type = "application/problem+json"),
