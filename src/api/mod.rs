@@ -11,6 +11,7 @@
 //!   creates at `/v1/stores/{store_id}/terminals` (or a cashier's staff token).
 
 pub mod admin;
+pub mod apps;
 pub mod auth;
 pub mod brands;
 pub mod businesses;
@@ -45,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").get(ops::metrics::metrics))
         .service(web::resource("/openapi.json").get(ops::openapi::openapi))
         .service(web::resource("/.well-known/jwks.json").get(auth::jwks::jwks))
+        .configure(apps::routes)
         .service(
             web::scope("/v1")
                 // The counter's routes first, under a static prefix: actix

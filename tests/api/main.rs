@@ -2,6 +2,7 @@
 //! fresh database (SQLite file or PostgreSQL database).
 
 mod admin;
+mod apps;
 mod arbitrary_bodies;
 mod aws;
 mod bench_smoke;

@@ -1,0 +1,69 @@
+//! The web apps served by the binary: pages with a strict CSP and never
+//! cached, hashed assets cached as immutable, client routes answered with the
+//! app's page, a missing asset a problem.
+
+use stampede_store::DatabaseBackend;
+
+use crate::both_backends;
+use crate::helpers::{assert_problem, spawn_app};
+
+both_backends!(
+    the_apps_pages_are_served_with_a_strict_policy_and_never_cached,
+    client_routes_answer_the_apps_page,
+    hashed_assets_are_immutable_and_a_missing_one_is_a_problem,
+    the_root_and_an_apps_bare_name_lead_to_the_app,
+);
+
+async fn the_apps_pages_are_served_with_a_strict_policy_and_never_cached(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    for path in ["/staff/", "/pos/"] {
+        let res = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(res.status(), 200, "{path}");
+        let h = res.headers().clone();
+        assert_eq!(h["content-type"], "text/html; charset=utf-8");
+        assert_eq!(h["cache-control"], "no-cache");
+        let csp = h["content-security-policy"].to_str().expect("csp");
+        for directive in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        let html = res.text().await.expect("body");
+        assert!(html.contains(r#"<div id="root"></div>"#), "{path}: {html}");
+        assert!(!html.contains("<script>") && !html.contains("<style>"), "no inline code: {html}");
+    }
+}
+
+async fn client_routes_answer_the_apps_page(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let console = app.client.get(app.url("/staff/")).send().await.expect("request").text().await.expect("body");
+    for path in ["/staff/accept-invitation?token=abc", "/staff/sign-in", "/staff/programs/1/rewards"] {
+        let res = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.text().await.expect("body"), console, "{path}");
+    }
+    let pos = app.client.get(app.url("/pos/pair")).send().await.expect("request").text().await.expect("body");
+    assert_ne!(pos, console, "each app its own page");
+}
+
+async fn hashed_assets_are_immutable_and_a_missing_one_is_a_problem(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let html = app.client.get(app.url("/staff/")).send().await.expect("request").text().await.expect("body");
+    let script = html.split("src=\"").nth(1).and_then(|s| s.split('"').next()).expect("a script");
+    assert!(script.starts_with("/assets/") && script.ends_with(".js"), "{script}");
+    let res = app.client.get(app.url(script)).send().await.expect("request");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(res.headers()["content-type"], "text/javascript; charset=utf-8");
+    let res = app.client.get(app.url("/assets/nothing-here.js")).send().await.expect("request");
+    assert_problem(res, 404, "not_found").await;
+}
+
+async fn the_root_and_an_apps_bare_name_lead_to_the_app(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    let res = app.client.get(app.url("/")).send().await.expect("request");
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.headers()["location"], "/staff/");
+    let res = app.client.get(app.url("/pos")).send().await.expect("request");
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/pos/");
+}
