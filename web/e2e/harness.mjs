@@ -1,0 +1,143 @@
+// What every journey needs: a fresh server on the embedded default (its own
+// data folder and port), Debian's Chromium driven by playwright-core, and
+// axe-core's accessibility check.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+export const BIN = process.env.E2E_BIN ?? join(process.env.HOME, ".cache/stampede/target/debug/stampede");
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A server on a fresh data folder; `stop()` and `start()` keep the folder and port. */
+export async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), "stampede-e2e-"));
+  const port = await freePort();
+  const server = { dataDir, port, url: `http://127.0.0.1:${port}`, owner: null, child: null };
+  server.start = () => launch(server);
+  server.stop = () => stop(server);
+  server.dispose = async () => {
+    await stop(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  /** The newest mail file's text matching `pattern`, waited for (mail is sent by a worker). */
+  server.mail = async (pattern) => {
+    const dir = join(dataDir, "mail");
+    for (let i = 0; i < 100; i++) {
+      const files = existsSync(dir) ? readdirSync(dir).sort().reverse() : [];
+      for (const f of files) {
+        const raw = readFileSync(join(dir, f), "utf8");
+        if (pattern.test(raw)) return plainText(raw);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no mail matching ${pattern} in ${dir}`);
+  };
+  await launch(server);
+  return server;
+}
+
+/** The text/plain part of a mail file (base64, as the mailbox writes it). */
+function plainText(raw) {
+  const part = raw.split(/Content-Type: text\/plain[^\r\n]*\r?\nContent-Transfer-Encoding: base64\r?\n\r?\n/)[1];
+  if (!part) return raw;
+  return Buffer.from(part.split(/\r?\n--/)[0].replace(/\s+/g, ""), "base64").toString("utf8");
+}
+
+function launch(server) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ["serve"], {
+      env: {
+        // The server refuses settings it does not know: none of the caller's.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("STAMPEDE_"))),
+        STAMPEDE_DATA_DIR: server.dataDir,
+        STAMPEDE_SERVER__PORT: String(server.port),
+        STAMPEDE_SERVER__PUBLIC_URL: server.url,
+        STAMPEDE_LOG__LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.child = child;
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`the server did not start:\n${out}`)), 30_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const email = /email:\s+(\S+)/.exec(out);
+      const password = /one-time password:\s+(\S+)/.exec(out);
+      if (email && password) server.owner = { email: email[1], password: password[1] };
+      if (out.includes("is listening on")) {
+        clearTimeout(timer);
+        resolve(server);
+      }
+    });
+    child.stderr.on("data", (chunk) => {
+      out += chunk;
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (!out.includes("is listening on")) reject(new Error(`the server exited (${code}):\n${out}`));
+    });
+  });
+}
+
+function stop(server) {
+  const child = server.child;
+  server.child = null;
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.on("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+export async function browser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+}
+
+/** A page the size of `device` ("phone" or "tablet"); axe is injected past the CSP. */
+export async function page(b, device = "tablet") {
+  const viewport = device === "phone" ? { width: 390, height: 844 } : { width: 1024, height: 768 };
+  const context = await b.newContext({ viewport, bypassCSP: true });
+  return context.newPage();
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export async function accessibilityProblems(p) {
+  await p.addScriptTag({ content: AXE });
+  const result = await p.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length }));
+  });
+  return result.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/** Call the API as `token` (a staff access token or a terminal key). */
+export async function call(server, method, path, token, body, headers = {}) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      "content-type": "application/json",
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}

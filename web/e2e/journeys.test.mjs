@@ -1,0 +1,141 @@
+// Journeys in a real browser (Debian's Chromium through playwright-core)
+// against the real server on the embedded default, each from a fresh server.
+// Run by `scripts/test` after the Rust suite; E2E_BIN names the binary.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { accessibilityProblems, browser, call, page, startServer } from "./harness.mjs";
+
+const SHOTS = process.env.E2E_SCREENSHOTS ?? "e2e/screenshots";
+mkdirSync(SHOTS, { recursive: true });
+let chromium;
+before(async () => {
+  chromium = await browser();
+});
+after(async () => {
+  await chromium?.close();
+});
+
+async function noSeriousAccessibilityProblems(p, where) {
+  const problems = await accessibilityProblems(p);
+  assert.deepEqual(problems, [], `${where}: ${JSON.stringify(problems)}`);
+}
+
+test("the first owner signs in, chooses a password and creates a business, on a phone", async () => {
+  const server = await startServer();
+  try {
+    const p = await page(chromium, "phone");
+    await p.goto(`${server.url}/staff/`);
+    await p.getByRole("heading", { name: "Sign in" }).waitFor();
+    await noSeriousAccessibilityProblems(p, "sign-in");
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill("wrong password");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("alert").waitFor();
+    assert.match(await p.getByRole("alert").innerText(), /invalid email or password/i);
+
+    await p.getByLabel("Password").fill(server.owner.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: "Choose your own password" }).waitFor();
+    await p.getByLabel("Current password").fill(server.owner.password);
+    await p.getByLabel("New password").fill("short");
+    await p.getByRole("button", { name: "Save password" }).click();
+    await p.getByText(/at least 10|too short/i).first().waitFor();
+    await p.getByLabel("New password").fill("a much better password");
+    await p.getByRole("button", { name: "Save password" }).click();
+
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    await p.getByLabel("Name").fill("Corner Café");
+    await p.getByRole("button", { name: "Create business" }).click();
+    await p.getByText("Corner Café").waitFor();
+    await noSeriousAccessibilityProblems(p, "businesses");
+    await p.screenshot({ path: `${SHOTS}/console-phone.png`, fullPage: true });
+
+    // A reload keeps the session; signing out ends it.
+    await p.reload();
+    await p.getByText("Corner Café").waitFor();
+    await p.getByRole("button", { name: "Sign out" }).click();
+    await p.getByRole("heading", { name: "Sign in" }).waitFor();
+  } finally {
+    await server.dispose();
+  }
+});
+
+/** An owner with a store, a stamp program, a terminal key and a customer's card code. */
+async function counterWorld(server) {
+  const first = await call(server, "POST", "/v1/auth/staff/login", null, {
+    email: server.owner.email,
+    password: server.owner.password,
+  });
+  const owner = (
+    await call(server, "POST", "/v1/auth/staff/password", first.body.access_token, {
+      current_password: server.owner.password,
+      new_password: "a much better password",
+    })
+  ).body.access_token;
+  const business = (await call(server, "GET", "/v1/businesses", owner)).body.items[0].id;
+  const store = (
+    await call(server, "POST", `/v1/businesses/${business}/stores`, owner, {
+      name: "Main Street",
+      timezone: "Europe/Madrid",
+    })
+  ).body.id;
+  const rules = { kind: "stamps", stamps_per_reward: 10, max_stamps_per_visit: 1 };
+  const program = (
+    await call(server, "POST", `/v1/businesses/${business}/programs`, owner, { name: "Coffee card", rules })
+  ).body.id;
+  await call(server, "POST", `/v1/programs/${program}/rewards`, owner, { name: "Free coffee", cost: 10 });
+  const key = (await call(server, "POST", `/v1/stores/${store}/terminals`, owner, { name: "Till 1" })).body.api_key;
+
+  const email = "walk-in@example.com";
+  await call(server, "POST", "/v1/auth/customers/register", null, { email, password: "the customer's password", name: "Mo" });
+  const mail = await server.mail(/walk-in@example\.com/);
+  const verify = /token=([A-Za-z0-9_-]+)/.exec(mail)[1];
+  await call(server, "POST", "/v1/auth/customers/verify-email", null, { token: verify });
+  const customer = (
+    await call(server, "POST", "/v1/auth/customers/login", null, { email, password: "the customer's password" })
+  ).body.access_token;
+  const card = (await call(server, "POST", `/v1/programs/${program}/join`, customer, {})).body;
+  const code = (await call(server, "GET", `/v1/me/cards/${card.id ?? card.card?.id}/code`, customer)).body.code;
+  return { owner, store, key, code };
+}
+
+test("the POS app, with the server stopped mid-way through ten stamps, ends with exactly ten", async () => {
+  const server = await startServer();
+  try {
+    const world = await counterWorld(server);
+    const p = await page(chromium, "tablet");
+    const link = `${server.url}/pos/pair#store=${world.store}&key=${encodeURIComponent(world.key)}`;
+    await p.goto(link);
+    await p.getByRole("heading", { name: "Main Street" }).waitFor();
+    assert.equal(new URL(p.url()).hash, "", "the key leaves the address bar");
+    await noSeriousAccessibilityProblems(p, "counter");
+
+    await p.getByLabel("Card code").fill(world.code);
+    await p.getByRole("button", { name: "Find card" }).click();
+    await p.getByRole("heading", { name: /Coffee card: 0 stamps/ }).waitFor();
+    const stamp = p.getByRole("button", { name: "Add a stamp" });
+    for (let i = 0; i < 4; i++) {
+      await stamp.click();
+      await p.getByRole("heading", { name: new RegExp(`Coffee card: ${i + 1} stamps`) }).waitFor();
+    }
+    await server.stop();
+    for (let i = 0; i < 6; i++) await stamp.click();
+    await p.getByText(/waiting for the network/).first().waitFor();
+    await server.start();
+    // The page is reloaded with six writes still waiting: they are in
+    // IndexedDB, not in the page, and go out with the keys they were given.
+    await p.reload();
+    await p.getByRole("button", { name: "Find card" }).waitFor();
+    // The queue drains on its own once the server answers.
+    await p.waitForFunction(() => !document.body.innerText.includes("waiting for the network"), null, {
+      timeout: 60_000,
+    });
+    await p.screenshot({ path: `${SHOTS}/pos-tablet.png`, fullPage: true });
+    const looked = await call(server, "GET", `/v1/pos/stores/${world.store}/cards/${world.code}`, world.key);
+    assert.equal(looked.body.balance, 10, "exactly ten stamps: none lost, none twice");
+    assert.equal(looked.body.redeemable.length, 1, "the reward is redeemable");
+  } finally {
+    await server.dispose();
+  }
+});

@@ -1,0 +1,54 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
+import { api } from "../context";
+
+/** The businesses the signed-in staff member works for, and a new one. */
+export function Businesses() {
+  const queries = useQueryClient();
+  const list = useQuery({
+    queryKey: ["businesses"],
+    queryFn: async () => (await api.GET("/v1/businesses")).data,
+  });
+  const [form, setForm] = useState(0);
+  const create = useMutation({
+    mutationFn: async (name: string) => (await api.POST("/v1/businesses", { body: { name } })).data,
+    onSuccess: () => {
+      setForm((n) => n + 1);
+      return queries.invalidateQueries({ queryKey: ["businesses"] });
+    },
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    create.mutate(String(new FormData(e.currentTarget).get("name")));
+  }
+
+  return (
+    <Page title="Your businesses">
+      <ErrorBanner error={list.error} />
+      {list.isPending ? (
+        <p>Loading…</p>
+      ) : list.data?.items.length ? (
+        <ul className="cards">
+          {list.data.items.map((b) => (
+            <li key={b.id}>
+              <strong>{b.name}</strong>
+              <div className="hint">{b.is_active ? "Active" : "Deactivated"}</div>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p>No business yet. Create the first one below.</p>
+      )}
+      <h2>New business</h2>
+      <form key={form} onSubmit={submit} noValidate>
+        <Field label="Name" name="name" required error={create.error} />
+        <ErrorBanner error={create.error} />
+        <Button type="submit" busy={create.isPending}>
+          Create business
+        </Button>
+      </form>
+    </Page>
+  );
+}
