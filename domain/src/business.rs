@@ -36,6 +36,7 @@ pub struct Business {
 
 /// A brand of a business (a chain, a concept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Brand {
     pub id: crate::ids::BrandId,
     pub business_id: BusinessId,
@@ -57,6 +58,7 @@ pub struct NewStore {
 
 /// A store: where POS terminals stand.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Store {
     pub id: crate::ids::StoreId,
     pub business_id: BusinessId,

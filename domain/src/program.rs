@@ -212,6 +212,7 @@ impl PointsRules {
 
 /// A campaign: a window in local time (evaluated in each store's time zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Campaign {
     pub id: Uuid,
     pub program_id: Uuid,

@@ -20,7 +20,7 @@ pub struct CreateBrand {
 /// Create a brand in a business (owner, admin).
 #[utoipa::path(post, path = "/v1/businesses/{business_id}/brands", tag = "brands", request_body = CreateBrand,
     params(("business_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 201, description = "The brand"),
+    (status = 201, description = "The brand", body = stampede_domain::business::Brand),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

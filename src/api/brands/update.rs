@@ -23,7 +23,7 @@ pub struct UpdateBrand {
 /// Rename or (de)activate a brand (owner, admin). Requires `If-Match`.
 #[utoipa::path(patch, path = "/v1/brands/{brand_id}", tag = "brands", request_body = UpdateBrand,
     params(("brand_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The brand"),
+    (status = 200, description = "The brand", body = stampede_domain::business::Brand),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 428, body = Problem, content_type = "application/problem+json"),

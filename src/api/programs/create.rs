@@ -30,7 +30,7 @@ pub struct CreateProgram {
 /// Create a program (owner, admin).
 #[utoipa::path(post, path = "/v1/businesses/{business_id}/programs", tag = "programs", request_body = CreateProgram,
     params(("business_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 201, description = "The program at version 1"),
+    (status = 201, description = "The program at version 1", body = super::rules_doc::ProgramDoc),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -9,7 +9,7 @@ use crate::state::AppState;
 
 /// A program with its rewards and campaigns (members).
 #[utoipa::path(get, path = "/v1/programs/{program_id}", tag = "programs", params(("program_id" = Uuid, Path)),
-    security(("bearer" = [])), responses((status = 200, description = "The program, rewards and campaigns"),
+    security(("bearer" = [])), responses((status = 200, description = "The program, rewards and campaigns", body = super::rules_doc::ProgramBundleDoc),
     (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_program(
     auth: StaffAuth,

@@ -9,7 +9,7 @@ use crate::state::AppState;
 /// The programs of a business (members), active and inactive.
 #[utoipa::path(get, path = "/v1/businesses/{business_id}/programs", tag = "programs",
     params(("business_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 200, description = "Programs"),
+    (status = 200, description = "Programs", body = super::rules_doc::ProgramList),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn list_programs(

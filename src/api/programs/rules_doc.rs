@@ -105,10 +105,72 @@ pub struct AvailabilityDoc {
     store_ids: Vec<uuid::Uuid>,
 }
 
+/// A program as the API answers it (the domain's `Program`, its rules and
+/// availability in the shapes above).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Program)]
+#[expect(dead_code, reason = "a schema: answers are the domain's Program")]
+pub struct ProgramDoc {
+    id: uuid::Uuid,
+    business_id: uuid::Uuid,
+    name: String,
+    description: Option<String>,
+    rules: RulesDoc,
+    availability: AvailabilityDoc,
+    /// The rules version: bumped on every change; transactions record it.
+    version: i64,
+    is_active: bool,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A business's programs.
+#[derive(Deserialize, ToSchema)]
+#[expect(dead_code, reason = "a schema: the answer is written from the domain's programs")]
+pub struct ProgramList {
+    items: Vec<ProgramDoc>,
+}
+
+/// A program with its reward catalog and campaigns.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[expect(dead_code, reason = "a schema: the answer is the cached bundle")]
+pub struct ProgramBundleDoc {
+    program: ProgramDoc,
+    rewards: Vec<stampede_domain::program::Reward>,
+    campaigns: Vec<stampede_domain::program::Campaign>,
+}
+
 #[cfg(test)]
 mod tests {
     use stampede_domain::program::ProgramRules;
     use utoipa::OpenApi;
+
+    /// A program as the API writes it reads as its documented shape (which
+    /// refuses any field it does not name).
+    #[test]
+    fn a_served_program_has_the_documented_shape() {
+        use stampede_domain::program::{Availability, Program, ProgramRules};
+        let rules: ProgramRules = serde_json::from_value(
+            serde_json::json!({"kind": "stamps", "stamps_per_reward": 10, "max_stamps_per_visit": 2}),
+        )
+        .expect("rules");
+        let program = Program {
+            id: uuid::Uuid::now_v7(),
+            business_id: stampede_domain::ids::BusinessId::new(),
+            name: "Coffee card".into(),
+            description: None,
+            rules,
+            availability: Availability::default(),
+            version: 1,
+            is_active: true,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let served = serde_json::to_value(&program).expect("json");
+        serde_json::from_value::<super::ProgramDoc>(served).expect("the documented shape");
+    }
 
     /// A body of each kind with every field reads as the domain's rules and
     /// back, and the document's schema of that kind names exactly its fields.

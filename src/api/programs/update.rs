@@ -33,7 +33,7 @@ pub struct UpdateProgram {
 /// version; transactions keep the version they were applied under.
 #[utoipa::path(patch, path = "/v1/programs/{program_id}", tag = "programs", request_body = UpdateProgram,
     params(("program_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The program at its new version"),
+    (status = 200, description = "The program at its new version", body = super::rules_doc::ProgramDoc),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),

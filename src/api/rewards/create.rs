@@ -32,7 +32,7 @@ pub struct CreateReward {
 /// Add a reward to a program's catalog (owner, admin).
 #[utoipa::path(post, path = "/v1/programs/{program_id}/rewards", tag = "rewards", request_body = CreateReward,
     params(("program_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 201, description = "The reward"),
+    (status = 201, description = "The reward", body = stampede_domain::program::Reward),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -47,7 +47,7 @@ pub async fn managed(state: &AppState, auth: &StaffAuth, id: Uuid) -> Result<Rew
 /// Change a reward (owner, admin). Requires `If-Match`.
 #[utoipa::path(patch, path = "/v1/rewards/{reward_id}", tag = "rewards", request_body = UpdateReward,
     params(("reward_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The reward"),
+    (status = 200, description = "The reward", body = stampede_domain::program::Reward),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 428, body = Problem, content_type = "application/problem+json"),

@@ -28,7 +28,7 @@ pub struct CreateStore {
 /// Create a store (in a brand: its brand manager or an owner/admin).
 #[utoipa::path(post, path = "/v1/businesses/{business_id}/stores", tag = "stores", request_body = CreateStore,
     params(("business_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 201, description = "The store"),
+    (status = 201, description = "The store", body = stampede_domain::business::Store),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 /// A store the caller works in (any role covering it).
 #[utoipa::path(get, path = "/v1/stores/{store_id}", tag = "stores", params(("store_id" = Uuid, Path)),
-    security(("bearer" = [])), responses((status = 200, description = "The store"),
+    security(("bearer" = [])), responses((status = 200, description = "The store", body = stampede_domain::business::Store),
     (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_store(
     auth: StaffAuth,

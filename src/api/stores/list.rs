@@ -24,10 +24,17 @@ pub struct StoreQuery {
     pub limit: Option<u32>,
 }
 
+/// A page of stores and the cursor of the next.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StorePage {
+    pub items: Vec<stampede_domain::business::Store>,
+    pub next_cursor: Option<Uuid>,
+}
+
 /// Stores of a business that the caller may see (by id, cursor-paginated).
 #[utoipa::path(get, path = "/v1/businesses/{business_id}/stores", tag = "stores",
     params(("business_id" = Uuid, Path), StoreQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of stores"),
+    (status = 200, description = "A page of stores", body = StorePage),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn list_stores(
@@ -47,5 +54,5 @@ pub async fn list_stores(
         .await?;
     // The cursor stays the last row read, so filtering never skips stores.
     page.items.retain(|s| staff_may(&auth.staff.memberships, Permission::View, &s.place()));
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(StorePage { items: page.items, next_cursor: page.next_cursor }))
 }

@@ -30,7 +30,7 @@ pub struct UpdateStore {
 /// Change a store. Requires `If-Match`.
 #[utoipa::path(patch, path = "/v1/stores/{store_id}", tag = "stores", request_body = UpdateStore,
     params(("store_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The store"),
+    (status = 200, description = "The store", body = stampede_domain::business::Store),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
