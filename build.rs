@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join("dist");
-    println!("cargo:rerun-if-changed={}", dist.display());
+    // Relative, and read back through CARGO_MANIFEST_DIR below: a build
+    // directory shared by two checkouts (CI's clone beside a working copy)
+    // then always embeds the files of the checkout being built.
+    println!("cargo:rerun-if-changed=web/dist");
     let mut files = Vec::new();
     if dist.is_dir() {
         collect(&dist, &mut files);
@@ -18,7 +21,8 @@ fn main() {
     let mut out = String::from("pub static ASSETS: &[(&str, &[u8])] = &[\n");
     for file in &files {
         let rel = file.strip_prefix(&dist).expect("under dist").to_string_lossy().replace('\\', "/");
-        writeln!(out, "    ({rel:?}, include_bytes!({:?})),", file.display().to_string()).expect("write");
+        let path = format!("/web/dist/{rel}");
+        writeln!(out, "    ({rel:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),").expect("write");
     }
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("web_assets.rs");
