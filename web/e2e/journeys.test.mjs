@@ -139,3 +139,76 @@ test("the POS app, with the server stopped mid-way through ten stamps, ends with
     await server.dispose();
   }
 });
+
+test("an owner sets up a store, a terminal and a stamp card in the console; the paired POS stamps and redeems", async () => {
+  const server = await startServer();
+  try {
+    const p = await page(chromium, "tablet");
+    await p.goto(`${server.url}/staff/sign-in`);
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill(server.owner.password);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByLabel("Current password").fill(server.owner.password);
+    await p.getByLabel("New password").fill("a much better password");
+    await p.getByRole("button", { name: "Save password" }).click();
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    await p.locator("ul.cards a").first().click();
+
+    await p.getByLabel("Store name").fill("Harbour Road");
+    await p.getByLabel("Time zone").fill("Europe/Madrid");
+    await p.getByRole("button", { name: "Add store" }).click();
+    await p.getByLabel("New terminal at Harbour Road").fill("Till 1");
+    await p.getByRole("button", { name: "Create terminal" }).click();
+    await p.getByRole("img", { name: "Pairing code for Till 1" }).waitFor();
+    const link = await p.getByTestId("pairing-link").getAttribute("href");
+
+    await p.getByLabel("Program name").fill("Coffee card");
+    await p.getByLabel("Stamps for a reward").fill("5");
+    await p.getByText("after 5 visits").waitFor();
+    await p.getByRole("button", { name: "Create program" }).click();
+    await p.getByLabel("Reward name").fill("Free coffee");
+    await p.getByLabel("Cost in stamps").fill("5");
+    await p.getByRole("button", { name: "Add reward" }).click();
+    await p.getByText("Free coffee").waitFor();
+    await noSeriousAccessibilityProblems(p, "business");
+    await p.screenshot({ path: `${SHOTS}/console-business.png`, fullPage: true });
+
+    const owner = (
+      await call(server, "POST", "/v1/auth/staff/login", null, {
+        email: server.owner.email,
+        password: "a much better password",
+      })
+    ).body.access_token;
+    const business = (await call(server, "GET", "/v1/businesses", owner)).body.items[0].id;
+    const program = (await call(server, "GET", `/v1/businesses/${business}/programs`, owner)).body.items[0].id;
+    const code = await customerCard(server, program);
+
+    const pos = await page(chromium, "tablet");
+    await pos.goto(link);
+    await pos.getByRole("heading", { name: "Harbour Road" }).waitFor();
+    await pos.getByLabel("Card code").fill(code);
+    await pos.getByRole("button", { name: "Find card" }).click();
+    for (let i = 1; i <= 5; i++) {
+      await pos.getByRole("button", { name: "Add a stamp" }).click();
+      await pos.getByRole("heading", { name: new RegExp(`Coffee card: ${i} stamps`) }).waitFor();
+    }
+    await pos.getByRole("button", { name: "Redeem Free coffee" }).click();
+    await pos.getByRole("heading", { name: /Coffee card: 0 stamps/ }).waitFor();
+    await pos.getByText("Redemption: done, balance 0").waitFor();
+  } finally {
+    await server.dispose();
+  }
+});
+
+/** A verified customer's card in `program`: its counter code. */
+async function customerCard(server, program) {
+  const email = "regular@example.com";
+  await call(server, "POST", "/v1/auth/customers/register", null, { email, password: "the customer's password", name: "Ri" });
+  const mail = await server.mail(/regular@example\.com/);
+  await call(server, "POST", "/v1/auth/customers/verify-email", null, { token: /token=([A-Za-z0-9_-]+)/.exec(mail)[1] });
+  const customer = (
+    await call(server, "POST", "/v1/auth/customers/login", null, { email, password: "the customer's password" })
+  ).body.access_token;
+  const card = (await call(server, "POST", `/v1/programs/${program}/join`, customer, {})).body;
+  return (await call(server, "GET", `/v1/me/cards/${card.id ?? card.card?.id}/code`, customer)).body.code;
+}

@@ -1748,11 +1748,26 @@ export interface components {
             brand_ids?: string[];
             store_ids?: string[];
         };
+        /** @description A brand of a business (a chain, a concept). */
+        Brand: {
+            business_id: components["schemas"]["BusinessId"];
+            /** Format: date-time */
+            created_at: string;
+            id: components["schemas"]["BrandId"];
+            is_active: boolean;
+            name: string;
+            /** Format: int64 */
+            version: number;
+        };
         /**
          * Format: uuid
          * @description A brand of a business.
          */
         BrandId: string;
+        /** @description A business's brands. */
+        BrandList: {
+            items: components["schemas"]["Brand"][];
+        };
         Business: {
             /** Format: date-time */
             created_at: string;
@@ -1796,6 +1811,36 @@ export interface components {
         BusinessPage: {
             items: components["schemas"]["Business"][];
             next_cursor?: string | null;
+        };
+        /** @description A campaign: a window in local time (evaluated in each store's time zone). */
+        Campaign: {
+            /** Format: int32 */
+            bonus_stamps: number;
+            /** @description Where it applies; both empty = every store of the program. */
+            brand_ids?: components["schemas"]["BrandId"][];
+            /** Format: date-time */
+            ends_local: string;
+            /** Format: uuid */
+            id: string;
+            is_active: boolean;
+            /** Format: int32 */
+            max_per_card?: number | null;
+            /**
+             * Format: int32
+             * @description 100 = no change, 200 = double points.
+             */
+            multiplier_pct: number;
+            name: string;
+            /** Format: uuid */
+            program_id: string;
+            /** Format: date-time */
+            starts_local: string;
+            store_ids?: components["schemas"]["StoreId"][];
+            /**
+             * Format: int64
+             * @description Bumped on every change (kept beside the body in storage).
+             */
+            version?: number;
         };
         CancelRequest: {
             /** @description Why, for the ledger. */
@@ -2181,6 +2226,30 @@ export interface components {
             phone?: string | null;
             preferences: unknown;
         };
+        /**
+         * @description A program as the API answers it (the domain's `Program`, its rules and
+         *     availability in the shapes above).
+         */
+        Program: {
+            availability: components["schemas"]["Availability"];
+            /** Format: uuid */
+            business_id: string;
+            /** Format: date-time */
+            created_at: string;
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            is_active: boolean;
+            name: string;
+            rules: components["schemas"]["ProgramRules"];
+            /** Format: date-time */
+            updated_at: string;
+            /**
+             * Format: int64
+             * @description The rules version: bumped on every change; transactions record it.
+             */
+            version: number;
+        };
         ProgramAtCounter: {
             /** @description A points program's currency (ISO 4217), which a purchase must be in. */
             currency?: string | null;
@@ -2189,6 +2258,16 @@ export interface components {
             /** @description `stamps` or `points`. */
             kind: string;
             name: string;
+        };
+        /** @description A program with its reward catalog and campaigns. */
+        ProgramBundleDoc: {
+            campaigns: components["schemas"]["Campaign"][];
+            program: components["schemas"]["Program"];
+            rewards: components["schemas"]["Reward"][];
+        };
+        /** @description A business's programs. */
+        ProgramList: {
+            items: components["schemas"]["Program"][];
         };
         /** @description `{"kind": "stamps", …}` or `{"kind": "points", …}`. */
         ProgramRules: components["schemas"]["StampRules"] | components["schemas"]["PointsRules"];
@@ -2247,6 +2326,10 @@ export interface components {
             stock?: number | null;
             /** Format: int64 */
             version: number;
+        };
+        /** @description A program's reward catalog. */
+        RewardList: {
+            items: components["schemas"]["Reward"][];
         };
         /** @enum {string} */
         Role: "owner" | "admin" | "brand_manager" | "store_manager" | "cashier";
@@ -2332,11 +2415,32 @@ export interface components {
         };
         /** @enum {string} */
         StampsKind: "stamps";
+        /** @description A store: where POS terminals stand. */
+        Store: {
+            /** @description Free-form postal address (street, city, postcode, country). */
+            address: unknown;
+            brand_id?: components["schemas"]["BrandId"] | null;
+            business_id: components["schemas"]["BusinessId"];
+            /** Format: date-time */
+            created_at: string;
+            id: components["schemas"]["StoreId"];
+            is_active: boolean;
+            name: string;
+            timezone: string;
+            /** Format: int64 */
+            version: number;
+        };
         /**
          * Format: uuid
          * @description A physical or online store.
          */
         StoreId: string;
+        /** @description A page of stores and the cursor of the next. */
+        StorePage: {
+            items: components["schemas"]["Store"][];
+            /** Format: uuid */
+            next_cursor?: string | null;
+        };
         TerminalView: {
             /** Format: date-time */
             created_at: string;
@@ -5653,7 +5757,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Brand"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -6298,7 +6404,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["BrandList"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -6375,7 +6483,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Brand"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7017,7 +7127,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProgramList"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7094,7 +7206,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Program"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7540,7 +7654,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StorePage"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7617,7 +7733,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Store"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -9853,7 +9971,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProgramBundleDoc"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -9932,7 +10052,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Program"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10327,7 +10449,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["RewardList"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10404,7 +10528,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10509,7 +10635,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10620,7 +10748,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Reward"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10773,7 +10903,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Store"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10852,7 +10984,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Store"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {

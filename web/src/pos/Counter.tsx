@@ -77,7 +77,10 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
     if (!card || !queue) return;
     const done = await queue.enqueue(kind, `/v1/pos/stores/${store}/${kind}`, { card_id: card.card_id, ...body });
     const answer = done.result as Committed | undefined;
-    if (done.state === "done" && answer) setCard({ ...card, balance: answer.transaction.balance_after });
+    if (done.state === "done" && answer) {
+      setCard({ ...card, balance: answer.transaction.balance_after });
+      void find(code); // what the new balance can redeem now
+    }
   }
 
   async function cancel(w: PendingWrite) {

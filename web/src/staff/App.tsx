@@ -1,6 +1,7 @@
 import { type ReactNode } from "react";
 import { Link, Navigate, Route, Routes, useNavigate } from "react-router";
 import { AcceptInvitation } from "./pages/AcceptInvitation";
+import { Business } from "./pages/Business";
 import { Businesses } from "./pages/Businesses";
 import { ChangePassword } from "./pages/ChangePassword";
 import { SignIn } from "./pages/SignIn";
@@ -63,6 +64,14 @@ export function App() {
           element={
             <SignedIn>
               <Businesses />
+            </SignedIn>
+          }
+        />
+        <Route
+          path="/b/:businessId"
+          element={
+            <SignedIn>
+              <Business />
             </SignedIn>
           }
         />

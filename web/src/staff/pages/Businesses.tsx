@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
+import { Link } from "react-router";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { api } from "../context";
 
@@ -33,7 +34,9 @@ export function Businesses() {
         <ul className="cards">
           {list.data.items.map((b) => (
             <li key={b.id}>
-              <strong>{b.name}</strong>
+              <Link to={`/b/${b.id}`}>
+                <strong>{b.name}</strong>
+              </Link>
               <div className="hint">{b.is_active ? "Active" : "Deactivated"}</div>
             </li>
           ))}

@@ -1,0 +1,62 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { Button, ErrorBanner, Field } from "../../shared/ui";
+import { api } from "../context";
+import { Terminals } from "./Terminals";
+
+/** A business's stores, a new one, and each store's terminals. */
+export function Stores({ businessId }: { businessId: string }) {
+  const queries = useQueryClient();
+  const key = ["stores", businessId];
+  const stores = useQuery({
+    queryKey: key,
+    queryFn: async () =>
+      (await api.GET("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } } })).data,
+  });
+  const [form, setForm] = useState(0);
+  const create = useMutation({
+    mutationFn: async (body: { name: string; timezone: string }) =>
+      (await api.POST("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } }, body }))
+        .data,
+    onSuccess: () => {
+      setForm((n) => n + 1);
+      return queries.invalidateQueries({ queryKey: key });
+    },
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    create.mutate({ name: String(f.get("name")), timezone: String(f.get("timezone")) });
+  }
+
+  return (
+    <section aria-labelledby="stores">
+      <h2 id="stores">Stores</h2>
+      <ErrorBanner error={stores.error} />
+      <ul className="cards">
+        {stores.data?.items.map((s) => (
+          <li key={s.id}>
+            <strong>{s.name}</strong>
+            <div className="hint">{s.timezone}</div>
+            <Terminals storeId={s.id} storeName={s.name} />
+          </li>
+        ))}
+      </ul>
+      <form key={form} onSubmit={submit} noValidate>
+        <Field label="Store name" name="name" required error={create.error} />
+        <Field
+          label="Time zone"
+          name="timezone"
+          defaultValue={Intl.DateTimeFormat().resolvedOptions().timeZone}
+          hint="As in Europe/Madrid: opening hours and daily caps follow it."
+          error={create.error}
+        />
+        <ErrorBanner error={create.error} />
+        <Button type="submit" busy={create.isPending}>
+          Add store
+        </Button>
+      </form>
+    </section>
+  );
+}

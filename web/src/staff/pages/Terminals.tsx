@@ -1,0 +1,80 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import QRCode from "qrcode";
+import { type FormEvent, useEffect, useState } from "react";
+import { pairingLink } from "../../pos/device";
+import { Button, ErrorBanner, Field } from "../../shared/ui";
+import { api } from "../context";
+
+/** A store's terminals; a new one's key is shown once, with its pairing link and QR code. */
+export function Terminals({ storeId, storeName }: { storeId: string; storeName: string }) {
+  const queries = useQueryClient();
+  const key = ["terminals", storeId];
+  const list = useQuery({
+    queryKey: key,
+    queryFn: async () =>
+      (await api.GET("/v1/stores/{store_id}/terminals", { params: { path: { store_id: storeId } } })).data,
+  });
+  const [created, setCreated] = useState<{ name: string; link: string } | null>(null);
+  const create = useMutation({
+    mutationFn: async (name: string) =>
+      (await api.POST("/v1/stores/{store_id}/terminals", { params: { path: { store_id: storeId } }, body: { name } }))
+        .data,
+    onSuccess: (data) => {
+      if (data) setCreated({ name: data.terminal.name, link: pairingLink(location.origin, storeId, data.api_key) });
+      return queries.invalidateQueries({ queryKey: key });
+    },
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    create.mutate(String(new FormData(e.currentTarget).get("name")));
+  }
+
+  const live = list.data?.filter((t) => !t.revoked_at) ?? [];
+  return (
+    <div>
+      <h3>Terminals of {storeName}</h3>
+      {live.length > 0 && (
+        <ul>
+          {live.map((t) => (
+            <li key={t.id}>
+              {t.name} <span className="hint">({t.key_prefix}…)</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {created && <Pairing name={created.name} link={created.link} onDone={() => setCreated(null)} />}
+      <form onSubmit={submit} noValidate>
+        <Field label={`New terminal at ${storeName}`} name="name" placeholder="Till 1" required error={create.error} />
+        <ErrorBanner error={create.error} />
+        <Button type="submit" busy={create.isPending}>
+          Create terminal
+        </Button>
+      </form>
+    </div>
+  );
+}
+
+/** The pairing link and its QR code, shown once: the key is in them. */
+function Pairing({ name, link, onDone }: { name: string; link: string; onDone: () => void }) {
+  const [qr, setQr] = useState<string | null>(null);
+  useEffect(() => {
+    void QRCode.toDataURL(link, { margin: 1, width: 240 }).then(setQr);
+  }, [link]);
+  return (
+    <div className="ok" role="status">
+      <p>
+        <strong>{name}</strong> is ready. Scan this code with the tablet, or open the link on it. It is shown only now.
+      </p>
+      {qr && <img src={qr} alt={`Pairing code for ${name}`} width={240} height={240} />}
+      <p>
+        <a href={link} data-testid="pairing-link">
+          Pairing link for {name}
+        </a>
+      </p>
+      <Button type="button" className="secondary" onClick={onDone}>
+        Done
+      </Button>
+    </div>
+  );
+}
