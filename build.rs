@@ -22,7 +22,8 @@ fn main() {
     for file in &files {
         let rel = file.strip_prefix(&dist).expect("under dist").to_string_lossy().replace('\\', "/");
         let path = format!("/web/dist/{rel}");
-        writeln!(out, "    ({rel:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),").expect("write");
+        writeln!(out, "    ({rel:?}, include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),")
+            .expect("write");
     }
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("web_assets.rs");
