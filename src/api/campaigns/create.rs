@@ -46,7 +46,7 @@ fn hundred() -> u32 {
 /// Add a campaign to a program (owner, admin).
 #[utoipa::path(post, path = "/v1/programs/{program_id}/campaigns", tag = "campaigns", request_body = CreateCampaign,
     params(("program_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 201, description = "The campaign"),
+    (status = 201, description = "The campaign", body = stampede_domain::program::Campaign),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -6,9 +6,15 @@ use crate::api::programs::visible;
 use crate::auth::principal::StaffAuth;
 use crate::state::AppState;
 
+/// A program's campaigns.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CampaignList<'a> {
+    pub items: &'a [stampede_domain::program::Campaign],
+}
+
 /// A program's campaigns (members).
 #[utoipa::path(get, path = "/v1/programs/{program_id}/campaigns", tag = "campaigns", params(("program_id" = Uuid, Path)),
-    security(("bearer" = [])), responses((status = 200, description = "Campaigns"),
+    security(("bearer" = [])), responses((status = 200, description = "Campaigns", body = CampaignList),
     (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_campaigns(
     auth: StaffAuth,
@@ -16,5 +22,5 @@ pub async fn list_campaigns(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let bundle = visible(&state, &auth, path.into_inner(), false).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": bundle.campaigns })))
+    Ok(HttpResponse::Ok().json(CampaignList { items: &bundle.campaigns }))
 }

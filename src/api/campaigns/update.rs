@@ -38,7 +38,7 @@ pub struct UpdateCampaign {
 /// Change a campaign (owner, admin). Requires `If-Match`.
 #[utoipa::path(patch, path = "/v1/campaigns/{campaign_id}", tag = "campaigns", request_body = UpdateCampaign,
     params(("campaign_id" = Uuid, Path), ("If-Match" = String, Header)), security(("bearer" = [])), responses(
-    (status = 200, description = "The campaign"),
+    (status = 200, description = "The campaign", body = stampede_domain::program::Campaign),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -1842,6 +1842,10 @@ export interface components {
              */
             version?: number;
         };
+        /** @description A program's campaigns. */
+        CampaignList: {
+            items: components["schemas"]["Campaign"][];
+        };
         CancelRequest: {
             /** @description Why, for the ledger. */
             reason?: string | null;
@@ -7840,7 +7844,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10169,7 +10175,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CampaignList"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -10246,7 +10254,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
