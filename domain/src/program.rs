@@ -217,7 +217,9 @@ pub struct Campaign {
     pub id: Uuid,
     pub program_id: Uuid,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$"))]
     pub starts_local: NaiveDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?$"))]
     pub ends_local: NaiveDateTime,
     /// Where it applies; both empty = every store of the program.
     #[serde(default)]

@@ -50,6 +50,7 @@ pub async fn managed(state: &AppState, auth: &StaffAuth, id: Uuid) -> Result<Rew
     (status = 200, description = "The reward", body = stampede_domain::program::Reward),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 412, body = Problem, content_type = "application/problem+json"),
+    (status = 422, body = Problem, content_type = "application/problem+json"),
     (status = 428, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn update_reward(

@@ -1818,7 +1818,6 @@ export interface components {
             bonus_stamps: number;
             /** @description Where it applies; both empty = every store of the program. */
             brand_ids?: components["schemas"]["BrandId"][];
-            /** Format: date-time */
             ends_local: string;
             /** Format: uuid */
             id: string;
@@ -1833,7 +1832,6 @@ export interface components {
             name: string;
             /** Format: uuid */
             program_id: string;
-            /** Format: date-time */
             starts_local: string;
             store_ids?: components["schemas"]["StoreId"][];
             /**
@@ -10703,6 +10701,14 @@ export interface operations {
             };
             /** @description The body is not of a content type this operation takes */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
