@@ -8,7 +8,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join("dist");
+    // Read when the script runs, not when it was compiled: a build script
+    // compiled for another checkout sharing this build directory is reused.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let dist = Path::new(&root).join("web").join("dist");
     // Relative, and read back through CARGO_MANIFEST_DIR below: a build
     // directory shared by two checkouts (CI's clone beside a working copy)
     // then always embeds the files of the checkout being built.
