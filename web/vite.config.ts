@@ -5,11 +5,37 @@
 // crate): files under /assets/ carry a content hash and are cached as
 // immutable, the two index.html files are not cached.
 import { resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import react from "@vitejs/plugin-react";
-import { defineConfig } from "vite";
+import { type Plugin, defineConfig } from "vite";
+
+/**
+ * The POS app's service worker (`/pos/sw.js`), written at build time with
+ * the list of files the app needs, so the counter loads with the server out
+ * of reach. Its version is a hash of that list: a new build replaces it.
+ */
+function posServiceWorker(): Plugin {
+  return {
+    name: "stampede-pos-service-worker",
+    apply: "build",
+    generateBundle(_options, bundle) {
+      const files = Object.keys(bundle)
+        .filter((f) => f.startsWith("assets/"))
+        .sort()
+        .map((f) => `/${f}`);
+      const shell = ["/pos/", ...files];
+      const version = createHash("sha256").update(shell.join("\n")).digest("hex").slice(0, 12);
+      const source = readFileSync(resolve(import.meta.dirname, "src/pos/sw.js"), "utf8")
+        .replace("__VERSION__", version)
+        .replace("__SHELL__", JSON.stringify(shell));
+      this.emitFile({ type: "asset", fileName: "pos/sw.js", source });
+    },
+  };
+}
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), posServiceWorker()],
   base: "/",
   build: {
     outDir: "dist",

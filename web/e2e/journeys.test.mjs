@@ -119,14 +119,19 @@ test("the POS app, with the server stopped mid-way through ten stamps, ends with
       await stamp.click();
       await p.getByRole("heading", { name: new RegExp(`Coffee card: ${i + 1} stamps`) }).waitFor();
     }
+    // The app's service worker keeps the counter's page on the tablet.
+    await p.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
     await server.stop();
     for (let i = 0; i < 6; i++) await stamp.click();
     await p.getByText(/waiting for the network/).first().waitFor();
-    await server.start();
-    // The page is reloaded with six writes still waiting: they are in
-    // IndexedDB, not in the page, and go out with the keys they were given.
+    // The tablet reloads with the server out of reach: the counter opens from
+    // the device, and the six writes are still there (in IndexedDB, with the
+    // keys they were given when tapped).
     await p.reload();
     await p.getByRole("button", { name: "Find card" }).waitFor();
+    await p.waitForFunction(() => (document.body.innerText.match(/waiting for the network/g) ?? []).length === 6);
+    await p.getByText("No connection to the server").waitFor();
+    await server.start();
     // The queue drains on its own once the server answers.
     await p.waitForFunction(() => !document.body.innerText.includes("waiting for the network"), null, {
       timeout: 60_000,

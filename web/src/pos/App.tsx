@@ -10,8 +10,9 @@ export function App() {
     <div className="pos">
       <Routes>
         <Route path="/pair" element={<Pair onPaired={() => setDevice(paired())} />} />
+        {/* Under /pos/…, never /pos itself: the service worker's scope is /pos/. */}
         <Route
-          path="/"
+          path="/counter"
           element={
             device ? (
               <Counter
@@ -26,7 +27,7 @@ export function App() {
             )
           }
         />
-        <Route path="*" element={<Navigate to="/" replace />} />
+        <Route path="*" element={<Navigate to={device ? "/counter" : "/pair"} replace />} />
       </Routes>
     </div>
   );

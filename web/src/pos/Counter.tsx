@@ -89,9 +89,24 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
   }
 
   const recent = writes.slice(-8).reverse();
+  // The store's name is kept on the device, so the counter says where it
+  // is also when it opens with the server out of reach.
+  const nameKey = `stampede.pos.store-name.${store}`;
+  const storeName = session.data?.store.name ?? localStorage.getItem(nameKey);
+  useEffect(() => {
+    if (session.data) localStorage.setItem(nameKey, session.data.store.name);
+  }, [session.data, nameKey]);
+  const offline = session.error instanceof TypeError;
+
   return (
-    <Page title={session.data ? session.data.store.name : "Counter"}>
-      <ErrorBanner error={session.error} />
+    <Page title={storeName ?? "Counter"}>
+      {offline ? (
+        <p role="status" className="pending">
+          No connection to the server. Taps are kept on this device and go out when it answers.
+        </p>
+      ) : (
+        <ErrorBanner error={session.error} />
+      )}
       <form onSubmit={submit} className="actions">
         <label htmlFor="code" className="visually-hidden">
           Card code

@@ -21,7 +21,7 @@ export function Pair({ onPaired }: { onPaired: () => void }) {
       onPaired();
       // The key leaves the address bar (and the history) once kept.
       history.replaceState(null, "", location.pathname);
-      navigate("/", { replace: true });
+      navigate("/counter", { replace: true });
     } catch (err) {
       setError(err);
     } finally {
