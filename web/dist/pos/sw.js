@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "76989113e02b";
-const SHELL = ["/pos/","/assets/device-B06fnrGC.css","/assets/device-Cz5iWUf4.js","/assets/pos-CnKCTAH7.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CNYhlE5D.js"];
+const VERSION = "e3d7a4359e1c";
+const SHELL = ["/pos/","/assets/device-B06fnrGC.css","/assets/device-lbcA7tt9.js","/assets/pos-B2lIOdf6.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-BcXIPAGM.js"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

@@ -1,33 +1,23 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useEffect } from "react";
 import { useNavigate } from "react-router";
 import { keyClient } from "../api/client";
+import { useAction } from "../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../shared/ui";
 import { type Device, fromFragment, pair } from "./device";
 
 /** Pair this device with a terminal: from the console's link, or typed in. */
 export function Pair({ onPaired }: { onPaired: () => void }) {
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function connect(device: Device) {
-    setBusy(true);
-    setError(null);
-    try {
-      await keyClient(device.key).GET("/v1/pos/stores/{store_id}/session", {
-        params: { path: { store_id: device.store_id } },
-      });
-      pair(device);
-      onPaired();
-      // The key leaves the address bar (and the history) once kept.
-      history.replaceState(null, "", location.pathname);
-      navigate("/counter", { replace: true });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { act: connect, error, busy } = useAction(async (device: Device) => {
+    await keyClient(device.key).GET("/v1/pos/stores/{store_id}/session", {
+      params: { path: { store_id: device.store_id } },
+    });
+    pair(device);
+    onPaired();
+    // The key leaves the address bar (and the history) once kept.
+    history.replaceState(null, "", location.pathname);
+    navigate("/counter", { replace: true });
+  });
 
   useEffect(() => {
     const device = fromFragment(location.hash);

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
+import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { anonymous, session } from "../context";
 
@@ -13,30 +14,23 @@ export function AcceptInvitation() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const token = params.get("token") ?? "";
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [joined, setJoined] = useState(false);
 
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
-      const { data } = await anonymous.POST("/v1/auth/staff/invitations/accept", {
-        body: { token, name: text(form.get("name")), password: text(form.get("password")) },
-      });
-      if (data) {
-        session.store(data);
-        navigate("/", { replace: true });
-      } else {
-        setJoined(true); // an existing account: the role is added, sign in as usual
-      }
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+  const { act, error, busy } = useAction(async (form: FormData) => {
+    const { data } = await anonymous.POST("/v1/auth/staff/invitations/accept", {
+      body: { token, name: text(form.get("name")), password: text(form.get("password")) },
+    });
+    if (data) {
+      session.store(data);
+      navigate("/", { replace: true });
+    } else {
+      setJoined(true); // an existing account: the role is added, sign in as usual
     }
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    void act(new FormData(e.currentTarget));
   }
 
   if (!token) {

@@ -1,24 +1,17 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import type { FormEvent } from "react";
 import { Link } from "react-router";
+import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { api } from "../context";
 
 /** The businesses the signed-in staff member works for, and a new one. */
 export function Businesses() {
-  const queries = useQueryClient();
   const list = useQuery({
     queryKey: ["businesses"],
     queryFn: async () => (await api.GET("/v1/businesses")).data,
   });
-  const [form, setForm] = useState(0);
-  const create = useMutation({
-    mutationFn: async (name: string) => (await api.POST("/v1/businesses", { body: { name } })).data,
-    onSuccess: () => {
-      setForm((n) => n + 1);
-      return queries.invalidateQueries({ queryKey: ["businesses"] });
-    },
-  });
+  const create = useCreate(["businesses"], async (name: string) => (await api.POST("/v1/businesses", { body: { name } })).data);
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -45,7 +38,7 @@ export function Businesses() {
         <p>No business yet. Create the first one below.</p>
       )}
       <h2>New business</h2>
-      <form key={form} onSubmit={submit} noValidate>
+      <form key={create.form} onSubmit={submit} noValidate>
         <Field label="Name" name="name" required error={create.error} />
         <ErrorBanner error={create.error} />
         <Button type="submit" busy={create.isPending}>

@@ -1,34 +1,28 @@
-import { type FormEvent, useState } from "react";
+import type { FormEvent } from "react";
 import { useNavigate } from "react-router";
+import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { api, session } from "../context";
 
 /** Choose a new password: required after a one-time password, open at any time. */
 export function ChangePassword() {
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const forced = session.current()?.password_change_required ?? false;
 
-  async function submit(e: FormEvent<HTMLFormElement>) {
+  const { act, error, busy } = useAction(async (form: FormData) => {
+    const { data } = await api.POST("/v1/auth/staff/password", {
+      body: {
+        current_password: String(form.get("current_password")),
+        new_password: String(form.get("new_password")),
+      },
+    });
+    if (data) session.store(data);
+    navigate("/", { replace: true });
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    const form = new FormData(e.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
-      const { data } = await api.POST("/v1/auth/staff/password", {
-        body: {
-          current_password: String(form.get("current_password")),
-          new_password: String(form.get("new_password")),
-        },
-      });
-      if (data) session.store(data);
-      navigate("/", { replace: true });
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    void act(new FormData(e.currentTarget));
   }
 
   return (

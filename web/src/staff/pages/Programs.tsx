@@ -1,21 +1,19 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
+import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
 
 /** A business's programs, a new stamp card, and each program's rewards. */
 export function Programs({ businessId }: { businessId: string }) {
-  const queries = useQueryClient();
   const key = ["programs", businessId];
   const list = useQuery({
     queryKey: key,
     queryFn: async () =>
       (await api.GET("/v1/businesses/{business_id}/programs", { params: { path: { business_id: businessId } } })).data,
   });
-  const [form, setForm] = useState(0);
   const [perReward, setPerReward] = useState(10);
-  const create = useMutation({
-    mutationFn: async (f: FormData) =>
+  const create = useCreate(key, async (f: FormData) =>
       (
         await api.POST("/v1/businesses/{business_id}/programs", {
           params: { path: { business_id: businessId } },
@@ -29,11 +27,7 @@ export function Programs({ businessId }: { businessId: string }) {
           },
         })
       ).data,
-    onSuccess: () => {
-      setForm((n) => n + 1);
-      return queries.invalidateQueries({ queryKey: key });
-    },
-  });
+  );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -56,7 +50,7 @@ export function Programs({ businessId }: { businessId: string }) {
         ))}
       </ul>
       <h3>New stamp card</h3>
-      <form key={form} onSubmit={submit} noValidate>
+      <form key={create.form} onSubmit={submit} noValidate>
         <Field label="Program name" name="name" required error={create.error} />
         <Field
           label="Stamps for a reward"
@@ -81,22 +75,17 @@ export function Programs({ businessId }: { businessId: string }) {
 }
 
 function Rewards({ programId }: { programId: string }) {
-  const queries = useQueryClient();
   const key = ["rewards", programId];
   const list = useQuery({
     queryKey: key,
     queryFn: async () =>
       (await api.GET("/v1/programs/{program_id}/rewards", { params: { path: { program_id: programId } } })).data,
   });
-  const [form, setForm] = useState(0);
-  const create = useMutation({
-    mutationFn: async (body: { name: string; cost: number }) =>
+  const create = useCreate(
+    key,
+    async (body: { name: string; cost: number }) =>
       (await api.POST("/v1/programs/{program_id}/rewards", { params: { path: { program_id: programId } }, body })).data,
-    onSuccess: () => {
-      setForm((n) => n + 1);
-      return queries.invalidateQueries({ queryKey: key });
-    },
-  });
+  );
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -111,7 +100,7 @@ function Rewards({ programId }: { programId: string }) {
           </li>
         ))}
       </ul>
-      <form key={form} onSubmit={submit} noValidate>
+      <form key={create.form} onSubmit={submit} noValidate>
         <Field label="Reward name" name="name" placeholder="Free coffee" required error={create.error} />
         <Field label="Cost in stamps" name="cost" type="number" min={1} defaultValue={10} error={create.error} />
         <ErrorBanner error={create.error} />

@@ -1,13 +1,12 @@
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router";
 import type { TokenPair } from "../../api/session";
+import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { anonymous, session } from "../context";
 
 export function SignIn() {
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [challenge, setChallenge] = useState<string | null>(null);
 
   function signedIn(pair: TokenPair) {
@@ -15,29 +14,24 @@ export function SignIn() {
     navigate(s.password_change_required ? "/change-password" : "/", { replace: true });
   }
 
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
-      if (challenge) {
-        const { data } = await anonymous.POST("/v1/auth/mfa/verify", {
-          body: { mfa_token: challenge, code: String(form.get("code")) },
-        });
-        if (data) signedIn(data);
-        return;
-      }
-      const { data } = await anonymous.POST("/v1/auth/staff/login", {
-        body: { email: String(form.get("email")), password: String(form.get("password")) },
+  const { act, error, busy } = useAction(async (form: FormData) => {
+    if (challenge) {
+      const { data } = await anonymous.POST("/v1/auth/mfa/verify", {
+        body: { mfa_token: challenge, code: String(form.get("code")) },
       });
-      if (data && "mfa_token" in data) setChallenge(data.mfa_token);
-      else if (data) signedIn(data);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
+      if (data) signedIn(data);
+      return;
     }
+    const { data } = await anonymous.POST("/v1/auth/staff/login", {
+      body: { email: String(form.get("email")), password: String(form.get("password")) },
+    });
+    if (data && "mfa_token" in data) setChallenge(data.mfa_token);
+    else if (data) signedIn(data);
+  });
+
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    void act(new FormData(e.currentTarget));
   }
 
   return (

@@ -1,28 +1,24 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import type { FormEvent } from "react";
+import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
 import { Terminals } from "./Terminals";
 
 /** A business's stores, a new one, and each store's terminals. */
 export function Stores({ businessId }: { businessId: string }) {
-  const queries = useQueryClient();
   const key = ["stores", businessId];
   const stores = useQuery({
     queryKey: key,
     queryFn: async () =>
       (await api.GET("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } } })).data,
   });
-  const [form, setForm] = useState(0);
-  const create = useMutation({
-    mutationFn: async (body: { name: string; timezone: string }) =>
+  const create = useCreate(
+    key,
+    async (body: { name: string; timezone: string }) =>
       (await api.POST("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } }, body }))
         .data,
-    onSuccess: () => {
-      setForm((n) => n + 1);
-      return queries.invalidateQueries({ queryKey: key });
-    },
-  });
+  );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -43,7 +39,7 @@ export function Stores({ businessId }: { businessId: string }) {
           </li>
         ))}
       </ul>
-      <form key={form} onSubmit={submit} noValidate>
+      <form key={create.form} onSubmit={submit} noValidate>
         <Field label="Store name" name="name" required error={create.error} />
         <Field
           label="Time zone"

@@ -1,13 +1,13 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import QRCode from "qrcode";
 import { type FormEvent, useEffect, useState } from "react";
 import { pairingLink } from "../../pos/device";
+import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
 
 /** A store's terminals; a new one's key is shown once, with its pairing link and QR code. */
 export function Terminals({ storeId, storeName }: { storeId: string; storeName: string }) {
-  const queries = useQueryClient();
   const key = ["terminals", storeId];
   const list = useQuery({
     queryKey: key,
@@ -15,15 +15,15 @@ export function Terminals({ storeId, storeName }: { storeId: string; storeName: 
       (await api.GET("/v1/stores/{store_id}/terminals", { params: { path: { store_id: storeId } } })).data,
   });
   const [created, setCreated] = useState<{ name: string; link: string } | null>(null);
-  const create = useMutation({
-    mutationFn: async (name: string) =>
+  const create = useCreate(
+    key,
+    async (name: string) =>
       (await api.POST("/v1/stores/{store_id}/terminals", { params: { path: { store_id: storeId } }, body: { name } }))
         .data,
-    onSuccess: (data) => {
+    (data) => {
       if (data) setCreated({ name: data.terminal.name, link: pairingLink(location.origin, storeId, data.api_key) });
-      return queries.invalidateQueries({ queryKey: key });
     },
-  });
+  );
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -44,7 +44,7 @@ export function Terminals({ storeId, storeName }: { storeId: string; storeName: 
         </ul>
       )}
       {created && <Pairing name={created.name} link={created.link} onDone={() => setCreated(null)} />}
-      <form onSubmit={submit} noValidate>
+      <form key={create.form} onSubmit={submit} noValidate>
         <Field label={`New terminal at ${storeName}`} name="name" placeholder="Till 1" required error={create.error} />
         <ErrorBanner error={create.error} />
         <Button type="submit" busy={create.isPending}>
