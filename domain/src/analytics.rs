@@ -118,6 +118,7 @@ pub struct UsageDelta {
 
 /// A day's aggregate for one store and program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyAggregate {
     pub day: NaiveDate,
     pub store_id: Option<StoreId>,
@@ -131,6 +132,7 @@ pub struct DailyAggregate {
 
 /// A day's count of one kind of app usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageCount {
     pub day: NaiveDate,
     pub event: String,

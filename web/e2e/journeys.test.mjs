@@ -200,6 +200,29 @@ test("an owner sets up a store, a terminal and a stamp card in the console; the 
     await pos.getByRole("button", { name: "Redeem Free coffee" }).click();
     await pos.getByRole("heading", { name: /Coffee card: 0 stamps/ }).waitFor();
     await pos.getByText("Redemption: done, balance 0").waitFor();
+
+    // The console's dashboard: the figures arrive through the analytics
+    // worker moments after each sale.
+    await p.getByRole("link", { name: "Dashboard" }).click();
+    await p.getByRole("heading", { name: "Dashboard" }).waitFor();
+    await p.waitForFunction(
+      () => {
+        const total = (label) =>
+          [...document.querySelectorAll("dl.totals > div")].find((d) => d.querySelector("dt")?.textContent === label)
+            ?.querySelector("dd")?.textContent;
+        return total("Stamps issued") === "5" && total("Rewards redeemed") === "1";
+      },
+      null,
+      { timeout: 40_000 },
+    );
+    await p.getByRole("img", { name: /Stamps and redemptions per day.*Stamps 5, Redemptions 1/ }).waitFor();
+    const download = p.waitForEvent("download");
+    await p.getByRole("button", { name: "Download CSV" }).click();
+    const csv = await (await download).path();
+    const { readFileSync } = await import("node:fs");
+    assert.match(readFileSync(csv, "utf8"), /stamps/i);
+    await noSeriousAccessibilityProblems(p, "dashboard");
+    await p.screenshot({ path: `${SHOTS}/console-dashboard.png`, fullPage: true });
   } finally {
     await server.dispose();
   }
@@ -217,3 +240,53 @@ async function customerCard(server, program) {
   const card = (await call(server, "POST", `/v1/programs/${program}/join`, customer, {})).body;
   return (await call(server, "GET", `/v1/me/cards/${card.id ?? card.card?.id}/code`, customer)).body.code;
 }
+
+test("an owner invites a cashier from the console; the cashier accepts the emailed link and signs in", async () => {
+  const server = await startServer();
+  try {
+    await counterWorld(server);
+    const p = await page(chromium, "phone");
+    await p.goto(`${server.url}/staff/sign-in`);
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill("a much better password");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.locator("ul.cards a").first().click();
+    await p.getByRole("link", { name: "Team" }).click();
+    const invite = p.getByRole("form", { name: "Invite someone" });
+    await invite.getByLabel("Their email").fill("new.cashier@example.com");
+    await invite.getByLabel("Role", { exact: true }).selectOption("cashier");
+    await invite.getByLabel("At store").selectOption({ label: "Main Street" });
+    await invite.getByRole("button", { name: "Send invitation" }).click();
+    await p.getByRole("status").filter({ hasText: "Invitation sent to new.cashier@example.com" }).waitFor();
+    await p.getByRole("cell", { name: "pending" }).waitFor();
+    await noSeriousAccessibilityProblems(p, "team");
+    await p.screenshot({ path: `${SHOTS}/console-team.png`, fullPage: true });
+
+    const mail = await server.mail(/new\.cashier@example\.com/);
+    const link = /(http\S+\/staff\/accept-invitation\?token=[A-Za-z0-9_-]+)/.exec(mail)?.[1];
+    assert.ok(link, `the invitation mail links to the console: ${mail}`);
+    const cashier = await page(chromium, "tablet");
+    await cashier.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await cashier.getByRole("heading", { name: "Accept an invitation" }).waitFor();
+    await noSeriousAccessibilityProblems(cashier, "accept invitation");
+    await cashier.getByLabel("Your name").fill("Cam");
+    await cashier.getByLabel("Password").fill("the cashier's own password");
+    await cashier.getByRole("button", { name: "Accept" }).click();
+    await cashier.getByRole("heading", { name: "Your businesses" }).waitFor();
+    await cashier.getByRole("button", { name: "Sign out" }).click();
+
+    await cashier.getByLabel("Email").fill("new.cashier@example.com");
+    await cashier.getByLabel("Password").fill("the cashier's own password");
+    await cashier.getByRole("button", { name: "Sign in" }).click();
+    await cashier.getByRole("heading", { name: "Your businesses" }).waitFor();
+
+    await p.reload();
+    // The team now lists the cashier with the role the invitation gave.
+    const member = p.locator("ul.cards > li").filter({ hasText: "new.cashier@example.com" });
+    await member.getByText("Cashier at Main Street", { exact: true }).waitFor();
+    await member.getByText("Cam", { exact: true }).waitFor();
+    await p.getByRole("cell", { name: "accepted" }).waitFor();
+  } finally {
+    await server.dispose();
+  }
+});

@@ -37,7 +37,8 @@ pub struct AnalyticsParams {
 /// arrive moments after each commit (the analytics worker).
 #[utoipa::path(get, path = "/v1/businesses/{business_id}/analytics", tag = "businesses",
     params(("business_id" = Uuid, Path), AnalyticsParams), security(("bearer" = [])), responses(
-    (status = 200, description = "The report (JSON, or CSV with format=csv)"),
+    (status = 200, description = "The report (JSON, or CSV with format=csv)",
+        content((super::report_doc::ReportDoc = "application/json"), (String = "text/csv"))),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

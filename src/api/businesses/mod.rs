@@ -7,6 +7,7 @@ pub mod create;
 pub mod get;
 pub mod list;
 pub mod logo;
+pub mod report_doc;
 pub mod update;
 
 use stampede_domain::access::{Permission, Place, staff_may};

@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use stampede_domain::access::may_assign;
 use stampede_domain::ids::{BusinessId, StaffId};
 use stampede_domain::staff::{Membership, Role};
@@ -24,10 +24,17 @@ pub struct ChangeRole {
     pub store_id: Option<Uuid>,
 }
 
+/// A member's roles in the business after the change.
+#[derive(Serialize, ToSchema)]
+pub struct MemberRoles {
+    pub id: StaffId,
+    pub memberships: Vec<Membership>,
+}
+
 /// Give a team member one role in the business (replacing their roles in it).
 #[utoipa::path(put, path = "/v1/businesses/{business_id}/staff/{staff_id}/role", tag = "staff", request_body = ChangeRole,
     params(("business_id" = Uuid, Path), ("staff_id" = Uuid, Path)), security(("bearer" = [])), responses(
-    (status = 200, description = "The member's roles"),
+    (status = 200, description = "The member's roles", body = MemberRoles),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 409, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -68,5 +75,5 @@ pub async fn change_role(
         return Err(last_owner());
     }
     audited(&state, &event).await;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "id": target.id, "memberships": [membership] })))
+    Ok(HttpResponse::Ok().json(MemberRoles { id: target.id, memberships: vec![membership] }))
 }

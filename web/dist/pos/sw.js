@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "e3d7a4359e1c";
-const SHELL = ["/pos/","/assets/device-B06fnrGC.css","/assets/device-lbcA7tt9.js","/assets/pos-B2lIOdf6.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-BcXIPAGM.js"];
+const VERSION = "27a47f4dc3e2";
+const SHELL = ["/pos/","/assets/device-CV-aOmYN.css","/assets/device-sLShNSUf.js","/assets/pos-CRFHpEff.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-B2tt29Sl.js","/assets/staff-CnsZ1jie.css"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

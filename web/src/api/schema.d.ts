@@ -1741,6 +1741,40 @@ export interface components {
             store_id: string;
         };
         /**
+         * @description Day rows (one per day, store and program that saw activity), totals over
+         *     the period, and app usage per day (the whole business only).
+         */
+        AnalyticsReport: {
+            business_id: components["schemas"]["BusinessId"];
+            days: components["schemas"]["DailyAggregate"][];
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            totals: components["schemas"]["AnalyticsTotals"];
+            usage: components["schemas"]["UsageCount"][];
+        };
+        AnalyticsTotals: {
+            /**
+             * Format: int64
+             * @description Sum of each day's active customers (a customer active on two days counts twice).
+             */
+            active_customer_days: number;
+            /** Format: int64 */
+            new_customers: number;
+            /** Format: int64 */
+            points_earned: number;
+            /**
+             * Format: double
+             * @description Redemptions per active customer-day, 0 when nobody was active.
+             */
+            redemption_rate: number;
+            /** Format: int64 */
+            rewards_redeemed: number;
+            /** Format: int64 */
+            stamps_issued: number;
+        };
+        /**
          * @description Where a program runs: its brands' stores and these stores (both empty:
          *     everywhere in the business).
          */
@@ -2064,6 +2098,24 @@ export interface components {
             api_key: string;
             terminal: components["schemas"]["TerminalView"];
         };
+        /** @description A day's aggregate for one store and program. */
+        DailyAggregate: {
+            /** Format: int64 */
+            active_customers: number;
+            /** Format: date */
+            day: string;
+            /** Format: int64 */
+            new_customers: number;
+            /** Format: int64 */
+            points_earned: number;
+            /** Format: uuid */
+            program_id: string;
+            /** Format: int64 */
+            rewards_redeemed: number;
+            /** Format: int64 */
+            stamps_issued: number;
+            store_id?: components["schemas"]["StoreId"] | null;
+        };
         ExportView: {
             /** @description When done: a link that works without signing in, for 24 hours. */
             download_url?: string | null;
@@ -2129,6 +2181,11 @@ export interface components {
         LoginRequest: {
             email: string;
             password: string;
+        };
+        /** @description A member's roles in the business after the change. */
+        MemberRoles: {
+            id: components["schemas"]["StaffId"];
+            memberships: components["schemas"]["Membership"][];
         };
         /** @description A role in a business, with the scope the role requires. */
         Membership: {
@@ -2377,6 +2434,9 @@ export interface components {
          * @description A staff account (owner, admin, manager, cashier).
          */
         StaffId: string;
+        StaffList: {
+            items: components["schemas"]["TeamMember"][];
+        };
         /** @description A staff member as they see themselves. */
         StaffMe: {
             /** @description A new password must be chosen before anything else. */
@@ -2442,6 +2502,14 @@ export interface components {
             items: components["schemas"]["Store"][];
             /** Format: uuid */
             next_cursor?: string | null;
+        };
+        /** @description A team member and their roles in this business (never their roles elsewhere). */
+        TeamMember: {
+            email: string;
+            id: components["schemas"]["StaffId"];
+            is_active: boolean;
+            memberships: components["schemas"]["Membership"][];
+            name: string;
         };
         TerminalView: {
             /** Format: date-time */
@@ -2651,6 +2719,14 @@ export interface components {
              * @description What you may hold at once.
              */
             max_count: number;
+        };
+        /** @description A day's count of one kind of app usage. */
+        UsageCount: {
+            /** Format: int64 */
+            count: number;
+            /** Format: date */
+            day: string;
+            event: string;
         };
         VerifyMfaRequest: {
             code?: string | null;
@@ -6244,7 +6320,10 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AnalyticsReport"];
+                    "text/csv": string;
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7382,7 +7461,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["StaffList"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7542,7 +7623,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MemberRoles"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {

@@ -68,7 +68,7 @@ export function App() {
           }
         />
         <Route
-          path="/b/:businessId"
+          path="/b/:businessId/*"
           element={
             <SignedIn>
               <Business />

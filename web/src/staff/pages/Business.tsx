@@ -1,11 +1,13 @@
 import { useQuery } from "@tanstack/react-query";
-import { Link, useParams } from "react-router";
+import { Link, NavLink, Route, Routes, useParams } from "react-router";
 import { ErrorBanner, Page } from "../../shared/ui";
 import { api } from "../context";
+import { Dashboard } from "../dashboard/Dashboard";
 import { Programs } from "./Programs";
 import { Stores } from "./Stores";
+import { Team } from "./Team";
 
-/** One business: its stores (with their terminals) and its programs (with their rewards). */
+/** One business: its setup (stores, terminals, programs, rewards), dashboard and team. */
 export function Business() {
   const { businessId = "" } = useParams();
   const business = useQuery({
@@ -18,9 +20,27 @@ export function Business() {
       <p>
         <Link to="/">All businesses</Link>
       </p>
+      <nav className="tabs" aria-label="Business">
+        <NavLink to={`/b/${businessId}`} end>
+          Setup
+        </NavLink>
+        <NavLink to={`/b/${businessId}/dashboard`}>Dashboard</NavLink>
+        <NavLink to={`/b/${businessId}/team`}>Team</NavLink>
+      </nav>
       <ErrorBanner error={business.error} />
-      <Stores businessId={businessId} />
-      <Programs businessId={businessId} />
+      <Routes>
+        <Route
+          index
+          element={
+            <>
+              <Stores businessId={businessId} />
+              <Programs businessId={businessId} />
+            </>
+          }
+        />
+        <Route path="dashboard" element={<Dashboard businessId={businessId} />} />
+        <Route path="team" element={<Team businessId={businessId} />} />
+      </Routes>
     </Page>
   );
 }
