@@ -18,6 +18,7 @@ pub mod cached;
 pub mod cli;
 pub mod configuration;
 pub mod directory;
+pub mod mailings;
 pub mod metrics;
 pub mod password;
 pub mod relay;

@@ -317,6 +317,7 @@ impl Application {
         tokio::spawn(Relay { store: Arc::clone(&store), history: Arc::clone(&history), consumers, batch: 500 }.run());
         tokio::spawn(crate::relay::watch_backlog(Arc::clone(&store), backlog, Duration::from_secs(1)));
         tokio::spawn(crate::audit::relay(Arc::clone(&store), Arc::clone(&audit), Duration::from_secs(1)));
+        tokio::spawn(crate::mailings::relay(Arc::clone(&store), Arc::clone(&queue), Duration::from_secs(1)));
         crate::sweeps::spawn(
             Arc::clone(&store),
             Arc::clone(&records),

@@ -12,6 +12,7 @@
 //! - [`input`]: what arrives from outside (codes, keys, POS bodies, token claims), checked;
 //! - [`identity`]: terminals, sessions and one-time tokens (hashes only);
 //! - [`ledger`]: what the transaction path writes, and the transaction message contract;
+//! - [`marketing`]: mailings a business sends to the members who consent, and their audience;
 //! - [`messages`]: the other queues' message contracts (email, ...);
 //! - [`page`]: cursor pagination shared by every listing;
 //! - [`card`]: the card state machine (command → new state and effect, or refusal);
@@ -29,6 +30,7 @@ pub mod identity;
 pub mod ids;
 pub mod input;
 pub mod ledger;
+pub mod marketing;
 pub mod messages;
 pub mod page;
 pub mod ports;

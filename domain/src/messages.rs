@@ -32,6 +32,10 @@ pub struct EmailMessage {
     pub business_id: Option<crate::ids::BusinessId>,
     pub values: BTreeMap<String, String>,
     pub request_id: Option<String>,
+    /// The marketing mailing this mail is one of: the worker records its
+    /// outcome there (sent, or skipped for want of consent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailing_id: Option<Uuid>,
 }
 
 impl EmailMessage {
@@ -87,6 +91,7 @@ mod tests {
             business_id: None,
             values: BTreeMap::from([("reward".to_owned(), "Free coffee".to_owned())]),
             request_id: Some("r".into()),
+            mailing_id: None,
         };
         let back: EmailMessage = serde_json::from_str(&serde_json::to_string(&m).expect("json")).expect("parse");
         assert_eq!(back, m);

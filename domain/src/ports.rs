@@ -348,6 +348,36 @@ pub trait AuditOutbox: Send + Sync {
     async fn audit_delivered(&self, ids: &[Uuid]) -> StoreResult<()>;
 }
 
+/// Marketing mailings (see [`crate::marketing`]): the audience fixed in the
+/// commit that creates the mailing, the recipients relayed to the email
+/// queue from there, and each recipient's outcome.
+#[async_trait]
+pub trait MailingRepo: Send + Sync {
+    /// How many customers `audience` of `business` holds at `now`.
+    async fn audience_size(
+        &self,
+        business: BusinessId,
+        audience: &crate::marketing::Audience,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+    /// Create the mailing with one queued recipient per member of its
+    /// audience, and stage `audit`, in one transaction.
+    async fn create_mailing(
+        &self,
+        new: &crate::marketing::NewMailing,
+        audit: &AuditEvent,
+    ) -> StoreResult<crate::marketing::Mailing>;
+    /// The business's mailings with their progress, newest first (the latest 100).
+    async fn list_mailings(&self, business: BusinessId) -> StoreResult<Vec<crate::marketing::Mailing>>;
+    /// Recipients not yet on the email queue, oldest mailing first, at most `limit`.
+    async fn queued_recipients(&self, limit: i64) -> StoreResult<Vec<crate::marketing::QueuedRecipient>>;
+    /// These recipients' messages are on the email queue (a recipient the
+    /// email worker has handled already keeps its outcome).
+    async fn recipients_published(&self, mailing_id: Uuid, customers: &[CustomerId]) -> StoreResult<()>;
+    /// The email worker's outcome for one recipient; repeating it changes nothing.
+    async fn recipient_handled(&self, mailing_id: Uuid, customer: CustomerId, sent: bool) -> StoreResult<()>;
+}
+
 /// Everything the system of record offers, as one object the application holds.
 pub trait Store:
     HealthCheck
@@ -369,6 +399,7 @@ pub trait Store:
     + QueueRepo
     + AnalyticsRepo
     + ExportRepo
+    + MailingRepo
 {
     /// A short name for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;

@@ -74,6 +74,25 @@ impl Note {
     }
 }
 
+/// A message a business writes to its customers (a mailing's body):
+/// trimmed, 1..=`MAX` characters, lines and tabs allowed, no other control
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Prose(String);
+
+impl Prose {
+    pub const MAX: usize = 5000;
+
+    pub fn parse(raw: &str) -> Result<Self, TextError> {
+        bounded(raw, Self::MAX, |c| c == '\n' || c == '\t').map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

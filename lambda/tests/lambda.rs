@@ -229,6 +229,7 @@ async fn the_email_function_sends_once_and_schedules_run() {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         request_id: None,
+        mailing_id: None,
     };
     let body = serde_json::to_string(&email).expect("json");
     let record = |n: u32| {

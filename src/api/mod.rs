@@ -20,6 +20,7 @@ pub mod cards;
 pub mod exports;
 pub mod input;
 pub mod json;
+pub mod mailings;
 pub mod me;
 pub mod objects;
 pub mod observe;
@@ -180,6 +181,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/businesses/{business_id}/audit").get(businesses::audit_log::audit_log))
                 .service(web::resource("/businesses/{business_id}/analytics").get(businesses::analytics::analytics))
+                .service(
+                    web::resource("/businesses/{business_id}/mailings")
+                        .get(mailings::list::list_mailings)
+                        .post(mailings::create::create_mailing),
+                )
+                .service(
+                    web::resource("/businesses/{business_id}/mailings/audience").get(mailings::audience::audience_size),
+                )
                 .service(
                     web::resource("/businesses/{business_id}/exports").post(exports::business::request_business_export),
                 )

@@ -40,6 +40,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (16, "consent_per_business", include_str!("../../migrations/postgres/0016_consent_per_business.sql")),
     (17, "cards_name_their_last_entry", include_str!("../../migrations/postgres/0017_cards_name_their_last_entry.sql")),
     (18, "second_factors", include_str!("../../migrations/postgres/0018_second_factors.sql")),
+    (19, "mailings", include_str!("../../migrations/postgres/0019_mailings.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -59,6 +60,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (16, "consent_per_business", include_str!("../../migrations/sqlite/0016_consent_per_business.sql")),
     (17, "cards_name_their_last_entry", include_str!("../../migrations/sqlite/0017_cards_name_their_last_entry.sql")),
     (18, "second_factors", include_str!("../../migrations/sqlite/0018_second_factors.sql")),
+    (19, "mailings", include_str!("../../migrations/sqlite/0019_mailings.sql")),
 ];
 
 pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

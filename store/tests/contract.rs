@@ -88,6 +88,7 @@ contract!(
     a_commit_counts_what_it_commits_in_the_analytics,
     usage_counted_in_memory_adds_up,
     second_factors_count_each_code_once,
+    a_mailing_fixes_its_audience_and_counts_each_recipient_once,
 );
 
 fn name(s: &str) -> Name {
@@ -1513,4 +1514,87 @@ async fn second_factors_count_each_code_once(store: Arc<dyn Store>) {
     assert!(!store.remove_mfa(who).await.expect("remove"));
     assert!(store.get_mfa(who).await.expect("get").is_none());
     assert!(!store.use_recovery_code(who, &[7u8; 32]).await.expect("use"), "gone with the factor");
+}
+
+/// A mailing goes to the program's members who consent to the business and
+/// have a verified address, filtered by card activity; its recipients move
+/// from queued to published to sent or skipped, each step once.
+async fn a_mailing_fixes_its_audience_and_counts_each_recipient_once(store: Arc<dyn Store>) {
+    use stampede_domain::marketing::{Audience, NewMailing};
+    use stampede_domain::text::Prose;
+
+    let b = store.create_business(new_business("Mailer"), None).await.expect("business");
+    let other = store.create_business(new_business("Elsewhere"), None).await.expect("business");
+    let p = program(&store, b.id).await;
+    let now = Utc::now();
+    let member = |e: &'static str, consent: Option<BusinessId>, verified: bool| {
+        let store = Arc::clone(&store);
+        async move {
+            let c = store.create_customer(new_customer(e)).await.expect("customer");
+            if verified {
+                store.mark_email_verified(c.id, now).await.expect("verify");
+            }
+            if let Some(business) = consent {
+                store.set_marketing_consent(c.id, business, true, now).await.expect("consent");
+            }
+            store.join_program(p.id, b.id, c.id, &format!("CODE-{e}")).await.expect("join");
+            c.id
+        }
+    };
+    let yes = member("yes@example.com", Some(b.id), true).await;
+    let also = member("also@example.com", Some(b.id), true).await;
+    member("no-consent@example.com", None, true).await;
+    member("other-business@example.com", Some(other.id), true).await;
+    member("unverified@example.com", Some(b.id), false).await;
+    let erased = member("erased@example.com", Some(b.id), true).await;
+    store.erase_customer(erased).await.expect("erase");
+
+    let everyone = Audience { program_id: p.id, active_within_days: None, inactive_for_days: None };
+    assert_eq!(store.audience_size(b.id, &everyone, now).await.expect("size"), 2);
+    let lately = Audience { active_within_days: Some(7), ..everyone };
+    assert_eq!(
+        store.audience_size(b.id, &lately, now).await.expect("size"),
+        2,
+        "cards joined just now were used lately"
+    );
+    let lapsed = Audience { inactive_for_days: Some(7), ..everyone };
+    assert_eq!(store.audience_size(b.id, &lapsed, now).await.expect("size"), 0);
+    assert_eq!(store.audience_size(other.id, &everyone, now).await.expect("size"), 0, "another business's program");
+
+    let new = NewMailing {
+        id: Uuid::now_v7(),
+        business_id: b.id,
+        audience: everyone,
+        subject: name("Double stamps on Friday"),
+        body: Prose::parse("Come by!\nAll day.").expect("body"),
+        created_by: StaffId(Uuid::now_v7()),
+        created_at: now,
+    };
+    let mailing = store.create_mailing(&new, &audit_event("mailing.create")).await.expect("create");
+    assert_eq!((mailing.recipients, mailing.pending, mailing.sent), (2, 2, 0));
+    let staged: Vec<String> = store.staged_audit(10).await.expect("staged").into_iter().map(|e| e.action).collect();
+    assert_eq!(staged, ["mailing.create"]);
+
+    let queued = store.queued_recipients(10).await.expect("queued");
+    let mut customers: Vec<CustomerId> = queued.iter().map(|r| r.customer_id).collect();
+    customers.sort_by_key(|c| c.0);
+    let mut expected = vec![yes, also];
+    expected.sort_by_key(|c| c.0);
+    assert_eq!(customers, expected);
+    assert!(queued.iter().all(|r| r.mailing_id == mailing.id && r.business_id == b.id));
+    assert_eq!(queued[0].body, "Come by!\nAll day.");
+
+    // The email worker can be quicker than the relay's bookkeeping: an
+    // outcome recorded first is kept when the relay marks the batch published.
+    store.recipient_handled(mailing.id, yes, true).await.expect("handled");
+    store.recipients_published(mailing.id, &customers).await.expect("published");
+    assert!(store.queued_recipients(10).await.expect("queued").is_empty());
+    store.recipient_handled(mailing.id, also, false).await.expect("handled");
+    store.recipient_handled(mailing.id, also, true).await.expect("a repeat changes nothing");
+    let listed = store.list_mailings(b.id).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    let m = &listed[0];
+    assert_eq!((m.recipients, m.pending, m.sent, m.skipped), (2, 0, 1, 1));
+    assert_eq!((m.subject.as_str(), m.audience), ("Double stamps on Friday", everyone));
+    assert!(store.list_mailings(other.id).await.expect("list").is_empty());
 }

@@ -12,6 +12,7 @@ mod customers;
 mod forgery;
 mod helpers;
 mod invitations;
+mod mailings;
 mod matrix;
 mod mfa;
 mod ops;

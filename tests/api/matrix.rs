@@ -54,6 +54,7 @@ enum Endpoint {
     CreateProgram,
     ListStaff,
     AuditLog,
+    ListMailings,
     ListStores,
     ListBrands,
     UpdateBrand,
@@ -92,7 +93,7 @@ const ACTORS: [Actor; 7] = [
     Actor::Terminal,
 ];
 const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
-const ENDPOINTS: [Endpoint; 33] = [
+const ENDPOINTS: [Endpoint; 34] = [
     Endpoint::PosStamp,
     Endpoint::CancelHere,
     Endpoint::CancelFromOwnStore,
@@ -122,6 +123,7 @@ const ENDPOINTS: [Endpoint; 33] = [
     Endpoint::CreateProgram,
     Endpoint::ListStaff,
     Endpoint::AuditLog,
+    Endpoint::ListMailings,
     Endpoint::ListStores,
     Endpoint::ListInvitations,
     Endpoint::RevokeCashierInvitation,
@@ -188,6 +190,7 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
         | Endpoint::CreateProgram
         | Endpoint::ListStaff
         | Endpoint::AuditLog
+        | Endpoint::ListMailings
         | Endpoint::UpdateBrand
         | Endpoint::UploadLogo
         | Endpoint::UpdateProgram
@@ -525,6 +528,7 @@ async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, target:
         }
         Endpoint::ListStaff => app.get_auth(&format!("/v1/businesses/{}/staff", store.business_id), token).await,
         Endpoint::AuditLog => app.get_auth(&format!("/v1/businesses/{}/audit", store.business_id), token).await,
+        Endpoint::ListMailings => app.get_auth(&format!("/v1/businesses/{}/mailings", store.business_id), token).await,
         Endpoint::ListStores => app.get_auth(&format!("/v1/businesses/{}/stores", store.business_id), token).await,
         Endpoint::ListBrands => app.get_auth(&format!("/v1/businesses/{}/brands", store.business_id), token).await,
         Endpoint::UpdateBrand => {

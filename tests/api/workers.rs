@@ -118,6 +118,7 @@ async fn marketing_needs_consent_at_send_time_and_unsubscribes(backend: Database
             ("body".to_owned(), "Mulled wine is back.".to_owned()),
         ]),
         request_id: None,
+        mailing_id: None,
     };
     let message = |subject: &str| message_from(business, subject);
     let first = serde_json::to_string(&message("Winter menu")).expect("json");

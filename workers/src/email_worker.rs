@@ -61,7 +61,19 @@ impl EmailWorker {
             // Release the claim so a redelivery (or a redrive from the DLQ) can try again.
             Err(_) => self.store.abandon_message(CONSUMER, msg.event_id).await?,
         }
+        if let Ok(outcome) = &result {
+            self.count_for_mailing(&msg, outcome).await;
+        }
         result
+    }
+
+    /// A mailing's progress. Recorded after the send is marked done, so a
+    /// failure here can only leave a count behind, never send a mail twice.
+    async fn count_for_mailing(&self, msg: &EmailMessage, outcome: &Sent) {
+        let (Some(mailing), Some(customer)) = (msg.mailing_id, msg.customer_id) else { return };
+        if let Err(e) = self.store.recipient_handled(mailing, customer, *outcome == Sent::Sent).await {
+            tracing::warn!(error = %e, %mailing, "a mailing's progress was not recorded");
+        }
     }
 
     async fn send(&self, msg: &EmailMessage, template: Template) -> Result<Sent, Failure> {

@@ -280,6 +280,7 @@ impl ExportWorker {
                 values
             },
             request_id: request_id.clone(),
+            mailing_id: None,
         };
         let body = serde_json::to_string(&email).map_err(|e| Failure::Permanent(e.to_string()))?;
         let msg = QueueMessage {

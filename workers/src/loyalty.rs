@@ -77,6 +77,7 @@ impl LoyaltyProcessor {
                 business_id: None,
                 values,
                 request_id: None,
+                mailing_id: None,
             });
         }
         self.publish(&emails).await?;
@@ -175,6 +176,7 @@ impl LoyaltyProcessor {
             business_id: None,
             values,
             request_id: tx.request_id.clone(),
+            mailing_id: None,
         }))
     }
 }

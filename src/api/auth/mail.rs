@@ -67,6 +67,7 @@ pub async fn send(state: &AppState, to: &str, template: Template, values: &[(&st
         business_id: None,
         values: values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         request_id: None,
+        mailing_id: None,
     };
     let body = match serde_json::to_string(&message) {
         Ok(body) => body,

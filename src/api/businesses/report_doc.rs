@@ -51,7 +51,7 @@ mod tests {
 
     #[test]
     fn a_built_report_reads_as_its_documented_shape() {
-        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("a day");
         let q = AnalyticsQuery {
             business_id: BusinessId(Uuid::new_v4()),
             from: day,
@@ -71,7 +71,7 @@ mod tests {
         };
         let usage = UsageCount { day, event: "app_open".into(), count: 4 };
         let report = build_report(&q, vec![row], vec![usage]);
-        let json = serde_json::to_value(&report).unwrap();
+        let json = serde_json::to_value(&report).expect("json");
         serde_json::from_value::<ReportDoc>(json).expect("the report matches its schema");
     }
 }

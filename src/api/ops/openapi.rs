@@ -3,8 +3,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    auth, brands, businesses, campaigns, cards, exports, me, objects, pos, programs, rewards, staff, stores, terminals,
-    unsubscribe, uploads,
+    auth, brands, businesses, campaigns, cards, exports, mailings, me, objects, pos, programs, rewards, staff, stores,
+    terminals, unsubscribe, uploads,
 };
 
 /// Declares the bearer scheme the `security(("bearer" = []))` annotations name.
@@ -358,6 +358,7 @@ impl Modify for ClosedBodies {
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
         pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
         businesses::analytics::analytics, exports::business::request_business_export,
+        mailings::audience::audience_size, mailings::create::create_mailing, mailings::list::list_mailings,
         exports::business_status::business_export, exports::mine::request_my_export, exports::my_status::my_export,
         exports::download::download, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::list::list_uploads, uploads::content::put_upload, uploads::get::get_upload, uploads::delete::delete_upload,
     ),
@@ -366,6 +367,7 @@ impl Modify for ClosedBodies {
         (name = "ops", description = "Liveness, readiness, metrics, this document"),
         (name = "auth", description = "Sign-up, sign-in, sessions, password reset, social sign-in"),
         (name = "me", description = "A customer's own profile"),
+        (name = "mailings", description = "Marketing mail to the members who consent"),
         (name = "staff", description = "Staff accounts and invitations"),
         (name = "terminals", description = "POS terminal keys of a store"),
         (name = "pos", description = "At the counter"),

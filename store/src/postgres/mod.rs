@@ -11,6 +11,7 @@ mod history;
 mod inbox;
 mod invitations;
 mod ledger;
+mod mailings;
 mod mfa;
 pub mod nodelay;
 mod places;

@@ -23,6 +23,7 @@ mod history;
 mod inbox;
 mod invitations;
 mod ledger;
+mod mailings;
 mod mfa;
 mod places;
 mod programs;
