@@ -48,6 +48,15 @@ export async function startServer() {
     }
     throw new Error(`no mail matching ${pattern} in ${dir}`);
   };
+  /** Every mail file so far: its headers and its plain text. */
+  server.mails = () => {
+    const dir = join(dataDir, "mail");
+    const files = existsSync(dir) ? readdirSync(dir).sort() : [];
+    return files.map((f) => {
+      const raw = readFileSync(join(dir, f), "utf8");
+      return { headers: raw.split(/\r?\n\r?\n/)[0], text: plainText(raw) };
+    });
+  };
   await launch(server);
   return server;
 }

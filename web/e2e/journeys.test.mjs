@@ -97,7 +97,7 @@ async function counterWorld(server) {
   ).body.access_token;
   const card = (await call(server, "POST", `/v1/programs/${program}/join`, customer, {})).body;
   const code = (await call(server, "GET", `/v1/me/cards/${card.id ?? card.card?.id}/code`, customer)).body.code;
-  return { owner, store, key, code };
+  return { owner, business, program, store, key, code, customer };
 }
 
 test("the POS app, with the server stopped mid-way through ten stamps, ends with exactly ten", async () => {
@@ -286,6 +286,78 @@ test("an owner invites a cashier from the console; the cashier accepts the email
     await member.getByText("Cashier at Main Street", { exact: true }).waitFor();
     await member.getByText("Cam", { exact: true }).waitFor();
     await p.getByRole("cell", { name: "accepted" }).waitFor();
+  } finally {
+    await server.dispose();
+  }
+});
+
+test("a marketing mailing from the console reaches only the customers who agreed, and its link unsubscribes", async () => {
+  const server = await startServer();
+  try {
+    const world = await counterWorld(server);
+    // walk-in@example.com agrees to hear from the business; quiet@example.com holds a card and does not.
+    await call(server, "PUT", `/v1/me/consents/${world.business}`, world.customer, { marketing: true });
+    await call(server, "POST", "/v1/auth/customers/register", null, {
+      email: "quiet@example.com",
+      password: "the customer's password",
+      name: "Qi",
+    });
+    const verify = /token=([A-Za-z0-9_-]+)/.exec(await server.mail(/quiet@example\.com/))[1];
+    await call(server, "POST", "/v1/auth/customers/verify-email", null, { token: verify });
+    const quiet = (
+      await call(server, "POST", "/v1/auth/customers/login", null, {
+        email: "quiet@example.com",
+        password: "the customer's password",
+      })
+    ).body.access_token;
+    await call(server, "POST", `/v1/programs/${world.program}/join`, quiet, {});
+
+    const p = await page(chromium, "tablet");
+    p.on("dialog", (d) => d.accept());
+    await p.goto(`${server.url}/staff/sign-in`);
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill("a much better password");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.locator("ul.cards a").first().click();
+    await p.getByRole("link", { name: "Marketing" }).click();
+    await p.getByText("1 customer will get this mail.").waitFor();
+    await p.getByLabel("Only those who have not visited lately").check();
+    await p.getByText("0 customers will get this mail.").waitFor();
+    await p.getByLabel("Everyone who agreed").check();
+    await p.getByText("1 customer will get this mail.").waitFor();
+    await p.getByLabel("Start from").selectOption({ label: "Double stamps" });
+    await p.getByLabel("Subject").fill("Double stamps this weekend at Main Street");
+    await noSeriousAccessibilityProblems(p, "marketing");
+    await p.getByRole("button", { name: "Send mailing" }).click();
+    await p.getByText("Sending to 1 customer.").waitFor();
+    const row = p.getByRole("row", { name: /Double stamps this weekend at Main Street/ });
+    await p.waitForFunction(
+      () => {
+        const cells = [...document.querySelectorAll("tbody tr")][0]?.querySelectorAll("td");
+        return cells && cells[2]?.textContent === "1" && cells[4]?.textContent === "0";
+      },
+      null,
+      { timeout: 20_000 },
+    );
+    await row.waitFor();
+    await p.screenshot({ path: `${SHOTS}/console-marketing.png`, fullPage: true });
+
+    const mail = await server.mail(/Double stamps this weekend at Main Street/);
+    assert.match(mail, /Every visit this Saturday and Sunday earns two stamps/);
+    const sent = server.mails().filter((m) => m.headers.includes("Double stamps this weekend at Main Street"));
+    assert.equal(sent.length, 1, "one mail went out");
+    assert.match(sent[0].headers, /^To: .*walk-in@example\.com/m, "to the customer who agreed");
+
+    // The unsubscribe link: a page with one button, which withdraws consent.
+    const link = /(http\S+\/v1\/unsubscribe\?token=[A-Za-z0-9._-]+)/.exec(mail)?.[1];
+    assert.ok(link, "the mail carries its unsubscribe link");
+    const u = await page(chromium, "phone");
+    await u.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await u.getByRole("button").click();
+    await u.waitForLoadState();
+    const consents = (await call(server, "GET", "/v1/me/consents", world.customer)).body;
+    const here = (consents.items ?? consents).find((c) => c.business_id === world.business);
+    assert.equal(here.marketing, false, "the link withdrew consent");
   } finally {
     await server.dispose();
   }

@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "27a47f4dc3e2";
-const SHELL = ["/pos/","/assets/device-CV-aOmYN.css","/assets/device-sLShNSUf.js","/assets/pos-CRFHpEff.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-B2tt29Sl.js","/assets/staff-CnsZ1jie.css"];
+const VERSION = "14374ec373e4";
+const SHELL = ["/pos/","/assets/device-CVgMObA2.css","/assets/device-Nwy6HX-4.js","/assets/pos-C8AiAD2a.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CHaZPXnO.js","/assets/staff-CnsZ1jie.css"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

@@ -973,6 +973,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/businesses/{business_id}/mailings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The business's mailings, newest first (the latest 100), each with how
+         *     many it went to, how many were sent, skipped, or are still on their way.
+         */
+        get: operations["list_mailings"];
+        put?: never;
+        /**
+         * Send a mailing: its audience is fixed now, and each member gets the mail
+         *     moments later unless they withdraw consent first.
+         */
+        post: operations["create_mailing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/businesses/{business_id}/mailings/audience": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many a mailing would reach: the program's members with a verified
+         *     address who consent to the business, filtered by card activity.
+         */
+        get: operations["audience_size"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/businesses/{business_id}/programs": {
         parameters: {
             query?: never;
@@ -1775,6 +1819,25 @@ export interface components {
             stamps_issued: number;
         };
         /**
+         * @description Who a mailing goes to: a program's members who consent to its business
+         *     and have a verified address, filtered by when their card was last used.
+         */
+        Audience: {
+            /** @description Only cards used within this many days. */
+            active_within_days?: number | null;
+            /** @description Only cards not used for this many days (not with `active_within_days`). */
+            inactive_for_days?: number | null;
+            /** Format: uuid */
+            program_id: string;
+        };
+        AudienceSize: {
+            /**
+             * Format: int64
+             * @description Customers a mailing to this audience would go to now.
+             */
+            recipients: number;
+        };
+        /**
          * @description Where a program runs: its brands' stores and these stores (both empty:
          *     everywhere in the business).
          */
@@ -2056,6 +2119,21 @@ export interface components {
             starts_local: string;
             store_ids?: string[];
         };
+        CreateMailing: {
+            /** @description Only cards used within this many days. */
+            active_within_days?: number | null;
+            /**
+             * @description Plain text, lines kept, at most 5000 characters. The mail adds the
+             *     greeting, the business's name and the unsubscribe link.
+             */
+            body: string;
+            /** @description Only cards not used for this many days (not with `active_within_days`). */
+            inactive_for_days?: number | null;
+            /** Format: uuid */
+            program_id: string;
+            /** @description One line, at most 200 characters. */
+            subject: string;
+        };
         CreateProgram: {
             availability?: components["schemas"]["Availability"];
             description?: string | null;
@@ -2181,6 +2259,38 @@ export interface components {
         LoginRequest: {
             email: string;
             password: string;
+        };
+        /** @description A mailing and how far it has got. */
+        Mailing: {
+            audience: components["schemas"]["Audience"];
+            body: string;
+            business_id: components["schemas"]["BusinessId"];
+            /** Format: date-time */
+            created_at: string;
+            created_by: components["schemas"]["StaffId"];
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: int64
+             * @description Not yet handed to the email worker, or handed and not yet handled.
+             */
+            pending: number;
+            /**
+             * Format: int64
+             * @description Recipients when it was created.
+             */
+            recipients: number;
+            /** Format: int64 */
+            sent: number;
+            /**
+             * Format: int64
+             * @description Not sent: consent withdrawn or account erased since.
+             */
+            skipped: number;
+            subject: string;
+        };
+        MailingList: {
+            items: components["schemas"]["Mailing"][];
         };
         /** @description A member's roles in the business after the change. */
         MemberRoles: {
@@ -7157,6 +7267,275 @@ export interface operations {
                 };
             };
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_mailings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                business_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The mailings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailingList"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_mailing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                business_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateMailing"];
+            };
+        };
+        responses: {
+            /** @description The mailing, with its audience's size */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mailing"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a content type this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audience_size: {
+        parameters: {
+            query: {
+                program_id: string;
+                /** @description Only cards used within this many days. */
+                active_within_days?: number;
+                /** @description Only cards not used for this many days (not with `active_within_days`). */
+                inactive_for_days?: number;
+            };
+            header?: never;
+            path: {
+                business_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audience's size */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceSize"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

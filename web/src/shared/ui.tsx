@@ -1,7 +1,7 @@
 // Small shared components: a labelled field that shows its server error, a
 // button that says when it is busy, and the error banner that puts a problem
 // into words (see api/problem.ts).
-import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode } from "react";
+import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode, TextareaHTMLAttributes } from "react";
 import { useId } from "react";
 import { ProblemError, describe } from "../api/problem";
 
@@ -17,6 +17,25 @@ export function Field({
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <input id={id} aria-invalid={message ? true : undefined} aria-describedby={`${id}-note`} {...input} />
+      <small id={`${id}-note`} className={message ? "field-error" : "hint"}>
+        {message ?? hint ?? ""}
+      </small>
+    </div>
+  );
+}
+
+export function TextArea({
+  label,
+  error,
+  hint,
+  ...input
+}: { label: string; error?: unknown; hint?: string } & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  const id = useId();
+  const message = error instanceof ProblemError && input.name ? error.field(input.name) : undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} aria-invalid={message ? true : undefined} aria-describedby={`${id}-note`} {...input} />
       <small id={`${id}-note`} className={message ? "field-error" : "hint"}>
         {message ?? hint ?? ""}
       </small>

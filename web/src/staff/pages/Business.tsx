@@ -3,6 +3,7 @@ import { Link, NavLink, Route, Routes, useParams } from "react-router";
 import { ErrorBanner, Page } from "../../shared/ui";
 import { api } from "../context";
 import { Dashboard } from "../dashboard/Dashboard";
+import { Marketing } from "../marketing/Marketing";
 import { Programs } from "./Programs";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
@@ -26,6 +27,7 @@ export function Business() {
         </NavLink>
         <NavLink to={`/b/${businessId}/dashboard`}>Dashboard</NavLink>
         <NavLink to={`/b/${businessId}/team`}>Team</NavLink>
+        <NavLink to={`/b/${businessId}/marketing`}>Marketing</NavLink>
       </nav>
       <ErrorBanner error={business.error} />
       <Routes>
@@ -40,6 +42,7 @@ export function Business() {
         />
         <Route path="dashboard" element={<Dashboard businessId={businessId} />} />
         <Route path="team" element={<Team businessId={businessId} />} />
+        <Route path="marketing" element={<Marketing businessId={businessId} />} />
       </Routes>
     </Page>
   );
