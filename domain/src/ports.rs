@@ -173,6 +173,9 @@ pub trait CustomerRepo: Send + Sync {
     async fn create_customer(&self, new: NewCustomer) -> StoreResult<Customer>;
     async fn get_customer(&self, id: CustomerId) -> StoreResult<Option<Customer>>;
     async fn find_customer_by_email(&self, email: &Email) -> StoreResult<Option<Customer>>;
+    /// Customers whose phone is `phone` (as [`crate::input::phone::normalize`]
+    /// keeps it), at most 20: a family may share one.
+    async fn find_customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>>;
     async fn find_customer_by_social(&self, provider: SocialProvider, subject: &str) -> StoreResult<Option<Customer>>;
     /// Link a social identity whose provider vouches for the account's email,
     /// and mark that email verified as of `at`. An account whose email was never

@@ -60,6 +60,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .service(web::resource("/stores/{store_id}/redemptions").post(pos::redeem::redeem))
                         .service(web::resource("/stores/{store_id}/cards/{code}").get(pos::lookup::lookup))
                         .service(web::resource("/stores/{store_id}/session").get(pos::session::pos_session))
+                        .service(web::resource("/stores/{store_id}/customers").get(pos::customers::find_customer))
+                        .service(web::resource("/stores/{store_id}/enrollments").post(pos::enroll::enroll))
                         .service(
                             web::resource("/stores/{store_id}/transactions/{transaction_id}/cancel")
                                 .post(pos::cancel::cancel),

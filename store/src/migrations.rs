@@ -41,6 +41,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     (17, "cards_name_their_last_entry", include_str!("../../migrations/postgres/0017_cards_name_their_last_entry.sql")),
     (18, "second_factors", include_str!("../../migrations/postgres/0018_second_factors.sql")),
     (19, "mailings", include_str!("../../migrations/postgres/0019_mailings.sql")),
+    (20, "phone_lookup", include_str!("../../migrations/postgres/0020_phone_lookup.sql")),
 ];
 
 /// (version, description, SQL) for SQLite.
@@ -61,6 +62,7 @@ pub const SQLITE: &[(i64, &str, &str)] = &[
     (17, "cards_name_their_last_entry", include_str!("../../migrations/sqlite/0017_cards_name_their_last_entry.sql")),
     (18, "second_factors", include_str!("../../migrations/sqlite/0018_second_factors.sql")),
     (19, "mailings", include_str!("../../migrations/sqlite/0019_mailings.sql")),
+    (20, "phone_lookup", include_str!("../../migrations/sqlite/0020_phone_lookup.sql")),
 ];
 
 pub(crate) fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {

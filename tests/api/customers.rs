@@ -178,7 +178,7 @@ async fn profile_update_validation(backend: DatabaseBackend) {
     let res = patch(json!({"name": "Pat Doe", "phone": "+49 30 123", "preferences": {"lang": "de"}})).await.expect("r");
     assert_eq!(res.status(), 200);
     let me: Value = res.json().await.expect("json");
-    assert_eq!((me["name"].as_str(), me["phone"].as_str()), (Some("Pat Doe"), Some("+49 30 123")));
+    assert_eq!((me["name"].as_str(), me["phone"].as_str()), (Some("Pat Doe"), Some("+4930123")));
     let res = patch(json!({"phone": null})).await.expect("r");
     assert_eq!(res.json::<Value>().await.expect("json")["phone"], Value::Null);
     let bad = assert_problem(

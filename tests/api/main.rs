@@ -7,6 +7,7 @@ mod arbitrary_bodies;
 mod aws;
 mod bench_smoke;
 mod cognito_rules;
+mod counter_customers;
 mod crash;
 mod customers;
 mod forgery;

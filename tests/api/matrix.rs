@@ -44,6 +44,7 @@ enum Endpoint {
     ListTerminals,
     RevokeTerminal,
     PosSession,
+    FindCustomer,
     InviteCashier,
     GetStore,
     UpdateStore,
@@ -93,7 +94,7 @@ const ACTORS: [Actor; 7] = [
     Actor::Terminal,
 ];
 const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
-const ENDPOINTS: [Endpoint; 34] = [
+const ENDPOINTS: [Endpoint; 35] = [
     Endpoint::PosStamp,
     Endpoint::CancelHere,
     Endpoint::CancelFromOwnStore,
@@ -113,6 +114,7 @@ const ENDPOINTS: [Endpoint; 34] = [
     Endpoint::ListTerminals,
     Endpoint::RevokeTerminal,
     Endpoint::PosSession,
+    Endpoint::FindCustomer,
     Endpoint::InviteCashier,
     Endpoint::GetStore,
     Endpoint::UpdateStore,
@@ -173,8 +175,8 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
         // A transaction is cancelled at the store where it was made, by whom
         // may cancel there: nobody reaches another store's through their own.
         Endpoint::CancelFromOwnStore => own && (actor == Terminal || managers),
-        Endpoint::PosSession | Endpoint::GetStore => match actor {
-            Cashier | Terminal => own && (endpoint == Endpoint::PosSession || actor == Cashier),
+        Endpoint::PosSession | Endpoint::FindCustomer | Endpoint::GetStore => match actor {
+            Cashier | Terminal => own && (endpoint != Endpoint::GetStore || actor == Cashier),
             Customer => false,
             _ => managers,
         },
@@ -494,6 +496,9 @@ async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, target:
             app.client.delete(url).bearer_auth(token).send().await.expect("request")
         }
         Endpoint::PosSession => app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), token).await,
+        Endpoint::FindCustomer => {
+            app.get_auth(&format!("/v1/pos/stores/{}/customers?email=nobody@example.com", store.id), token).await
+        }
         Endpoint::InviteCashier => {
             let body = json!({"email": format!("{}@invitee.test", Uuid::now_v7().simple()), "role": "cashier", "store_id": store.id});
             app.post_auth(&format!("/v1/businesses/{}/invitations", store.business_id), token, body).await

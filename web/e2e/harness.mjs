@@ -39,7 +39,13 @@ export async function startServer() {
   server.mail = async (pattern) => {
     const dir = join(dataDir, "mail");
     for (let i = 0; i < 100; i++) {
-      const files = existsSync(dir) ? readdirSync(dir).sort().reverse() : [];
+      // Finished mail only: the mailbox writes a hidden .tmp file, then renames it.
+      const files = existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith(".eml") && !f.startsWith("."))
+            .sort()
+            .reverse()
+        : [];
       for (const f of files) {
         const raw = readFileSync(join(dir, f), "utf8");
         if (pattern.test(raw)) return plainText(raw);
@@ -51,7 +57,7 @@ export async function startServer() {
   /** Every mail file so far: its headers and its plain text. */
   server.mails = () => {
     const dir = join(dataDir, "mail");
-    const files = existsSync(dir) ? readdirSync(dir).sort() : [];
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".eml") && !f.startsWith(".")).sort() : [];
     return files.map((f) => {
       const raw = readFileSync(join(dir, f), "utf8");
       return { headers: raw.split(/\r?\n\r?\n/)[0], text: plainText(raw) };

@@ -17,11 +17,14 @@ pub enum Template {
     /// unsubscribe link.
     Marketing,
     ExportReady,
+    /// A card started for a walk-in customer at the counter, with the link
+    /// that lets them claim the account it made.
+    CardWaiting,
 }
 
 impl Template {
     /// Every template (`name` is exhaustive; add a new one here too).
-    pub const ALL: [Template; 8] = [
+    pub const ALL: [Template; 9] = [
         Template::VerifyEmail,
         Template::AccountExists,
         Template::PasswordReset,
@@ -30,6 +33,7 @@ impl Template {
         Template::PointsExpiring,
         Template::Marketing,
         Template::ExportReady,
+        Template::CardWaiting,
     ];
 
     /// The name a message gives this template (`reward_earned`, ...).
@@ -43,6 +47,7 @@ impl Template {
             Template::PointsExpiring => "points_expiring",
             Template::Marketing => "marketing",
             Template::ExportReady => "export_ready",
+            Template::CardWaiting => "card_waiting",
         }
     }
 
@@ -70,6 +75,7 @@ impl Template {
             Template::PointsExpiring => t!("points_expiring"),
             Template::Marketing => t!("marketing"),
             Template::ExportReady => t!("export_ready"),
+            Template::CardWaiting => t!("card_waiting"),
         }
     }
 }

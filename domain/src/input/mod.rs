@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 pub mod claims;
 pub mod json;
+pub mod phone;
 pub mod pos;
 
 /// Whether `code` could be a counter code at all (16 letters and digits are

@@ -37,13 +37,17 @@ pub async fn update_me(
     let body = body.into_inner();
     let mut f = Fields::default();
     let name = body.name.as_deref().and_then(|n| f.name("name", n)).map(|n| n.as_str().to_owned());
-    if let Some(Some(phone)) = &body.phone {
-        let ok = (3..=32).contains(&phone.chars().count())
-            && phone.chars().all(|c| c.is_ascii_digit() || " +-()./".contains(c));
-        if !ok {
-            f.push("phone", "must be 3 to 32 characters of digits, spaces and + - ( ) . /");
-        }
-    }
+    // Kept as digits (and a leading +), so any layout of it finds the customer at the counter.
+    let phone = match body.phone {
+        Some(Some(raw)) => match stampede_domain::input::phone::normalize(&raw) {
+            Ok(p) => Some(Some(p)),
+            Err(e) => {
+                f.push("phone", e.to_string());
+                None
+            }
+        },
+        other => other,
+    };
     if let Some(p) = &body.preferences {
         if !p.is_object() {
             f.push("preferences", "must be an object");
@@ -52,11 +56,7 @@ pub async fn update_me(
         }
     }
     f.finish()?;
-    let changes = ProfileChanges {
-        name,
-        phone: body.phone.map(|p| p.map(|s| s.trim().to_owned())),
-        preferences: body.preferences,
-    };
+    let changes = ProfileChanges { name, phone, preferences: body.preferences };
     let customer = state.store.update_profile(auth.id, changes).await?.ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(Profile::from(customer)))
 }

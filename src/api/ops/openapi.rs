@@ -356,7 +356,7 @@ impl Modify for ClosedBodies {
         campaigns::create::create_campaign, campaigns::list::list_campaigns, campaigns::update::update_campaign,
         cards::mine::my_cards, cards::code::card_code, objects::get::get_object,
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
-        pos::lookup::lookup, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
+        pos::lookup::lookup, pos::customers::find_customer, pos::enroll::enroll, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
         businesses::analytics::analytics, exports::business::request_business_export,
         mailings::audience::audience_size, mailings::create::create_mailing, mailings::list::list_mailings,
         exports::business_status::business_export, exports::mine::request_my_export, exports::my_status::my_export,

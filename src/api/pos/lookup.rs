@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde::Serialize;
+use stampede_domain::ids::CardId;
 use stampede_domain::program::{ProgramRules, Reward};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -33,8 +34,9 @@ pub struct ProgramAtCounter {
     pub currency: Option<String>,
 }
 
-/// The cashier screen: a card by its counter code, with its balance and what it
-/// can redeem now. Shows nothing about the customer.
+/// The cashier screen: a card by its counter code (or its id, as a search by
+/// email or phone gives it), with its balance and what it can redeem now.
+/// Shows nothing about the customer.
 #[utoipa::path(get, path = "/v1/pos/stores/{store_id}/cards/{code}", tag = "pos",
     params(("store_id" = Uuid, Path), ("code" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "The card, its balance and redeemable rewards", body = CardAtCounter),
@@ -46,10 +48,23 @@ pub async fn lookup(
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (store_id, code) = path.into_inner();
-    if !super::plausible_code(&code) {
-        return Err(ApiError::not_found());
-    }
-    let t = target(&state, &auth, store_id, &CardRef::by_code(code)).await?;
+    // A card found by the customer's email or phone is named by its id.
+    let card = match Uuid::parse_str(&code) {
+        Ok(id) => CardRef::by_id(CardId(id)),
+        Err(_) if super::plausible_code(&code) => CardRef::by_code(code),
+        Err(_) => return Err(ApiError::not_found()),
+    };
+    Ok(HttpResponse::Ok().json(at_counter(&state, &auth, store_id, &card).await?))
+}
+
+/// The card as the counter at `store_id` sees it.
+pub async fn at_counter(
+    state: &AppState,
+    auth: &PosAuth,
+    store_id: Uuid,
+    card: &CardRef,
+) -> Result<CardAtCounter, ApiError> {
+    let t = target(state, auth, store_id, card).await?;
     let now = Utc::now();
     let balance = match state.engine.cached_state(t.card.id).await {
         Some(s) => s.balance_at(now),
@@ -67,5 +82,5 @@ pub async fn lookup(
     };
     let kind = program.rules.kind().to_string();
     let program = ProgramAtCounter { id: program.id, name: program.name.clone(), kind, currency };
-    Ok(HttpResponse::Ok().json(CardAtCounter { card_id: t.card.id.0, program, balance, rewards, redeemable }))
+    Ok(CardAtCounter { card_id: t.card.id.0, program, balance, rewards, redeemable })
 }

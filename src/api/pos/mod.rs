@@ -7,6 +7,8 @@
 //! code and change nothing.
 
 pub mod cancel;
+pub mod customers;
+pub mod enroll;
 pub mod lookup;
 pub mod points;
 pub mod redeem;

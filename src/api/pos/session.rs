@@ -3,15 +3,21 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use stampede_domain::program::ProgramRules;
+
+use super::lookup::ProgramAtCounter;
 use super::operated_store;
 use crate::api::problem::{ApiError, Problem};
 use crate::auth::principal::{PosActor, PosAuth};
+use crate::state::AppState;
 
 /// The store and who is at its counter.
 #[derive(Serialize, ToSchema)]
 pub struct PosSession {
     pub store: CounterStore,
     pub actor: CounterActor,
+    /// The active programs that run at this store (what a walk-in can join).
+    pub programs: Vec<ProgramAtCounter>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -39,8 +45,26 @@ pub struct CounterActor {
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 429, body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn pos_session(auth: PosAuth, path: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn pos_session(
+    auth: PosAuth,
+    state: web::Data<AppState>,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let store = operated_store(&auth, path.into_inner()).await?;
+    let programs = state
+        .store
+        .list_programs(store.business_id, true)
+        .await?
+        .into_iter()
+        .filter(|p| p.availability.includes(&store.place()))
+        .map(|p| {
+            let currency = match &p.rules {
+                ProgramRules::Points(r) => Some(r.currency.as_str().to_owned()),
+                ProgramRules::Stamps(_) => None,
+            };
+            ProgramAtCounter { id: p.id, name: p.name, kind: p.rules.kind().to_string(), currency }
+        })
+        .collect();
     let actor = match &auth.actor {
         PosActor::Terminal(t) => CounterActor { kind: "terminal".into(), id: t.id, name: t.name.clone() },
         PosActor::Staff(s) => CounterActor { kind: "staff".into(), id: s.id.0, name: s.name.clone() },
@@ -51,5 +75,5 @@ pub async fn pos_session(auth: PosAuth, path: web::Path<Uuid>) -> Result<HttpRes
         business_id: store.business_id.0,
         timezone: store.timezone.clone(),
     };
-    Ok(HttpResponse::Ok().json(PosSession { store, actor }))
+    Ok(HttpResponse::Ok().json(PosSession { store, actor, programs }))
 }

@@ -71,6 +71,13 @@ impl CustomerRepo for PgStore {
         row.as_ref().map(from_row).transpose().map_err(error::other)
     }
 
+    async fn find_customers_by_phone(&self, phone: &str) -> StoreResult<Vec<Customer>> {
+        let sql = format!("{SELECT} WHERE phone = $1 AND deleted_at IS NULL ORDER BY id LIMIT 20");
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(phone).fetch_all(self.pool()).await.map_err(error::other)?;
+        rows.iter().map(from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
     async fn find_customer_by_social(&self, provider: SocialProvider, subject: &str) -> StoreResult<Option<Customer>> {
         let column = social_column(provider);
         let sql = format!("{SELECT} WHERE {column} = $1 AND deleted_at IS NULL");

@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "14374ec373e4";
-const SHELL = ["/pos/","/assets/device-CVgMObA2.css","/assets/device-Nwy6HX-4.js","/assets/pos-C8AiAD2a.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CHaZPXnO.js","/assets/staff-CnsZ1jie.css"];
+const VERSION = "a15beeee92ad";
+const SHELL = ["/pos/","/assets/device-B0jSlKjE.css","/assets/device-CQlutLpr.js","/assets/pos-CbUfeVyK.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CnsZ1jie.css","/assets/staff-CsiK0twF.js"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

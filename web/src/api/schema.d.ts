@@ -1450,12 +1450,59 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The cashier screen: a card by its counter code, with its balance and what it
-         *     can redeem now. Shows nothing about the customer.
+         * The cashier screen: a card by its counter code (or its id, as a search by
+         *     email or phone gives it), with its balance and what it can redeem now.
+         *     Shows nothing about the customer.
          */
         get: operations["lookup"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pos/stores/{store_id}/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find a customer's cards by their email or phone, for a customer without
+         *     their code at hand. Names no one: only cards, as a scanned code would. No
+         *     card here (or no such customer) is an empty list, and the counter can
+         *     offer to enroll them.
+         */
+        get: operations["find_customer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pos/stores/{store_id}/enrollments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enroll a walk-in customer: the card is theirs at once (stamp it next). A
+         *     customer with an account at this address gets the card on it; anyone else
+         *     gets a new account, unverified and without a password, and a mail whose
+         *     link lets them choose one and see the card in the app. 201 with a new
+         *     card, 200 with the one they held already. Not offered when customers sign
+         *     in through Cognito (they sign up in the app there).
+         */
+        post: operations["pos_stores_enrollments"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1989,6 +2036,13 @@ export interface components {
              */
             stamps_to_next_reward?: number | null;
         };
+        CardsAtCounter: {
+            /**
+             * @description The cards the customer (or, by phone, each customer sharing the number)
+             *     holds at this business in programs that run at this store.
+             */
+            items: components["schemas"]["CardAtCounter"][];
+        };
         ChangePasswordRequest: {
             current_password: string;
             new_password: string;
@@ -2194,6 +2248,19 @@ export interface components {
             stamps_issued: number;
             store_id?: components["schemas"]["StoreId"] | null;
         };
+        Enrollment: {
+            /**
+             * @description Where the card's claim link goes; an account with this address gets
+             *     the card instead.
+             */
+            email: string;
+            /** @description How the mail greets them (a new account only). */
+            name?: string | null;
+            /** @description Kept on a new account, so the counter finds it by phone too. */
+            phone?: string | null;
+            /** Format: uuid */
+            program_id: string;
+        };
         ExportView: {
             /** @description When done: a link that works without signing in, for 24 hours. */
             download_url?: string | null;
@@ -2365,6 +2432,8 @@ export interface components {
         /** @description The store and who is at its counter. */
         PosSession: {
             actor: components["schemas"]["CounterActor"];
+            /** @description The active programs that run at this store (what a walk-in can join). */
+            programs: components["schemas"]["ProgramAtCounter"][];
             store: components["schemas"]["CounterStore"];
         };
         /** @description The body of every error answer. */
@@ -9892,6 +9961,208 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    find_customer: {
+        parameters: {
+            query?: {
+                /** @description The customer's email address. */
+                email?: string;
+                /** @description The customer's phone number, in any layout (`+34 600 12 34 56`). */
+                phone?: string;
+            };
+            header?: never;
+            path: {
+                store_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The customer's cards here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardsAtCounter"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pos_stores_enrollments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                store_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Enrollment"];
+            };
+        };
+        responses: {
+            /** @description The card they held already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardAtCounter"];
+                };
+            };
+            /** @description A new card */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardAtCounter"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a content type this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

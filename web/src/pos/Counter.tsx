@@ -5,6 +5,8 @@ import { ProblemError, describe as inWords } from "../api/problem";
 import type { components } from "../api/schema";
 import { Button, ErrorBanner, Page } from "../shared/ui";
 import type { Device } from "./device";
+import { FindCustomer } from "./FindCustomer";
+import { quantity } from "./quantity";
 import type { PendingWrite } from "./queue";
 import { usePending, useQueue } from "./useQueue";
 import { wedge } from "./wedge";
@@ -32,6 +34,9 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
   const writes = usePending(queue);
   const [code, setCode] = useState("");
   const [card, setCard] = useState<Card | null>(null);
+  // How the card on screen is read again after a write: its code, or its id
+  // when it was found by email or phone.
+  const [cardRef, setCardRef] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [amount, setAmount] = useState("");
   const input = useRef<HTMLInputElement>(null);
@@ -44,6 +49,7 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
 
   async function find(c: string) {
     setError(null);
+    setCardRef(c.trim());
     try {
       const { data } = await api.GET("/v1/pos/stores/{store_id}/cards/{code}", {
         params: { path: { store_id: store, code: c.trim() } },
@@ -79,7 +85,7 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
     const answer = done.result as Committed | undefined;
     if (done.state === "done" && answer) {
       setCard({ ...card, balance: answer.transaction.balance_after });
-      void find(code); // what the new balance can redeem now
+      void find(cardRef); // what the new balance can redeem now
     }
   }
 
@@ -100,6 +106,9 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
 
   return (
     <Page title={storeName ?? "Counter"}>
+      {session.data && session.data.programs.length > 0 && (
+        <p className="hint">{session.data.programs.map((p) => p.name).join(" · ")}</p>
+      )}
       {offline ? (
         <p role="status" className="pending">
           No connection to the server. Taps are kept on this device and go out when it answers.
@@ -126,10 +135,20 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
         </Button>
       </form>
       <ErrorBanner error={error} />
+      <FindCustomer
+        api={api}
+        store={store}
+        programs={session.data?.programs ?? []}
+        onCard={(c) => {
+          setError(null);
+          setCard(c);
+          setCardRef(c.card_id);
+        }}
+      />
       {card && (
         <section aria-label="Card">
           <h2>
-            {card.program.name}: {card.balance} {card.program.kind}
+            {card.program.name}: {quantity(card.balance, card.program.kind)}
           </h2>
           <div className="actions">
             {card.program.kind === "stamps" ? (
