@@ -84,6 +84,11 @@ pub struct ServerSettings {
     /// the peer is one of them, the client address for rate limits is the
     /// right-most `X-Forwarded-For` entry that is not. Empty: the peer address.
     pub trusted_proxies: Vec<String>,
+    /// Other origins whose pages may call the API from a browser
+    /// (`https://shop.example.com`, exactly as the browser sends `Origin`).
+    /// Empty, the default: no CORS headers, so only pages served by this
+    /// server (the web apps) can.
+    pub cors_origins: Vec<String>,
 }
 
 impl ServerSettings {
@@ -109,6 +114,7 @@ impl Default for ServerSettings {
             workers: 0,
             public_url: "http://127.0.0.1:8080".into(),
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -590,6 +596,12 @@ impl Settings {
         if self.server.trusted_proxy_nets().is_err() {
             return bad("server.trusted_proxies", "each entry must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32");
         }
+        if !self.server.cors_origins.iter().all(|o| is_origin(o)) {
+            return bad(
+                "server.cors_origins",
+                "each entry must be an origin such as https://shop.example.com (no path)",
+            );
+        }
         if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
             return bad("server.public_url", "must start with http:// or https://");
         }
@@ -798,6 +810,12 @@ fn describe(err: figment::Error) -> ConfigError {
     ConfigError(format!("{key}: {what}{source}"))
 }
 
+/// `scheme://host[:port]` and nothing more: what a browser sends as `Origin`.
+fn is_origin(raw: &str) -> bool {
+    let Some(rest) = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://")) else { return false };
+    !rest.is_empty() && !rest.contains(['/', '?', '#', ' ', '*']) && !raw.ends_with(':')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -808,6 +826,17 @@ mod tests {
         assert_eq!(s.database.backend, DatabaseBackend::Sqlite);
         assert_eq!(s.server.port, 8080);
         assert!(s.database_options().url.ends_with("stampede.db"));
+    }
+
+    #[test]
+    fn cors_origins_are_bare_origins() {
+        let ok =
+            Settings::from_toml("[server]\ncors_origins = [\"https://shop.example.com\", \"http://127.0.0.1:5173\"]\n");
+        assert_eq!(ok.expect("origins").server.cors_origins.len(), 2);
+        for bad in ["https://shop.example.com/", "*", "shop.example.com", "https://"] {
+            let err = Settings::from_toml(&format!("[server]\ncors_origins = [\"{bad}\"]\n")).expect_err(bad);
+            assert!(err.to_string().contains("server.cors_origins"), "{err}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::middleware::{Condition, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use jsonwebtoken::Algorithm;
@@ -365,12 +365,16 @@ impl Application {
             link_key: unsubscribe,
         });
         let body_limit = settings.server.body_limit_bytes;
+        let cors_origins = settings.server.cors_origins.clone();
         let proxies =
             settings.server.trusted_proxy_nets().map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         let client_ip = web::Data::new(api::ClientIp::new(proxies));
 
         let mut server = HttpServer::new(move || {
             App::new()
+                // Innermost: every answer carries its headers, and its own
+                // refusals (an origin not allowed) become problems too.
+                .wrap(Condition::new(!cors_origins.is_empty(), cors(&cors_origins)))
                 .wrap(ErrorHandlers::new().default_handler(rejections::ensure_problem))
                 .wrap(from_fn(observe::observe))
                 .app_data(state.clone())
@@ -406,4 +410,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// CORS for the configured origins: the API's methods, the headers its
+/// clients send, the `ETag` they read; credentials are bearer tokens, never
+/// cookies, so none are allowed.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::{Method, header};
+    let cors = origins.iter().fold(actix_cors::Cors::default(), |c, o| c.allowed_origin(o));
+    cors.allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::ETAG, header::RETRY_AFTER, header::LOCATION])
+        .max_age(600)
 }

@@ -5,13 +5,14 @@
 use stampede_store::DatabaseBackend;
 
 use crate::both_backends;
-use crate::helpers::{assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_tuned};
 
 both_backends!(
     the_apps_pages_are_served_with_a_strict_policy_and_never_cached,
     client_routes_answer_the_apps_page,
     hashed_assets_are_immutable_and_a_missing_one_is_a_problem,
     the_root_and_an_apps_bare_name_lead_to_the_app,
+    other_origins_get_cors_headers_only_when_configured,
 );
 
 async fn the_apps_pages_are_served_with_a_strict_policy_and_never_cached(backend: DatabaseBackend) {
@@ -66,4 +67,45 @@ async fn the_root_and_an_apps_bare_name_lead_to_the_app(backend: DatabaseBackend
     let res = app.client.get(app.url("/pos")).send().await.expect("request");
     assert_eq!(res.status(), 308);
     assert_eq!(res.headers()["location"], "/pos/");
+}
+
+/// A preflight from `origin` for a POS write, and a plain read from it.
+async fn from_origin(app: &TestApp, origin: &str) -> (reqwest::Response, reqwest::Response) {
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/v1/pos/stores/00000000-0000-0000-0000-000000000000/stamps"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type, idempotency-key")
+        .send()
+        .await
+        .expect("preflight");
+    let read = app.client.get(app.url("/v1/businesses")).header("origin", origin).send().await.expect("read");
+    (preflight, read)
+}
+
+async fn other_origins_get_cors_headers_only_when_configured(backend: DatabaseBackend) {
+    const SHOP: &str = "https://shop.example.com";
+    let allow = |r: &reqwest::Response| r.headers().get("access-control-allow-origin").cloned();
+    // The default: no CORS at all.
+    let app = spawn_app(backend).await;
+    let (preflight, read) = from_origin(&app, SHOP).await;
+    assert_eq!(allow(&preflight), None);
+    assert_eq!(allow(&read), None);
+    assert_eq!(read.status(), 401);
+
+    let app = spawn_app_tuned(backend, "", |s| s.server.cors_origins = vec![SHOP.into()]).await;
+    let (preflight, read) = from_origin(&app, SHOP).await;
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(allow(&preflight).as_ref().map(|v| v.to_str().expect("ascii")), Some(SHOP));
+    let methods = preflight.headers().get("access-control-allow-methods").expect("methods").to_str().expect("ascii");
+    assert!(methods.contains("POST"), "{methods}");
+    assert!(preflight.headers().get("access-control-allow-credentials").is_none(), "bearer tokens, no cookies");
+    // An answer, a problem included, carries the header so the page can read it.
+    assert_eq!(allow(&read).as_ref().map(|v| v.to_str().expect("ascii")), Some(SHOP));
+    assert_problem(read, 401, "unauthorized").await;
+    // Any other origin is refused, as a problem.
+    let (preflight, _) = from_origin(&app, "https://evil.example.com").await;
+    assert_eq!(allow(&preflight), None);
+    assert_problem(preflight, 400, "bad_request").await;
 }
