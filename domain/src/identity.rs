@@ -130,6 +130,7 @@ impl MfaFactor {
 
 /// One admin change: who, what, when, before and after.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: Uuid,
     pub at: DateTime<Utc>,
@@ -141,7 +142,9 @@ pub struct AuditEvent {
     pub action: String,
     pub resource_type: String,
     pub resource_id: Option<Uuid>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: Option<serde_json::Value>,
 }
 

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod apps;
 pub mod auth;
+pub mod binary;
 pub mod brands;
 pub mod businesses;
 pub mod campaigns;

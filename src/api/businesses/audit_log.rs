@@ -22,9 +22,17 @@ pub struct PageQuery {
 }
 
 /// The business's audit log, newest first (owner, admin).
+/// A page of a business's audit log, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    items: Vec<stampede_domain::identity::AuditEvent>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<Uuid>,
+}
+
 #[utoipa::path(get, path = "/v1/businesses/{business_id}/audit", tag = "businesses",
     params(("business_id" = Uuid, Path), PageQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "Who changed what, when, before and after"),
+    (status = 200, description = "Who changed what, when, before and after", body = AuditPage),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn audit_log(

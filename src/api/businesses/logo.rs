@@ -13,8 +13,8 @@ use crate::state::AppState;
 /// at most 2 MiB). The content type must match the bytes.
 #[utoipa::path(put, path = "/v1/businesses/{business_id}/logo", tag = "businesses",
     params(("business_id" = Uuid, Path)), security(("bearer" = [])),
-    request_body(content = Vec<u8>, content_type = "image/png"), responses(
-    (status = 200, description = "The business with its new logo_url"),
+    request_body(content = crate::api::binary::Binary, content_type = "image/png"), responses(
+    (status = 200, description = "The business with its new logo_url", body = stampede_domain::business::Business),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -7,9 +7,16 @@ use crate::auth::principal::CustomerAuth;
 use crate::state::AppState;
 
 /// The card's counter code, to show as a QR code at the till.
+/// What the customer shows at the counter (as a QR code or the characters).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CardCode {
+    pub card_id: Uuid,
+    pub code: String,
+}
+
 #[utoipa::path(get, path = "/v1/me/cards/{card_id}/code", tag = "me", params(("card_id" = Uuid, Path)),
     security(("bearer" = [])), responses(
-    (status = 200, description = "`{\"code\": \"…\"}`"),
+    (status = 200, description = "The card's counter code", body = CardCode),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn card_code(
@@ -22,5 +29,5 @@ pub async fn card_code(
         return Err(ApiError::not_found());
     }
     state.usage.record("card_view", Some(card.business_id), Some(auth.id));
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "card_id": card.id, "code": card.code })))
+    Ok(HttpResponse::Ok().json(CardCode { card_id: card.id.0, code: card.code }))
 }

@@ -28,7 +28,7 @@ pub struct HistoryQuery {
 /// and purchase details.
 #[utoipa::path(get, path = "/v1/me/cards/{card_id}/transactions", tag = "me",
     params(("card_id" = Uuid, Path), HistoryQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of transactions"),
+    (status = 200, description = "A page of transactions", body = super::transactions::TransactionPage),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn history(
@@ -51,7 +51,7 @@ pub async fn history(
             (page.items.iter().map(|m| TransactionView::from_message(m, points)).collect(), page.next_cursor)
         }
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(super::transactions::TransactionPage { items, next_cursor }))
 }
 
 /// Whether a program counts points (else stamps).

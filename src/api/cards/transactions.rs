@@ -11,9 +11,17 @@ use crate::state::AppState;
 /// (cursor-paginated), from the history store: the SQL history table, or
 /// DynamoDB's customer index (GSI1). The outbox relay fills both moments after
 /// each commit.
+/// A page of transactions, newest first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TransactionPage {
+    pub items: Vec<crate::api::pos::TransactionView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<uuid::Uuid>,
+}
+
 #[utoipa::path(get, path = "/v1/me/transactions", tag = "me",
     params(HistoryQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of transactions"),
+    (status = 200, description = "A page of transactions", body = TransactionPage),
     (status = 401, body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn my_transactions(
@@ -35,5 +43,5 @@ pub async fn my_transactions(
         };
         items.push(TransactionView::from_message(m, counts));
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": page.next_cursor })))
+    Ok(HttpResponse::Ok().json(TransactionPage { items, next_cursor: page.next_cursor }))
 }

@@ -19,7 +19,8 @@ pub struct DownloadToken {
 /// the file itself with the files backend.
 #[utoipa::path(get, path = "/v1/exports/{export_id}/download", tag = "me",
     params(("export_id" = Uuid, Path), DownloadToken), responses(
-    (status = 200, description = "The file"),
+    (status = 200, description = "The file: a customer's data as JSON, a business's as CSV",
+        content((Object = "application/json"), (String = "text/csv"))),
     (status = 302, description = "Redirect to a signed download URL"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]

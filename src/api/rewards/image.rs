@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// Upload a reward's image: PNG, JPEG or WebP, at most 2 MiB, as the body.
 #[utoipa::path(put, path = "/v1/rewards/{reward_id}/image", tag = "rewards", params(("reward_id" = Uuid, Path)),
-    security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/png"), responses(
+    security(("bearer" = [])), request_body(content = crate::api::binary::Binary, content_type = "image/png"), responses(
     (status = 200, description = "The reward with its image_url", body = stampede_domain::program::Reward),
     (status = 413, body = Problem, content_type = "application/problem+json"),
     (status = 415, body = Problem, content_type = "application/problem+json"),

@@ -19,7 +19,7 @@ pub struct SlotQuery {
 /// was made for, once, before the slot expires.
 #[utoipa::path(put, path = "/v1/me/uploads/{upload_id}", tag = "me",
     params(("upload_id" = String, Path), ("slot" = String, Query)),
-    security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "application/pdf"), responses(
+    security(("bearer" = [])), request_body(content = crate::api::binary::Binary, content_type = "application/pdf"), responses(
     (status = 204, description = "Stored"),
     (status = 404, body = Problem, content_type = "application/problem+json", description = "No such slot, or it expired"),
     (status = 409, body = Problem, content_type = "application/problem+json", description = "The slot was used"),

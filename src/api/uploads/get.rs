@@ -9,7 +9,7 @@ use crate::state::AppState;
 /// bytes themselves (files backend). Nobody else's uploads are reachable.
 #[utoipa::path(get, path = "/v1/me/uploads/{upload_id}", tag = "me", params(("upload_id" = String, Path)),
     security(("bearer" = [])), responses(
-    (status = 200, description = "The file"),
+    (status = 200, description = "The file", body = crate::api::binary::Binary, content_type = "application/pdf"),
     (status = 302, description = "Redirect to a signed download URL"),
     (status = 404, body = Problem, content_type = "application/problem+json"),
 ))]

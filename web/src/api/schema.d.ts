@@ -215,14 +215,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Make sure a pool user has a Stampede profile: for sign-ins that did not go
-         *     through `/register` (the hosted UI, Google or Apple through the pool). Reads
-         *     the user's email and name from Cognito, and only an address the pool has
-         *     verified (otherwise anyone could take an address into a profile before its
-         *     owner arrives); idempotent (200 when the profile exists, 201 when it was
-         *     made now).
-         */
         post: operations["ensure_profile"];
         delete?: never;
         options?: never;
@@ -843,7 +835,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The business's audit log, newest first (owner, admin). */
         get: operations["audit_log"];
         put?: never;
         post?: never;
@@ -1229,7 +1220,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The card's counter code, to show as a QR code at the till. */
         get: operations["card_code"];
         put?: never;
         post?: never;
@@ -1309,10 +1299,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Everything Stampede holds about the signed-in customer, as JSON (GDPR art. 15
-         *     and 20), as an attachment.
-         */
         get: operations["export_me"];
         put?: never;
         post?: never;
@@ -1366,12 +1352,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The signed-in customer's transactions over all their cards, newest first
-         *     (cursor-paginated), from the history store: the SQL history table, or
-         *     DynamoDB's customer index (GSI1). The outbox relay fills both moments after
-         *     each commit.
-         */
         get: operations["my_transactions"];
         put?: never;
         post?: never;
@@ -1817,6 +1797,22 @@ export interface components {
             message: string;
             status: string;
         };
+        /** @description A program a customer can join, with what it rewards now. */
+        ActiveProgram: {
+            availability: components["schemas"]["Availability"];
+            description?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `stamps` or `points`. */
+            kind: string;
+            name: string;
+            rewards: components["schemas"]["Reward"][];
+            rules: components["schemas"]["ProgramRules"];
+        };
+        ActivePrograms: {
+            business: components["schemas"]["BusinessAtJoin"];
+            items: components["schemas"]["ActiveProgram"][];
+        };
         AdjustRequest: {
             /**
              * Format: int64
@@ -1884,6 +1880,37 @@ export interface components {
              */
             recipients: number;
         };
+        /** @description One admin change: who, what, when, before and after. */
+        AuditEvent: {
+            /** @description e.g. `store.update`. */
+            action: string;
+            /** Format: uuid */
+            actor_id?: string | null;
+            /** @description `staff`, `customer`, `system`. */
+            actor_kind: string;
+            after?: Record<string, never> | null;
+            /** Format: date-time */
+            at: string;
+            before?: Record<string, never> | null;
+            business_id?: components["schemas"]["BusinessId"] | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            resource_id?: string | null;
+            resource_type: string;
+        };
+        /**
+         * @description The business's audit log, newest first (owner, admin).
+         *     A page of a business's audit log, newest first.
+         */
+        AuditPage: {
+            items: components["schemas"]["AuditEvent"][];
+            /**
+             * Format: uuid
+             * @description Pass as `cursor` for the next page; absent on the last.
+             */
+            next_cursor?: string | null;
+        };
         /**
          * @description Where a program runs: its brands' stores and these stores (both empty:
          *     everywhere in the business).
@@ -1892,6 +1919,8 @@ export interface components {
             brand_ids?: string[];
             store_ids?: string[];
         };
+        /** Format: binary */
+        Binary: string;
         /** @description A brand of a business (a chain, a concept). */
         Brand: {
             business_id: components["schemas"]["BusinessId"];
@@ -1931,6 +1960,12 @@ export interface components {
              */
             version: number;
             website?: string | null;
+        };
+        /** @description A business as a customer deciding to join sees it. */
+        BusinessAtJoin: {
+            id: components["schemas"]["BusinessId"];
+            logo_url?: string | null;
+            name: string;
         };
         BusinessExportRequest: {
             /**
@@ -2006,6 +2041,15 @@ export interface components {
             redeemable: components["schemas"]["Reward"][];
             /** @description The program's rewards on offer now. */
             rewards: components["schemas"]["Reward"][];
+        };
+        /**
+         * @description The card's counter code, to show as a QR code at the till.
+         *     What the customer shows at the counter (as a QR code or the characters).
+         */
+        CardCode: {
+            /** Format: uuid */
+            card_id: string;
+            code: string;
         };
         /** @description Which card: by id or by the code scanned at the counter. */
         CardRef: {
@@ -2399,6 +2443,16 @@ export interface components {
             /** @description A business this staff member owns or administers requires one. */
             required: boolean;
         };
+        /**
+         * @description Everything Stampede holds about the signed-in customer, as JSON (GDPR art. 15
+         *     and 20), as an attachment.
+         *     Everything kept about the customer's account, as a download.
+         */
+        MyData: {
+            /** Format: date-time */
+            exported_at: string;
+            profile: components["schemas"]["Profile"];
+        };
         /** @enum {string} */
         PointsKind: "points";
         /** @description Which card: by id or by the code scanned at the counter. */
@@ -2463,6 +2517,20 @@ export interface components {
             name: string;
             phone?: string | null;
             preferences: unknown;
+        };
+        /**
+         * @description Make sure a pool user has a Stampede profile: for sign-ins that did not go
+         *     through `/register` (the hosted UI, Google or Apple through the pool). Reads
+         *     the user's email and name from Cognito, and only an address the pool has
+         *     verified (otherwise anyone could take an address into a profile before its
+         *     owner arrives); idempotent (200 when the profile exists, 201 when it was
+         *     made now).
+         *     The customer's profile id, and whether this call made it.
+         */
+        ProfileMade: {
+            created: boolean;
+            /** Format: uuid */
+            id: string;
         };
         /**
          * @description A program as the API answers it (the domain's `Program`, its rules and
@@ -2737,6 +2805,21 @@ export interface components {
             /** @description The secret, base32: what an app takes when typed in. */
             secret: string;
         };
+        /**
+         * @description The signed-in customer's transactions over all their cards, newest first
+         *     (cursor-paginated), from the history store: the SQL history table, or
+         *     DynamoDB's customer index (GSI1). The outbox relay fills both moments after
+         *     each commit.
+         *     A page of transactions, newest first.
+         */
+        TransactionPage: {
+            items: components["schemas"]["TransactionView"][];
+            /**
+             * Format: uuid
+             * @description Pass as `cursor` for the next page; absent on the last.
+             */
+            next_cursor?: string | null;
+        };
         /** @description The view of a committed transaction: the body of POS answers. */
         TransactionView: {
             /** Format: int64 */
@@ -2936,7 +3019,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
         };
     };
@@ -2993,7 +3078,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
         };
     };
@@ -3528,14 +3615,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProfileMade"];
+                };
             };
             /** @description The profile was created */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ProfileMade"];
+                };
             };
             401: {
                 headers: {
@@ -6591,7 +6682,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7280,7 +7373,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "image/png": number[];
+                "image/png": components["schemas"]["Binary"];
             };
         };
         responses: {
@@ -7289,7 +7382,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Business"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -7836,7 +7931,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ActivePrograms"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -8594,12 +8691,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The file */
+            /** @description The file: a customer's data as JSON, a business's as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": Record<string, never>;
+                    "text/csv": string;
+                };
             };
             /** @description Redirect to a signed download URL */
             302: {
@@ -8910,12 +9010,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `{"code": "…"}` */
+            /** @description The card's counter code */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CardCode"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -8992,7 +9094,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TransactionPage"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -9212,7 +9316,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["MyData"];
+                };
             };
             401: {
                 headers: {
@@ -9397,7 +9503,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["TransactionPage"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -9607,7 +9715,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/pdf": components["schemas"]["Binary"];
+                };
             };
             /** @description Redirect to a signed download URL */
             302: {
@@ -9684,7 +9794,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/pdf": number[];
+                "application/pdf": components["schemas"]["Binary"];
             };
         };
         responses: {
@@ -9868,12 +9978,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The object */
+            /** @description The object (an image) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "image/png": components["schemas"]["Binary"];
+                    "image/jpeg": components["schemas"]["Binary"];
+                    "image/webp": components["schemas"]["Binary"];
+                };
             };
             /** @description The body, a path parameter or a query parameter is malformed */
             400: {
@@ -11488,7 +11602,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "image/png": number[];
+                "image/png": components["schemas"]["Binary"];
             };
         };
         responses: {

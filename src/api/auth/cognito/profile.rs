@@ -18,10 +18,17 @@ use crate::state::AppState;
 /// verified (otherwise anyone could take an address into a profile before its
 /// owner arrives); idempotent (200 when the profile exists, 201 when it was
 /// made now).
+/// The customer's profile id, and whether this call made it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProfileMade {
+    pub id: uuid::Uuid,
+    pub created: bool,
+}
+
 #[utoipa::path(post, path = "/v1/auth/cognito/customers/profile", tag = "auth", security(("bearer" = [])),
     responses(
-    (status = 200, description = "The profile exists"),
-    (status = 201, description = "The profile was created"),
+    (status = 200, description = "The profile exists", body = ProfileMade),
+    (status = 201, description = "The profile was created", body = ProfileMade),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 403, body = Problem, content_type = "application/problem+json", description = "The pool has not verified the email address"),
 ))]
@@ -32,7 +39,7 @@ pub async fn ensure_profile(
 ) -> Result<HttpResponse, ApiError> {
     let pool = pool(&state)?;
     if let Some(c) = state.store.get_customer(auth.id).await? {
-        return Ok(HttpResponse::Ok().json(serde_json::json!({ "id": c.id.0, "created": false })));
+        return Ok(HttpResponse::Ok().json(ProfileMade { id: c.id.0, created: false }));
     }
     let token = super::bearer(&req);
     let user = pool.get_user(&token).await.map_err(refusal)?;
@@ -43,8 +50,8 @@ pub async fn ensure_profile(
         return Err(ApiError::new(Code::Forbidden).detail("confirm your email address with the pool first"));
     }
     match make_profile(&state, &user).await? {
-        (c, true) => Ok(HttpResponse::Created().json(serde_json::json!({ "id": c.id.0, "created": true }))),
-        (c, false) => Ok(HttpResponse::Ok().json(serde_json::json!({ "id": c.id.0, "created": false }))),
+        (c, true) => Ok(HttpResponse::Created().json(ProfileMade { id: c.id.0, created: true })),
+        (c, false) => Ok(HttpResponse::Ok().json(ProfileMade { id: c.id.0, created: false })),
     }
 }
 
