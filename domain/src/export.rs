@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::ids::{BusinessId, CustomerId, StaffId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportKind {
     /// A business's ledger for a date range (CSV).
@@ -39,6 +40,7 @@ impl ExportKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExportStatus {
     Pending,
@@ -69,6 +71,7 @@ impl ExportStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Export {
     pub id: Uuid,
     pub kind: ExportKind,

@@ -672,6 +672,8 @@ pub trait ExportRepo: Send + Sync {
     async fn create_export(&self, e: &crate::export::Export) -> StoreResult<()>;
     async fn get_export(&self, id: Uuid) -> StoreResult<Option<crate::export::Export>>;
     async fn save_export(&self, e: &crate::export::Export) -> StoreResult<()>;
+    /// A business's exports, newest first (the latest 50).
+    async fn list_business_exports(&self, business_id: BusinessId) -> StoreResult<Vec<crate::export::Export>>;
     /// Exports still pending or running that were asked for before `before`
     /// (their queue message was lost, or their worker died), oldest first.
     async fn stalled_exports(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<crate::export::Export>>;

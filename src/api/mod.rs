@@ -193,7 +193,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/businesses/{business_id}/mailings/audience").get(mailings::audience::audience_size),
                 )
                 .service(
-                    web::resource("/businesses/{business_id}/exports").post(exports::business::request_business_export),
+                    web::resource("/businesses/{business_id}/exports")
+                        .post(exports::business::request_business_export)
+                        .get(exports::business_list::business_exports),
                 )
                 .service(
                     web::resource("/businesses/{business_id}/exports/{export_id}")

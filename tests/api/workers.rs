@@ -315,6 +315,11 @@ async fn exports_land_in_object_storage_with_an_emailed_link(backend: DatabaseBa
     let done = wait_for_export(&c.app, &format!("/v1/businesses/{bid}/exports/{id}"), &c.owner).await;
     assert_eq!(done["export"]["status"], "done", "{done}");
     assert_eq!(done["export"]["rows"], 5);
+    // The console's list shows it, done, with the same link's export.
+    let listed = crate::admin::json_of(c.app.get_auth(&format!("/v1/businesses/{bid}/exports"), &c.owner).await).await;
+    assert_eq!(listed["items"][0]["export"]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed["items"][0]["export"]["status"], "done");
+    assert!(listed["items"][0]["download_url"].is_string());
     let link = done["download_url"].as_str().expect("download url").to_owned();
     let csv = c.app.client.get(c.app.url(link.trim_start_matches("http://stampede.test"))).send().await.expect("get");
     assert_eq!(csv.status(), 200);

@@ -342,6 +342,20 @@ test("a marketing mailing from the console reaches only the customers who agreed
     await row.waitFor();
     await p.screenshot({ path: `${SHOTS}/console-marketing.png`, fullPage: true });
 
+    // The audit log says who sent it; an export of the customers who agreed lists one.
+    await p.getByRole("link", { name: "Audit log" }).click();
+    await p.getByText("mailing.create").waitFor();
+    await noSeriousAccessibilityProblems(p, "audit log");
+    await p.getByRole("link", { name: "Exports" }).click();
+    await p.getByLabel("What").selectOption("customers");
+    await p.getByRole("button", { name: "Request export" }).click();
+    await p.getByRole("cell", { name: "Ready" }).waitFor({ timeout: 20_000 });
+    await noSeriousAccessibilityProblems(p, "exports");
+    const file = await p.getByRole("link", { name: "Download" }).getAttribute("href");
+    const csv = await (await fetch(file.replace(/^https?:\/\/[^/]+/, server.url))).text();
+    assert.match(csv, /walk-in@example\.com/);
+    assert.doesNotMatch(csv, /quiet@example\.com/);
+
     const mail = await server.mail(/Double stamps this weekend at Main Street/);
     assert.match(mail, /Every visit this Saturday and Sunday earns two stamps/);
     const sent = server.mails().filter((m) => m.headers.includes("Double stamps this weekend at Main Street"));

@@ -5,6 +5,7 @@
 //! status endpoints show progress and, when done, the same kind of link.
 
 pub mod business;
+pub mod business_list;
 pub mod business_status;
 pub mod download;
 pub mod mine;
@@ -24,7 +25,6 @@ pub const LINK_TTL_HOURS: i64 = 24;
 
 #[derive(Serialize, ToSchema)]
 pub struct ExportView {
-    #[schema(value_type = Object)]
     pub export: Export,
     /// When done: a link that works without signing in, for 24 hours.
     pub download_url: Option<String>,

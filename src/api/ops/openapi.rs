@@ -358,6 +358,7 @@ impl Modify for ClosedBodies {
         pos::stamps::issue_stamps, pos::points::earn_points, pos::redeem::redeem, pos::cancel::cancel,
         pos::lookup::lookup, pos::customers::find_customer, pos::enroll::enroll, cards::adjust::adjust, cards::history::history, cards::transactions::my_transactions,
         businesses::analytics::analytics, exports::business::request_business_export,
+        exports::business_list::business_exports,
         mailings::audience::audience_size, mailings::create::create_mailing, mailings::list::list_mailings,
         exports::business_status::business_export, exports::mine::request_my_export, exports::my_status::my_export,
         exports::download::download, unsubscribe::page::page, unsubscribe::confirm::confirm, uploads::create::create_upload, uploads::list::list_uploads, uploads::content::put_upload, uploads::get::get_upload, uploads::delete::delete_upload,

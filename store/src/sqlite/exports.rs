@@ -72,6 +72,16 @@ impl ExportRepo for SqliteStore {
         row.as_ref().map(export_from_row).transpose().map_err(error::other)
     }
 
+    async fn list_business_exports(&self, business_id: BusinessId) -> StoreResult<Vec<Export>> {
+        let sql = format!("{EXPORT} WHERE business_id = $1 ORDER BY created_at DESC, id DESC LIMIT 50");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(business_id.0)
+            .fetch_all(self.pool())
+            .await
+            .map_err(error::other)?;
+        rows.iter().map(export_from_row).collect::<Result<_, _>>().map_err(error::other)
+    }
+
     async fn save_export(&self, e: &Export) -> StoreResult<()> {
         sqlx::query(
             "UPDATE exports SET status = $2, object_key = $3, rows = $4, error = $5, finished_at = $6

@@ -869,7 +869,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The business's exports, newest first (the latest 50), each with its
+         *     status and, when done, a download link. Owners and admins only.
+         */
+        get: operations["business_exports"];
         put?: never;
         /**
          * Ask for an export of the business's transactions or consenting customers.
@@ -2274,6 +2278,11 @@ export interface components {
             api_key: string;
             terminal: components["schemas"]["TerminalView"];
         };
+        /**
+         * Format: uuid
+         * @description A customer account.
+         */
+        CustomerId: string;
         /** @description A day's aggregate for one store and program. */
         DailyAggregate: {
             /** Format: int64 */
@@ -2305,10 +2314,41 @@ export interface components {
             /** Format: uuid */
             program_id: string;
         };
+        Export: {
+            business_id?: components["schemas"]["BusinessId"] | null;
+            /** Format: date-time */
+            created_at: string;
+            customer_id?: components["schemas"]["CustomerId"] | null;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: date */
+            from?: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ExportKind"];
+            object_key?: string | null;
+            /** Format: int64 */
+            rows?: number | null;
+            staff_id?: components["schemas"]["StaffId"] | null;
+            status: components["schemas"]["ExportStatus"];
+            /**
+             * Format: date
+             * @description Inclusive.
+             */
+            to?: string | null;
+        };
+        /** @enum {string} */
+        ExportKind: "transactions" | "customers" | "my_data";
+        ExportList: {
+            items: components["schemas"]["ExportView"][];
+        };
+        /** @enum {string} */
+        ExportStatus: "pending" | "running" | "done" | "failed";
         ExportView: {
             /** @description When done: a link that works without signing in, for 24 hours. */
             download_url?: string | null;
-            export: Record<string, never>;
+            export: components["schemas"]["Export"];
         };
         /** @description One invalid field of a validation failure. */
         FieldError: {
@@ -6894,6 +6934,80 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    business_exports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                business_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportList"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import { ErrorBanner, Page } from "../../shared/ui";
 import { api } from "../context";
 import { Dashboard } from "../dashboard/Dashboard";
 import { Marketing } from "../marketing/Marketing";
+import { AuditLog } from "../records/AuditLog";
+import { Exports } from "../records/Exports";
 import { Programs } from "./Programs";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
@@ -28,6 +30,8 @@ export function Business() {
         <NavLink to={`/b/${businessId}/dashboard`}>Dashboard</NavLink>
         <NavLink to={`/b/${businessId}/team`}>Team</NavLink>
         <NavLink to={`/b/${businessId}/marketing`}>Marketing</NavLink>
+        <NavLink to={`/b/${businessId}/exports`}>Exports</NavLink>
+        <NavLink to={`/b/${businessId}/audit`}>Audit log</NavLink>
       </nav>
       <ErrorBanner error={business.error} />
       <Routes>
@@ -43,6 +47,8 @@ export function Business() {
         <Route path="dashboard" element={<Dashboard businessId={businessId} />} />
         <Route path="team" element={<Team businessId={businessId} />} />
         <Route path="marketing" element={<Marketing businessId={businessId} />} />
+        <Route path="exports" element={<Exports businessId={businessId} />} />
+        <Route path="audit" element={<AuditLog businessId={businessId} />} />
       </Routes>
     </Page>
   );
