@@ -110,6 +110,8 @@ pub trait ProgramRepo: Send + Sync {
     /// Saves and records the rules as the new version.
     async fn save_program(&self, p: &Program, expected_version: i64, audit: Audit<'_>) -> StoreResult<Option<Program>>;
     async fn program_rules_at(&self, id: Uuid, version: i64) -> StoreResult<Option<ProgramRules>>;
+    /// Every version of the program's rules, newest first.
+    async fn program_versions(&self, id: Uuid) -> StoreResult<Vec<crate::program::ProgramVersion>>;
     async fn create_reward(&self, r: &Reward, audit: Audit<'_>) -> StoreResult<()>;
     async fn get_reward(&self, id: Uuid) -> StoreResult<Option<Reward>>;
     async fn list_rewards(&self, program_id: Uuid) -> StoreResult<Vec<Reward>>;
@@ -216,6 +218,8 @@ pub trait TerminalRepo: Send + Sync {
     async fn list_terminals(&self, store_id: StoreId) -> StoreResult<Vec<Terminal>>;
     /// Returns false when there was no such live terminal.
     async fn revoke_terminal(&self, id: Uuid, at: DateTime<Utc>, audit: Audit<'_>) -> StoreResult<bool>;
+    /// Returns false when there was no such live terminal.
+    async fn rename_terminal(&self, id: Uuid, name: &str, audit: Audit<'_>) -> StoreResult<bool>;
     async fn touch_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 

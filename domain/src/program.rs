@@ -210,6 +210,14 @@ impl PointsRules {
     }
 }
 
+/// The rules a program had from one version on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgramVersion {
+    pub version: i64,
+    pub rules: ProgramRules,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A campaign: a window in local time (evaluated in each store's time zone).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -163,6 +163,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     web::resource("/stores/{store_id}/terminals/{terminal_id}")
+                        .patch(terminals::rename::rename_terminal)
                         .delete(terminals::revoke::revoke_terminal),
                 )
                 .service(web::resource("/cards/{card_id}/adjustments").post(cards::adjust::adjust))
@@ -237,6 +238,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .patch(programs::update::update_program),
                 )
                 .service(web::resource("/programs/{program_id}/join").post(programs::join::join_program))
+                .service(web::resource("/programs/{program_id}/versions").get(programs::versions::program_versions))
                 .service(
                     web::resource("/programs/{program_id}/rewards")
                         .post(rewards::create::create_reward)

@@ -625,6 +625,9 @@ async fn programs_keep_every_rules_version(store: Arc<dyn Store>) {
     assert_eq!(saved.version, 2);
     assert_eq!(store.program_rules_at(p.id, 1).await.expect("v1"), Some(stamp_rules(10)), "history is kept");
     assert_eq!(store.program_rules_at(p.id, 2).await.expect("v2"), Some(stamp_rules(8)));
+    let versions: Vec<_> =
+        store.program_versions(p.id).await.expect("versions").into_iter().map(|v| (v.version, v.rules)).collect();
+    assert_eq!(versions, [(2, stamp_rules(8)), (1, stamp_rules(10))], "newest first");
     assert!(matches!(store.save_program(&changed, 1, None).await, Err(StoreError::VersionMismatch)));
     let mut inactive = saved.clone();
     inactive.is_active = false;

@@ -183,6 +183,15 @@ async fn programs_are_versioned(backend: DatabaseBackend) {
     assert_eq!((v2["version"].as_i64(), v2["rules"]["stamps_per_reward"].as_i64()), (Some(2), Some(8)));
     let bundle = json_of(app.get_auth(&path, &owner).await).await;
     assert_eq!(bundle["program"]["version"], 2, "read-your-write: the cache was invalidated");
+    // The history the console shows: every version, newest first.
+    let versions = json_of(app.get_auth(&format!("{path}/versions"), &owner).await).await;
+    let seen: Vec<(i64, i64)> = versions["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|v| (v["version"].as_i64().expect("v"), v["rules"]["stamps_per_reward"].as_i64().expect("n")))
+        .collect();
+    assert_eq!(seen, [(2, 8), (1, 10)], "{versions}");
     assert_eq!(
         json_of(app.get_auth(&format!("/v1/businesses/{bid}/programs"), &owner).await).await["items"]
             .as_array()

@@ -43,6 +43,7 @@ enum Endpoint {
     CreateTerminal,
     ListTerminals,
     RevokeTerminal,
+    RenameTerminal,
     PosSession,
     FindCustomer,
     InviteCashier,
@@ -94,7 +95,7 @@ const ACTORS: [Actor; 7] = [
     Actor::Terminal,
 ];
 const TARGETS: [Target; 4] = [Target::OwnStore, Target::SameBrand, Target::OtherBrand, Target::OtherBusiness];
-const ENDPOINTS: [Endpoint; 35] = [
+const ENDPOINTS: [Endpoint; 36] = [
     Endpoint::PosStamp,
     Endpoint::CancelHere,
     Endpoint::CancelFromOwnStore,
@@ -113,6 +114,7 @@ const ENDPOINTS: [Endpoint; 35] = [
     Endpoint::CreateTerminal,
     Endpoint::ListTerminals,
     Endpoint::RevokeTerminal,
+    Endpoint::RenameTerminal,
     Endpoint::PosSession,
     Endpoint::FindCustomer,
     Endpoint::InviteCashier,
@@ -151,6 +153,7 @@ fn expected(endpoint: Endpoint, actor: Actor, target: Target) -> bool {
         Endpoint::CreateTerminal
         | Endpoint::ListTerminals
         | Endpoint::RevokeTerminal
+        | Endpoint::RenameTerminal
         | Endpoint::InviteCashier
         | Endpoint::ChangeCashierRole
         | Endpoint::RemoveCashier
@@ -494,6 +497,11 @@ async fn call(app: &TestApp, w: &World, endpoint: Endpoint, token: &str, target:
             let t = victim_terminal(app, store).await;
             let url = app.url(&format!("/v1/stores/{}/terminals/{t}", store.id));
             app.client.delete(url).bearer_auth(token).send().await.expect("request")
+        }
+        Endpoint::RenameTerminal => {
+            let t = victim_terminal(app, store).await;
+            let url = app.url(&format!("/v1/stores/{}/terminals/{t}", store.id));
+            app.client.patch(url).bearer_auth(token).json(&json!({"name": "Renamed"})).send().await.expect("request")
         }
         Endpoint::PosSession => app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), token).await,
         Endpoint::FindCustomer => {

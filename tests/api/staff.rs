@@ -176,12 +176,23 @@ async fn terminal_keys_work_until_revoked(backend: DatabaseBackend) {
     let res = app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), &forged).await;
     assert_problem(res, 401, "unauthorized").await;
 
+    // Renamed, the key still works and the counter shows the new name.
+    let rename = |name: &str| {
+        app.client.patch(app.url(&format!("{path}/{id}"))).bearer_auth(&owner).json(&json!({"name": name})).send()
+    };
+    assert_problem(rename("  ").await.expect("r"), 422, "validation_failed").await;
+    let renamed = rename("Till by the door").await.expect("r");
+    assert_eq!(renamed.status(), 200);
+    let session = app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), &key).await;
+    assert_eq!(session.json::<Value>().await.expect("json")["actor"]["name"], "Till by the door");
+
     let res = app.client.delete(app.url(&format!("{path}/{id}"))).bearer_auth(&owner).send().await.expect("r");
     assert_eq!(res.status(), 204);
     let res = app.get_auth(&format!("/v1/pos/stores/{}/session", store.id), &key).await;
     assert_problem(res, 401, "unauthorized").await;
     let res = app.client.delete(app.url(&format!("{path}/{id}"))).bearer_auth(&owner).send().await.expect("r");
     assert_problem(res, 404, "not_found").await;
+    assert_problem(rename("Gone").await.expect("r"), 404, "not_found").await;
 }
 
 async fn jwks_publishes_the_signing_key(backend: DatabaseBackend) {

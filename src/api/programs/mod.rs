@@ -10,6 +10,7 @@ pub mod join;
 pub mod list;
 pub mod rules_doc;
 pub mod update;
+pub mod versions;
 
 use stampede_domain::access::{Permission, Place, staff_may};
 use stampede_domain::ids::{BusinessId, StoreId};

@@ -4,6 +4,7 @@
 
 pub mod create;
 pub mod list;
+pub mod rename;
 pub mod revoke;
 
 use serde::Serialize;

@@ -5,7 +5,7 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use stampede_domain::ids::BusinessId;
 use stampede_domain::ports::{Audit, ProgramRepo, StoreError, StoreResult};
-use stampede_domain::program::{Availability, Campaign, Program, ProgramRules, Reward};
+use stampede_domain::program::{Availability, Campaign, Program, ProgramRules, ProgramVersion, Reward};
 use uuid::Uuid;
 
 use super::PgStore;
@@ -161,6 +161,25 @@ impl ProgramRepo for PgStore {
                 .await
                 .map_err(error::other)?;
         Ok(rules.map(|r| r.0))
+    }
+
+    async fn program_versions(&self, id: Uuid) -> StoreResult<Vec<ProgramVersion>> {
+        let rows = sqlx::query(
+            "SELECT version, rules, created_at FROM loyalty.program_versions WHERE program_id = $1 ORDER BY version DESC",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(error::other)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ProgramVersion {
+                    version: row.try_get("version").map_err(error::other)?,
+                    rules: row.try_get::<Json<ProgramRules>, _>("rules").map_err(error::other)?.0,
+                    created_at: row.try_get("created_at").map_err(error::other)?,
+                })
+            })
+            .collect()
     }
 
     async fn create_reward(&self, r: &Reward, audit: Audit<'_>) -> StoreResult<()> {

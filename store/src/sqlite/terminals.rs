@@ -83,6 +83,21 @@ impl TerminalRepo for SqliteStore {
         Ok(true)
     }
 
+    async fn rename_terminal(&self, id: Uuid, name: &str, audit: Audit<'_>) -> StoreResult<bool> {
+        let mut tx = self.writer().begin().await.map_err(error::other)?;
+        let done = sqlx::query("UPDATE terminals SET name = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::other)?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        commit_with(tx, audit.cloned()).await?;
+        Ok(true)
+    }
+
     async fn touch_terminal(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE terminals SET last_used_at = $2 WHERE id = $1")
             .bind(id)

@@ -1660,6 +1660,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/programs/{program_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A program's rules through time, newest first: every change is a version,
+         *     and each transaction keeps the version it was applied under (any role in
+         *     the business).
+         */
+        get: operations["program_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rewards/{reward_id}": {
         parameters: {
             query?: never;
@@ -1761,7 +1782,8 @@ export interface paths {
         delete: operations["revoke_terminal"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a live terminal; its key is unchanged. */
+        patch: operations["rename_terminal"];
         trace?: never;
     };
     "/v1/unsubscribe": {
@@ -2617,6 +2639,20 @@ export interface components {
         };
         /** @description `{"kind": "stamps", …}` or `{"kind": "points", …}`. */
         ProgramRules: components["schemas"]["StampRules"] | components["schemas"]["PointsRules"];
+        /** @description The rules a program had from one version on. */
+        ProgramVersionView: {
+            /**
+             * Format: date-time
+             * @description When this version was made.
+             */
+            created_at: string;
+            rules: components["schemas"]["ProgramRules"];
+            /** Format: int64 */
+            version: number;
+        };
+        ProgramVersions: {
+            items: components["schemas"]["ProgramVersionView"][];
+        };
         Ready: {
             /** @description `postgres` or `sqlite`. */
             database: string;
@@ -2642,6 +2678,10 @@ export interface components {
             email: string;
             name: string;
             password: string;
+        };
+        RenameTerminal: {
+            /** @description A name staff recognise, e.g. "Till 2". */
+            name: string;
         };
         ResetRequest: {
             email: string;
@@ -11582,6 +11622,81 @@ export interface operations {
             };
         };
     };
+    program_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                program_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramVersions"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     update_reward: {
         parameters: {
             query?: never;
@@ -12287,6 +12402,112 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rename_terminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                store_id: string;
+                terminal_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenameTerminal"];
+            };
+        };
+        responses: {
+            /** @description The terminal */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalView"];
+                };
+            };
+            /** @description The body, a path parameter or a query parameter is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No credential, or one that is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The credential may not do this (a staff token awaiting its password change, say) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not of a content type this operation takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
