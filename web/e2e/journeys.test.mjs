@@ -167,16 +167,27 @@ test("an owner sets up a store, a terminal and a stamp card in the console; the 
     await p.getByRole("img", { name: "Pairing code for Till 1" }).waitFor();
     const link = await p.getByTestId("pairing-link").getAttribute("href");
 
+    // A points program's preview computes as the counter will.
+    await p.getByLabel("Points for what they spend").check();
+    await p.getByText("a purchase of 12.50 EUR earns 12 points.").waitFor();
+    await p.getByLabel("Try a purchase of").fill("7.99");
+    await p.getByText("a purchase of 7.99 EUR earns 7 points.").waitFor();
+    await p.getByLabel("Stamps, one a visit, toward a reward").check();
     await p.getByLabel("Program name").fill("Coffee card");
     await p.getByLabel("Stamps for a reward").fill("5");
     await p.getByText("after 5 visits").waitFor();
+    await noSeriousAccessibilityProblems(p, "business");
+    await p.screenshot({ path: `${SHOTS}/console-business.png`, fullPage: true });
     await p.getByRole("button", { name: "Create program" }).click();
+    // The new program's page: its rewards, campaigns and history.
+    await p.getByRole("heading", { name: "Coffee card" }).waitFor();
     await p.getByLabel("Reward name").fill("Free coffee");
     await p.getByLabel("Cost in stamps").fill("5");
     await p.getByRole("button", { name: "Add reward" }).click();
-    await p.getByText("Free coffee").waitFor();
-    await noSeriousAccessibilityProblems(p, "business");
-    await p.screenshot({ path: `${SHOTS}/console-business.png`, fullPage: true });
+    await p.getByText("Free coffee", { exact: true }).waitFor();
+    await p.getByText("Version 1", { exact: true }).waitFor();
+    await noSeriousAccessibilityProblems(p, "program");
+    await p.screenshot({ path: `${SHOTS}/console-program.png`, fullPage: true });
 
     const owner = (
       await call(server, "POST", "/v1/auth/staff/login", null, {

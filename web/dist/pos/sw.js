@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "b32b8581019e";
-const SHELL = ["/pos/","/assets/device-BQ-CMZPy.css","/assets/device-Bn5t_7Wi.js","/assets/pos-DraGtWIr.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CnsZ1jie.css","/assets/staff-m54k6kfb.js"];
+const VERSION = "eace3ba06c75";
+const SHELL = ["/pos/","/assets/device-B7tYeuUc.css","/assets/device-DFnfhkSe.js","/assets/pos-BgDtqSUT.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CnsZ1jie.css","/assets/staff-DctSo3IU.js"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

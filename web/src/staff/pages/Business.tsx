@@ -6,7 +6,8 @@ import { Dashboard } from "../dashboard/Dashboard";
 import { Marketing } from "../marketing/Marketing";
 import { AuditLog } from "../records/AuditLog";
 import { Exports } from "../records/Exports";
-import { Programs } from "./Programs";
+import { ProgramList } from "../programs/ProgramList";
+import { ProgramPage } from "../programs/ProgramPage";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
 
@@ -40,10 +41,11 @@ export function Business() {
           element={
             <>
               <Stores businessId={businessId} />
-              <Programs businessId={businessId} />
+              <ProgramList businessId={businessId} />
             </>
           }
         />
+        <Route path="programs/:programId" element={<ProgramPage businessId={businessId} />} />
         <Route path="dashboard" element={<Dashboard businessId={businessId} />} />
         <Route path="team" element={<Team businessId={businessId} />} />
         <Route path="marketing" element={<Marketing businessId={businessId} />} />

@@ -1,6 +1,7 @@
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import QRCode from "qrcode";
 import { type FormEvent, useEffect, useState } from "react";
+import type { components } from "../../api/schema";
 import { pairingLink } from "../../pos/device";
 import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
@@ -37,9 +38,7 @@ export function Terminals({ storeId, storeName }: { storeId: string; storeName: 
       {live.length > 0 && (
         <ul>
           {live.map((t) => (
-            <li key={t.id}>
-              {t.name} <span className="hint">({t.key_prefix}…)</span>
-            </li>
+            <TerminalRow key={t.id} storeId={storeId} terminal={t} />
           ))}
         </ul>
       )}
@@ -52,6 +51,56 @@ export function Terminals({ storeId, storeName }: { storeId: string; storeName: 
         </Button>
       </form>
     </div>
+  );
+}
+
+type Terminal = components["schemas"]["TerminalView"];
+
+/** One live terminal: its name and key's first characters; rename it, or revoke its key. */
+function TerminalRow({ storeId, terminal: t }: { storeId: string; terminal: Terminal }) {
+  const queries = useQueryClient();
+  const path = { store_id: storeId, terminal_id: t.id };
+  const refresh = () => queries.invalidateQueries({ queryKey: ["terminals", storeId] });
+  const rename = useMutation({
+    mutationFn: async (name: string) =>
+      (await api.PATCH("/v1/stores/{store_id}/terminals/{terminal_id}", { params: { path }, body: { name } })).data,
+    onSuccess: refresh,
+  });
+  const revoke = useMutation({
+    mutationFn: async () => {
+      await api.DELETE("/v1/stores/{store_id}/terminals/{terminal_id}", { params: { path } });
+    },
+    onSuccess: refresh,
+  });
+  function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    rename.mutate(String(new FormData(e.currentTarget).get("name")));
+  }
+  return (
+    <li>
+      {t.name} <span className="hint">({t.key_prefix}…)</span>
+      <details>
+        <summary>Rename or revoke {t.name}</summary>
+        <form onSubmit={submit} noValidate>
+          <Field label={`New name for ${t.name}`} name="name" defaultValue={t.name} required error={rename.error} />
+          <ErrorBanner error={rename.error} />
+          <Button type="submit" busy={rename.isPending}>
+            Rename
+          </Button>
+        </form>
+        <p>
+          <Button
+            type="button"
+            className="secondary"
+            busy={revoke.isPending}
+            onClick={() => confirm(`Revoke ${t.name}'s key? The device stops working at once.`) && revoke.mutate()}
+          >
+            Revoke key
+          </Button>
+        </p>
+        <ErrorBanner error={revoke.error} />
+      </details>
+    </li>
   );
 }
 
