@@ -77,6 +77,9 @@ pub enum RefreshOutcome {
 pub enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
+    /// A staff account's reset: a customer's token never resets a staff
+    /// password, whatever ids they share.
+    StaffResetPassword,
 }
 
 impl TokenPurpose {
@@ -84,6 +87,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::ResetPassword => "reset_password",
+            TokenPurpose::StaffResetPassword => "staff_reset_password",
         }
     }
 }

@@ -127,6 +127,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(web::resource("/auth/staff/login").post(auth::login::staff_login))
                 .service(web::resource("/auth/staff/password").post(auth::staff_password::change_password))
+                .service(web::resource("/auth/staff/password-reset").post(auth::staff_reset::request_staff_reset))
+                .service(
+                    web::resource("/auth/staff/password-reset/confirm").post(auth::staff_reset::confirm_staff_reset),
+                )
                 .service(web::resource("/auth/staff/invitations/accept").post(auth::accept_invitation::accept))
                 .service(web::resource("/auth/token/refresh").post(auth::refresh::refresh))
                 .service(web::resource("/auth/mfa").get(auth::mfa::status::status))

@@ -16,6 +16,7 @@ both_backends!(
     terminal_keys_work_until_revoked,
     jwks_publishes_the_signing_key,
     only_owners_found_businesses_and_invitations_and_password_changes_are_bounded,
+    a_staff_password_is_reset_from_the_emailed_link_once,
 );
 
 /// The first owner's business and a store in it.
@@ -333,4 +334,42 @@ async fn only_owners_found_businesses_and_invitations_and_password_changes_are_b
     assert_problem(change().await, 401, "unauthorized").await;
     assert_problem(change().await, 401, "unauthorized").await;
     assert_problem(change().await, 429, "rate_limited").await;
+}
+
+async fn a_staff_password_is_reset_from_the_emailed_link_once(backend: DatabaseBackend) {
+    let app = spawn_app(backend).await;
+    app.owner_token().await;
+    let email = app.owner.0.clone();
+    let login = |password: &str| app.post_json("/v1/auth/staff/login", json!({"email": email, "password": password}));
+    let before: Value = login("a much better password").await.json().await.expect("json");
+    let old_refresh = before["refresh_token"].as_str().expect("refresh").to_owned();
+
+    // Unknown and known addresses get the same answer; only the known one a mail.
+    let unknown = app.post_json("/v1/auth/staff/password-reset", json!({"email": "nobody@shop.test"})).await;
+    assert_eq!(unknown.status(), 202);
+    let known = app.post_json("/v1/auth/staff/password-reset", json!({"email": email})).await;
+    assert_eq!(known.status(), 202);
+    let token = app.token_from_mail(&email, "Reset your Stampede password").await;
+    assert!(app.mails().iter().all(|m| m.to != "nobody@shop.test"));
+    let mail = app.mails_to(&email, "Reset your Stampede password", 1).await;
+    assert!(mail[0].text.contains("/staff/reset-password?token="), "{}", mail[0].text);
+
+    let confirm = |token: &str, password: &str| {
+        app.post_json("/v1/auth/staff/password-reset/confirm", json!({"token": token, "password": password}))
+    };
+    assert_problem(confirm(&token, "short").await, 422, "validation_failed").await;
+    assert_eq!(confirm(&token, "the reset password").await.status(), 204);
+    assert_problem(confirm(&token, "another new password").await, 422, "validation_failed").await;
+    // The old password and every session before the reset are gone.
+    assert_eq!(login("a much better password").await.status(), 401);
+    let refresh = app.post_json("/v1/auth/token/refresh", json!({"refresh_token": old_refresh})).await;
+    assert_eq!(refresh.status(), 401);
+    let after: Value = login("the reset password").await.json().await.expect("json");
+    assert!(after["access_token"].is_string(), "{after}");
+
+    // A customer's reset token never resets a staff password.
+    app.verified_customer("pat@example.com", "correct horse battery", "Pat").await;
+    app.post_json("/v1/auth/customers/password-reset", json!({"email": "pat@example.com"})).await;
+    let customer_token = app.token_from_mail("pat@example.com", "Reset your Stampede password").await;
+    assert_problem(confirm(&customer_token, "a staff password now").await, 422, "validation_failed").await;
 }

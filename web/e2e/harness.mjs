@@ -2,12 +2,13 @@
 // data folder and port), Debian's Chromium driven by playwright-core, and
 // axe-core's accessibility check.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import QRCode from "qrcode";
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -120,20 +121,62 @@ function stop(server) {
   });
 }
 
-export async function browser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+export async function browser(args = []) {
+  return chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", ...args] });
 }
 
-/** A page the size of `device` ("phone" or "tablet"); axe is injected past the CSP. */
+/**
+ * A Chromium whose camera films `text` as a QR code: a Y4M video written to
+ * `file` and played by Chromium's fake capture device, the permission
+ * granted as a person would.
+ */
+export async function browserFilming(text, file) {
+  const W = 640;
+  const H = 480;
+  const qr = QRCode.create(text, { errorCorrectionLevel: "M" });
+  const n = qr.modules.size;
+  const scale = Math.floor(Math.min(W, H) / (n + 8));
+  const left = Math.floor((W - n * scale) / 2);
+  const top = Math.floor((H - n * scale) / 2);
+  const y = Buffer.alloc(W * H, 235); // white
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      if (!qr.modules.get(r, c)) continue;
+      for (let dy = 0; dy < scale; dy++) y.fill(16, (top + r * scale + dy) * W + left + c * scale, (top + r * scale + dy) * W + left + (c + 1) * scale);
+    }
+  }
+  const chroma = Buffer.alloc((W / 2) * (H / 2), 128);
+  const frame = Buffer.concat([Buffer.from("FRAME\n"), y, chroma, chroma]);
+  const header = Buffer.from(`YUV4MPEG2 W${W} H${H} F10:1 Ip A1:1 C420jpeg\n`);
+  writeFileSync(file, Buffer.concat([header, ...Array(10).fill(frame)]));
+  return browser([
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    `--use-file-for-fake-video-capture=${file}`,
+  ]);
+}
+
+/**
+ * A page the size of `device` ("phone" or "tablet"), under the server's
+ * Content-Security-Policy as a person's browser is; what the policy refused
+ * is kept in `p.refused` (the journeys expect it empty).
+ */
 export async function page(b, device = "tablet") {
   const viewport = device === "phone" ? { width: 390, height: 844 } : { width: 1024, height: 768 };
-  const context = await b.newContext({ viewport, bypassCSP: true });
-  return context.newPage();
+  const context = await b.newContext({ viewport });
+  const p = await context.newPage();
+  p.refused = [];
+  p.on("console", (m) => {
+    if (/Content[- ]Security[- ]Policy/i.test(m.text())) p.refused.push(m.text());
+  });
+  return p;
 }
 
 /** axe-core's serious and critical violations on the page as it is now. */
 export async function accessibilityProblems(p) {
-  await p.addScriptTag({ content: AXE });
+  // Evaluated through the DevTools protocol, which the page's CSP does not
+  // govern (a <script> tag it would refuse).
+  await p.evaluate(AXE);
   const result = await p.evaluate(async () => {
     // eslint-disable-next-line no-undef
     const r = await axe.run(document, { resultTypes: ["violations"] });

@@ -3,8 +3,9 @@
 // Run by `scripts/test` after the Rust suite; E2E_BIN names the binary.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { accessibilityProblems, browser, call, page, startServer } from "./harness.mjs";
+import { accessibilityProblems, browser, browserFilming, call, page, startServer } from "./harness.mjs";
 
 const SHOTS = process.env.E2E_SCREENSHOTS ?? "e2e/screenshots";
 mkdirSync(SHOTS, { recursive: true });
@@ -19,6 +20,7 @@ after(async () => {
 async function noSeriousAccessibilityProblems(p, where) {
   const problems = await accessibilityProblems(p);
   assert.deepEqual(problems, [], `${where}: ${JSON.stringify(problems)}`);
+  assert.deepEqual(p.refused, [], `${where}: the Content-Security-Policy refused something`);
 }
 
 test("the first owner signs in, chooses a password and creates a business, on a phone", async () => {
@@ -421,6 +423,64 @@ test("at the counter, a customer without their code is found by email, and a wal
     const mail = await server.mail(/first\.visit@example\.com/);
     assert.match(mail, /Hello Fia/);
     assert.match(mail, /\/reset-password\?token=/, "the mail carries the link to claim the card");
+  } finally {
+    await server.dispose();
+  }
+});
+
+test("the POS app reads the customer's QR code with the tablet's camera", async () => {
+  const server = await startServer();
+  let filming;
+  try {
+    const world = await counterWorld(server);
+    filming = await browserFilming(world.code, join(server.dataDir, "qr.y4m"));
+    const p = await page(filming, "tablet");
+    await p.goto(`${server.url}/pos/pair#store=${world.store}&key=${encodeURIComponent(world.key)}`);
+    await p.getByRole("heading", { name: "Main Street" }).waitFor();
+    await p.getByRole("button", { name: "Scan with camera" }).click();
+    await p.getByRole("heading", { name: /Coffee card: 0 stamps/ }).waitFor({ timeout: 20_000 });
+    assert.equal(await p.getByLabel("Card code").inputValue(), world.code);
+    // The camera is off again once the code is read.
+    await p.getByRole("button", { name: "Scan with camera" }).waitFor();
+    await p.getByRole("button", { name: "Add a stamp" }).click();
+    await p.getByRole("heading", { name: /Coffee card: 1 stamp\b/ }).waitFor();
+  } finally {
+    await filming?.close();
+    await server.dispose();
+  }
+});
+
+test("an owner who forgot the password resets it from the emailed link", async () => {
+  const server = await startServer();
+  try {
+    const p = await page(chromium, "phone");
+    await p.goto(`${server.url}/staff/sign-in`);
+    await p.getByRole("link", { name: "Forgot your password?" }).click();
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByRole("button", { name: "Send the link" }).click();
+    await p.getByText(/a link to choose a new password is on its way/).waitFor();
+    await noSeriousAccessibilityProblems(p, "forgot password");
+    const mail = await server.mail(/Reset your Stampede password/);
+    const link = /(http\S+\/staff\/reset-password\?token=[A-Za-z0-9_-]+)/.exec(mail)?.[1];
+    assert.ok(link, `the mail links to the console: ${mail}`);
+    await p.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await p.getByLabel("New password").fill("short");
+    await p.getByRole("button", { name: "Save password" }).click();
+    await p.getByText(/at least 10/i).first().waitFor();
+    await p.getByLabel("New password").fill("a password I will remember");
+    await p.getByRole("button", { name: "Save password" }).click();
+    await p.getByText("Your password is changed. Sign in with the new one.").waitFor();
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill("a password I will remember");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    // A reset is a chosen password: no forced change follows.
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    // The link worked once.
+    const again = await call(server, "POST", "/v1/auth/staff/password-reset/confirm", null, {
+      token: new URL(link).searchParams.get("token"),
+      password: "yet another password",
+    });
+    assert.equal(again.status, 422);
   } finally {
     await server.dispose();
   }

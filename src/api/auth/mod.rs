@@ -17,6 +17,7 @@ pub mod refresh;
 pub mod register;
 pub mod social;
 pub mod staff_password;
+pub mod staff_reset;
 pub mod verify_email;
 
 use serde::Serialize;

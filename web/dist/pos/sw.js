@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "eace3ba06c75";
-const SHELL = ["/pos/","/assets/device-B7tYeuUc.css","/assets/device-DFnfhkSe.js","/assets/pos-BgDtqSUT.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CnsZ1jie.css","/assets/staff-DctSo3IU.js"];
+const VERSION = "f64d1f283b55";
+const SHELL = ["/pos/","/assets/device-BBnjxgQB.css","/assets/device-DgJYE81F.js","/assets/jsQR-12RQX-bA.js","/assets/pos-efvfmd35.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-CDrpQa__.js","/assets/staff-CnsZ1jie.css"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

@@ -1,11 +1,12 @@
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { keyClient } from "../api/client";
 import { ProblemError, describe as inWords } from "../api/problem";
 import type { components } from "../api/schema";
 import { Button, ErrorBanner, Page } from "../shared/ui";
 import type { Device } from "./device";
 import { FindCustomer } from "./FindCustomer";
+import { Scanner } from "./Scanner";
 import { quantity } from "./quantity";
 import type { PendingWrite } from "./queue";
 import { usePending, useQueue } from "./useQueue";
@@ -74,6 +75,13 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [store]);
 
+  // Stable, so the camera is not restarted on every render.
+  const scanned = useCallback((c: string) => {
+    setCode(c);
+    void find(c);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [store]);
+
   function submit(e: FormEvent) {
     e.preventDefault();
     void find(code);
@@ -134,6 +142,7 @@ export function Counter({ device, onUnpair }: { device: Device; onUnpair: () => 
           Find card
         </Button>
       </form>
+      <Scanner onCode={scanned} />
       <ErrorBanner error={error} />
       <FindCustomer
         api={api}

@@ -4,6 +4,7 @@ import { AcceptInvitation } from "./pages/AcceptInvitation";
 import { Business } from "./pages/Business";
 import { Businesses } from "./pages/Businesses";
 import { ChangePassword } from "./pages/ChangePassword";
+import { ForgotPassword, ResetPassword } from "./pages/ForgotPassword";
 import { SignIn } from "./pages/SignIn";
 import { anonymous, session, useSession } from "./context";
 
@@ -51,6 +52,8 @@ export function App() {
       <Routes>
         <Route path="/sign-in" element={<SignIn />} />
         <Route path="/accept-invitation" element={<AcceptInvitation />} />
+        <Route path="/forgot-password" element={<ForgotPassword />} />
+        <Route path="/reset-password" element={<ResetPassword />} />
         <Route
           path="/change-password"
           element={

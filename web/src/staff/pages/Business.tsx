@@ -8,6 +8,8 @@ import { AuditLog } from "../records/AuditLog";
 import { Exports } from "../records/Exports";
 import { ProgramList } from "../programs/ProgramList";
 import { ProgramPage } from "../programs/ProgramPage";
+import { Brands } from "../setup/Brands";
+import { BusinessDetails } from "../setup/BusinessDetails";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
 
@@ -40,7 +42,9 @@ export function Business() {
           index
           element={
             <>
+              {business.data && <BusinessDetails business={business.data} />}
               <Stores businessId={businessId} />
+              <Brands businessId={businessId} />
               <ProgramList businessId={businessId} />
             </>
           }

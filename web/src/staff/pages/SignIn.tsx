@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from "react";
-import { useNavigate } from "react-router";
+import { Link, useNavigate, useSearchParams } from "react-router";
 import type { TokenPair } from "../../api/session";
 import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
@@ -7,6 +7,7 @@ import { anonymous, session } from "../context";
 
 export function SignIn() {
   const navigate = useNavigate();
+  const [params] = useSearchParams();
   const [challenge, setChallenge] = useState<string | null>(null);
 
   function signedIn(pair: TokenPair) {
@@ -36,6 +37,11 @@ export function SignIn() {
 
   return (
     <Page title="Sign in">
+      {params.get("reset") && (
+        <p className="ok" role="status">
+          Your password is changed. Sign in with the new one.
+        </p>
+      )}
       <form onSubmit={submit} noValidate>
         {challenge ? (
           <Field
@@ -64,6 +70,9 @@ export function SignIn() {
           {challenge ? "Verify" : "Sign in"}
         </Button>
       </form>
+      <p>
+        <Link to="/forgot-password">Forgot your password?</Link>
+      </p>
     </Page>
   );
 }

@@ -3,6 +3,8 @@ import type { FormEvent } from "react";
 import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
+import { StoreDetails } from "../setup/StoreDetails";
+import { oneLine } from "../setup/address";
 import { Terminals } from "./Terminals";
 
 /** A business's stores, a new one, and each store's terminals. */
@@ -12,6 +14,11 @@ export function Stores({ businessId }: { businessId: string }) {
     queryKey: key,
     queryFn: async () =>
       (await api.GET("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } } })).data,
+  });
+  const brands = useQuery({
+    queryKey: ["brands", businessId],
+    queryFn: async () =>
+      (await api.GET("/v1/businesses/{business_id}/brands", { params: { path: { business_id: businessId } } })).data,
   });
   const create = useCreate(
     key,
@@ -34,7 +41,11 @@ export function Stores({ businessId }: { businessId: string }) {
         {stores.data?.items.map((s) => (
           <li key={s.id}>
             <strong>{s.name}</strong>
-            <div className="hint">{s.timezone}</div>
+            {!s.is_active && <span className="hint"> (closed)</span>}
+            <div className="hint">
+              {[oneLine(s.address), s.timezone].filter(Boolean).join(" · ")}
+            </div>
+            <StoreDetails store={s} brands={brands.data?.items ?? []} businessId={businessId} />
             <Terminals storeId={s.id} storeName={s.name} />
           </li>
         ))}
