@@ -8,6 +8,11 @@ import { after, before, test } from "node:test";
 import { accessibilityProblems, browser, browserFilming, call, page, startServer } from "./harness.mjs";
 
 const SHOTS = process.env.E2E_SCREENSHOTS ?? "e2e/screenshots";
+// A 1×1 PNG, for an upload.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+  "base64",
+);
 mkdirSync(SHOTS, { recursive: true });
 let chromium;
 before(async () => {
@@ -164,6 +169,18 @@ test("an owner sets up a store, a terminal and a stamp card in the console; the 
     await p.getByLabel("Store name").fill("Harbour Road");
     await p.getByLabel("Time zone").fill("Europe/Madrid");
     await p.getByRole("button", { name: "Add store" }).click();
+    // The store's address, a brand, and the business's logo.
+    await p.getByText("Details of Harbour Road").click();
+    await p.getByLabel("Street").fill("Calle del Puerto 4");
+    await p.getByLabel("City").fill("Valencia");
+    await p.getByRole("button", { name: "Save Harbour Road" }).click();
+    await p.getByText("Calle del Puerto 4, Valencia · Europe/Madrid").waitFor();
+    await p.getByLabel("Brand name").fill("Harbour Coffee");
+    await p.getByRole("button", { name: "Add brand" }).click();
+    await p.getByText("Rename Harbour Coffee").waitFor();
+    await p.getByText("Business details and logo").click();
+    await p.getByLabel("Logo (PNG, JPEG or WebP)").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
+    await p.getByRole("img", { name: "My Business logo" }).waitFor();
     await p.getByLabel("New terminal at Harbour Road").fill("Till 1");
     await p.getByRole("button", { name: "Create terminal" }).click();
     await p.getByRole("img", { name: "Pairing code for Till 1" }).waitFor();
