@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use serde::Serialize;
 use stampede_domain::ids::CardId;
-use stampede_domain::program::{ProgramRules, Reward};
+use stampede_domain::program::{Program, ProgramRules, Reward};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -32,6 +32,16 @@ pub struct ProgramAtCounter {
     pub kind: String,
     /// A points program's currency (ISO 4217), which a purchase must be in.
     pub currency: Option<String>,
+}
+
+impl ProgramAtCounter {
+    pub fn of(p: &Program) -> Self {
+        let currency = match &p.rules {
+            ProgramRules::Points(r) => Some(r.currency.as_str().to_owned()),
+            ProgramRules::Stamps(_) => None,
+        };
+        Self { id: p.id, name: p.name.clone(), kind: p.rules.kind().to_string(), currency }
+    }
 }
 
 /// The cashier screen: a card by its counter code (or its id, as a search by
@@ -75,12 +85,6 @@ pub async fn at_counter(
     };
     let rewards: Vec<Reward> = t.bundle.rewards.iter().filter(|r| r.available_at(now)).cloned().collect();
     let redeemable = rewards.iter().filter(|r| r.cost <= balance).cloned().collect();
-    let program = &t.bundle.program;
-    let currency = match &program.rules {
-        ProgramRules::Points(r) => Some(r.currency.as_str().to_owned()),
-        ProgramRules::Stamps(_) => None,
-    };
-    let kind = program.rules.kind().to_string();
-    let program = ProgramAtCounter { id: program.id, name: program.name.clone(), kind, currency };
+    let program = ProgramAtCounter::of(&t.bundle.program);
     Ok(CardAtCounter { card_id: t.card.id.0, program, balance, rewards, redeemable })
 }

@@ -3,8 +3,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use stampede_domain::program::ProgramRules;
-
 use super::lookup::ProgramAtCounter;
 use super::operated_store;
 use crate::api::problem::{ApiError, Problem};
@@ -57,13 +55,7 @@ pub async fn pos_session(
         .await?
         .into_iter()
         .filter(|p| p.availability.includes(&store.place()))
-        .map(|p| {
-            let currency = match &p.rules {
-                ProgramRules::Points(r) => Some(r.currency.as_str().to_owned()),
-                ProgramRules::Stamps(_) => None,
-            };
-            ProgramAtCounter { id: p.id, name: p.name, kind: p.rules.kind().to_string(), currency }
-        })
+        .map(|p| ProgramAtCounter::of(&p))
         .collect();
     let actor = match &auth.actor {
         PosActor::Terminal(t) => CounterActor { kind: "terminal".into(), id: t.id, name: t.name.clone() },

@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { ChangeEvent, FormEvent } from "react";
 import type { components } from "../../api/schema";
+import { rawBody } from "../../shared/files";
 import { useCreate } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
@@ -54,12 +55,7 @@ function RewardItem({ programId, reward: r, unit }: { programId: string; reward:
   const image = useMutation({
     mutationFn: async (file: File) =>
       (
-        await api.PUT("/v1/rewards/{reward_id}/image", {
-          params: { path },
-          body: file as unknown as string,
-          bodySerializer: (b: unknown) => b as Blob,
-          headers: { "content-type": file.type },
-        })
+        await api.PUT("/v1/rewards/{reward_id}/image", { params: { path }, ...rawBody(file) })
       ).data,
     onSuccess: refresh,
   });

@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { ChangeEvent, FormEvent } from "react";
 import type { components } from "../../api/schema";
+import { rawBody } from "../../shared/files";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
 import { api } from "../context";
 
@@ -24,12 +25,7 @@ export function BusinessDetails({ business }: { business: Business }) {
   const logo = useMutation({
     mutationFn: async (file: File) =>
       (
-        await api.PUT("/v1/businesses/{business_id}/logo", {
-          params: { path },
-          body: file as unknown as string,
-          bodySerializer: (b: unknown) => b as Blob,
-          headers: { "content-type": file.type },
-        })
+        await api.PUT("/v1/businesses/{business_id}/logo", { params: { path }, ...rawBody(file) })
       ).data,
     onSuccess: refresh,
   });
