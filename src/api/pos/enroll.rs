@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::lookup::{CardAtCounter, at_counter};
 use super::{CardRef, operated_store};
 use crate::api::auth::mail::{one_time_token, send};
-use crate::api::input::Fields;
+use crate::api::input::{Fields, limit};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::api::programs::join::card_code;
@@ -46,6 +46,7 @@ pub struct Enrollment {
     (status = 200, description = "The card they held already", body = CardAtCounter),
     (status = 404, body = Problem, content_type = "application/problem+json"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
+    (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many new accounts for this address"),
 ))]
 pub async fn enroll(
     auth: PosAuth,
@@ -81,6 +82,9 @@ pub async fn enroll(
     let (customer, new_account) = match state.store.find_customer_by_email(&email).await? {
         Some(c) => (c, false),
         None => {
+            // A new account mails its claim link: the inbox's limit is the
+            // registration's, so a counter cannot flood one address.
+            limit(&state, &state.limits.register_per_email, email.as_str()).await?;
             let name = name.unwrap_or_else(|| default_name(&email));
             let new = NewCustomer { id: None, email: email.clone(), name, phone, password_hash: None };
             match state.store.create_customer(new).await {

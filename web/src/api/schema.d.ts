@@ -10617,7 +10617,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Too many requests: try again after Retry-After */
+            /** @description Too many new accounts for this address */
             429: {
                 headers: {
                     [name: string]: unknown;
