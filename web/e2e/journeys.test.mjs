@@ -309,6 +309,14 @@ test("an owner invites a cashier from the console; the cashier accepts the email
     await cashier.getByLabel("Password").fill("the cashier's own password");
     await cashier.getByRole("button", { name: "Sign in" }).click();
     await cashier.getByRole("heading", { name: "Your businesses" }).waitFor();
+    // A cashier reads the setup; the owners' pages and forms are not offered.
+    await cashier.locator("ul.cards a").first().click();
+    await cashier.getByRole("heading", { name: "Stores" }).waitFor();
+    await cashier.getByText("Main Street").first().waitFor();
+    assert.equal(await cashier.getByRole("link", { name: "Dashboard" }).count(), 0);
+    assert.equal(await cashier.getByRole("button", { name: "Add store" }).count(), 0);
+    assert.equal(await cashier.getByRole("alert").count(), 0, "no page answered 'not found'");
+    await noSeriousAccessibilityProblems(cashier, "a cashier's setup");
 
     await p.reload();
     // The team now lists the cashier with the role the invitation gave.

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { type FormEvent, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
 import type { components } from "../../api/schema";
 import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field } from "../../shared/ui";
@@ -15,10 +15,26 @@ interface Filter {
 }
 
 /** How the business is doing: totals, charts per day, the figures as a table, and CSV. */
-export function Dashboard({ businessId }: { businessId: string }) {
-  const [filter, setFilter] = useState<Filter>(() => lastDays(30));
+export function Dashboard({ businessId, storesOnly = null }: { businessId: string; storesOnly?: string[] | null }) {
+  // Those who see single stores' figures start on their first store.
+  const [filter, setFilter] = useState<Filter>(() => ({
+    ...lastDays(30),
+    ...(storesOnly?.[0] ? { store_id: storesOnly[0] } : {}),
+  }));
+  // A brand manager sees the brand's stores one at a time: the first, until they pick.
+  const stores = useQuery({
+    queryKey: ["stores", businessId],
+    enabled: storesOnly !== null && !filter.store_id,
+    queryFn: async () =>
+      (await api.GET("/v1/businesses/{business_id}/stores", { params: { path: { business_id: businessId } } })).data,
+  });
+  const firstStore = stores.data?.items[0]?.id;
+  useEffect(() => {
+    if (storesOnly !== null && !filter.store_id && firstStore) setFilter((f) => ({ ...f, store_id: firstStore }));
+  }, [storesOnly, filter.store_id, firstStore]);
   const report = useQuery({
     queryKey: ["analytics", businessId, filter],
+    enabled: storesOnly === null || Boolean(filter.store_id),
     // The operation answers JSON or CSV; asked without `format`, JSON.
     queryFn: async () =>
       (
@@ -64,7 +80,7 @@ export function Dashboard({ businessId }: { businessId: string }) {
   return (
     <section aria-labelledby="dashboard">
       <h2 id="dashboard">Dashboard</h2>
-      <Filters businessId={businessId} filter={filter} onChange={setFilter} />
+      <Filters key={filter.store_id ?? ""} businessId={businessId} filter={filter} onChange={setFilter} storesOnly={storesOnly} />
       <ErrorBanner error={report.error} />
       {t && (
         <dl className="totals">
@@ -135,10 +151,12 @@ function Filters({
   businessId,
   filter,
   onChange,
+  storesOnly,
 }: {
   businessId: string;
   filter: Filter;
   onChange: (f: Filter) => void;
+  storesOnly: string[] | null;
 }) {
   const stores = useQuery({
     queryKey: ["stores", businessId],
@@ -169,8 +187,10 @@ function Filters({
       <div className="field">
         <label htmlFor="dashboard-store">Store</label>
         <select id="dashboard-store" name="store_id" defaultValue={filter.store_id ?? ""}>
-          <option value="">All stores</option>
-          {stores.data?.items.map((s) => (
+          {storesOnly === null && <option value="">All stores</option>}
+          {stores.data?.items
+            .filter((s) => storesOnly === null || storesOnly.length === 0 || storesOnly.includes(s.id))
+            .map((s) => (
             <option key={s.id} value={s.id}>
               {s.name}
             </option>

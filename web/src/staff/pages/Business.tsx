@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link, NavLink, Route, Routes, useParams } from "react-router";
 import { ErrorBanner, Page } from "../../shared/ui";
+import { type Tab, access } from "../access";
 import { api } from "../context";
 import { Dashboard } from "../dashboard/Dashboard";
 import { Marketing } from "../marketing/Marketing";
@@ -13,6 +14,15 @@ import { BusinessDetails } from "../setup/BusinessDetails";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
 
+const TABS: { tab: Tab; path: string; label: string }[] = [
+  { tab: "setup", path: "", label: "Setup" },
+  { tab: "dashboard", path: "/dashboard", label: "Dashboard" },
+  { tab: "team", path: "/team", label: "Team" },
+  { tab: "marketing", path: "/marketing", label: "Marketing" },
+  { tab: "exports", path: "/exports", label: "Exports" },
+  { tab: "audit", path: "/audit", label: "Audit log" },
+];
+
 /** One business: its setup (stores, terminals, programs, rewards), dashboard and team. */
 export function Business() {
   const { businessId = "" } = useParams();
@@ -21,20 +31,34 @@ export function Business() {
     queryFn: async () =>
       (await api.GET("/v1/businesses/{business_id}", { params: { path: { business_id: businessId } } })).data,
   });
+  const me = useQuery({
+    queryKey: ["me"],
+    queryFn: async () => (await api.GET("/v1/staff/me")).data,
+  });
+  // Nothing role-dependent is drawn before the roles are known: a page
+  // opened with the wrong ones would start on the wrong figures.
+  if (!me.data) {
+    return (
+      <Page title={business.data?.name ?? "Business"}>
+        <ErrorBanner error={me.error ?? business.error} />
+      </Page>
+    );
+  }
+  const may = access(me.data.staff.memberships, businessId);
+  // Setup's forms are for owners and admins; others read it (store
+  // managers also look after their stores' terminals).
+  const admin = may.storesOnly === null;
   return (
     <Page title={business.data?.name ?? "Business"}>
       <p>
         <Link to="/">All businesses</Link>
       </p>
       <nav className="tabs" aria-label="Business">
-        <NavLink to={`/b/${businessId}`} end>
-          Setup
-        </NavLink>
-        <NavLink to={`/b/${businessId}/dashboard`}>Dashboard</NavLink>
-        <NavLink to={`/b/${businessId}/team`}>Team</NavLink>
-        <NavLink to={`/b/${businessId}/marketing`}>Marketing</NavLink>
-        <NavLink to={`/b/${businessId}/exports`}>Exports</NavLink>
-        <NavLink to={`/b/${businessId}/audit`}>Audit log</NavLink>
+        {TABS.filter((t) => may.tabs.includes(t.tab)).map((t) => (
+          <NavLink key={t.tab} to={`/b/${businessId}${t.path}`} end={t.path === ""}>
+            {t.label}
+          </NavLink>
+        ))}
       </nav>
       <ErrorBanner error={business.error} />
       <Routes>
@@ -42,15 +66,15 @@ export function Business() {
           index
           element={
             <>
-              {business.data && <BusinessDetails business={business.data} />}
-              <Stores businessId={businessId} />
-              <Brands businessId={businessId} />
-              <ProgramList businessId={businessId} />
+              {admin && business.data && <BusinessDetails business={business.data} />}
+              <Stores businessId={businessId} manage={admin} managed={may.storesOnly ?? []} />
+              {admin && <Brands businessId={businessId} />}
+              <ProgramList businessId={businessId} manage={admin} />
             </>
           }
         />
         <Route path="programs/:programId" element={<ProgramPage businessId={businessId} />} />
-        <Route path="dashboard" element={<Dashboard businessId={businessId} />} />
+        <Route path="dashboard" element={<Dashboard businessId={businessId} storesOnly={may.storesOnly} />} />
         <Route path="team" element={<Team businessId={businessId} />} />
         <Route path="marketing" element={<Marketing businessId={businessId} />} />
         <Route path="exports" element={<Exports businessId={businessId} />} />

@@ -8,7 +8,7 @@ import { oneLine } from "../setup/address";
 import { Terminals } from "./Terminals";
 
 /** A business's stores, a new one, and each store's terminals. */
-export function Stores({ businessId }: { businessId: string }) {
+export function Stores({ businessId, manage, managed = [] }: { businessId: string; manage: boolean; managed?: string[] }) {
   const key = ["stores", businessId];
   const stores = useQuery({
     queryKey: key,
@@ -45,25 +45,27 @@ export function Stores({ businessId }: { businessId: string }) {
             <div className="hint">
               {[oneLine(s.address), s.timezone].filter(Boolean).join(" · ")}
             </div>
-            <StoreDetails store={s} brands={brands.data?.items ?? []} businessId={businessId} />
-            <Terminals storeId={s.id} storeName={s.name} />
+            {manage && <StoreDetails store={s} brands={brands.data?.items ?? []} businessId={businessId} />}
+            {(manage || managed.includes(s.id)) && <Terminals storeId={s.id} storeName={s.name} />}
           </li>
         ))}
       </ul>
-      <form key={create.form} onSubmit={submit} noValidate>
-        <Field label="Store name" name="name" required error={create.error} />
-        <Field
-          label="Time zone"
-          name="timezone"
-          defaultValue={Intl.DateTimeFormat().resolvedOptions().timeZone}
-          hint="As in Europe/Madrid: opening hours and daily caps follow it."
-          error={create.error}
-        />
-        <ErrorBanner error={create.error} />
-        <Button type="submit" busy={create.isPending}>
-          Add store
-        </Button>
-      </form>
+      {manage && (
+        <form key={create.form} onSubmit={submit} noValidate>
+          <Field label="Store name" name="name" required error={create.error} />
+          <Field
+            label="Time zone"
+            name="timezone"
+            defaultValue={Intl.DateTimeFormat().resolvedOptions().timeZone}
+            hint="As in Europe/Madrid: opening hours and daily caps follow it."
+            error={create.error}
+          />
+          <ErrorBanner error={create.error} />
+          <Button type="submit" busy={create.isPending}>
+            Add store
+          </Button>
+        </form>
+      )}
     </section>
   );
 }

@@ -6,7 +6,7 @@ import { NewProgram } from "./NewProgram";
 import { describeRules } from "./describe";
 
 /** A business's programs, each leading to its page (rules, history, rewards, campaigns), and a new one. */
-export function ProgramList({ businessId }: { businessId: string }) {
+export function ProgramList({ businessId, manage }: { businessId: string; manage: boolean }) {
   const list = useQuery({
     queryKey: ["programs", businessId],
     queryFn: async () =>
@@ -27,7 +27,7 @@ export function ProgramList({ businessId }: { businessId: string }) {
           </li>
         ))}
       </ul>
-      <NewProgram businessId={businessId} />
+      {manage && <NewProgram businessId={businessId} />}
     </section>
   );
 }
