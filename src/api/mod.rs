@@ -18,6 +18,7 @@ pub mod brands;
 pub mod businesses;
 pub mod campaigns;
 pub mod cards;
+pub mod config;
 pub mod exports;
 pub mod input;
 pub mod json;
@@ -84,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(uploads::get::get_upload)
                         .delete(uploads::delete::delete_upload),
                 )
+                .service(web::resource("/config").get(config::get::config))
                 .service(web::resource("/auth/customers/register").post(auth::register::register))
                 .service(web::resource("/auth/customers/verify-email").post(auth::verify_email::verify_email))
                 .service(web::resource("/auth/customers/login").post(auth::login::customer_login))

@@ -265,6 +265,14 @@ impl TokenVerifier {
         })
     }
 
+    /// Whether sign-in with `provider` is configured.
+    pub fn offers(&self, provider: Social) -> bool {
+        match provider {
+            Social::Google => self.google.is_some(),
+            Social::Apple => self.apple.is_some(),
+        }
+    }
+
     /// Verify a Google or Apple ID token for social sign-in.
     pub async fn verify_id_token(&self, provider: Social, token: &str) -> Result<IdClaims, AuthError> {
         let issuer = match provider {

@@ -31,6 +31,10 @@ async fn healthz_and_readyz_answer(backend: DatabaseBackend) {
 
 async fn openapi_document_is_served(backend: DatabaseBackend) {
     let app = spawn_app(backend).await;
+    // What the apps ask first: how people sign in here.
+    let config: serde_json::Value =
+        app.client.get(app.url("/v1/config")).send().await.expect("request").json().await.expect("json");
+    assert_eq!(config, serde_json::json!({"identity": "local", "social": [], "min_password_length": 10}));
     let doc: serde_json::Value =
         app.client.get(app.url("/openapi.json")).send().await.expect("request").json().await.expect("json");
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{doc}");

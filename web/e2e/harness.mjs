@@ -25,11 +25,14 @@ async function freePort() {
   });
 }
 
-/** A server on a fresh data folder; `stop()` and `start()` keep the folder and port. */
-export async function startServer() {
+/**
+ * A server on a fresh data folder; `stop()` and `start()` keep the folder and
+ * port. `env` adds settings (`STAMPEDE_…`) to the embedded default.
+ */
+export async function startServer(env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "stampede-e2e-"));
   const port = await freePort();
-  const server = { dataDir, port, url: `http://127.0.0.1:${port}`, owner: null, child: null };
+  const server = { dataDir, port, url: `http://127.0.0.1:${port}`, owner: null, child: null, env };
   server.start = () => launch(server);
   server.stop = () => stop(server);
   server.dispose = async () => {
@@ -85,6 +88,7 @@ function launch(server) {
         STAMPEDE_SERVER__PORT: String(server.port),
         STAMPEDE_SERVER__PUBLIC_URL: server.url,
         STAMPEDE_LOG__LEVEL: "warn",
+        ...server.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -198,4 +202,57 @@ export async function call(server, method, path, token, body, headers = {}) {
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** One Cognito API call to moto (which reads the region from the credential scope). */
+async function cognito(moto, action, body) {
+  const res = await fetch(moto, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amz-target": `AWSCognitoIdentityProviderService.${action}`,
+      authorization:
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0",
+    },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${action}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A user pool and its app client in moto, as the reference template makes them: [pool, client]. */
+async function pool(moto, name) {
+  const made = await cognito(moto, "CreateUserPool", {
+    PoolName: name,
+    UsernameAttributes: ["email"],
+    Policies: {
+      PasswordPolicy: { MinimumLength: 10, RequireLowercase: false, RequireUppercase: false, RequireNumbers: false, RequireSymbols: false },
+    },
+  });
+  const id = made.UserPool.Id;
+  const client = await cognito(moto, "CreateUserPoolClient", {
+    UserPoolId: id,
+    ClientName: "stampede",
+    ExplicitAuthFlows: ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+  });
+  return [id, client.UserPoolClient.ClientId];
+}
+
+/** Settings for the Cognito shape against moto at `moto`: fresh customer and staff pools. */
+export async function cognitoShape(moto) {
+  const tag = Math.random().toString(36).slice(2);
+  const [customers, customersClient] = await pool(moto, `customers-${tag}`);
+  const [staff, staffClient] = await pool(moto, `staff-${tag}`);
+  return {
+    STAMPEDE_IDENTITY__BACKEND: "cognito",
+    STAMPEDE_IDENTITY__COGNITO__CUSTOMERS__POOL_ID: customers,
+    STAMPEDE_IDENTITY__COGNITO__CUSTOMERS__CLIENT_ID: customersClient,
+    STAMPEDE_IDENTITY__COGNITO__CUSTOMERS__JWKS_URL: `${moto}/${customers}/.well-known/jwks.json`,
+    STAMPEDE_IDENTITY__COGNITO__STAFF__POOL_ID: staff,
+    STAMPEDE_IDENTITY__COGNITO__STAFF__CLIENT_ID: staffClient,
+    STAMPEDE_IDENTITY__COGNITO__STAFF__JWKS_URL: `${moto}/${staff}/.well-known/jwks.json`,
+    STAMPEDE_AWS__ENDPOINT_URL: moto,
+    STAMPEDE_AWS__ACCESS_KEY_ID: "testing",
+    STAMPEDE_AWS__SECRET_ACCESS_KEY: "testing",
+  };
 }

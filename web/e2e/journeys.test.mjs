@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { accessibilityProblems, browser, browserFilming, call, page, startServer } from "./harness.mjs";
+import { accessibilityProblems, browser, browserFilming, call, cognitoShape, page, startServer } from "./harness.mjs";
 
 const SHOTS = process.env.E2E_SCREENSHOTS ?? "e2e/screenshots";
 // A 1×1 PNG, for an upload.
@@ -506,6 +506,71 @@ test("an owner who forgot the password resets it from the emailed link", async (
       password: "yet another password",
     });
     assert.equal(again.status, 422);
+  } finally {
+    await server.dispose();
+  }
+});
+
+test("in the Cognito shape, an invited admin joins the staff pool from the console, signs in there and stays signed in", async (t) => {
+  const moto = process.env.MOTO_URL;
+  if (!moto) return t.skip("MOTO_URL is not set (scripts/test starts moto_server)");
+  const server = await startServer(await cognitoShape(moto));
+  try {
+    // The first owner stays with this server; they invite an admin by mail.
+    const first = await call(server, "POST", "/v1/auth/staff/login", null, {
+      email: server.owner.email,
+      password: server.owner.password,
+    });
+    const owner = (
+      await call(server, "POST", "/v1/auth/staff/password", first.body.access_token, {
+        current_password: server.owner.password,
+        new_password: "a much better password",
+      })
+    ).body.access_token;
+    const business = (await call(server, "GET", "/v1/businesses", owner)).body.items[0].id;
+    const invited = await call(server, "POST", `/v1/businesses/${business}/invitations`, owner, {
+      email: "ada@example.com",
+      role: "admin",
+    });
+    assert.equal(invited.status, 201);
+    const mail = await server.mail(/ada@example\.com/);
+    const link = /(http\S+\/staff\/accept-invitation\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
+
+    const p = await page(chromium, "tablet");
+    await p.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await p.getByLabel("Your name").fill("Ada");
+    await p.getByLabel("Password").fill("Ada's own pool password");
+    await p.getByRole("button", { name: "Accept" }).click();
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    const issuer = () => p.evaluate(() => JSON.parse(localStorage.getItem("stampede.staff.session") ?? "{}").issuer);
+    assert.equal(await issuer(), "cognito", "the session is the pool's");
+
+    // An access token at its end is renewed through the pool, silently.
+    const before = await p.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem("stampede.staff.session"));
+      localStorage.setItem("stampede.staff.session", JSON.stringify({ ...s, expires_at: Date.now() }));
+      return s.access_token;
+    });
+    await p.reload();
+    await p.locator("ul.cards a").first().waitFor();
+    const after = await p.evaluate(() => JSON.parse(localStorage.getItem("stampede.staff.session")).access_token);
+    assert.notEqual(after, before, "a new access token from the pool");
+
+    // Signed out at the pool; signed in again through it from the same form.
+    await p.getByRole("button", { name: "Sign out" }).click();
+    await p.getByLabel("Email").fill("ada@example.com");
+    await p.getByLabel("Password").fill("Ada's own pool password");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    assert.equal(await issuer(), "cognito");
+    await p.getByRole("button", { name: "Sign out" }).click();
+
+    // The first owner signs in from the same form, with this server.
+    await p.getByLabel("Email").fill(server.owner.email);
+    await p.getByLabel("Password").fill("a much better password");
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: "Your businesses" }).waitFor();
+    assert.equal(await issuer(), "local");
   } finally {
     await server.dispose();
   }

@@ -41,7 +41,7 @@ pub struct AcceptRequest {
 /// it may no longer give that role (removed, demoted, or their business
 /// deactivated since).
 #[utoipa::path(post, path = "/v1/auth/staff/invitations/accept", tag = "auth", request_body = AcceptRequest, responses(
-    (status = 200, body = TokenPair, description = "New account created and signed in"),
+    (status = 200, body = TokenPair, description = "New account created and signed in (with Cognito: the staff pool's tokens, as `/v1/auth/cognito/staff/login` answers)"),
     (status = 204, description = "Role added to the existing account"),
     (status = 422, body = Problem, content_type = "application/problem+json"),
 ))]

@@ -3,8 +3,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    auth, brands, businesses, campaigns, cards, exports, mailings, me, objects, pos, programs, rewards, staff, stores,
-    terminals, unsubscribe, uploads,
+    auth, brands, businesses, campaigns, cards, config, exports, mailings, me, objects, pos, programs, rewards, staff,
+    stores, terminals, unsubscribe, uploads,
 };
 
 /// Declares the bearer scheme the `security(("bearer" = []))` annotations name.
@@ -335,7 +335,7 @@ impl Modify for ClosedBodies {
         auth::login::customer_login, auth::login::staff_login, auth::refresh::refresh, auth::logout::logout,
         auth::password_reset::request_reset, auth::password_reset::confirm_reset,
         auth::social::google, auth::social::apple, auth::staff_password::change_password,
-        auth::staff_reset::request_staff_reset, auth::staff_reset::confirm_staff_reset,
+        config::get::config, auth::staff_reset::request_staff_reset, auth::staff_reset::confirm_staff_reset,
         auth::accept_invitation::accept,
         auth::mfa::status::status, auth::mfa::enroll::enroll, auth::mfa::confirm::confirm, auth::mfa::disable::disable,
         auth::mfa::recovery_codes::replace, auth::mfa::verify::verify,

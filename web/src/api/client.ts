@@ -5,7 +5,7 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import { ProblemError, problemOf } from "./problem";
 import type { paths } from "./schema";
-import { Session, type TokenPair } from "./session";
+import { type Issuer, type PoolTokens, Session, type TokenPair } from "./session";
 
 export type Client = ReturnType<typeof createClient<paths>>;
 
@@ -17,15 +17,16 @@ const problems: Middleware = {
   },
 };
 
-async function exchange(baseUrl: string, refresh_token: string): Promise<TokenPair | null> {
-  const response = await fetch(`${baseUrl}/v1/auth/token/refresh`, {
+async function exchange(baseUrl: string, refresh_token: string, issuer: Issuer): Promise<TokenPair | PoolTokens | null> {
+  const path = issuer === "cognito" ? "/v1/auth/cognito/staff/refresh" : "/v1/auth/token/refresh";
+  const response = await fetch(`${baseUrl}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ refresh_token }),
   });
   if (response.status === 401 || response.status === 400) return null;
   if (!response.ok) throw await problemOf(response);
-  return (await response.json()) as TokenPair;
+  return (await response.json()) as TokenPair | PoolTokens;
 }
 
 /** A client for a signed-in person: bearer token from `session`. */
@@ -33,7 +34,7 @@ export function sessionClient(session: Session, baseUrl = ""): Client {
   const client = createClient<paths>({ baseUrl });
   const bearer: Middleware = {
     async onRequest({ request }) {
-      const token = await session.accessToken((t) => exchange(baseUrl, t));
+      const token = await session.accessToken((t) => exchange(baseUrl, t, session.current()?.issuer ?? "local"));
       if (token) request.headers.set("authorization", `Bearer ${token}`);
       return request;
     },

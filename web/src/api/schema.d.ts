@@ -1190,6 +1190,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sign-in options, for the apps' first screen. Public; cacheable for a minute. */
+        get: operations["config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/exports/{export_id}/download": {
         parameters: {
             query?: never;
@@ -2689,6 +2706,18 @@ export interface components {
         };
         ProgramVersions: {
             items: components["schemas"]["ProgramVersionView"][];
+        };
+        /** @description How people sign in here. */
+        PublicConfig: {
+            /**
+             * @description `local` (this server keeps accounts) or `cognito` (the pools do; the
+             *     first owner, made at first start, stays local).
+             */
+            identity: string;
+            /** @description The shortest password accepted. */
+            min_password_length: number;
+            /** @description Social sign-in offered to customers: `google`, `apple`. */
+            social: string[];
         };
         Ready: {
             /** @description `postgres` or `sqlite`. */
@@ -5886,7 +5915,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description New account created and signed in */
+            /** @description New account created and signed in (with Cognito: the staff pool's tokens, as `/v1/auth/cognito/staff/login` answers) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8989,6 +9018,44 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests: try again after Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A store it needs is unavailable: try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How people sign in here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicConfig"];
                 };
             };
             /** @description Too many requests: try again after Retry-After */

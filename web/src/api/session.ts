@@ -5,6 +5,11 @@
 import type { components } from "./schema";
 
 export type TokenPair = components["schemas"]["TokenPair"];
+/** A pool's tokens (the Cognito shape): no refresh token after a refresh, no pending steps. */
+export type PoolTokens = components["schemas"]["CognitoTokenPair"];
+
+/** Who issued the tokens: this server, or the Cognito pool (refreshed and ended there). */
+export type Issuer = "local" | "cognito";
 
 export interface Stored {
   access_token: string;
@@ -13,6 +18,7 @@ export interface Stored {
   expires_at: number;
   password_change_required: boolean;
   mfa_setup_required: boolean;
+  issuer?: Issuer;
 }
 
 export class Session {
@@ -34,13 +40,16 @@ export class Session {
     }
   }
 
-  store(pair: TokenPair, now = Date.now()): Stored {
+  store(pair: TokenPair | PoolTokens, now = Date.now(), issuer: Issuer = this.current()?.issuer ?? "local"): Stored {
+    const local = "password_change_required" in pair ? pair : null;
     const stored: Stored = {
       access_token: pair.access_token,
-      refresh_token: pair.refresh_token,
+      // A pool's refresh answers no new refresh token: the one held stays good.
+      refresh_token: pair.refresh_token ?? this.current()?.refresh_token ?? "",
       expires_at: now + pair.expires_in * 1000,
-      password_change_required: pair.password_change_required ?? false,
-      mfa_setup_required: pair.mfa_setup_required ?? false,
+      password_change_required: local?.password_change_required ?? false,
+      mfa_setup_required: local?.mfa_setup_required ?? false,
+      issuer,
     };
     this.storage.setItem(this.key, JSON.stringify(stored));
     this.emit();
@@ -62,7 +71,10 @@ export class Session {
   }
 
   /** The access token to send, refreshed first when it is about to expire. */
-  async accessToken(refresh: (token: string) => Promise<TokenPair | null>, now = Date.now()): Promise<string | null> {
+  async accessToken(
+    refresh: (token: string) => Promise<TokenPair | PoolTokens | null>,
+    now = Date.now(),
+  ): Promise<string | null> {
     const s = this.current();
     if (!s) return null;
     if (s.expires_at - now > 30_000) return s.access_token;
@@ -71,7 +83,7 @@ export class Session {
   }
 
   /** Exchange the refresh token once, however many callers ask at the same time. */
-  refresh(refresh: (token: string) => Promise<TokenPair | null>): Promise<Stored | null> {
+  refresh(refresh: (token: string) => Promise<TokenPair | PoolTokens | null>): Promise<Stored | null> {
     if (this.refreshing) return this.refreshing;
     const s = this.current();
     if (!s) return Promise.resolve(null);

@@ -6,7 +6,7 @@ import { Businesses } from "./pages/Businesses";
 import { ChangePassword } from "./pages/ChangePassword";
 import { ForgotPassword, ResetPassword } from "./pages/ForgotPassword";
 import { SignIn } from "./pages/SignIn";
-import { anonymous, session, useSession } from "./context";
+import { anonymous, api, session, useSession } from "./context";
 
 /** A page for a signed-in person; a forced password change comes first. */
 function SignedIn({ children, allowPending = false }: { children: ReactNode; allowPending?: boolean }) {
@@ -23,9 +23,15 @@ function TopBar() {
   const s = session.current();
   async function signOut() {
     const current = session.current();
-    session.clear();
-    if (current) {
-      await anonymous.POST("/v1/auth/logout", { body: { refresh_token: current.refresh_token } }).catch(() => {});
+    if (current?.issuer === "cognito") {
+      // The pool signs the account out everywhere; it needs the access token.
+      await api.POST("/v1/auth/cognito/staff/logout").catch(() => {});
+      session.clear();
+    } else {
+      session.clear();
+      if (current) {
+        await anonymous.POST("/v1/auth/logout", { body: { refresh_token: current.refresh_token } }).catch(() => {});
+      }
     }
     navigate("/sign-in", { replace: true });
   }

@@ -21,7 +21,8 @@ export function AcceptInvitation() {
       body: { token, name: text(form.get("name")), password: text(form.get("password")) },
     });
     if (data) {
-      session.store(data);
+      // With Cognito the new account is in the staff pool, and so are its tokens.
+      session.store(data, Date.now(), "id_token" in (data as object) ? "cognito" : "local");
       navigate("/", { replace: true });
     } else {
       setJoined(true); // an existing account: the role is added, sign in as usual

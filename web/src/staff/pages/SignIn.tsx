@@ -1,6 +1,8 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import type { TokenPair } from "../../api/session";
+import { useQuery } from "@tanstack/react-query";
+import { ProblemError } from "../../api/problem";
+import type { Issuer, PoolTokens, TokenPair } from "../../api/session";
 import { useAction } from "../../shared/hooks";
 import { Button, ErrorBanner, Field, Page } from "../../shared/ui";
 import { anonymous, session } from "../context";
@@ -8,26 +10,48 @@ import { anonymous, session } from "../context";
 export function SignIn() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
-  const [challenge, setChallenge] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<{ token: string; issuer: Issuer; email: string } | null>(null);
 
-  function signedIn(pair: TokenPair) {
-    const s = session.store(pair);
+  const config = useQuery({
+    queryKey: ["config"],
+    queryFn: async () => (await anonymous.GET("/v1/config")).data,
+  });
+
+  function signedIn(pair: TokenPair | PoolTokens, issuer: Issuer) {
+    const s = session.store(pair, Date.now(), issuer);
     navigate(s.password_change_required ? "/change-password" : "/", { replace: true });
   }
 
   const { act, error, busy } = useAction(async (form: FormData) => {
     if (challenge) {
-      const { data } = await anonymous.POST("/v1/auth/mfa/verify", {
-        body: { mfa_token: challenge, code: String(form.get("code")) },
-      });
-      if (data) signedIn(data);
+      const code = String(form.get("code"));
+      if (challenge.issuer === "cognito") {
+        const { data } = await anonymous.POST("/v1/auth/cognito/staff/mfa/verify", {
+          body: { email: challenge.email, mfa_token: challenge.token, code },
+        });
+        if (data) signedIn(data, "cognito");
+      } else {
+        const { data } = await anonymous.POST("/v1/auth/mfa/verify", { body: { mfa_token: challenge.token, code } });
+        if (data) signedIn(data, "local");
+      }
       return;
     }
-    const { data } = await anonymous.POST("/v1/auth/staff/login", {
-      body: { email: String(form.get("email")), password: String(form.get("password")) },
-    });
-    if (data && "mfa_token" in data) setChallenge(data.mfa_token);
-    else if (data) signedIn(data);
+    const body = { email: String(form.get("email")), password: String(form.get("password")) };
+    // With Cognito, invited staff are in the staff pool; the first owner,
+    // made at first start, stays with this server: the pool first, then here.
+    if (config.data?.identity === "cognito") {
+      try {
+        const { data } = await anonymous.POST("/v1/auth/cognito/staff/login", { body });
+        if (data && "mfa_token" in data) setChallenge({ token: data.mfa_token, issuer: "cognito", email: body.email });
+        else if (data) signedIn(data, "cognito");
+        return;
+      } catch (err) {
+        if (!(err instanceof ProblemError && err.status === 401)) throw err;
+      }
+    }
+    const { data } = await anonymous.POST("/v1/auth/staff/login", { body });
+    if (data && "mfa_token" in data) setChallenge({ token: data.mfa_token, issuer: "local", email: body.email });
+    else if (data) signedIn(data, "local");
   });
 
   function submit(e: FormEvent<HTMLFormElement>) {
