@@ -165,6 +165,7 @@ test("an owner sets up a store, a terminal and a stamp card in the console; the 
     await p.getByRole("button", { name: "Save password" }).click();
     await p.getByRole("heading", { name: "Your businesses" }).waitFor();
     await p.locator("ul.cards a").first().click();
+    await p.getByRole("heading", { name: "First steps" }).waitFor();
 
     await p.getByLabel("Store name").fill("Harbour Road");
     await p.getByLabel("Time zone").fill("Europe/Madrid");
@@ -205,6 +206,13 @@ test("an owner sets up a store, a terminal and a stamp card in the console; the 
     await p.getByRole("button", { name: "Add reward" }).click();
     await p.getByText("Free coffee", { exact: true }).waitFor();
     await p.getByText("Version 1", { exact: true }).waitFor();
+    // A campaign: a bonus stamp for a week, then switched off again.
+    await p.getByLabel("Campaign name").fill("Christmas week");
+    await p.getByLabel("Starts (each store's local time)").fill("2026-12-21T08:00");
+    await p.getByLabel("Ends").fill("2026-12-27T20:00");
+    await p.getByRole("button", { name: "Add campaign" }).click();
+    await p.getByRole("button", { name: "Switch Christmas week off" }).click();
+    await p.getByText(/\+1 stamps a visit \(off\)/).waitFor();
     await noSeriousAccessibilityProblems(p, "program");
     await p.screenshot({ path: `${SHOTS}/console-program.png`, fullPage: true });
 

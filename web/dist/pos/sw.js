@@ -3,8 +3,8 @@
 // (whose writes wait in IndexedDB). The API is never cached: balances and
 // answers always come from the server. The version and the list of files
 // are filled in at build time (vite.config.ts).
-const VERSION = "5c2899922984";
-const SHELL = ["/pos/","/assets/device-BBnjxgQB.css","/assets/device-DoPcTBfx.js","/assets/jsQR-12RQX-bA.js","/assets/pos-B65iTSx2.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-BlY2oeUg.js","/assets/staff-CnsZ1jie.css"];
+const VERSION = "c23436dcb822";
+const SHELL = ["/pos/","/assets/device-BBnjxgQB.css","/assets/device-DoPcTBfx.js","/assets/jsQR-12RQX-bA.js","/assets/pos-B65iTSx2.js","/assets/rolldown-runtime-Dl_DZoUm.js","/assets/staff-C2Y5N3g0.js","/assets/staff-CnsZ1jie.css"];
 const CACHE = `stampede-pos-${VERSION}`;
 
 self.addEventListener("install", (event) => {

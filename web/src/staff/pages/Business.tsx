@@ -11,6 +11,7 @@ import { ProgramList } from "../programs/ProgramList";
 import { ProgramPage } from "../programs/ProgramPage";
 import { Brands } from "../setup/Brands";
 import { BusinessDetails } from "../setup/BusinessDetails";
+import { GettingStarted } from "../setup/GettingStarted";
 import { Stores } from "./Stores";
 import { Team } from "./Team";
 
@@ -66,6 +67,7 @@ export function Business() {
           index
           element={
             <>
+              {admin && <GettingStarted businessId={businessId} />}
               {admin && business.data && <BusinessDetails business={business.data} />}
               <Stores businessId={businessId} manage={admin} managed={may.storesOnly ?? []} />
               {admin && <Brands businessId={businessId} />}

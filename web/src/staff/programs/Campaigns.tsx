@@ -1,3 +1,4 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { FormEvent } from "react";
 import type { components } from "../../api/schema";
 import { useCreate } from "../../shared/hooks";
@@ -36,14 +37,7 @@ export function Campaigns({ programId, kind, campaigns }: { programId: string; k
       <h3 id="campaigns">Campaigns</h3>
       <ul>
         {campaigns.map((c) => (
-          <li key={c.id}>
-            <strong>{c.name}</strong>{" "}
-            <span className="hint">
-              {c.starts_local.slice(0, 16).replace("T", " ")} – {c.ends_local.slice(0, 16).replace("T", " ")}:{" "}
-              {kind === "points" ? `points ×${c.multiplier_pct / 100}` : `+${c.bonus_stamps} stamps a visit`}
-              {c.is_active ? "" : " (off)"}
-            </span>
-          </li>
+          <CampaignItem key={c.id} programId={programId} kind={kind} campaign={c} />
         ))}
       </ul>
       <form key={create.form} onSubmit={submit} noValidate>
@@ -61,5 +55,34 @@ export function Campaigns({ programId, kind, campaigns }: { programId: string; k
         </Button>
       </form>
     </section>
+  );
+}
+
+/** One campaign: its window and boost, switched off or on again. */
+function CampaignItem({ programId, kind, campaign: c }: { programId: string; kind: string; campaign: Campaign }) {
+  const queries = useQueryClient();
+  const toggle = useMutation({
+    mutationFn: async () =>
+      (
+        await api.PATCH("/v1/campaigns/{campaign_id}", {
+          params: { path: { campaign_id: c.id }, header: { "If-Match": `"${c.version}"` } },
+          body: { is_active: !c.is_active },
+        })
+      ).data,
+    onSuccess: () => queries.invalidateQueries({ queryKey: ["program", programId] }),
+  });
+  return (
+    <li>
+      <strong>{c.name}</strong>{" "}
+      <span className="hint">
+        {c.starts_local.slice(0, 16).replace("T", " ")} – {c.ends_local.slice(0, 16).replace("T", " ")}:{" "}
+        {kind === "points" ? `points ×${c.multiplier_pct / 100}` : `+${c.bonus_stamps} stamps a visit`}
+        {c.is_active ? "" : " (off)"}
+      </span>{" "}
+      <Button type="button" className="secondary" busy={toggle.isPending} onClick={() => toggle.mutate()}>
+        {c.is_active ? `Switch ${c.name} off` : `Switch ${c.name} on`}
+      </Button>
+      <ErrorBanner error={toggle.error} />
+    </li>
   );
 }
