@@ -68,8 +68,8 @@ test("the first owner signs in, chooses a password and creates a business, on a 
   }
 });
 
-/** An owner with a store, a stamp program, a terminal key and a customer's card code. */
-async function counterWorld(server) {
+/** The first owner, past the forced password change: their API token and business. */
+async function ownerSignedIn(server) {
   const first = await call(server, "POST", "/v1/auth/staff/login", null, {
     email: server.owner.email,
     password: server.owner.password,
@@ -81,6 +81,21 @@ async function counterWorld(server) {
     })
   ).body.access_token;
   const business = (await call(server, "GET", "/v1/businesses", owner)).body.items[0].id;
+  return { owner, business };
+}
+
+/** The console on `p`, signed in as the first owner (after `ownerSignedIn`), on their business. */
+async function consoleAsOwner(p, server) {
+  await p.goto(`${server.url}/staff/sign-in`);
+  await p.getByLabel("Email").fill(server.owner.email);
+  await p.getByLabel("Password").fill("a much better password");
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.locator("ul.cards a").first().click();
+}
+
+/** An owner with a store, a stamp program, a terminal key and a customer's card code. */
+async function counterWorld(server) {
+  const { owner, business } = await ownerSignedIn(server);
   const store = (
     await call(server, "POST", `/v1/businesses/${business}/stores`, owner, {
       name: "Main Street",
@@ -284,11 +299,7 @@ test("an owner invites a cashier from the console; the cashier accepts the email
   try {
     await counterWorld(server);
     const p = await page(chromium, "phone");
-    await p.goto(`${server.url}/staff/sign-in`);
-    await p.getByLabel("Email").fill(server.owner.email);
-    await p.getByLabel("Password").fill("a much better password");
-    await p.getByRole("button", { name: "Sign in" }).click();
-    await p.locator("ul.cards a").first().click();
+    await consoleAsOwner(p, server);
     await p.getByRole("link", { name: "Team" }).click();
     const invite = p.getByRole("form", { name: "Invite someone" });
     await invite.getByLabel("Their email").fill("new.cashier@example.com");
@@ -360,11 +371,7 @@ test("a marketing mailing from the console reaches only the customers who agreed
 
     const p = await page(chromium, "tablet");
     p.on("dialog", (d) => d.accept());
-    await p.goto(`${server.url}/staff/sign-in`);
-    await p.getByLabel("Email").fill(server.owner.email);
-    await p.getByLabel("Password").fill("a much better password");
-    await p.getByRole("button", { name: "Sign in" }).click();
-    await p.locator("ul.cards a").first().click();
+    await consoleAsOwner(p, server);
     await p.getByRole("link", { name: "Marketing" }).click();
     await p.getByText("1 customer will get this mail.").waitFor();
     await p.getByLabel("Only those who have not visited lately").check();
@@ -525,17 +532,7 @@ test("in the Cognito shape, an invited admin joins the staff pool from the conso
   const server = await startServer(await cognitoShape(moto));
   try {
     // The first owner stays with this server; they invite an admin by mail.
-    const first = await call(server, "POST", "/v1/auth/staff/login", null, {
-      email: server.owner.email,
-      password: server.owner.password,
-    });
-    const owner = (
-      await call(server, "POST", "/v1/auth/staff/password", first.body.access_token, {
-        current_password: server.owner.password,
-        new_password: "a much better password",
-      })
-    ).body.access_token;
-    const business = (await call(server, "GET", "/v1/businesses", owner)).body.items[0].id;
+    const { owner, business } = await ownerSignedIn(server);
     const invited = await call(server, "POST", `/v1/businesses/${business}/invitations`, owner, {
       email: "ada@example.com",
       role: "admin",

@@ -63,6 +63,22 @@ pub struct ConfirmResetRequest {
     pub password: String,
 }
 
+/// A reset's new password, checked, and the account its emailed token names
+/// (the token used up): `(account id, password hash)`. Refused, the token stays.
+pub async fn new_password(
+    state: &AppState,
+    purpose: TokenPurpose,
+    body: ConfirmResetRequest,
+) -> Result<(uuid::Uuid, String), ApiError> {
+    let mut f = Fields::default();
+    f.password("password", &body.password, state.policy.min_password_length);
+    f.finish()?;
+    let used = state.sessions.consume_one_time_token(purpose, &sha256(body.token.as_bytes()), Utc::now()).await?;
+    let subject = used.and_then(|t| t.subject_id).ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;
+    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
+    Ok((subject, hash))
+}
+
 /// Set a new password with the emailed token. Signs out every session.
 #[utoipa::path(post, path = "/v1/auth/customers/password-reset/confirm", tag = "auth", request_body = ConfirmResetRequest, responses(
     (status = 204, description = "Password changed; all sessions signed out"),
@@ -72,16 +88,7 @@ pub async fn confirm_reset(
     state: web::Data<AppState>,
     body: Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let mut f = Fields::default();
-    f.password("password", &body.password, state.policy.min_password_length);
-    f.finish()?;
-    let used = state
-        .sessions
-        .consume_one_time_token(TokenPurpose::ResetPassword, &sha256(body.token.as_bytes()), Utc::now())
-        .await?;
-    let subject = used.and_then(|t| t.subject_id).ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;
-    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
+    let (subject, hash) = new_password(&state, TokenPurpose::ResetPassword, body.into_inner()).await?;
     state.store.set_customer_password(CustomerId(subject), &hash).await?;
     // The link proved control of the inbox.
     state.store.mark_email_verified(CustomerId(subject), Utc::now()).await?;

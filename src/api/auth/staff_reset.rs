@@ -12,13 +12,12 @@ use stampede_workers::email::Template;
 
 use super::Accepted;
 use super::mail::{one_time_token, send};
-use super::password_reset::{ConfirmResetRequest, ResetRequest};
+use super::password_reset::{ConfirmResetRequest, ResetRequest, new_password};
 use super::register::CHECK_EMAIL;
-use crate::api::input::{ClientIp, Fields, limit};
+use crate::api::input::{ClientIp, limit};
 use crate::api::json::Json;
 use crate::api::problem::{ApiError, Problem};
 use crate::audit::{self, Actor};
-use crate::auth::secret::sha256;
 use crate::state::AppState;
 
 /// Ask for a staff password-reset link. Always 202 with the same body.
@@ -65,18 +64,9 @@ pub async fn confirm_staff_reset(
     state: web::Data<AppState>,
     body: Json<ConfirmResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let mut f = Fields::default();
-    f.password("password", &body.password, state.policy.min_password_length);
-    f.finish()?;
-    let used = state
-        .sessions
-        .consume_one_time_token(TokenPurpose::StaffResetPassword, &sha256(body.token.as_bytes()), Utc::now())
-        .await?;
-    let id = used.and_then(|t| t.subject_id).ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;
+    let (id, hash) = new_password(&state, TokenPurpose::StaffResetPassword, body.into_inner()).await?;
     let staff =
         state.store.get_staff(StaffId(id)).await?.ok_or_else(|| ApiError::field("token", "is invalid or expired"))?;
-    let hash = state.passwords.hash(body.password).await.map_err(ApiError::internal)?;
     state.sessions.revoke_all_sessions(id, Utc::now()).await?;
     state.store.set_staff_password(staff.id, &hash).await?;
     let businesses = audit::businesses_of(&staff);
